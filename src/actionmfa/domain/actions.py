@@ -1,0 +1,67 @@
+"""Actions, scopes and their mapping (DESIGN §3)."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class MFAAction(StrEnum):
+    WALLET_WAAS_SIGN = "wallet.waas.sign"
+    WALLET_WAAS_EXPORT = "wallet.waas.export"
+    WALLET_WAAS_REFRESH = "wallet.waas.refresh"
+    WALLET_WAAS_RESHARE = "wallet.waas.reshare"
+    USER_UPDATE = "user.update"
+
+
+class TokenScope(StrEnum):
+    WALLET_SIGN = "wallet:sign"
+    WALLET_EXPORT = "wallet:export"
+    WALLET_REFRESH = "wallet:refresh"
+    WALLET_RESHARE = "wallet:reshare"
+    USER_UPDATE = "user:update"
+    CREDENTIAL_LINK = "credential:link"
+    CREDENTIAL_UNLINK = "credential:unlink"
+
+
+class SessionScope(StrEnum):
+    USER_BASIC = "user:basic"
+    REQUIRES_ADDITIONAL_AUTH = "requiresAdditionalAuth"
+
+
+class MFADeviceType(StrEnum):
+    TOTP = "totp"
+    PASSKEY = "passkey"
+
+
+class MfaEnrollment(StrEnum):
+    NONE = "none"
+    SIGNUP = "signup"
+    ACTION = "action"
+
+
+class TokenBehavior(StrEnum):
+    SINGLE_USE = "single_use"
+    TIME_BOUND = "time_bound"
+
+
+class BackupCodeAcknowledgement(StrEnum):
+    PENDING = "pending"
+    COMPLETE = "complete"
+
+
+SCOPE_FOR_ACTION: dict[MFAAction, TokenScope] = {
+    MFAAction.WALLET_WAAS_SIGN: TokenScope.WALLET_SIGN,
+    MFAAction.WALLET_WAAS_EXPORT: TokenScope.WALLET_EXPORT,
+    MFAAction.WALLET_WAAS_REFRESH: TokenScope.WALLET_REFRESH,
+    MFAAction.WALLET_WAAS_RESHARE: TokenScope.WALLET_RESHARE,
+    MFAAction.USER_UPDATE: TokenScope.USER_UPDATE,
+}
+
+
+def default_token_behavior(scope: TokenScope) -> TokenBehavior:
+    """single_use for ``wallet:*`` scopes, time_bound otherwise (DESIGN §3)."""
+    return TokenBehavior.SINGLE_USE if scope.value.startswith("wallet:") else TokenBehavior.TIME_BOUND
+
+
+def default_token_expiry_seconds(behavior: TokenBehavior) -> int:
+    return 300 if behavior is TokenBehavior.SINGLE_USE else 600

@@ -1,0 +1,165 @@
+"""Per-environment settings document (DESIGN §4, §5) with validation.
+
+The shape keeps Dynamic's names (``security.mfa``, ``security.externalAuth`` …). Unknown actions or
+methods are refused with the offending field named; :meth:`EnvironmentSettings.public` is what the
+unauthenticated ``GET …/settings`` shows.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+from urllib.parse import urlsplit
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from actionmfa.domain.actions import (
+    SCOPE_FOR_ACTION,
+    MFAAction,
+    MFADeviceType,
+    MfaEnrollment,
+    TokenBehavior,
+    default_token_behavior,
+    default_token_expiry_seconds,
+)
+from actionmfa.errors import InvalidRequestError
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+
+class MfaMethodSetting(_Model):
+    type: MFADeviceType
+    enabled: bool = True
+
+
+class MfaActionSetting(_Model):
+    action: MFAAction
+    required: bool = False
+    tokenBehavior: TokenBehavior | None = None
+    tokenExpirySeconds: int | None = Field(default=None, ge=10, le=86_400)
+
+    def effective_behavior(self) -> TokenBehavior:
+        return self.tokenBehavior or default_token_behavior(SCOPE_FOR_ACTION[self.action])
+
+    def effective_expiry_seconds(self) -> int:
+        return self.tokenExpirySeconds or default_token_expiry_seconds(self.effective_behavior())
+
+
+def _default_methods() -> list[MfaMethodSetting]:
+    return [MfaMethodSetting(type=MFADeviceType.TOTP), MfaMethodSetting(type=MFADeviceType.PASSKEY)]
+
+
+class MfaSettings(_Model):
+    enabled: bool = False
+    enrollment: MfaEnrollment = MfaEnrollment.NONE
+    required: bool = False  # derived from enrollment; any written value is overwritten
+    methods: list[MfaMethodSetting] = Field(default_factory=_default_methods)
+    actions: list[MfaActionSetting] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _derive(self) -> MfaSettings:
+        self.required = self.enrollment is not MfaEnrollment.NONE
+        seen: set[MFAAction] = set()
+        for item in self.actions:
+            if item.action in seen:
+                raise ValueError(f"action {item.action.value} listed twice")
+            seen.add(item.action)
+        return self
+
+    def action(self, action: MFAAction) -> MfaActionSetting:
+        for item in self.actions:
+            if item.action is action:
+                return item
+        return MfaActionSetting(action=action, required=False)
+
+    def method_enabled(self, kind: MFADeviceType) -> bool:
+        return any(m.type is kind and m.enabled for m in self.methods)
+
+
+class ExternalAuthSettings(_Model):
+    enabled: bool = False
+    iss: str | None = None
+    aud: str | None = None
+    jwksUrl: str | None = None
+    publicKeyPem: str | None = None
+
+
+class PasskeySettings(_Model):
+    rpId: str = "localhost"
+    rpName: str = "ActionMFA"
+    origins: list[str] = Field(default_factory=lambda: ["http://localhost:8080"])
+
+    @field_validator("origins")
+    @classmethod
+    def _origins(cls, value: list[str]) -> list[str]:
+        if not value:
+            raise ValueError("at least one origin is required")
+        for origin in value:
+            parts = urlsplit(origin)
+            if parts.scheme not in ("https", "http") or not parts.hostname or parts.path not in ("", "/"):
+                raise ValueError(f"{origin!r} is not an origin (scheme://host[:port])")
+        return [o.rstrip("/") for o in value]
+
+    @model_validator(mode="after")
+    def _rp_id_suffix(self) -> PasskeySettings:
+        rp = self.rpId.lower()
+        for origin in self.origins:
+            host = (urlsplit(origin).hostname or "").lower()
+            if host != rp and not host.endswith("." + rp):
+                raise ValueError(f"rpId {self.rpId!r} is not a registrable suffix of origin {origin!r}")
+        return self
+
+
+class JwtDuration(_Model):
+    amount: int = Field(default=24, ge=1, le=100_000)
+    unit: Literal["minutes", "hours", "days"] = "hours"
+
+    def seconds(self) -> int:
+        return self.amount * {"minutes": 60, "hours": 3600, "days": 86_400}[self.unit]
+
+
+class SecuritySettings(_Model):
+    mfa: MfaSettings = Field(default_factory=MfaSettings)
+    externalAuth: ExternalAuthSettings = Field(default_factory=ExternalAuthSettings)
+    passkeys: PasskeySettings = Field(default_factory=PasskeySettings)
+    jwtDuration: JwtDuration = Field(default_factory=JwtDuration)
+
+
+class EnvironmentSettings(_Model):
+    security: SecuritySettings = Field(default_factory=SecuritySettings)
+
+    @classmethod
+    def parse(cls, data: Any) -> EnvironmentSettings:
+        """Validate a settings document; the first problem becomes a 422 naming the field."""
+        try:
+            return cls.model_validate(data)
+        except ValidationError as exc:
+            raise invalid_request_from(exc, prefix="settings") from None
+
+    def merged(self, patch: Any) -> EnvironmentSettings:
+        """Apply a partial document (PUT merges the fields it is given), then validate."""
+        if not isinstance(patch, dict):
+            raise InvalidRequestError("settings must be an object", field="settings")
+        return EnvironmentSettings.parse(_deep_merge(self.model_dump(mode="json"), patch))
+
+    def public(self) -> dict[str, Any]:
+        """What ``GET /sdk/{env}/settings`` shows: nothing secret lives in settings today."""
+        return self.model_dump(mode="json")
+
+
+def _deep_merge(base: dict[str, Any], patch: dict[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for key, value in patch.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = _deep_merge(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+def invalid_request_from(exc: ValidationError, *, prefix: str = "") -> InvalidRequestError:
+    first = exc.errors()[0]
+    loc = ".".join(str(p) for p in first.get("loc", ()))
+    field = ".".join(p for p in (prefix, loc) if p)
+    return InvalidRequestError(f"{field or 'body'}: {first.get('msg', 'invalid')}", field=field or None)

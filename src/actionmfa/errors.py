@@ -1,0 +1,217 @@
+"""The one error vocabulary (DESIGN §5).
+
+Every failure the service can report is a subclass of :class:`ActionMFAError` with a stable
+``code``, an HTTP ``status`` and a safe, human ``message``. The API turns them into
+``{"error": message, "code": code}`` bodies; the SDK turns those bodies back into the same
+classes, so a caller catches ``MfaRequiredError`` on both sides of the wire.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+__all__ = [
+    "ERRORS_BY_CODE",
+    "ActionMFAError",
+    "CeremonyInvalidError",
+    "ConflictError",
+    "InternalError",
+    "InvalidRequestError",
+    "InvalidScopesError",
+    "MfaDeviceNotFoundError",
+    "MfaInvalidCodeError",
+    "MfaRateLimitedError",
+    "MfaRequiredError",
+    "MfaTokenInvalidError",
+    "NotFoundError",
+    "PasskeyChallengeInvalidError",
+    "PasskeyInvalidError",
+    "PasskeyNotFoundError",
+    "PayloadTooLargeError",
+    "TotpDeviceExistsError",
+    "UnauthorizedError",
+    "WalletLockedError",
+    "error_from_body",
+]
+
+
+class ActionMFAError(Exception):
+    """Base of every error with a stable wire ``code``."""
+
+    code: ClassVar[str] = "internal_error"
+    status: ClassVar[int] = 500
+    default_message: ClassVar[str] = "Internal error"
+
+    def __init__(
+        self,
+        message: str | None = None,
+        *,
+        field: str | None = None,
+        payload: dict[str, Any] | None = None,
+        status_code: int | None = None,
+        request_id: str | None = None,
+    ) -> None:
+        self.message = message or self.default_message
+        self.field = field
+        self.payload = payload
+        # On the SDK side the status comes from the wire; on the server it is the class's.
+        self.status_code = status_code if status_code is not None else self.status
+        self.request_id = request_id
+        super().__init__(self.message)
+
+    def to_body(self) -> dict[str, Any]:
+        body: dict[str, Any] = {"error": self.message, "code": self.code}
+        if self.field is not None:
+            body["field"] = self.field
+        if self.payload is not None:
+            body["payload"] = self.payload
+        return body
+
+
+class InternalError(ActionMFAError):
+    code = "internal_error"
+    status = 500
+    default_message = "Internal error"
+
+
+class InvalidRequestError(ActionMFAError):
+    code = "invalid_request"
+    status = 422
+    default_message = "Invalid request"
+
+
+class PayloadTooLargeError(ActionMFAError):
+    code = "payload_too_large"
+    status = 413
+    default_message = "Request body too large"
+
+
+class UnauthorizedError(ActionMFAError):
+    code = "unauthorized"
+    status = 401
+    default_message = "Unauthorized"
+
+
+class ForbiddenError(ActionMFAError):
+    code = "forbidden"
+    status = 403
+    default_message = "Forbidden"
+
+
+class NotFoundError(ActionMFAError):
+    code = "not_found"
+    status = 404
+    default_message = "Not found"
+
+
+class ConflictError(ActionMFAError):
+    code = "conflict"
+    status = 409
+    default_message = "Conflict"
+
+
+class MfaRequiredError(ActionMFAError):
+    code = "mfa_required"
+    status = 403
+    default_message = "MFA required"
+
+
+class MfaTokenInvalidError(ActionMFAError):
+    code = "mfa_token_invalid"
+    status = 403
+    default_message = "MFA token invalid"
+
+
+class MfaInvalidCodeError(ActionMFAError):
+    code = "mfa_invalid_code"
+    status = 422
+    default_message = "Invalid code"
+
+
+class MfaRateLimitedError(ActionMFAError):
+    code = "mfa_rate_limited"
+    status = 429
+    default_message = "Too many attempts, try again later"
+
+
+class MfaDeviceNotFoundError(ActionMFAError):
+    code = "mfa_device_not_found"
+    status = 404
+    default_message = "MFA device not found"
+
+
+class TotpDeviceExistsError(ActionMFAError):
+    code = "totp_device_exists"
+    status = 409
+    default_message = "A verified TOTP device already exists"
+
+
+class InvalidScopesError(ActionMFAError):
+    code = "invalid_scopes"
+    status = 422
+    default_message = "Invalid scopes"
+
+
+class PasskeyInvalidError(ActionMFAError):
+    code = "passkey_invalid"
+    status = 422
+    default_message = "Passkey verification failed"
+
+
+class PasskeyChallengeInvalidError(ActionMFAError):
+    code = "passkey_challenge_invalid"
+    status = 422
+    default_message = "Passkey challenge invalid or expired"
+
+
+class PasskeyNotFoundError(ActionMFAError):
+    code = "passkey_not_found"
+    status = 404
+    default_message = "Passkey not found"
+
+
+class CeremonyInvalidError(ActionMFAError):
+    code = "ceremony_invalid"
+    status = 422
+    default_message = "Signing ceremony invalid or expired"
+
+
+class WalletLockedError(ActionMFAError):
+    code = "wallet_locked"
+    status = 423
+    default_message = "Wallet locked for signing"
+
+
+def _all_subclasses(cls: type[ActionMFAError]) -> list[type[ActionMFAError]]:
+    found: list[type[ActionMFAError]] = []
+    for sub in cls.__subclasses__():
+        found.append(sub)
+        found.extend(_all_subclasses(sub))
+    return found
+
+
+def _registry() -> dict[str, type[ActionMFAError]]:
+    return {cls.code: cls for cls in _all_subclasses(ActionMFAError)}
+
+
+ERRORS_BY_CODE: dict[str, type[ActionMFAError]] = _registry()
+
+
+def error_from_body(
+    status_code: int, body: object, *, request_id: str | None = None
+) -> ActionMFAError:
+    """Rebuild the typed error from a wire body (used by the SDK)."""
+    message = "Request failed"
+    code = "unknown_error"
+    field = None
+    payload = None
+    if isinstance(body, dict):
+        message = str(body.get("error") or message)
+        code = str(body.get("code") or code)
+        field = body.get("field") if isinstance(body.get("field"), str) else None
+        payload = body.get("payload") if isinstance(body.get("payload"), dict) else None
+    cls = ERRORS_BY_CODE.get(code, ActionMFAError)
+    err = cls(message, field=field, payload=payload, status_code=status_code, request_id=request_id)
+    if cls is ActionMFAError:
+        err.unknown_code = code  # type: ignore[attr-defined]
+    return err
