@@ -1,0 +1,47 @@
+"""The requirement rule (DESIGN §4) and the session-MFA rule (DESIGN §3, issue 3 item 7).
+
+Both are pure functions of the environment's MFA settings and one fact about the user (does the
+user have at least one verified MFA method: a verified TOTP device or a passkey). Nothing else in
+the code base decides these questions.
+"""
+
+from __future__ import annotations
+
+from actionmfa.domain.actions import MFAAction, MfaEnrollment, SessionScope
+from actionmfa.domain.settings import MfaSettings
+
+
+def is_required_for_action(settings: MfaSettings, action: MFAAction, *, has_verified_method: bool) -> bool:
+    """DESIGN §4, exactly.
+
+    * false if the action is not ``required`` in settings;
+    * else true if ``mfa.required`` (enrollment signup/action): a user with no method must enrol first;
+    * else true only if the user has at least one verified MFA method
+      ("we only require action-based MFA once the user already has a MFA method registered").
+    """
+    if not settings.action(action).required:
+        return False
+    if settings.required:
+        return True
+    return has_verified_method
+
+
+def requires_mfa_when_enrolled(*, has_verified_method: bool) -> bool:
+    """Operations on MFA itself (unlink a method, regenerate recovery codes) need proof of MFA
+    whenever the user has a verified method: otherwise a stolen session alone could strip the
+    second factor. They are not configurable actions, so the settings play no part."""
+    return has_verified_method
+
+
+def session_scope_at_sign_in(settings: MfaSettings, *, has_verified_method: bool) -> SessionScope:
+    """The scope a fresh session gets (session-based MFA).
+
+    ``requiresAdditionalAuth`` when session MFA is ``enabled`` and the user has a verified method
+    (prove it now), or when ``enrollment`` is ``signup`` and the user has none (enrol now);
+    otherwise ``user:basic``.
+    """
+    if settings.enabled and has_verified_method:
+        return SessionScope.REQUIRES_ADDITIONAL_AUTH
+    if settings.enrollment is MfaEnrollment.SIGNUP and not has_verified_method:
+        return SessionScope.REQUIRES_ADDITIONAL_AUTH
+    return SessionScope.USER_BASIC

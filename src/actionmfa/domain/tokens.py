@@ -1,0 +1,159 @@
+"""Rules for the two proofs of MFA a gated action accepts (DESIGN §3, §6).
+
+* **MFA token** (``x-mfa-auth-token``): 256-bit random, stored only as a keyed hash, bound to the
+  user and session; single-use ones are spent by the first gated action, persistent ones live as long
+  as the session.
+* **Elevated access token** (``x-dyn-elevated-access-token``): a JWT with ``sub``, ``sid``,
+  ``scope`` (space-separated), ``exp``, ``jti``, ``singleUse`` (and ``approvalDigest`` when bound to
+  a payload), signed with a key of its own. Lifetime and behaviour come from the action's settings.
+
+This module decides *whether* a presented token is acceptable; storage and signing live in
+``services/``. Every refusal is the same :class:`~actionmfa.errors.MfaTokenInvalidError` — the
+caller learns nothing about which check failed (the audit log records the reason).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from actionmfa.domain.actions import SCOPE_FOR_ACTION, MFAAction, TokenBehavior, TokenScope
+from actionmfa.domain.settings import MfaSettings
+from actionmfa.errors import InvalidScopesError
+
+ELEVATED_AUDIENCE = "actionmfa:elevated"
+# Scopes beyond the action scopes that MFA routes themselves use. ``credential:update`` covers
+# regenerating recovery codes (Dynamic's TokenScope has it; it is no configurable action).
+CREDENTIAL_UPDATE = "credential:update"
+KNOWN_SCOPES: frozenset[str] = frozenset({s.value for s in TokenScope} | {CREDENTIAL_UPDATE})
+_ACTION_FOR_SCOPE: dict[str, MFAAction] = {scope.value: action for action, scope in SCOPE_FOR_ACTION.items()}
+
+
+class TokenRefusal(Exception):
+    """Why a token was refused; for the audit log only, never for the wire."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+@dataclass(frozen=True, slots=True)
+class MfaTokenRecord:
+    user_id: str
+    session_id: str
+    single_use: bool
+    used_at: datetime | None
+    approval_digest: str | None
+    session_alive: bool
+
+
+def check_mfa_token(
+    record: MfaTokenRecord | None, *, user_id: str, session_id: str, approval_digest: str | None
+) -> None:
+    """Raise :class:`TokenRefusal` unless the stored token may authorise an action of this session."""
+    if record is None:
+        raise TokenRefusal("unknown")
+    if record.user_id != user_id or record.session_id != session_id:
+        raise TokenRefusal("other_session")
+    if not record.session_alive:
+        raise TokenRefusal("session_ended")
+    if record.single_use and record.used_at is not None:
+        raise TokenRefusal("spent")
+    _check_digest(record.approval_digest, approval_digest)
+
+
+@dataclass(frozen=True, slots=True)
+class ElevatedGrant:
+    """What an elevated token minted for ``scopes`` looks like: one behaviour, one lifetime."""
+
+    scopes: tuple[str, ...]
+    single_use: bool
+    ttl_seconds: int
+
+
+def validate_requested_scopes(scopes: list[str]) -> tuple[str, ...]:
+    if not scopes:
+        raise InvalidScopesError("requestedScopes must not be empty", field="requestedScopes")
+    unknown = [s for s in scopes if s not in KNOWN_SCOPES]
+    if unknown:
+        raise InvalidScopesError(f"unknown scope {unknown[0]!r}", field="requestedScopes")
+    return tuple(sorted(set(scopes)))
+
+
+def grant_for_scopes(settings: MfaSettings, scopes: tuple[str, ...]) -> ElevatedGrant:
+    """Behaviour and lifetime from each scope's action settings (DESIGN §3 defaults otherwise).
+
+    When several scopes are requested at once the strictest wins: single-use if any scope is, and
+    the shortest lifetime.
+    """
+    single_use = False
+    ttl: int | None = None
+    for scope in scopes:
+        action = _ACTION_FOR_SCOPE.get(scope)
+        if action is not None:
+            item = settings.action(action)
+            behavior, seconds = item.effective_behavior(), item.effective_expiry_seconds()
+        else:
+            behavior = TokenBehavior.TIME_BOUND
+            seconds = 600
+        single_use = single_use or behavior is TokenBehavior.SINGLE_USE
+        ttl = seconds if ttl is None else min(ttl, seconds)
+    return ElevatedGrant(scopes=scopes, single_use=single_use, ttl_seconds=ttl or 300)
+
+
+def elevated_claims(
+    grant: ElevatedGrant,
+    *,
+    user_id: str,
+    session_id: str,
+    environment_id: str,
+    jti: str,
+    now: datetime,
+    approval_digest: str | None,
+) -> dict[str, Any]:
+    claims: dict[str, Any] = {
+        "sub": user_id,
+        "sid": session_id,
+        "environment_id": environment_id,
+        "aud": ELEVATED_AUDIENCE,
+        "scope": " ".join(grant.scopes),
+        "iat": int(now.timestamp()),
+        "exp": int((now + timedelta(seconds=grant.ttl_seconds)).timestamp()),
+        "jti": jti,
+        "singleUse": grant.single_use,
+    }
+    if approval_digest is not None:
+        claims["approvalDigest"] = approval_digest
+    return claims
+
+
+def check_elevated_claims(
+    claims: dict[str, Any],
+    *,
+    user_id: str,
+    session_id: str,
+    scope: str,
+    now: datetime,
+    approval_digest: str | None,
+) -> None:
+    """Raise :class:`TokenRefusal` unless the (signature-checked) claims cover ``scope`` here and now."""
+    if claims.get("sub") != user_id or claims.get("sid") != session_id:
+        raise TokenRefusal("other_session")
+    exp = claims.get("exp")
+    if not isinstance(exp, int) or exp <= int(now.timestamp()):
+        raise TokenRefusal("expired")
+    scopes = str(claims.get("scope", "")).split()
+    if scope not in scopes:
+        raise TokenRefusal("wrong_scope")
+    _check_digest(claims.get("approvalDigest"), approval_digest)
+
+
+def _check_digest(bound: object, presented: str | None) -> None:
+    # A token bound to a payload digest authorises exactly that payload and nothing else.
+    if bound is not None and bound != presented:
+        raise TokenRefusal("digest_mismatch")
+
+
+def scope_of(target: MFAAction | str) -> str:
+    return SCOPE_FOR_ACTION[target].value if isinstance(target, MFAAction) else str(target)
