@@ -197,9 +197,7 @@ def _registry() -> dict[str, type[ActionMFAError]]:
 ERRORS_BY_CODE: dict[str, type[ActionMFAError]] = _registry()
 
 
-def error_from_body(
-    status_code: int, body: object, *, request_id: str | None = None
-) -> ActionMFAError:
+def error_from_body(status_code: int, body: object, *, request_id: str | None = None) -> ActionMFAError:
     """Rebuild the typed error from a wire body (used by the SDK)."""
     message = "Request failed"
     code = "unknown_error"
@@ -215,3 +213,34 @@ def error_from_body(
     if cls is ActionMFAError:
         err.unknown_code = code  # type: ignore[attr-defined]
     return err
+
+
+# --- wallet engine (issue 5) -------------------------------------------------------------------
+
+
+class WalletProofInvalidError(ActionMFAError):
+    """A commitment, zero-knowledge proof or protocol message of a wallet ceremony failed to check."""
+
+    code = "wallet_proof_invalid"
+    status = 422
+    default_message = "Wallet ceremony message failed verification"
+
+
+class WalletSignatureInvalidError(ActionMFAError):
+    """A two-party signature did not verify (the server locks the wallet, CVE-2023-33242)."""
+
+    code = "wallet_signature_invalid"
+    status = 422
+    default_message = "Signature verification failed"
+
+
+class WalletExportInvalidError(ActionMFAError):
+    """An export ciphertext could not be opened under this context, or the key does not match."""
+
+    code = "wallet_export_invalid"
+    status = 422
+    default_message = "Wallet export could not be verified"
+
+
+__all__ += ["WalletExportInvalidError", "WalletProofInvalidError", "WalletSignatureInvalidError"]
+ERRORS_BY_CODE.update(_registry())

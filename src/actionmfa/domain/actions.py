@@ -65,3 +65,8 @@ def default_token_behavior(scope: TokenScope) -> TokenBehavior:
 
 def default_token_expiry_seconds(behavior: TokenBehavior) -> int:
     return 300 if behavior is TokenBehavior.SINGLE_USE else 600
+
+
+# Wire headers that carry MFA proof (Dynamic's names, reference §2.1).
+MFA_TOKEN_HEADER = "x-mfa-auth-token"  # noqa: S105 - a header name, not a secret
+ELEVATED_TOKEN_HEADER = "x-dyn-elevated-access-token"  # noqa: S105 - a header name

@@ -23,6 +23,8 @@ from actionmfa.domain.actions import (
 )
 from actionmfa.errors import InvalidRequestError
 
+MAX_SESSION_SECONDS = 90 * 86_400
+
 
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
@@ -112,8 +114,14 @@ class PasskeySettings(_Model):
 
 
 class JwtDuration(_Model):
-    amount: int = Field(default=24, ge=1, le=100_000)
+    amount: int = Field(default=24, ge=1, le=129_600)
     unit: Literal["minutes", "hours", "days"] = "hours"
+
+    @model_validator(mode="after")
+    def _cap(self) -> JwtDuration:
+        if self.seconds() > MAX_SESSION_SECONDS:
+            raise ValueError("jwtDuration may be at most 90 days")
+        return self
 
     def seconds(self) -> int:
         return self.amount * {"minutes": 60, "hours": 3600, "days": 86_400}[self.unit]

@@ -1,0 +1,5 @@
+"""ActionMFA Python SDK."""
+
+from actionmfa.sdk.client import AsyncClient, Client
+
+__all__ = ["AsyncClient", "Client"]

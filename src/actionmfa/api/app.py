@@ -1,0 +1,64 @@
+"""The ASGI application: routers, error handling, body limits, start-up migration."""
+
+from __future__ import annotations
+
+import importlib
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from actionmfa import __version__
+from actionmfa.api.errors import install_error_handlers
+from actionmfa.api.limits import BodySizeLimit
+from actionmfa.api.schemas import ErrorBody
+from actionmfa.services.runtime import Runtime
+
+log = logging.getLogger("actionmfa")
+
+SDK_PREFIX = "/api/v0/sdk/{environmentId}"
+
+# (module, prefix). Every area owns one module; all are mounted here.
+ROUTERS: tuple[tuple[str, str], ...] = (
+    ("actionmfa.api.routers.health", ""),
+    ("actionmfa.api.routers.public", SDK_PREFIX),
+    ("actionmfa.api.routers.auth", SDK_PREFIX),
+    ("actionmfa.api.routers.users", SDK_PREFIX),
+    ("actionmfa.api.routers.mfa", SDK_PREFIX),
+    ("actionmfa.api.routers.stepup", SDK_PREFIX),
+    ("actionmfa.api.routers.passkeys", SDK_PREFIX),
+    ("actionmfa.api.routers.wallets", SDK_PREFIX),
+    ("actionmfa.api.routers.admin", "/api/v0"),
+    ("actionmfa.api.routers.ui", ""),
+)
+
+
+def create_app(runtime: Runtime, *, migrate: bool = True) -> FastAPI:
+    """Build the app around an existing runtime. ``migrate`` runs Alembic at start-up."""
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        if migrate:
+            runtime.db.migrate()
+        yield
+        for closer in runtime.extras.get("on_shutdown", []):
+            closer()
+
+    app = FastAPI(
+        title="ActionMFA",
+        version=__version__,
+        lifespan=lifespan,
+        responses={
+            401: {"model": ErrorBody},
+            403: {"model": ErrorBody},
+            422: {"model": ErrorBody},
+        },
+    )
+    app.state.runtime = runtime
+    install_error_handlers(app)
+    for module_name, prefix in ROUTERS:
+        module = importlib.import_module(module_name)
+        app.include_router(module.router, prefix=prefix)
+    app.add_middleware(BodySizeLimit, max_bytes=runtime.config.max_body_bytes)
+    return app

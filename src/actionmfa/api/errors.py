@@ -1,0 +1,69 @@
+"""One handler turns every failure into ``{"error", "code"}`` with a fitting status (DESIGN §5)."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from actionmfa.errors import ActionMFAError, InternalError, InvalidRequestError
+
+log = logging.getLogger("actionmfa.api")
+
+_HTTP_CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+    429: "rate_limited",
+}
+
+
+def error_response(err: ActionMFAError, headers: dict[str, str] | None = None) -> JSONResponse:
+    return JSONResponse(status_code=err.status, content=err.to_body(), headers=headers)
+
+
+def _validation_error(exc: RequestValidationError) -> InvalidRequestError:
+    errors: list[Any] = list(exc.errors())
+    if not errors:
+        return InvalidRequestError()
+    first = errors[0]
+    loc = [str(p) for p in first.get("loc", ()) if p not in ("body",)]
+    field = ".".join(loc) or None
+    if first.get("type") == "json_invalid":
+        return InvalidRequestError("Malformed JSON body", field="body")
+    return InvalidRequestError(f"{field or 'body'}: {first.get('msg', 'invalid')}", field=field)
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(ActionMFAError)
+    async def _domain(_: Request, exc: ActionMFAError) -> JSONResponse:
+        if exc.status >= 500:
+            log.error("internal error: %s", exc.message)
+        return error_response(exc)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
+        return error_response(_validation_error(exc))
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        code = _HTTP_CODES.get(exc.status_code, "http_error")
+        message = exc.detail if isinstance(exc.detail, str) else "Request failed"
+        return JSONResponse(
+            status_code=exc.status_code,
+            content={"error": message, "code": code},
+            headers=getattr(exc, "headers", None),
+        )
+
+    @app.exception_handler(Exception)
+    async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
+        log.exception("unhandled error")  # the trace goes to the log, never to the wire
+        return error_response(InternalError())

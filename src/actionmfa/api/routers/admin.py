@@ -1,0 +1,116 @@
+"""Operator API (``Authorization: Bearer <admin token>``), prefix ``/api/v0``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Query
+from pydantic import BaseModel, Field
+
+from actionmfa.api.deps import AdminDep, RuntimeDep
+from actionmfa.api.schemas import SdkUser, WireModel
+from actionmfa.domain.models import Environment
+
+router = APIRouter(tags=["admin"])
+
+
+class EnvironmentOut(BaseModel):
+    id: str
+    name: str
+    settings: dict[str, Any]
+    createdAt: str
+    updatedAt: str
+
+    @classmethod
+    def of(cls, env: Environment) -> EnvironmentOut:
+        return cls(
+            id=env.id,
+            name=env.name,
+            settings=env.settings.model_dump(mode="json"),
+            createdAt=env.created_at.isoformat(),
+            updatedAt=env.updated_at.isoformat(),
+        )
+
+
+class EnvironmentCreate(WireModel):
+    name: str = Field(min_length=1, max_length=200)
+    settings: dict[str, Any] | None = None
+
+
+class EnvironmentCreated(BaseModel):
+    environmentId: str
+    adminToken: str
+    environment: EnvironmentOut
+
+
+class EnvironmentUpdate(WireModel):
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    settings: dict[str, Any] | None = None
+
+
+class AdminTokenOut(BaseModel):
+    adminToken: str
+
+
+class UserList(BaseModel):
+    users: list[SdkUser]
+    count: int
+    nextCursor: str | None = None
+
+
+@router.post("/environments", response_model=EnvironmentCreated, status_code=201)
+def create_environment(body: EnvironmentCreate, admin: AdminDep, runtime: RuntimeDep) -> EnvironmentCreated:
+    runtime.environments.require_operator(admin)
+    with runtime.db.write() as uow:
+        created = runtime.environments.create(uow, name=body.name, settings=body.settings)
+    return EnvironmentCreated(
+        environmentId=created.environment.id,
+        adminToken=created.admin_token,
+        environment=EnvironmentOut.of(created.environment),
+    )
+
+
+@router.get("/environments/{environmentId}", response_model=EnvironmentOut)
+def get_environment(environmentId: str, admin: AdminDep, runtime: RuntimeDep) -> EnvironmentOut:
+    admin.require(environmentId)
+    with runtime.db.read() as uow:
+        return EnvironmentOut.of(runtime.environments.get(uow, environmentId))
+
+
+@router.put("/environments/{environmentId}", response_model=EnvironmentOut)
+def update_environment(
+    environmentId: str,
+    body: EnvironmentUpdate,
+    admin: AdminDep,
+    runtime: RuntimeDep,
+) -> EnvironmentOut:
+    admin.require(environmentId)
+    with runtime.db.write() as uow:
+        env = runtime.environments.update(uow, environmentId, name=body.name, settings_patch=body.settings)
+    return EnvironmentOut.of(env)
+
+
+@router.post("/environments/{environmentId}/adminToken/rotate", response_model=AdminTokenOut)
+def rotate_admin_token(environmentId: str, admin: AdminDep, runtime: RuntimeDep) -> AdminTokenOut:
+    with runtime.db.write() as uow:
+        token = runtime.environments.rotate_admin_token(uow, admin, environmentId)
+    return AdminTokenOut(adminToken=token)
+
+
+@router.get("/environments/{environmentId}/users", response_model=UserList)
+def list_users(
+    environmentId: str,
+    admin: AdminDep,
+    runtime: RuntimeDep,
+    limit: int = Query(default=50, ge=1, le=500),
+    cursor: str | None = Query(default=None, max_length=36),
+) -> UserList:
+    admin.require(environmentId)
+    with runtime.db.read() as uow:
+        runtime.environments.get(uow, environmentId)
+        users = uow.users.list(environmentId, limit=limit, after_id=cursor)
+    return UserList(
+        users=[SdkUser.of(u) for u in users],
+        count=len(users),
+        nextCursor=users[-1].id if len(users) == limit else None,
+    )

@@ -1,0 +1,141 @@
+"""Typed server configuration (DESIGN §9), read once at start-up and passed in.
+
+Every field has an ``ACTIONMFA_*`` variable; ``actionmfa serve`` flags override them.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from actionmfa.crypto import Keyring
+
+
+def _bool(value: str) -> bool:
+    return value.strip().lower() in ("1", "true", "yes", "on")
+
+
+@dataclass(frozen=True)
+class SmtpConfig:
+    host: str | None = None
+    port: int = 25
+    sender: str = "ActionMFA <no-reply@localhost>"
+    user: str | None = None
+    password: str | None = None
+    starttls: bool = False
+    timeout_seconds: float = 10.0
+
+
+@dataclass(frozen=True)
+class ServerConfig:
+    data_dir: Path = Path(".actionmfa")
+    database_url: str | None = None
+    host: str = "127.0.0.1"
+    port: int = 8080
+    public_url: str | None = None
+    smtp: SmtpConfig = field(default_factory=SmtpConfig)
+    mail_log: bool = False  # dev: print mail to the log instead of sending it
+    max_body_bytes: int = 256 * 1024
+    encryption_keys: str | None = None  # "kid:base64,kid2:base64" — first is active
+    hash_key: str | None = None  # base64, >= 32 bytes
+    trust_proxy_headers: bool = False
+    workers: int = 1
+
+    @property
+    def effective_database_url(self) -> str:
+        return self.database_url or f"sqlite:///{(self.data_dir / 'actionmfa.db').resolve()}"
+
+    @property
+    def effective_public_url(self) -> str:
+        return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> ServerConfig:
+        e = os.environ if env is None else env
+        smtp = SmtpConfig(
+            host=e.get("ACTIONMFA_SMTP_HOST") or None,
+            port=int(e.get("ACTIONMFA_SMTP_PORT", "25")),
+            sender=e.get("ACTIONMFA_SMTP_FROM", SmtpConfig.sender),
+            user=e.get("ACTIONMFA_SMTP_USER") or None,
+            password=e.get("ACTIONMFA_SMTP_PASSWORD") or None,
+            starttls=_bool(e.get("ACTIONMFA_SMTP_STARTTLS", "false")),
+        )
+        cfg = cls(
+            data_dir=Path(e.get("ACTIONMFA_DATA_DIR", ".actionmfa")),
+            database_url=e.get("ACTIONMFA_DATABASE_URL") or None,
+            host=e.get("ACTIONMFA_HOST", "127.0.0.1"),
+            port=int(e.get("ACTIONMFA_PORT", "8080")),
+            public_url=e.get("ACTIONMFA_PUBLIC_URL") or None,
+            smtp=smtp,
+            mail_log=_bool(e.get("ACTIONMFA_MAIL_LOG", "false")),
+            max_body_bytes=int(e.get("ACTIONMFA_MAX_BODY_BYTES", str(256 * 1024))),
+            encryption_keys=e.get("ACTIONMFA_ENCRYPTION_KEYS") or None,
+            hash_key=e.get("ACTIONMFA_HASH_KEY") or None,
+            trust_proxy_headers=_bool(e.get("ACTIONMFA_TRUST_PROXY_HEADERS", "false")),
+            workers=int(e.get("ACTIONMFA_WORKERS", "1")),
+        )
+        return replace(cfg, **{k: v for k, v in overrides.items() if v is not None})
+
+
+def _parse_keys(spec: str) -> tuple[dict[str, bytes], str]:
+    keys: dict[str, bytes] = {}
+    active = ""
+    for part in spec.split(","):
+        kid, _, b64 = part.strip().partition(":")
+        keys[kid] = base64.b64decode(b64)
+        active = active or kid
+    return keys, active
+
+
+KEYS_FILE = "keys.json"
+
+
+def load_keyring(config: ServerConfig) -> Keyring:
+    """Keys from ``ACTIONMFA_ENCRYPTION_KEYS``/``ACTIONMFA_HASH_KEY``, else ``<data dir>/keys.json``.
+
+    The file is created (mode 0600) on first start. Several workers must share the same keys:
+    give them the same variables or the same data directory.
+    """
+    if config.encryption_keys and config.hash_key:
+        keys, active = _parse_keys(config.encryption_keys)
+        return Keyring(keys=keys, active_key_id=active, hash_key=base64.b64decode(config.hash_key))
+    path = config.data_dir / KEYS_FILE
+    if not path.exists():
+        config.data_dir.mkdir(parents=True, exist_ok=True)
+        doc = {
+            "active": "k1",
+            "keys": {"k1": base64.b64encode(secrets.token_bytes(32)).decode()},
+            "hashKey": base64.b64encode(secrets.token_bytes(32)).decode(),
+        }
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            json.dump(doc, fh, indent=2)
+    return read_keys_file(path)
+
+
+def read_keys_file(path: Path) -> Keyring:
+    doc = json.loads(path.read_text())
+    return Keyring(
+        keys={k: base64.b64decode(v) for k, v in doc["keys"].items()},
+        active_key_id=doc["active"],
+        hash_key=base64.b64decode(doc["hashKey"]),
+    )
+
+
+def write_keys_file(path: Path, keyring: Keyring) -> None:
+    doc = {
+        "active": keyring.active_key_id,
+        "keys": {k: base64.b64encode(v).decode() for k, v in keyring.keys.items()},
+        "hashKey": base64.b64encode(keyring.hash_key).decode(),
+    }
+    tmp = path.with_suffix(".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        json.dump(doc, fh, indent=2)
+    tmp.replace(path)

@@ -1,0 +1,47 @@
+"""Process start-up: migrate, bootstrap an empty store, build the app (used by ``actionmfa serve``)."""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from fastapi import FastAPI
+
+from actionmfa.api.app import create_app
+from actionmfa.config import ServerConfig
+from actionmfa.services.runtime import Runtime
+
+BOOTSTRAP_FILE = "bootstrap.json"
+
+
+@dataclass(frozen=True)
+class Bootstrap:
+    environment_id: str
+    admin_token: str
+    path: Path
+
+
+def prepare(config: ServerConfig) -> tuple[Runtime, Bootstrap | None]:
+    """Migrate the store and, if it is empty, create the first environment and operator token."""
+    runtime = Runtime.build(config)
+    runtime.db.migrate()
+    with runtime.db.write() as uow:
+        result = runtime.environments.bootstrap(uow)
+    if result is None:
+        return runtime, None
+    created, operator_token = result
+    path = config.data_dir / BOOTSTRAP_FILE
+    config.data_dir.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        json.dump({"environmentId": created.environment.id, "adminToken": operator_token}, fh, indent=2)
+    return runtime, Bootstrap(created.environment.id, operator_token, path)
+
+
+def app_from_env() -> FastAPI:
+    """Factory for ``uvicorn --factory actionmfa.server:app_from_env`` (multi-worker serving)."""
+    config = ServerConfig.from_env()
+    runtime = Runtime.build(config)
+    return create_app(runtime, migrate=True)

@@ -1,0 +1,313 @@
+"""Repositories for the foundation tables. Each takes the unit of work's connection."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, Row, func, insert, select, update
+
+from actionmfa.domain.actions import SessionScope
+from actionmfa.domain.models import Environment, Session, User
+from actionmfa.domain.settings import EnvironmentSettings
+from actionmfa.store import tables as t
+
+
+class _Repo:
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+
+def _environment(row: Row[Any]) -> Environment:
+    return Environment(
+        id=row.id,
+        name=row.name,
+        settings=EnvironmentSettings.model_validate(row.settings),
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+    )
+
+
+class EnvironmentRepo(_Repo):
+    def add(self, *, id: str, name: str, settings: EnvironmentSettings, now: datetime) -> Environment:
+        self.conn.execute(
+            insert(t.environments).values(
+                id=id, name=name, settings=settings.model_dump(mode="json"), created_at=now, updated_at=now
+            )
+        )
+        return Environment(id=id, name=name, settings=settings, created_at=now, updated_at=now)
+
+    def get(self, environment_id: str) -> Environment | None:
+        row = self.conn.execute(select(t.environments).where(t.environments.c.id == environment_id)).first()
+        return _environment(row) if row else None
+
+    def update(
+        self, environment_id: str, *, name: str | None, settings: EnvironmentSettings | None, now: datetime
+    ) -> None:
+        values: dict[str, Any] = {"updated_at": now}
+        if name is not None:
+            values["name"] = name
+        if settings is not None:
+            values["settings"] = settings.model_dump(mode="json")
+        self.conn.execute(update(t.environments).where(t.environments.c.id == environment_id).values(**values))
+
+    def list(self) -> list[Environment]:
+        rows = self.conn.execute(select(t.environments).order_by(t.environments.c.created_at)).all()
+        return [_environment(r) for r in rows]
+
+    def count(self) -> int:
+        return int(self.conn.execute(select(func.count()).select_from(t.environments)).scalar_one())
+
+
+class AdminTokenRepo(_Repo):
+    def add(self, *, id: str, environment_id: str | None, token_hash: str, now: datetime) -> None:
+        self.conn.execute(
+            insert(t.admin_tokens).values(id=id, environment_id=environment_id, token_hash=token_hash, created_at=now)
+        )
+
+    def find_active(self, token_hash: str) -> Row[Any] | None:
+        return self.conn.execute(
+            select(t.admin_tokens).where(
+                t.admin_tokens.c.token_hash == token_hash, t.admin_tokens.c.revoked_at.is_(None)
+            )
+        ).first()
+
+    def revoke(self, token_id: str, now: datetime) -> None:
+        self.conn.execute(update(t.admin_tokens).where(t.admin_tokens.c.id == token_id).values(revoked_at=now))
+
+    def revoke_for_environment(self, environment_id: str, now: datetime) -> None:
+        self.conn.execute(
+            update(t.admin_tokens)
+            .where(t.admin_tokens.c.environment_id == environment_id, t.admin_tokens.c.revoked_at.is_(None))
+            .values(revoked_at=now)
+        )
+
+
+class SigningKeyRepo(_Repo):
+    def add(
+        self,
+        *,
+        kid: str,
+        environment_id: str,
+        purpose: str,
+        private_key: str,
+        public_jwk: dict[str, Any],
+        now: datetime,
+    ) -> None:
+        self.conn.execute(
+            insert(t.signing_keys).values(
+                kid=kid,
+                environment_id=environment_id,
+                purpose=purpose,
+                private_key=private_key,
+                public_jwk=public_jwk,
+                active=True,
+                created_at=now,
+            )
+        )
+
+    def retire_active(self, environment_id: str, purpose: str, now: datetime) -> None:
+        self.conn.execute(
+            update(t.signing_keys)
+            .where(
+                t.signing_keys.c.environment_id == environment_id,
+                t.signing_keys.c.purpose == purpose,
+                t.signing_keys.c.active.is_(True),
+            )
+            .values(active=False, retired_at=now)
+        )
+
+    def active(self, environment_id: str, purpose: str) -> Row[Any] | None:
+        return self.conn.execute(
+            select(t.signing_keys)
+            .where(
+                t.signing_keys.c.environment_id == environment_id,
+                t.signing_keys.c.purpose == purpose,
+                t.signing_keys.c.active.is_(True),
+            )
+            .order_by(t.signing_keys.c.created_at.desc())
+        ).first()
+
+    def verifiable(self, environment_id: str, purpose: str, not_retired_before: datetime) -> list[Row[Any]]:
+        """Active keys plus keys retired recently enough that tokens they signed may still live."""
+        rows = self.conn.execute(
+            select(t.signing_keys).where(
+                t.signing_keys.c.environment_id == environment_id, t.signing_keys.c.purpose == purpose
+            )
+        ).all()
+        return [r for r in rows if r.active or (r.retired_at and r.retired_at >= not_retired_before)]
+
+    def get(self, kid: str) -> Row[Any] | None:
+        return self.conn.execute(select(t.signing_keys).where(t.signing_keys.c.kid == kid)).first()
+
+    def all(self) -> list[Row[Any]]:
+        return list(self.conn.execute(select(t.signing_keys)).all())
+
+    def set_private_key(self, kid: str, sealed: str) -> None:
+        self.conn.execute(update(t.signing_keys).where(t.signing_keys.c.kid == kid).values(private_key=sealed))
+
+
+def _user(row: Row[Any]) -> User:
+    return User(
+        id=row.id,
+        environment_id=row.environment_id,
+        email=row.email,
+        external_id=row.external_id,
+        alias=row.alias,
+        first_name=row.first_name,
+        last_name=row.last_name,
+        metadata=row.metadata,
+        mfa_backup_code_ack=row.mfa_backup_code_ack,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+    )
+
+
+class UserRepo(_Repo):
+    def add(self, *, id: str, environment_id: str, email: str | None, external_id: str | None, now: datetime) -> User:
+        self.conn.execute(
+            insert(t.users).values(
+                id=id,
+                environment_id=environment_id,
+                email=email,
+                external_id=external_id,
+                created_at=now,
+                updated_at=now,
+            )
+        )
+        user = self.get(environment_id, id)
+        assert user is not None  # noqa: S101 - just inserted in this transaction
+        return user
+
+    def get(self, environment_id: str, user_id: str) -> User | None:
+        row = self.conn.execute(
+            select(t.users).where(t.users.c.id == user_id, t.users.c.environment_id == environment_id)
+        ).first()
+        return _user(row) if row else None
+
+    def by_email(self, environment_id: str, email: str) -> User | None:
+        row = self.conn.execute(
+            select(t.users).where(t.users.c.environment_id == environment_id, t.users.c.email == email)
+        ).first()
+        return _user(row) if row else None
+
+    def by_external_id(self, environment_id: str, external_id: str) -> User | None:
+        row = self.conn.execute(
+            select(t.users).where(t.users.c.environment_id == environment_id, t.users.c.external_id == external_id)
+        ).first()
+        return _user(row) if row else None
+
+    def update(self, user_id: str, now: datetime, **values: Any) -> None:
+        self.conn.execute(update(t.users).where(t.users.c.id == user_id).values(updated_at=now, **values))
+
+    def list(self, environment_id: str, *, limit: int = 100, after_id: str | None = None) -> list[User]:
+        q = select(t.users).where(t.users.c.environment_id == environment_id)
+        if after_id:
+            q = q.where(t.users.c.id > after_id)
+        rows = self.conn.execute(q.order_by(t.users.c.id).limit(limit)).all()
+        return [_user(r) for r in rows]
+
+
+def _session(row: Row[Any]) -> Session:
+    return Session(
+        id=row.id,
+        environment_id=row.environment_id,
+        user_id=row.user_id,
+        scope=SessionScope(row.scope),
+        auth_method=row.auth_method,
+        created_at=row.created_at,
+        expires_at=row.expires_at,
+        revoked_at=row.revoked_at,
+    )
+
+
+class SessionRepo(_Repo):
+    def add(
+        self,
+        *,
+        id: str,
+        environment_id: str,
+        user_id: str,
+        scope: SessionScope,
+        auth_method: str,
+        now: datetime,
+        expires_at: datetime,
+    ) -> Session:
+        self.conn.execute(
+            insert(t.sessions).values(
+                id=id,
+                environment_id=environment_id,
+                user_id=user_id,
+                scope=scope.value,
+                auth_method=auth_method,
+                created_at=now,
+                expires_at=expires_at,
+            )
+        )
+        return Session(id, environment_id, user_id, scope, auth_method, now, expires_at, None)
+
+    def get(self, session_id: str) -> Session | None:
+        row = self.conn.execute(select(t.sessions).where(t.sessions.c.id == session_id)).first()
+        return _session(row) if row else None
+
+    def set_scope(self, session_id: str, scope: SessionScope) -> None:
+        self.conn.execute(update(t.sessions).where(t.sessions.c.id == session_id).values(scope=scope.value))
+
+    def extend(self, session_id: str, expires_at: datetime) -> None:
+        self.conn.execute(update(t.sessions).where(t.sessions.c.id == session_id).values(expires_at=expires_at))
+
+    def revoke(self, session_id: str, now: datetime) -> bool:
+        result = self.conn.execute(
+            update(t.sessions)
+            .where(t.sessions.c.id == session_id, t.sessions.c.revoked_at.is_(None))
+            .values(revoked_at=now)
+        )
+        return result.rowcount == 1
+
+    def revoke_for_user(self, user_id: str, now: datetime) -> None:
+        self.conn.execute(
+            update(t.sessions)
+            .where(t.sessions.c.user_id == user_id, t.sessions.c.revoked_at.is_(None))
+            .values(revoked_at=now)
+        )
+
+
+class EmailVerificationRepo(_Repo):
+    def add(
+        self, *, id: str, environment_id: str, email: str, code_hash: str, now: datetime, expires_at: datetime
+    ) -> None:
+        self.conn.execute(
+            insert(t.email_verifications).values(
+                id=id,
+                environment_id=environment_id,
+                email=email,
+                code_hash=code_hash,
+                attempts=0,
+                created_at=now,
+                expires_at=expires_at,
+            )
+        )
+
+    def get(self, environment_id: str, verification_id: str) -> Row[Any] | None:
+        return self.conn.execute(
+            select(t.email_verifications).where(
+                t.email_verifications.c.id == verification_id,
+                t.email_verifications.c.environment_id == environment_id,
+            )
+        ).first()
+
+    def count_attempt(self, verification_id: str) -> None:
+        self.conn.execute(
+            update(t.email_verifications)
+            .where(t.email_verifications.c.id == verification_id)
+            .values(attempts=t.email_verifications.c.attempts + 1)
+        )
+
+    def mark_used(self, verification_id: str, now: datetime) -> bool:
+        """Spend the code: true only for the one caller whose conditional update hit the row."""
+        result = self.conn.execute(
+            update(t.email_verifications)
+            .where(t.email_verifications.c.id == verification_id, t.email_verifications.c.used_at.is_(None))
+            .values(used_at=now)
+        )
+        return result.rowcount == 1

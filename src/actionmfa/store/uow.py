@@ -1,0 +1,63 @@
+"""Unit of work: one connection in one transaction, with the repositories that use it."""
+
+from __future__ import annotations
+
+from functools import cached_property
+from typing import TYPE_CHECKING
+
+from sqlalchemy import Connection
+
+if TYPE_CHECKING:
+    from actionmfa.store.repos.core import (
+        AdminTokenRepo,
+        EmailVerificationRepo,
+        EnvironmentRepo,
+        SessionRepo,
+        SigningKeyRepo,
+        UserRepo,
+    )
+
+
+class UnitOfWork:
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    @property
+    def dialect(self) -> str:
+        return self.conn.dialect.name
+
+    @cached_property
+    def environments(self) -> EnvironmentRepo:
+        from actionmfa.store.repos.core import EnvironmentRepo
+
+        return EnvironmentRepo(self.conn)
+
+    @cached_property
+    def admin_tokens(self) -> AdminTokenRepo:
+        from actionmfa.store.repos.core import AdminTokenRepo
+
+        return AdminTokenRepo(self.conn)
+
+    @cached_property
+    def signing_keys(self) -> SigningKeyRepo:
+        from actionmfa.store.repos.core import SigningKeyRepo
+
+        return SigningKeyRepo(self.conn)
+
+    @cached_property
+    def users(self) -> UserRepo:
+        from actionmfa.store.repos.core import UserRepo
+
+        return UserRepo(self.conn)
+
+    @cached_property
+    def sessions(self) -> SessionRepo:
+        from actionmfa.store.repos.core import SessionRepo
+
+        return SessionRepo(self.conn)
+
+    @cached_property
+    def email_verifications(self) -> EmailVerificationRepo:
+        from actionmfa.store.repos.core import EmailVerificationRepo
+
+        return EmailVerificationRepo(self.conn)

@@ -1,0 +1,155 @@
+"""Shared fixtures, named for the state they build."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from actionmfa.clock import FrozenClock
+from actionmfa.config import ServerConfig
+from actionmfa.crypto import Keyring
+from actionmfa.domain.models import Environment, User
+from actionmfa.services.runtime import Runtime
+from actionmfa.store.db import Database
+from tests.databases import PostgresProvider, SqliteProvider
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[PostgresProvider]:
+    provider = PostgresProvider()
+    provider.start()
+    yield provider
+    provider.stop()
+
+
+@pytest.fixture(scope="session")
+def sqlite_provider(tmp_path_factory: pytest.TempPathFactory) -> SqliteProvider:
+    return SqliteProvider(tmp_path_factory.mktemp("sqlite"))
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def database_url(
+    request: pytest.FixtureRequest, sqlite_provider: SqliteProvider, postgres: PostgresProvider
+) -> Iterator[str]:
+    """A fresh, migrated database of each kind: the contract suite runs once per backend."""
+    if request.param == "sqlite":
+        yield sqlite_provider.fresh_url()
+        return
+    if postgres.admin_url is None:
+        pytest.skip(f"PostgreSQL unavailable: {postgres.reason}")
+    url = postgres.fresh_url()
+    yield url
+    postgres.drop(url)
+
+
+@pytest.fixture
+def sqlite_url(sqlite_provider: SqliteProvider) -> str:
+    return sqlite_provider.fresh_url()
+
+
+@pytest.fixture
+def postgres_url(postgres: PostgresProvider) -> Iterator[str]:
+    if postgres.admin_url is None:
+        pytest.skip(f"PostgreSQL unavailable: {postgres.reason}")
+    url = postgres.fresh_url()
+    yield url
+    postgres.drop(url)
+
+
+@pytest.fixture
+def clock() -> FrozenClock:
+    return FrozenClock()
+
+
+@pytest.fixture(scope="session")
+def keyring() -> Keyring:
+    return Keyring.generate()
+
+
+@pytest.fixture
+def config(tmp_path: Path) -> ServerConfig:
+    return ServerConfig(data_dir=tmp_path / "data", mail_log=True)
+
+
+def build_runtime(url: str, config: ServerConfig, clock: FrozenClock, keyring: Keyring) -> Runtime:
+    return Runtime.build(config, clock=clock, keyring=keyring, db=Database(url))
+
+
+@pytest.fixture
+def runtime(sqlite_url: str, config: ServerConfig, clock: FrozenClock, keyring: Keyring) -> Iterator[Runtime]:
+    """A runtime on a fresh SQLite file (use ``runtime_any`` for the contract suite)."""
+    rt = build_runtime(sqlite_url, config, clock, keyring)
+    yield rt
+    rt.db.dispose()
+
+
+@pytest.fixture
+def runtime_any(database_url: str, config: ServerConfig, clock: FrozenClock, keyring: Keyring) -> Iterator[Runtime]:
+    """A runtime on each backend in turn (SQLite, PostgreSQL)."""
+    rt = build_runtime(database_url, config, clock, keyring)
+    yield rt
+    rt.db.dispose()
+
+
+@pytest.fixture
+def app_client(runtime: Runtime) -> Iterator[TestClient]:
+    from actionmfa.api.app import create_app
+
+    with TestClient(create_app(runtime, migrate=False), raise_server_exceptions=False) as client:
+        yield client
+
+
+@dataclass
+class EnvFixture:
+    environment: Environment
+    admin_token: str
+
+    @property
+    def id(self) -> str:
+        return self.environment.id
+
+    def sdk(self, path: str) -> str:
+        return f"/api/v0/sdk/{self.environment.id}{path}"
+
+
+def make_environment(runtime: Runtime, name: str = "Acme", settings: dict[str, object] | None = None) -> EnvFixture:
+    with runtime.db.write() as uow:
+        created = runtime.environments.create(uow, name=name, settings=settings)
+    return EnvFixture(created.environment, created.admin_token)
+
+
+@pytest.fixture
+def environment(runtime: Runtime) -> EnvFixture:
+    return make_environment(runtime)
+
+
+@dataclass
+class SignedIn:
+    user: User
+    jwt: str
+    session_id: str
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.jwt}"}
+
+
+def sign_in(runtime: Runtime, env: EnvFixture, email: str | None = None) -> SignedIn:
+    """A user with a live session, created through the services (no sign-in route involved)."""
+    email = email or f"user-{uuid.uuid4().hex[:8]}@example.com"
+    with runtime.db.write() as uow:
+        user = uow.users.by_email(env.id, email) or uow.users.add(
+            id=str(uuid.uuid4()), environment_id=env.id, email=email, external_id=None, now=runtime.clock.now()
+        )
+        issued = runtime.sessions.start(uow, env.environment, user, auth_method="email")
+    return SignedIn(user=issued.user, jwt=issued.jwt, session_id=issued.session.id)
+
+
+@pytest.fixture
+def signed_in_user(runtime: Runtime, environment: EnvFixture) -> SignedIn:
+    return sign_in(runtime, environment)
