@@ -244,3 +244,20 @@ class WalletExportInvalidError(ActionMFAError):
 
 __all__ += ["WalletExportInvalidError", "WalletProofInvalidError", "WalletSignatureInvalidError"]
 ERRORS_BY_CODE.update(_registry())
+
+
+class RecoveryCodesAcknowledgedError(ActionMFAError):
+    """The codes were acknowledged and are never shown again; regenerate instead (needs MFA)."""
+
+    code = "recovery_codes_acknowledged"
+    status = 409
+    default_message = "Recovery codes were acknowledged and cannot be shown again"
+
+
+class MfaMethodDisabledError(ActionMFAError):
+    code = "mfa_method_disabled"
+    status = 422
+    default_message = "This MFA method is not enabled for the environment"
+
+
+ERRORS_BY_CODE.update(_registry())
