@@ -1,0 +1,31 @@
+"""Wire encodings for big integers and byte strings in wallet messages (base64url, no padding)."""
+
+from __future__ import annotations
+
+import base64
+
+__all__ = ["b64_to_bytes", "b64_to_int", "bytes_to_b64", "int_to_b64"]
+
+_MAX_B64_CHARS = 4096  # a 4096-bit N² is 683 chars; refuse anything absurd before decoding
+
+
+def bytes_to_b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def b64_to_bytes(text: str) -> bytes:
+    if not isinstance(text, str) or len(text) > _MAX_B64_CHARS * 64:
+        raise ValueError("bad base64 value")
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def int_to_b64(value: int) -> str:
+    if value < 0:
+        raise ValueError("negative integer")
+    return bytes_to_b64(value.to_bytes(max(1, (value.bit_length() + 7) // 8), "big"))
+
+
+def b64_to_int(text: str) -> int:
+    if not isinstance(text, str) or len(text) > _MAX_B64_CHARS:
+        raise ValueError("bad base64 integer")
+    return int.from_bytes(b64_to_bytes(text), "big")

@@ -1,0 +1,572 @@
+"""Two-party ECDSA on secp256k1 after Lindell'17 (ePrint 2017/552), additive-share variant.
+
+The **server** is party P1: it holds the share ``x1`` and the Paillier secret key, completes every
+signature and verifies it. The **client** (SDK) is party P2: it holds ``x2`` and ``ckey = Enc(x1)``.
+The key is ``x = x1 + x2 (mod q)``; it never exists anywhere during key generation or signing.
+
+The library stores nothing (``begin() -> (message, state)``, ``finish(state, message)``): the caller
+persists each state between HTTP rounds. Every message and state has ``to_json``/``from_json``
+(hex for scalars and points, base64url for Paillier-sized integers).
+
+Key generation (3 messages)::
+
+    P1 → P2  KeygenCommit   com(Q1 ‖ π1)                       π = Schnorr PoK bound to sid
+    P2 → P1  KeygenShare    Q2, π2
+    P1 → P2  KeygenOpen     Q1, π1, opening, N, Πmod(N), ckey = Enc(x1)
+
+Signing (4 messages)::
+
+    P1 → P2  SignCommit     com(R1 ‖ πk1)
+    P2 → P1  SignNonce      R2, πk2
+    P1 → P2  SignReveal     R1, πk1, opening                  both: R = k1·k2·G, r = R.x mod q
+    P2 → P1  SignPartial    c = Enc(ρq + k2⁻¹(m + r·x2)) ⊕ (k2⁻¹·r) ⊙ ckey
+    P1       s = k1⁻¹·Dec(c) mod q, low-s, verify — or raise WalletSignatureInvalidError
+
+Security: semi-honest, with commitments, Schnorr PoKs, Πmod and the stop-on-failure rule
+(CVE-2023-33242) — see docs/wallet-security.md for exactly what is and is not proven.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import gmpy2
+from coincurve import PublicKey
+
+from actionmfa.errors import WalletProofInvalidError, WalletSignatureInvalidError
+from actionmfa.wallet.codec import b64_to_int, int_to_b64
+from actionmfa.wallet.curve import (
+    HALF_ORDER,
+    ORDER,
+    Point,
+    add_points,
+    base_mul,
+    point_from_hex,
+    point_mul,
+    point_to_hex,
+    point_x,
+    point_y,
+    random_scalar,
+)
+from actionmfa.wallet.paillier import (
+    DEFAULT_MODULUS_BITS,
+    PaillierPublicKey,
+    PaillierSecretKey,
+    generate_paillier_key,
+)
+from actionmfa.wallet.proofs import ModProof, SchnorrProof, commit, verify_opening
+
+__all__ = [
+    "MOD_PROOF_CONTEXT",
+    "ClientKeyShare",
+    "ClientKeygenState",
+    "ClientSignState",
+    "KeygenCommit",
+    "KeygenOpen",
+    "KeygenShare",
+    "PreparedPaillier",
+    "ServerKeyShare",
+    "ServerKeygenState",
+    "ServerSignState",
+    "SignCommit",
+    "SignNonce",
+    "SignPartial",
+    "SignReveal",
+    "Signature",
+    "client_keygen_finish",
+    "client_keygen_respond",
+    "client_sign_finish",
+    "client_sign_respond",
+    "keygen_session_id",
+    "server_keygen_begin",
+    "server_keygen_finish",
+    "server_sign_begin",
+    "server_sign_complete",
+    "server_sign_reveal",
+    "sign_session_id",
+    "verify_signature",
+]
+
+MOD_PROOF_CONTEXT = b"actionmfa/paillier-blum-modulus/v1"
+_MAX_MODULUS_BITS = 4096
+# Plaintext of the signing ciphertext: ρ·q + a + b·x1 < q³·2^128 + 2q² must stay below N.
+_RHO_BOUND = ORDER * ORDER * (1 << 128)
+_MIN_MODULUS_BITS_FOR_BOUND = (ORDER**3 * (1 << 129)).bit_length() + 1
+
+
+def _bad(what: str) -> WalletProofInvalidError:
+    return WalletProofInvalidError(f"Malformed {what}")
+
+
+def _h(*parts: bytes) -> bytes:
+    return hashlib.sha256(b"".join(len(p).to_bytes(4, "big") + p for p in parts)).digest()
+
+
+def keygen_session_id(ceremony_id: str, environment_id: str, user_id: str) -> bytes:
+    """The Fiat–Shamir session id of a key-generation ceremony."""
+    return _h(b"actionmfa/keygen/v1", ceremony_id.encode(), environment_id.encode(), user_id.encode())
+
+
+def sign_session_id(wallet_id: str, ceremony_id: str, digest: bytes) -> bytes:
+    """The session id of a signing ceremony; binds every proof to the digest being signed."""
+    return _h(b"actionmfa/sign/v1", wallet_id.encode(), ceremony_id.encode(), digest)
+
+
+def _str(data: dict[str, Any], key: str) -> str:
+    value = data.get(key)
+    if not isinstance(value, str):
+        raise _bad(key)
+    return value
+
+
+def _point(data: dict[str, Any], key: str) -> Point:
+    try:
+        return point_from_hex(_str(data, key))
+    except ValueError as exc:
+        raise _bad(key) from exc
+
+
+def _bigint(data: dict[str, Any], key: str) -> int:
+    try:
+        return b64_to_int(_str(data, key))
+    except ValueError as exc:
+        raise _bad(key) from exc
+
+
+def _hex32(data: dict[str, Any], key: str) -> bytes:
+    try:
+        raw = bytes.fromhex(_str(data, key))
+    except ValueError as exc:
+        raise _bad(key) from exc
+    if len(raw) != 32:
+        raise _bad(key)
+    return raw
+
+
+def _proof(data: dict[str, Any], key: str) -> SchnorrProof:
+    value = data.get(key)
+    if not isinstance(value, dict):
+        raise _bad(key)
+    return SchnorrProof.from_json(value)
+
+
+# --- Paillier key with its precomputed modulus proof ---------------------------------------------
+
+
+@dataclass(frozen=True)
+class PreparedPaillier:
+    """A Paillier key plus its Πmod proof, produced off the request path (see ``keypool``)."""
+
+    key: PaillierSecretKey
+    mod_proof: ModProof
+
+    @classmethod
+    def generate(cls, bits: int = DEFAULT_MODULUS_BITS, *, safe_primes: bool = True) -> PreparedPaillier:
+        key = generate_paillier_key(bits, safe_primes=safe_primes)
+        return cls(key, ModProof.prove(key, MOD_PROOF_CONTEXT))
+
+    @classmethod
+    def from_key(cls, key: PaillierSecretKey) -> PreparedPaillier:
+        return cls(key, ModProof.prove(key, MOD_PROOF_CONTEXT))
+
+
+# --- key shares --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ServerKeyShare:
+    """P1's long-term state: ``x1`` and the Paillier secret key (encrypt at rest), public parts."""
+
+    x1: int
+    paillier: PaillierSecretKey
+    public_key: Point  # Q = x·G
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "x1": format(self.x1, "064x"),
+            "paillier": self.paillier.to_json(),
+            "Q": point_to_hex(self.public_key),
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> ServerKeyShare:
+        return cls(int(_str(data, "x1"), 16), PaillierSecretKey.from_json(data["paillier"]), _point(data, "Q"))
+
+
+@dataclass(frozen=True)
+class ClientKeyShare:
+    """P2's long-term state: ``x2`` (secret), ``ckey = Enc(x1)`` under the server's ``N``, and Q."""
+
+    x2: int
+    public_key: Point
+    server_public_share: Point
+    paillier: PaillierPublicKey
+    ckey: int
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "x2": format(self.x2, "064x"),
+            "Q": point_to_hex(self.public_key),
+            "Q1": point_to_hex(self.server_public_share),
+            "N": int_to_b64(self.paillier.n),
+            "ckey": int_to_b64(self.ckey),
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> ClientKeyShare:
+        return cls(
+            int(_str(data, "x2"), 16),
+            _point(data, "Q"),
+            _point(data, "Q1"),
+            PaillierPublicKey(_bigint(data, "N")),
+            _bigint(data, "ckey"),
+        )
+
+
+# --- key generation messages and states ------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class KeygenCommit:
+    commitment: bytes
+
+    def to_json(self) -> dict[str, Any]:
+        return {"commitment": self.commitment.hex()}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> KeygenCommit:
+        return cls(_hex32(data, "commitment"))
+
+
+@dataclass(frozen=True)
+class KeygenShare:
+    public_share: Point  # Q2
+    proof: SchnorrProof
+
+    def to_json(self) -> dict[str, Any]:
+        return {"Q2": point_to_hex(self.public_share), "proof": self.proof.to_json()}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> KeygenShare:
+        return cls(_point(data, "Q2"), _proof(data, "proof"))
+
+
+@dataclass(frozen=True)
+class KeygenOpen:
+    public_share: Point  # Q1
+    proof: SchnorrProof
+    nonce: bytes
+    paillier_n: int
+    ckey: int
+    mod_proof: ModProof
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "Q1": point_to_hex(self.public_share),
+            "proof": self.proof.to_json(),
+            "nonce": self.nonce.hex(),
+            "N": int_to_b64(self.paillier_n),
+            "ckey": int_to_b64(self.ckey),
+            "modProof": self.mod_proof.to_json(),
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> KeygenOpen:
+        mod = data.get("modProof")
+        if not isinstance(mod, dict):
+            raise _bad("modProof")
+        return cls(
+            _point(data, "Q1"),
+            _proof(data, "proof"),
+            _hex32(data, "nonce"),
+            _bigint(data, "N"),
+            _bigint(data, "ckey"),
+            ModProof.from_json(mod),
+        )
+
+
+@dataclass(frozen=True)
+class ServerKeygenState:
+    sid: bytes
+    x1: int
+    proof: SchnorrProof
+    nonce: bytes
+    prepared: PreparedPaillier
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "sid": self.sid.hex(),
+            "x1": format(self.x1, "064x"),
+            "proof": self.proof.to_json(),
+            "nonce": self.nonce.hex(),
+            "paillier": self.prepared.key.to_json(),
+            "modProof": self.prepared.mod_proof.to_json(),
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> ServerKeygenState:
+        prepared = PreparedPaillier(PaillierSecretKey.from_json(data["paillier"]), ModProof.from_json(data["modProof"]))
+        return cls(_hex32(data, "sid"), int(_str(data, "x1"), 16), _proof(data, "proof"),
+                   _hex32(data, "nonce"), prepared)
+
+
+@dataclass(frozen=True)
+class ClientKeygenState:
+    sid: bytes
+    x2: int
+    commitment: bytes
+
+    def to_json(self) -> dict[str, Any]:
+        return {"sid": self.sid.hex(), "x2": format(self.x2, "064x"), "commitment": self.commitment.hex()}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> ClientKeygenState:
+        return cls(_hex32(data, "sid"), int(_str(data, "x2"), 16), _hex32(data, "commitment"))
+
+
+def server_keygen_begin(sid: bytes, prepared: PreparedPaillier) -> tuple[KeygenCommit, ServerKeygenState]:
+    """P1, round 1: choose ``x1`` and commit to ``Q1`` and its proof of knowledge."""
+    x1 = random_scalar()
+    q1 = base_mul(x1)
+    proof = SchnorrProof.prove(sid, x1, q1)
+    com = commit(sid, q1.format() + proof.to_bytes())
+    return KeygenCommit(com.digest), ServerKeygenState(sid, x1, proof, com.nonce, prepared)
+
+
+def client_keygen_respond(sid: bytes, message: KeygenCommit) -> tuple[KeygenShare, ClientKeygenState]:
+    """P2, round 2: choose ``x2``, send ``Q2`` with its proof of knowledge."""
+    x2 = random_scalar()
+    q2 = base_mul(x2)
+    return KeygenShare(q2, SchnorrProof.prove(sid, x2, q2)), ClientKeygenState(sid, x2, message.commitment)
+
+
+def server_keygen_finish(state: ServerKeygenState, message: KeygenShare) -> tuple[KeygenOpen, ServerKeyShare]:
+    """P1, round 3: check π2, open the commitment, send N with Πmod and ``ckey = Enc(x1)``."""
+    message.proof.verify(state.sid, message.public_share)
+    q1 = base_mul(state.x1)
+    public_key = add_points(q1, message.public_share)
+    key = state.prepared.key
+    ckey = key.public.encrypt(state.x1)
+    opening = KeygenOpen(q1, state.proof, state.nonce, key.n, ckey, state.prepared.mod_proof)
+    return opening, ServerKeyShare(state.x1, key, public_key)
+
+
+def client_keygen_finish(
+    state: ClientKeygenState, message: KeygenOpen, *, min_modulus_bits: int = DEFAULT_MODULUS_BITS
+) -> ClientKeyShare:
+    """P2, round 3: check the opening, π1, the size of N and Πmod; derive Q = Q1 + Q2."""
+    verify_opening(state.sid, state.commitment, message.nonce, message.public_share.format() + message.proof.to_bytes())
+    message.proof.verify(state.sid, message.public_share)
+    bits = message.paillier_n.bit_length()
+    if bits < max(min_modulus_bits, _MIN_MODULUS_BITS_FOR_BOUND) or bits > _MAX_MODULUS_BITS:
+        raise WalletProofInvalidError("Paillier modulus has the wrong size")
+    message.mod_proof.verify(message.paillier_n, MOD_PROOF_CONTEXT)
+    paillier = PaillierPublicKey(message.paillier_n)
+    if not paillier.is_ciphertext(message.ckey):
+        raise WalletProofInvalidError("Encrypted key share is not a valid ciphertext")
+    public_key = add_points(message.public_share, base_mul(state.x2))
+    return ClientKeyShare(state.x2, public_key, message.public_share, paillier, message.ckey)
+
+
+# --- signing messages and states ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SignCommit:
+    commitment: bytes
+
+    def to_json(self) -> dict[str, Any]:
+        return {"commitment": self.commitment.hex()}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> SignCommit:
+        return cls(_hex32(data, "commitment"))
+
+
+@dataclass(frozen=True)
+class SignNonce:
+    nonce_point: Point  # R2
+    proof: SchnorrProof
+
+    def to_json(self) -> dict[str, Any]:
+        return {"R2": point_to_hex(self.nonce_point), "proof": self.proof.to_json()}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> SignNonce:
+        return cls(_point(data, "R2"), _proof(data, "proof"))
+
+
+@dataclass(frozen=True)
+class SignReveal:
+    nonce_point: Point  # R1
+    proof: SchnorrProof
+    nonce: bytes
+
+    def to_json(self) -> dict[str, Any]:
+        return {"R1": point_to_hex(self.nonce_point), "proof": self.proof.to_json(), "nonce": self.nonce.hex()}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> SignReveal:
+        return cls(_point(data, "R1"), _proof(data, "proof"), _hex32(data, "nonce"))
+
+
+@dataclass(frozen=True)
+class SignPartial:
+    ciphertext: int
+
+    def to_json(self) -> dict[str, Any]:
+        return {"c": int_to_b64(self.ciphertext)}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> SignPartial:
+        return cls(_bigint(data, "c"))
+
+
+@dataclass(frozen=True)
+class Signature:
+    """A low-s secp256k1 signature with its recovery parity ``v`` ∈ {0, 1}."""
+
+    r: int
+    s: int
+    v: int
+
+    def to_bytes(self) -> bytes:
+        """65 bytes r ‖ s ‖ v with v ∈ {0, 1} (add 27 for EIP-191 style)."""
+        return self.r.to_bytes(32, "big") + self.s.to_bytes(32, "big") + bytes([self.v])
+
+    def to_json(self) -> dict[str, Any]:
+        return {"r": format(self.r, "064x"), "s": format(self.s, "064x"), "v": self.v}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Signature:
+        v = data.get("v")
+        if not isinstance(v, int) or v not in (0, 1):
+            raise _bad("v")
+        return cls(int(_str(data, "r"), 16), int(_str(data, "s"), 16), v)
+
+
+@dataclass(frozen=True)
+class ServerSignState:
+    sid: bytes
+    digest: bytes
+    k1: int
+    proof: SchnorrProof
+    nonce: bytes
+    client_nonce_point: Point | None = None  # R2, known after the reveal round
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "sid": self.sid.hex(),
+            "digest": self.digest.hex(),
+            "k1": format(self.k1, "064x"),
+            "proof": self.proof.to_json(),
+            "nonce": self.nonce.hex(),
+        }
+        if self.client_nonce_point is not None:
+            out["R2"] = point_to_hex(self.client_nonce_point)
+        return out
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> ServerSignState:
+        r2 = _point(data, "R2") if "R2" in data else None
+        return cls(_hex32(data, "sid"), _hex32(data, "digest"), int(_str(data, "k1"), 16),
+                   _proof(data, "proof"), _hex32(data, "nonce"), r2)
+
+
+@dataclass(frozen=True)
+class ClientSignState:
+    sid: bytes
+    digest: bytes
+    k2: int
+    commitment: bytes
+
+
+def server_sign_begin(sid: bytes, digest: bytes) -> tuple[SignCommit, ServerSignState]:
+    """P1, round 1: choose ``k1`` and commit to ``R1 = k1·G`` and its proof."""
+    if len(digest) != 32:
+        raise ValueError("digest must be 32 bytes")
+    k1 = random_scalar()
+    r1 = base_mul(k1)
+    proof = SchnorrProof.prove(sid, k1, r1)
+    com = commit(sid, r1.format() + proof.to_bytes())
+    return SignCommit(com.digest), ServerSignState(sid, digest, k1, proof, com.nonce)
+
+
+def client_sign_respond(sid: bytes, digest: bytes, message: SignCommit) -> tuple[SignNonce, ClientSignState]:
+    """P2, round 2: choose ``k2``, send ``R2`` with its proof (bound to sid, hence to the digest)."""
+    k2 = random_scalar()
+    r2 = base_mul(k2)
+    return SignNonce(r2, SchnorrProof.prove(sid, k2, r2)), ClientSignState(sid, digest, k2, message.commitment)
+
+
+def server_sign_reveal(state: ServerSignState, message: SignNonce) -> tuple[SignReveal, ServerSignState]:
+    """P1, round 3: check πk2 and open ``R1``."""
+    message.proof.verify(state.sid, message.nonce_point)
+    reveal = SignReveal(base_mul(state.k1), state.proof, state.nonce)
+    return reveal, ServerSignState(state.sid, state.digest, state.k1, state.proof, state.nonce, message.nonce_point)
+
+
+def client_sign_finish(
+    share: ClientKeyShare,
+    state: ClientSignState,
+    message: SignReveal,
+    *,
+    randomness: Callable[[], int] | None = None,
+) -> SignPartial:
+    """P2, round 4: check the opening and πk1, then send the encrypted partial signature.
+
+    ``randomness`` returns a precomputed ``r^N mod N²`` (e.g. ``RandomnessPool.take``).
+    """
+    verify_opening(state.sid, state.commitment, message.nonce, message.nonce_point.format() + message.proof.to_bytes())
+    message.proof.verify(state.sid, message.nonce_point)
+    r = point_x(point_mul(message.nonce_point, state.k2)) % ORDER
+    if r == 0:
+        raise WalletProofInvalidError("Degenerate nonce")
+    m = int.from_bytes(state.digest, "big") % ORDER
+    k2_inv = int(gmpy2.invert(state.k2, ORDER))
+    a = k2_inv * (m + r * share.x2) % ORDER
+    b = k2_inv * r % ORDER
+    rho = secrets.randbelow(_RHO_BOUND)
+    pk = share.paillier
+    c1 = pk.encrypt(rho * ORDER + a, rn=randomness() if randomness is not None else None)
+    return SignPartial(pk.add(c1, pk.mul(share.ckey, b)))
+
+
+def server_sign_complete(share: ServerKeyShare, state: ServerSignState, message: SignPartial) -> Signature:
+    """P1, round 5: decrypt, finish ``s``, normalise to low-s and **verify**.
+
+    Raises :class:`WalletSignatureInvalidError` if the result is not a valid signature for Q: the
+    caller must then stop signing with this key (Lindell'17 abort attack, CVE-2023-33242).
+    """
+    if state.client_nonce_point is None:
+        raise WalletProofInvalidError("Signing round out of order")
+    if not share.paillier.public.is_ciphertext(message.ciphertext):
+        raise WalletSignatureInvalidError("Partial signature is not a valid ciphertext")
+    big_r = point_mul(state.client_nonce_point, state.k1)
+    rx, ry = point_x(big_r), point_y(big_r)
+    r = rx % ORDER
+    v = (ry & 1) | (2 if rx >= ORDER else 0)
+    k1_inv = int(gmpy2.invert(state.k1, ORDER))
+    s = k1_inv * share.paillier.decrypt(message.ciphertext) % ORDER
+    if s > HALF_ORDER:  # EIP-2 low-s; negating s flips the parity of R.y
+        s = ORDER - s
+        v ^= 1
+    sig = Signature(r, s, v)
+    if v > 1 or not verify_signature(share.public_key, state.digest, sig):
+        raise WalletSignatureInvalidError()
+    return sig
+
+
+def verify_signature(public_key: Point, digest: bytes, sig: Signature) -> bool:
+    """True iff (r, s, v) is a low-s signature of ``digest`` that recovers to ``public_key``."""
+    if not (0 < sig.r < ORDER and 0 < sig.s <= HALF_ORDER and sig.v in (0, 1)):
+        return False
+    try:
+        recovered = PublicKey.from_signature_and_message(sig.to_bytes(), digest, hasher=None)
+    except ValueError:
+        return False
+    return recovered.format() == public_key.format()
