@@ -261,3 +261,71 @@ class MfaMethodDisabledError(ActionMFAError):
 
 
 ERRORS_BY_CODE.update(_registry())
+
+
+# --- sign-in (foundation, issue 2) -------------------------------------------------------------
+
+
+class InvalidVerificationCodeError(ActionMFAError):
+    """The email one-time code does not match (the try is counted)."""
+
+    code = "invalid_verification_code"
+    status = 422
+    default_message = "Invalid verification code"
+
+
+class VerificationNotFoundError(ActionMFAError):
+    code = "verification_not_found"
+    status = 404
+    default_message = "Email verification not found"
+
+
+class VerificationExpiredError(ActionMFAError):
+    code = "verification_expired"
+    status = 410
+    default_message = "Email verification expired; request a new code"
+
+
+class VerificationUsedError(ActionMFAError):
+    code = "verification_used"
+    status = 410
+    default_message = "Email verification already used; request a new code"
+
+
+class VerificationAttemptsExceededError(ActionMFAError):
+    code = "verification_attempts_exceeded"
+    status = 429
+    default_message = "Too many attempts for this code; request a new code"
+
+
+class EmailRateLimitedError(ActionMFAError):
+    code = "email_rate_limited"
+    status = 429
+    default_message = "Too many codes sent to this address; try again later"
+
+
+class EmailDeliveryError(ActionMFAError):
+    code = "email_delivery_failed"
+    status = 503
+    default_message = "The email could not be sent"
+
+
+class ExternalAuthUnavailableError(ActionMFAError):
+    """The configured JWKS URL could not be fetched (a server-side dependency, not the caller's fault)."""
+
+    code = "external_auth_unavailable"
+    status = 503
+    default_message = "External auth keys are unavailable"
+
+
+__all__ += [
+    "EmailDeliveryError",
+    "EmailRateLimitedError",
+    "ExternalAuthUnavailableError",
+    "InvalidVerificationCodeError",
+    "VerificationAttemptsExceededError",
+    "VerificationExpiredError",
+    "VerificationNotFoundError",
+    "VerificationUsedError",
+]
+ERRORS_BY_CODE.update(_registry())
