@@ -30,7 +30,9 @@ ROUTERS: tuple[tuple[str, str], ...] = (
     ("actionmfa.api.routers.passkeys", SDK_PREFIX),
     ("actionmfa.api.routers.wallets", SDK_PREFIX),
     ("actionmfa.api.routers.admin", "/api/v0"),
+    ("actionmfa.api.routers.mfa_admin", "/api/v0"),
     ("actionmfa.api.routers.ui", ""),
+    ("actionmfa.api.routers.dashboard", ""),
 )
 
 
