@@ -1,7 +1,126 @@
-"""(Area router: filled in by its owner.)"""
+"""Passkey routes (prefix ``/api/v0/sdk/{environmentId}``; Dynamic's paths, DESIGN §5 and §8).
+
+``GET /users/passkeys/register`` and ``GET /users/passkeys/authenticate`` return the WebAuthn L3
+JSON options *flat*, with one extra member, ``ceremonyId``, that opens the hosted ceremony page.
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Any, Literal
 
-router = APIRouter()
+from fastapi import APIRouter, Response
+from pydantic import BaseModel, ConfigDict, Field
+
+from actionmfa.api.deps import AuthDep, ElevatedTokenHeader, MfaTokenHeader, PendingAuthDep, RuntimeDep
+from actionmfa.api.schemas import VerifyResponse, WireModel
+from actionmfa.services.passkeys import MfaCompletion, MfaRequest, Proof, passkey_json, passkeys_for
+
+router = APIRouter(tags=["passkeys"])
+
+
+class CreateMfaToken(WireModel):
+    singleUse: bool = True
+
+
+class _Credential(BaseModel):
+    """A ``PublicKeyCredential`` in its JSON form plus Dynamic's MFA options."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    id: str = Field(min_length=1, max_length=1400)
+    rawId: str = Field(min_length=1, max_length=1400)
+    type: Literal["public-key"] = "public-key"
+    response: dict[str, Any]
+    clientExtensionResults: dict[str, Any] | None = None
+    authenticatorAttachment: str | None = Field(default=None, max_length=32)
+    createMfaToken: CreateMfaToken | None = None
+    requestedScopes: list[str] | None = Field(default=None, max_length=16)
+
+    def credential(self) -> dict[str, Any]:
+        return self.model_dump(exclude={"createMfaToken", "requestedScopes"}, exclude_none=True)
+
+    def mfa(self) -> MfaRequest:
+        return MfaRequest(
+            create_mfa_token=self.createMfaToken is not None,
+            single_use=self.createMfaToken.singleUse if self.createMfaToken else True,
+            requested_scopes=tuple(self.requestedScopes or ()),
+        )
+
+
+class PasskeyRegisterRequest(_Credential):
+    pass
+
+
+class PasskeyAuthRequest(_Credential):
+    pass
+
+
+class UpdateUserPasskeyRequest(WireModel):
+    id: str = Field(max_length=36)
+    alias: str | None = Field(default=None, max_length=200)
+
+
+class DeleteUserPasskeyRequest(WireModel):
+    passkeyId: str = Field(max_length=36)
+
+
+def _verify_response(done: MfaCompletion) -> VerifyResponse:
+    return VerifyResponse.of(done.issued, mfa_token=done.mfa_token, elevated_access_token=done.elevated_access_token)
+
+
+@router.get("/users/passkeys/register")
+def get_passkey_registration_options(ctx: PendingAuthDep, runtime: RuntimeDep) -> dict[str, Any]:
+    with runtime.db.write() as uow:
+        return passkeys_for(runtime).registration_options(uow, ctx)
+
+
+@router.post("/users/passkeys/register", response_model=VerifyResponse)
+def register_passkey(
+    body: PasskeyRegisterRequest,
+    ctx: PendingAuthDep,
+    runtime: RuntimeDep,
+    mfa_token: MfaTokenHeader = None,
+    elevated_token: ElevatedTokenHeader = None,
+) -> VerifyResponse:
+    done = passkeys_for(runtime).register(
+        runtime.db, ctx, body.credential(), body.mfa(), Proof(mfa_token, elevated_token)
+    )
+    return _verify_response(done)
+
+
+@router.get("/users/passkeys/authenticate")
+def get_passkey_authentication_options(ctx: PendingAuthDep, runtime: RuntimeDep) -> dict[str, Any]:
+    with runtime.db.write() as uow:
+        return passkeys_for(runtime).authentication_options(uow, ctx)
+
+
+@router.post("/users/mfa/auth/passkey", response_model=VerifyResponse)
+def authenticate_mfa_passkey(body: PasskeyAuthRequest, ctx: PendingAuthDep, runtime: RuntimeDep) -> VerifyResponse:
+    done = passkeys_for(runtime).authenticate(runtime.db, ctx, body.credential(), body.mfa())
+    return _verify_response(done)
+
+
+@router.get("/users/passkeys")
+def get_user_passkeys(ctx: PendingAuthDep, runtime: RuntimeDep) -> dict[str, Any]:
+    with runtime.db.read() as uow:
+        rows = passkeys_for(runtime).list(uow, ctx)
+    return {"passkeys": [passkey_json(r) for r in rows], "count": len(rows)}
+
+
+@router.put("/users/passkeys")
+def update_passkey(body: UpdateUserPasskeyRequest, ctx: AuthDep, runtime: RuntimeDep) -> dict[str, Any]:
+    with runtime.db.write() as uow:
+        row = passkeys_for(runtime).rename(uow, ctx, body.id, body.alias)
+    return passkey_json(row)
+
+
+@router.delete("/users/passkeys", status_code=204)
+def delete_passkey(
+    body: DeleteUserPasskeyRequest,
+    ctx: AuthDep,
+    runtime: RuntimeDep,
+    mfa_token: MfaTokenHeader = None,
+    elevated_token: ElevatedTokenHeader = None,
+) -> Response:
+    passkeys_for(runtime).delete(runtime.db, ctx, body.passkeyId, Proof(mfa_token, elevated_token))
+    return Response(status_code=204)

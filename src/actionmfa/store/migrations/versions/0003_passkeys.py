@@ -42,9 +42,7 @@ def upgrade() -> None:
         _ts("last_used_at"),
         _ts("possibly_cloned_at"),
     )
-    op.create_index(
-        "uq_passkeys_env_credential", "passkeys", ["environment_id", "credential_id"], unique=True
-    )
+    op.create_index("uq_passkeys_env_credential", "passkeys", ["environment_id", "credential_id"], unique=True)
     op.create_index("ix_passkeys_user", "passkeys", ["user_id"])
     op.create_table(
         "passkey_challenges",

@@ -1,0 +1,184 @@
+"""Repository for passkeys and passkey ceremonies (tables in :mod:`actionmfa.store.passkey_tables`)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, Row, and_, delete, func, insert, select, update
+
+from actionmfa.store.passkey_tables import passkey_challenges as pc
+from actionmfa.store.passkey_tables import passkeys as pk
+
+
+@dataclass(frozen=True)
+class PasskeyRow:
+    id: str
+    environment_id: str
+    user_id: str
+    credential_id: str  # base64url
+    public_key: bytes
+    algorithm: int
+    sign_count: int
+    transports: tuple[str, ...]
+    aaguid: str
+    backup_eligible: bool
+    backed_up: bool
+    alias: str | None
+    origin: str | None
+    user_agent: str | None
+    created_at: datetime
+    updated_at: datetime
+    last_used_at: datetime | None
+    possibly_cloned_at: datetime | None
+
+
+@dataclass(frozen=True)
+class ChallengeRow:
+    id: str
+    environment_id: str
+    user_id: str
+    session_id: str
+    kind: str
+    options: dict[str, Any]
+    expires_at: datetime
+    used_at: datetime | None
+
+
+def _passkey(row: Row[Any]) -> PasskeyRow:
+    return PasskeyRow(
+        id=row.id,
+        environment_id=row.environment_id,
+        user_id=row.user_id,
+        credential_id=row.credential_id,
+        public_key=bytes(row.public_key),
+        algorithm=row.algorithm,
+        sign_count=int(row.sign_count),
+        transports=tuple(row.transports or ()),
+        aaguid=row.aaguid,
+        backup_eligible=bool(row.backup_eligible),
+        backed_up=bool(row.backed_up),
+        alias=row.alias,
+        origin=row.origin,
+        user_agent=row.user_agent,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+        last_used_at=row.last_used_at,
+        possibly_cloned_at=row.possibly_cloned_at,
+    )
+
+
+def _challenge(row: Row[Any]) -> ChallengeRow:
+    return ChallengeRow(
+        id=row.id,
+        environment_id=row.environment_id,
+        user_id=row.user_id,
+        session_id=row.session_id,
+        kind=row.kind,
+        options=dict(row.options),
+        expires_at=row.expires_at,
+        used_at=row.used_at,
+    )
+
+
+class PasskeyRepo:
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    # -- credentials ----------------------------------------------------------------------------
+
+    def add(self, **values: Any) -> None:
+        self.conn.execute(insert(pk).values(**values))
+
+    def for_user(self, user_id: str) -> list[PasskeyRow]:
+        rows = self.conn.execute(select(pk).where(pk.c.user_id == user_id).order_by(pk.c.created_at, pk.c.id))
+        return [_passkey(r) for r in rows]
+
+    def count_for_user(self, user_id: str) -> int:
+        q = select(func.count()).select_from(pk).where(pk.c.user_id == user_id)
+        return int(self.conn.execute(q).scalar_one())
+
+    def get(self, user_id: str, passkey_id: str) -> PasskeyRow | None:
+        row = self.conn.execute(select(pk).where(pk.c.id == passkey_id, pk.c.user_id == user_id)).first()
+        return _passkey(row) if row else None
+
+    def by_credential(self, environment_id: str, credential_id: str) -> PasskeyRow | None:
+        q = select(pk).where(pk.c.environment_id == environment_id, pk.c.credential_id == credential_id)
+        row = self.conn.execute(q).first()
+        return _passkey(row) if row else None
+
+    def advance_counter(self, passkey_id: str, *, expected: int, new: int, backed_up: bool, now: datetime) -> bool:
+        """Store the new counter only if nobody moved it meanwhile (two assertions racing)."""
+        result = self.conn.execute(
+            update(pk)
+            .where(pk.c.id == passkey_id, pk.c.sign_count == expected, pk.c.possibly_cloned_at.is_(None))
+            .values(sign_count=new, backed_up=backed_up, last_used_at=now, updated_at=now)
+        )
+        return result.rowcount == 1
+
+    def mark_possibly_cloned(self, passkey_id: str, now: datetime) -> None:
+        self.conn.execute(
+            update(pk)
+            .where(pk.c.id == passkey_id, pk.c.possibly_cloned_at.is_(None))
+            .values(possibly_cloned_at=now, updated_at=now)
+        )
+
+    def rename(self, user_id: str, passkey_id: str, alias: str | None, now: datetime) -> bool:
+        result = self.conn.execute(
+            update(pk).where(pk.c.id == passkey_id, pk.c.user_id == user_id).values(alias=alias, updated_at=now)
+        )
+        return result.rowcount == 1
+
+    def delete(self, user_id: str, passkey_id: str) -> bool:
+        result = self.conn.execute(delete(pk).where(pk.c.id == passkey_id, pk.c.user_id == user_id))
+        return result.rowcount == 1
+
+    def delete_for_user(self, user_id: str) -> int:
+        return int(self.conn.execute(delete(pk).where(pk.c.user_id == user_id)).rowcount)
+
+    # -- ceremonies -----------------------------------------------------------------------------
+
+    def add_challenge(self, **values: Any) -> None:
+        self.conn.execute(insert(pc).values(**values))
+
+    def spend_challenge(
+        self, *, challenge_hash: str, environment_id: str, user_id: str, session_id: str, kind: str, now: datetime
+    ) -> ChallengeRow | None:
+        """Mark the challenge used — one conditional UPDATE — and return it if this call spent it.
+
+        Bound to user, session and ceremony kind: a challenge presented by another session, for
+        the other ceremony, a second time, or after expiry is not spent here and returns None.
+        """
+        match = and_(
+            pc.c.challenge_hash == challenge_hash,
+            pc.c.environment_id == environment_id,
+            pc.c.user_id == user_id,
+            pc.c.session_id == session_id,
+            pc.c.kind == kind,
+            pc.c.used_at.is_(None),
+        )
+        result = self.conn.execute(update(pc).where(match).values(used_at=now))
+        if result.rowcount != 1:
+            return None
+        row = self.conn.execute(select(pc).where(pc.c.challenge_hash == challenge_hash)).first()
+        return _challenge(row) if row else None
+
+    def burn_challenge(self, challenge_hash: str, now: datetime) -> None:
+        """Spend a challenge presented out of its binding, so that it cannot be tried again."""
+        self.conn.execute(
+            update(pc).where(pc.c.challenge_hash == challenge_hash, pc.c.used_at.is_(None)).values(used_at=now)
+        )
+
+    def open_ceremony(self, environment_id: str, ceremony_id: str, now: datetime) -> ChallengeRow | None:
+        q = select(pc).where(
+            pc.c.id == ceremony_id,
+            pc.c.environment_id == environment_id,
+            pc.c.used_at.is_(None),
+            pc.c.expires_at > now,
+        )
+        row = self.conn.execute(q).first()
+        return _challenge(row) if row else None
+
+    def purge_challenges(self, before: datetime) -> None:
+        self.conn.execute(delete(pc).where(pc.c.expires_at < before))

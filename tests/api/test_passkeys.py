@@ -1,0 +1,360 @@
+"""Passkey routes end to end with the software authenticator (issue 4)."""
+
+from __future__ import annotations
+
+import copy
+from datetime import timedelta
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import func, select
+
+from actionmfa.clock import FrozenClock
+from actionmfa.crypto import b64u_decode
+from actionmfa.factors.soft_authenticator import EDDSA, ES256, SoftAuthenticator
+from actionmfa.services.runtime import Runtime
+from actionmfa.store.mfa_tables import audit_log, mfa_failures, mfa_user_state
+from tests.api.passkey_helpers import ORIGIN, PasskeyUser, code, reason
+from tests.conftest import EnvFixture, SignedIn, sign_in
+
+
+@pytest.fixture
+def alice(app_client: TestClient, environment: EnvFixture, signed_in_user: SignedIn) -> PasskeyUser:
+    return PasskeyUser(app_client, environment, signed_in_user)
+
+
+@pytest.fixture
+def alice_with_passkey(alice: PasskeyUser) -> PasskeyUser:
+    assert alice.register().status_code == 200
+    return alice
+
+
+@pytest.fixture
+def bob_with_passkey(app_client: TestClient, runtime: Runtime, environment: EnvFixture) -> PasskeyUser:
+    bob = PasskeyUser(app_client, environment, sign_in(runtime, environment))
+    assert bob.register().status_code == 200
+    return bob
+
+
+def _audit_events(runtime: Runtime, event: str) -> list[dict[str, object]]:
+    with runtime.db.read() as uow:
+        rows = uow.conn.execute(select(audit_log).where(audit_log.c.event == event)).mappings().all()
+    return [dict(r) for r in rows]
+
+
+# -- registration -------------------------------------------------------------------------------
+
+
+def test_registration_options_follow_webauthn_l3(alice_with_passkey: PasskeyUser) -> None:
+    opts = alice_with_passkey.registration_options()
+    assert opts["rp"] == {"id": "localhost", "name": "ActionMFA"}
+    assert len(b64u_decode(opts["challenge"])) >= 32
+    assert opts["timeout"] == 300_000
+    assert opts["authenticatorSelection"]["userVerification"] == "required"
+    assert [p["alg"] for p in opts["pubKeyCredParams"]] == [-7, -8, -257]
+    [existing] = alice_with_passkey.passkeys()
+    assert [c["id"] for c in opts["excludeCredentials"]] == [existing["credentialId"]]
+    assert opts["ceremonyId"]
+
+
+@pytest.mark.parametrize("algorithm", [ES256, EDDSA])
+def test_register_is_an_mfa_authentication(alice: PasskeyUser, algorithm: int) -> None:
+    r = alice.register(algorithm=algorithm, createMfaToken={"singleUse": True}, requestedScopes=["wallet:sign"])
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["jwt"] and body["mfaToken"] and body["elevatedAccessToken"]
+    assert body["user"]["id"] == alice.who.user.id
+    assert body["user"]["sessionId"] == alice.who.session_id  # MFA keeps the session
+    [passkey] = alice.passkeys()
+    assert passkey["algorithm"] == algorithm
+    assert passkey["transports"] == ["internal"]
+    assert passkey["origin"] == ORIGIN
+    assert passkey["aaguid"] == "6f1e0c2a-9d2b-4c7e-8a31-b5d40e7c9a11"
+    assert passkey["backupEligible"] is False
+
+
+def test_register_accepts_dynamic_client_data_json_casing(alice: PasskeyUser) -> None:
+    options = alice.registration_options()
+    cred = alice.auth.create(options, origin=ORIGIN, client_data_key="clientDataJson")
+    assert "clientDataJSON" not in cred["response"]
+    assert alice.post_registration(cred).status_code == 200
+
+
+def test_second_passkey_needs_proof_of_the_first(alice_with_passkey: PasskeyUser) -> None:
+    alice = alice_with_passkey
+    second = SoftAuthenticator()
+    options = alice.registration_options()
+    r = alice.post_registration(second.create(options, origin=ORIGIN))
+    assert r.status_code == 403 and code(r) == "mfa_required"
+    token = alice.authenticate(createMfaToken={"singleUse": True}).json()["mfaToken"]
+    options = alice.registration_options()
+    r = alice.post_registration(second.create(options, origin=ORIGIN), headers={"x-mfa-auth-token": token})
+    assert r.status_code == 200, r.text
+    assert len(alice.passkeys()) == 2
+
+
+def test_second_passkey_with_credential_link_elevated_token(alice_with_passkey: PasskeyUser) -> None:
+    alice = alice_with_passkey
+    elevated = alice.authenticate(requestedScopes=["credential:link"]).json()["elevatedAccessToken"]
+    alice.auth = SoftAuthenticator()
+    r = alice.register(headers={"x-dyn-elevated-access-token": elevated})
+    assert r.status_code == 200, r.text
+
+
+def test_replayed_registration(alice: PasskeyUser) -> None:
+    options = alice.registration_options()
+    cred = alice.auth.create(options, origin=ORIGIN)
+    assert alice.post_registration(cred).status_code == 200
+    again = alice.post_registration(cred)
+    assert again.status_code == 422 and code(again) == "passkey_challenge_invalid"
+
+
+# -- authentication -----------------------------------------------------------------------------
+
+
+def test_authenticate_mints_tokens_that_pass_the_gate(alice_with_passkey: PasskeyUser) -> None:
+    alice = alice_with_passkey
+    r = alice.authenticate(createMfaToken={"singleUse": True})
+    assert r.status_code == 200, r.text
+    mfa_token = r.json()["mfaToken"]
+    [passkey] = alice.passkeys()
+    # Deleting a passkey is gated (credential:unlink): the minted single-use token opens it once.
+    assert alice.delete(passkey["id"]).status_code == 403
+    assert alice.delete(passkey["id"], **{"x-mfa-auth-token": mfa_token}).status_code == 204
+    assert alice.passkeys() == []
+
+
+def test_authenticate_with_elevated_scope(alice_with_passkey: PasskeyUser) -> None:
+    r = alice_with_passkey.authenticate(requestedScopes=["credential:unlink"])
+    assert r.status_code == 200 and r.json()["elevatedAccessToken"] and r.json()["mfaToken"] is None
+    [passkey] = alice_with_passkey.passkeys()
+    r = alice_with_passkey.delete(passkey["id"], **{"x-dyn-elevated-access-token": r.json()["elevatedAccessToken"]})
+    assert r.status_code == 204
+
+
+def test_spent_mfa_token_is_refused(alice_with_passkey: PasskeyUser) -> None:
+    alice = alice_with_passkey
+    mfa_token = alice.authenticate(createMfaToken={"singleUse": True}).json()["mfaToken"]
+    alice.auth = SoftAuthenticator()
+    assert alice.register(headers={"x-mfa-auth-token": mfa_token}).status_code == 200
+    [_, second] = alice.passkeys()
+    r = alice.delete(second["id"], **{"x-mfa-auth-token": mfa_token})
+    assert r.status_code == 403 and code(r) == "mfa_token_invalid"
+
+
+def test_counter_grows_and_is_stored(alice_with_passkey: PasskeyUser) -> None:
+    for _ in range(3):
+        assert alice_with_passkey.authenticate().status_code == 200
+    [cred] = alice_with_passkey.auth.credentials.values()
+    assert cred.sign_count == 3
+
+
+def test_zero_counter_authenticator_is_accepted(alice: PasskeyUser) -> None:
+    alice.auth = SoftAuthenticator(use_counter=False, backup_eligible=True, backed_up=True)
+    assert alice.register().status_code == 200
+    assert alice.authenticate().status_code == 200
+    assert alice.authenticate().status_code == 200
+    [passkey] = alice.passkeys()
+    assert passkey["backupEligible"] and passkey["backedUp"]
+
+
+def test_no_passkey_no_options(alice: PasskeyUser) -> None:
+    r = alice.client.get(alice.env.sdk("/users/passkeys/authenticate"), headers=alice.headers())
+    assert r.status_code == 404 and code(r) == "passkey_not_found"
+
+
+# -- refusals, each with its code --------------------------------------------------------------
+
+
+def test_replayed_assertion(alice_with_passkey: PasskeyUser) -> None:
+    assertion = alice_with_passkey.auth.get(alice_with_passkey.authentication_options(), origin=ORIGIN)
+    assert alice_with_passkey.post_assertion(assertion).status_code == 200
+    r = alice_with_passkey.post_assertion(assertion)
+    assert r.status_code == 422 and code(r) == "passkey_challenge_invalid"
+
+
+def test_expired_challenge(alice_with_passkey: PasskeyUser, clock: FrozenClock) -> None:
+    options = alice_with_passkey.authentication_options()
+    clock.advance(timedelta(minutes=5, seconds=1).total_seconds())
+    r = alice_with_passkey.post_assertion(alice_with_passkey.auth.get(options, origin=ORIGIN))
+    assert r.status_code == 422 and code(r) == "passkey_challenge_invalid"
+
+
+def test_challenge_spent_by_a_failed_attempt(alice_with_passkey: PasskeyUser) -> None:
+    options = alice_with_passkey.authentication_options()
+    bad = alice_with_passkey.auth.get(options, origin="http://evil.localhost:8080")
+    assert code(alice_with_passkey.post_assertion(bad)) == "passkey_invalid"
+    good = alice_with_passkey.auth.get(options, origin=ORIGIN)
+    r = alice_with_passkey.post_assertion(good)
+    assert r.status_code == 422 and code(r) == "passkey_challenge_invalid"
+
+
+def test_challenge_bound_to_ceremony_kind(alice_with_passkey: PasskeyUser) -> None:
+    reg_options = alice_with_passkey.registration_options()
+    auth_options = alice_with_passkey.authentication_options()
+    auth_options["challenge"] = reg_options["challenge"]  # a registration challenge, answered as a get()
+    r = alice_with_passkey.post_assertion(alice_with_passkey.auth.get(auth_options, origin=ORIGIN))
+    assert r.status_code == 422 and code(r) == "passkey_challenge_invalid"
+
+
+def test_challenge_bound_to_session(alice_with_passkey: PasskeyUser, runtime: Runtime) -> None:
+    alice = alice_with_passkey
+    options = alice.authentication_options()
+    other_session = sign_in(runtime, alice.env, alice.who.user.email)
+    assert other_session.session_id != alice.who.session_id
+    r = alice.client.post(
+        alice.env.sdk("/users/mfa/auth/passkey"),
+        json=alice.auth.get(options, origin=ORIGIN),
+        headers=other_session.headers,
+    )
+    assert r.status_code == 422 and code(r) == "passkey_challenge_invalid"
+
+
+def test_another_users_credential(alice_with_passkey: PasskeyUser, bob_with_passkey: PasskeyUser) -> None:
+    options = alice_with_passkey.authentication_options()
+    [bob_cred] = bob_with_passkey.auth.credentials
+    r = alice_with_passkey.post_assertion(bob_with_passkey.auth.get(options, origin=ORIGIN, credential_id=bob_cred))
+    assert r.status_code == 404 and code(r) == "passkey_not_found"
+
+
+def test_wrong_origin(alice: PasskeyUser) -> None:
+    options = alice.registration_options()
+    r = alice.post_registration(alice.auth.create(options, origin="https://evil.example"))
+    assert r.status_code == 422 and code(r) == "passkey_invalid" and reason(r) == "origin"
+    alice.auth = SoftAuthenticator()
+    assert alice.register().status_code == 200
+    options = alice.authentication_options()
+    r = alice.post_assertion(alice.auth.get(options, origin="https://evil.example"))
+    assert r.status_code == 422 and code(r) == "passkey_invalid" and reason(r) == "origin"
+
+
+def test_wrong_rp_id(alice_with_passkey: PasskeyUser) -> None:
+    options = alice_with_passkey.authentication_options()
+    r = alice_with_passkey.post_assertion(alice_with_passkey.auth.get(options, origin=ORIGIN, rp_id="evil.example"))
+    assert r.status_code == 422 and code(r) == "passkey_invalid" and reason(r) == "rp_id"
+
+
+def test_user_verification_off(alice: PasskeyUser) -> None:
+    options = alice.registration_options()
+    r = alice.post_registration(alice.auth.create(options, origin=ORIGIN, user_verified=False))
+    assert r.status_code == 422 and code(r) == "passkey_invalid" and reason(r) == "user_verification"
+    alice.auth = SoftAuthenticator()
+    assert alice.register().status_code == 200
+    options = alice.authentication_options()
+    r = alice.post_assertion(alice.auth.get(options, origin=ORIGIN, user_verified=False))
+    assert r.status_code == 422 and code(r) == "passkey_invalid" and reason(r) == "user_verification"
+
+
+def test_sign_count_not_grown_marks_clone(alice_with_passkey: PasskeyUser, runtime: Runtime) -> None:
+    alice = alice_with_passkey
+    clone = copy.deepcopy(alice.auth)  # same key, counter frozen at this point
+    assert alice.authenticate().status_code == 200
+    assert alice.authenticate().status_code == 200
+    options = alice.authentication_options()
+    r = alice.post_assertion(clone.get(options, origin=ORIGIN))
+    assert r.status_code == 422 and code(r) == "passkey_invalid" and reason(r) == "counter"
+    [flagged] = _audit_events(runtime, "passkey.possibly_cloned")
+    assert flagged["outcome"] == "refused"
+    [passkey] = alice.passkeys()
+    assert passkey["possiblyCloned"] is True
+    # From now on the credential is refused, even from the device with the higher counter.
+    r = alice.client.get(alice.env.sdk("/users/passkeys/authenticate"), headers=alice.headers())
+    assert r.status_code == 404 and code(r) == "passkey_not_found"
+
+
+def test_deleted_credential(alice_with_passkey: PasskeyUser) -> None:
+    alice = alice_with_passkey
+    options = alice.authentication_options()
+    token = alice.authenticate(createMfaToken={"singleUse": True}).json()["mfaToken"]
+    [passkey] = alice.passkeys()
+    assert alice.delete(passkey["id"], **{"x-mfa-auth-token": token}).status_code == 204
+    r = alice.post_assertion(alice.auth.get(options, origin=ORIGIN))
+    assert r.status_code == 404 and code(r) == "passkey_not_found"
+
+
+def test_garbage_bodies_are_422_not_500(alice_with_passkey: PasskeyUser) -> None:
+    for body in (
+        {},
+        {"id": "x", "rawId": "x", "response": {}},
+        {"id": "x", "rawId": "x", "response": {"clientDataJSON": "!!"}},
+    ):
+        r = alice_with_passkey.post_assertion(body)
+        assert r.status_code == 422, r.text
+        assert code(r) in ("invalid_request", "passkey_invalid")
+
+
+# -- lockout independence -----------------------------------------------------------------------
+
+
+def test_passkey_failures_do_not_count_toward_code_lockout(alice_with_passkey: PasskeyUser, runtime: Runtime) -> None:
+    for _ in range(6):
+        options = alice_with_passkey.authentication_options()
+        bad = alice_with_passkey.auth.get(options, origin="https://evil.example")
+        assert code(alice_with_passkey.post_assertion(bad)) == "passkey_invalid"
+    with runtime.db.read() as uow:
+        count = uow.conn.execute(select(func.count()).select_from(mfa_failures)).scalar_one()
+    assert count == 0
+    assert alice_with_passkey.authenticate().status_code == 200
+
+
+def test_code_lockout_does_not_block_passkeys(
+    alice_with_passkey: PasskeyUser, runtime: Runtime, clock: FrozenClock
+) -> None:
+    with runtime.db.write() as uow:
+        uow.conn.execute(
+            mfa_user_state.insert().values(
+                user_id=alice_with_passkey.who.user.id, locked_until=clock.now() + timedelta(minutes=15)
+            )
+        )
+    assert alice_with_passkey.authenticate().status_code == 200
+
+
+# -- management ---------------------------------------------------------------------------------
+
+
+def test_rename_and_unknown_ids(alice_with_passkey: PasskeyUser) -> None:
+    alice = alice_with_passkey
+    [passkey] = alice.passkeys()
+    r = alice.client.put(
+        alice.env.sdk("/users/passkeys"), json={"id": passkey["id"], "alias": "Laptop"}, headers=alice.headers()
+    )
+    assert r.status_code == 200 and r.json()["alias"] == "Laptop"
+    r = alice.client.put(
+        alice.env.sdk("/users/passkeys"),
+        json={"id": "00000000-0000-0000-0000-000000000000", "alias": "x"},
+        headers=alice.headers(),
+    )
+    assert r.status_code == 404 and code(r) == "passkey_not_found"
+    r = alice.delete("00000000-0000-0000-0000-000000000000")
+    assert r.status_code == 404 and code(r) == "passkey_not_found"
+
+
+def test_other_users_passkey_is_not_found(alice_with_passkey: PasskeyUser, bob_with_passkey: PasskeyUser) -> None:
+    [bobs] = bob_with_passkey.passkeys()
+    r = alice_with_passkey.client.put(
+        alice_with_passkey.env.sdk("/users/passkeys"),
+        json={"id": bobs["id"], "alias": "mine"},
+        headers=alice_with_passkey.headers(),
+    )
+    assert r.status_code == 404 and code(r) == "passkey_not_found"
+
+
+def test_rp_id_must_be_a_suffix_of_every_origin(app_client: TestClient, environment: EnvFixture) -> None:
+    r = app_client.put(
+        f"/api/v0/environments/{environment.id}",
+        json={"settings": {"security": {"passkeys": {"rpId": "example.com", "origins": ["https://example.org"]}}}},
+        headers={"Authorization": f"Bearer {environment.admin_token}"},
+    )
+    assert r.status_code == 422 and code(r) == "invalid_request"
+    r = app_client.put(
+        f"/api/v0/environments/{environment.id}",
+        json={
+            "settings": {
+                "security": {
+                    "passkeys": {"rpId": "example.com", "origins": ["https://example.com", "https://pay.example.com"]}
+                }
+            }
+        },
+        headers={"Authorization": f"Bearer {environment.admin_token}"},
+    )
+    assert r.status_code == 200, r.text
