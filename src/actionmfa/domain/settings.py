@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
+from cryptography.hazmat.primitives import serialization
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from actionmfa.domain.actions import (
@@ -85,6 +86,26 @@ class ExternalAuthSettings(_Model):
     aud: str | None = None
     jwksUrl: str | None = None
     publicKeyPem: str | None = None
+
+    @model_validator(mode="after")
+    def _complete_when_enabled(self) -> ExternalAuthSettings:
+        # Without an audience and issuer check, any token the developer's IdP mints for any of its
+        # other clients would sign users in here; refuse such a configuration up front.
+        if self.jwksUrl is not None:
+            parts = urlsplit(self.jwksUrl)
+            if parts.scheme not in ("https", "http") or not parts.hostname:
+                raise ValueError("jwksUrl must be an http(s) URL")
+        if self.publicKeyPem is not None:
+            try:
+                serialization.load_pem_public_key(self.publicKeyPem.encode())
+            except (ValueError, TypeError):
+                raise ValueError("publicKeyPem is not a PEM public key") from None
+        if self.enabled:
+            if not self.iss or not self.aud:
+                raise ValueError("iss and aud are required when externalAuth is enabled")
+            if bool(self.jwksUrl) == bool(self.publicKeyPem):
+                raise ValueError("exactly one of jwksUrl and publicKeyPem is required when externalAuth is enabled")
+        return self
 
 
 class PasskeySettings(_Model):

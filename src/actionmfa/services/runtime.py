@@ -10,6 +10,7 @@ from actionmfa.config import ServerConfig, load_keyring
 from actionmfa.crypto import Keyring
 from actionmfa.services.environments import EnvironmentService
 from actionmfa.services.keys import SigningKeys
+from actionmfa.services.mailer import Mailer, mailer_for
 from actionmfa.services.sessions import SessionService
 from actionmfa.store.db import Database
 
@@ -23,6 +24,7 @@ class Runtime:
     keys: SigningKeys
     sessions: SessionService
     environments: EnvironmentService
+    mailer: Mailer  # sign-in mail (SMTP, or the --mail-log sink); tests inject their own
     # Area services that need process-wide state (caches, pools) register here by name.
     extras: dict[str, Any] = field(default_factory=dict)
 
@@ -34,6 +36,7 @@ class Runtime:
         clock: Clock | None = None,
         keyring: Keyring | None = None,
         db: Database | None = None,
+        mailer: Mailer | None = None,
     ) -> Runtime:
         clock = clock or SystemClock()
         keyring = keyring or load_keyring(config)
@@ -49,4 +52,5 @@ class Runtime:
             keys=keys,
             sessions=SessionService(keys, clock),
             environments=EnvironmentService(keyring, keys, clock),
+            mailer=mailer or mailer_for(config),
         )

@@ -145,4 +145,5 @@ email_verifications = Table(
     ts("created_at", False),
     ts("expires_at", False),
     ts("used_at"),
+    Index("ix_email_verifications_env_email", "environment_id", "email"),
 )

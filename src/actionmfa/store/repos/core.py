@@ -311,3 +311,24 @@ class EmailVerificationRepo(_Repo):
             .values(used_at=now)
         )
         return result.rowcount == 1
+
+    def take_attempt(self, verification_id: str, max_attempts: int) -> bool:
+        """Reserve one try before the code is compared: one conditional UPDATE, so N concurrent
+        guesses against one verification (on any number of workers) get at most ``max_attempts``."""
+        c = t.email_verifications.c
+        result = self.conn.execute(
+            update(t.email_verifications)
+            .where(c.id == verification_id, c.used_at.is_(None), c.attempts < max_attempts)
+            .values(attempts=c.attempts + 1)
+        )
+        return result.rowcount == 1
+
+    def count_recent(self, environment_id: str, email: str, since: datetime) -> int:
+        """Codes sent to ``email`` since ``since`` (limits mail bombing through the public route)."""
+        c = t.email_verifications.c
+        q = (
+            select(func.count())
+            .select_from(t.email_verifications)
+            .where(c.environment_id == environment_id, c.email == email, c.created_at > since)
+        )
+        return int(self.conn.execute(q).scalar_one())

@@ -92,6 +92,7 @@ def upgrade() -> None:
         _ts("expires_at", False),
         _ts("used_at"),
     )
+    op.create_index("ix_email_verifications_env_email", "email_verifications", ["environment_id", "email"])
 
 
 def downgrade() -> None:
