@@ -27,7 +27,7 @@ ELEVATED_AUDIENCE = "actionmfa:elevated"
 # regenerating recovery codes (Dynamic's TokenScope has it; it is no configurable action).
 CREDENTIAL_UPDATE = "credential:update"
 KNOWN_SCOPES: frozenset[str] = frozenset({s.value for s in TokenScope} | {CREDENTIAL_UPDATE})
-_ACTION_FOR_SCOPE: dict[str, MFAAction] = {scope.value: action for action, scope in SCOPE_FOR_ACTION.items()}
+ACTION_FOR_SCOPE: dict[str, MFAAction] = {scope.value: action for action, scope in SCOPE_FOR_ACTION.items()}
 
 
 class TokenRefusal(Exception):
@@ -90,7 +90,7 @@ def grant_for_scopes(settings: MfaSettings, scopes: tuple[str, ...]) -> Elevated
     single_use = False
     ttl: int | None = None
     for scope in scopes:
-        action = _ACTION_FOR_SCOPE.get(scope)
+        action = ACTION_FOR_SCOPE.get(scope)
         if action is not None:
             item = settings.action(action)
             behavior, seconds = item.effective_behavior(), item.effective_expiry_seconds()

@@ -1,7 +1,172 @@
-"""(Area router: filled in by its owner.)"""
+"""MFA routes (DESIGN §5; Dynamic's paths and camelCase names, reference/dynamic-api.md §2.2).
+
+Thin: parse → one :class:`~actionmfa.services.mfa.MfaService` call → respond. Routes a session
+still waiting for session-based MFA may reach use ``PendingAuthDep`` (enrolment and MFA auth);
+the rest need a full session.
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Annotated, Any, Literal
 
-router = APIRouter()
+from fastapi import APIRouter, Query, Response
+from pydantic import Field
+
+from actionmfa.api.deps import ElevatedTokenHeader, MfaTokenHeader, PendingAuthDep, RuntimeDep
+from actionmfa.api.schemas import VerifyResponse, WireModel
+from actionmfa.domain.actions import MFAAction
+from actionmfa.services.mfa import AuthResult, MintRequest, mfa_service
+
+router = APIRouter(tags=["mfa"])
+
+
+class CreateMfaToken(WireModel):
+    singleUse: bool = True
+
+
+class _AuthBody(WireModel):
+    code: str
+    createMfaToken: CreateMfaToken | None = None
+    requestedScopes: list[str] | None = Field(default=None, max_length=16)
+    approvalDigest: str | None = Field(default=None, max_length=64)
+
+    def mint(self) -> MintRequest:
+        return MintRequest(
+            create_mfa_token=self.createMfaToken is not None,
+            single_use=self.createMfaToken.singleUse if self.createMfaToken else True,
+            requested_scopes=tuple(self.requestedScopes or ()),
+            approval_digest=self.approvalDigest,
+        )
+
+
+class TotpAuthBody(_AuthBody):
+    id: str | None = Field(default=None, max_length=64)
+
+
+class RecoveryAuthBody(_AuthBody):
+    pass
+
+
+class TotpRegisterBody(WireModel):
+    type: Literal["totp"] = "totp"
+    code: str
+
+
+class UpdateDeviceBody(WireModel):
+    default: bool = True
+
+
+class IsRequiredBody(WireModel):
+    mfaAction: MFAAction
+
+
+def _verify_response(result: AuthResult) -> VerifyResponse:
+    return VerifyResponse.of(result.issued, mfa_token=result.mfa_token, elevated_access_token=result.elevated_token)
+
+
+@router.get("/users/mfa/register/totp")
+def register_totp(
+    ctx: PendingAuthDep,
+    runtime: RuntimeDep,
+    mfa_token: MfaTokenHeader = None,
+    elevated_token: ElevatedTokenHeader = None,
+) -> dict[str, Any]:
+    reg = mfa_service(runtime).register_totp(ctx, mfa_token=mfa_token, elevated_token=elevated_token)
+    return {"id": reg.id, "type": "totp", "secret": reg.secret, "uri": reg.uri}
+
+
+@router.post("/users/mfa/register/totp")
+def register_totp_verify(body: TotpRegisterBody, ctx: PendingAuthDep, runtime: RuntimeDep) -> dict[str, Any]:
+    return mfa_service(runtime).verify_totp_registration(ctx, body.code)
+
+
+@router.get("/users/mfa/register/totp/qr")
+def register_totp_qr(
+    ctx: PendingAuthDep,
+    runtime: RuntimeDep,
+    uri: Annotated[str, Query(max_length=600)],
+    format: Literal["svg", "png"] = "svg",
+) -> Response:
+    """A QR code of an ``otpauth://`` URI (rendered server-side so no third party sees the secret)."""
+    from actionmfa.services.qr import qr_png, qr_svg
+
+    if format == "png":
+        return Response(qr_png(uri), media_type="image/png", headers={"Cache-Control": "no-store"})
+    return Response(qr_svg(uri), media_type="image/svg+xml", headers={"Cache-Control": "no-store"})
+
+
+@router.post("/users/mfa/auth/totp", response_model=VerifyResponse, response_model_exclude_none=True)
+def auth_totp(body: TotpAuthBody, ctx: PendingAuthDep, runtime: RuntimeDep) -> VerifyResponse:
+    return _verify_response(mfa_service(runtime).authenticate_totp(ctx, body.code, device_id=body.id, mint=body.mint()))
+
+
+@router.post("/users/mfa/auth/recovery", response_model=VerifyResponse, response_model_exclude_none=True)
+def auth_recovery(body: RecoveryAuthBody, ctx: PendingAuthDep, runtime: RuntimeDep) -> VerifyResponse:
+    return _verify_response(mfa_service(runtime).authenticate_recovery(ctx, body.code, mint=body.mint()))
+
+
+@router.get("/users/mfa/recovery")
+def get_recovery_codes(ctx: PendingAuthDep, runtime: RuntimeDep) -> dict[str, Any]:
+    codes = mfa_service(runtime).recovery_codes(ctx)
+    return {"count": len(codes), "recoveryCodes": codes}
+
+
+@router.post("/users/mfa/recovery")
+def regenerate_recovery_codes(
+    ctx: PendingAuthDep,
+    runtime: RuntimeDep,
+    mfa_token: MfaTokenHeader = None,
+    elevated_token: ElevatedTokenHeader = None,
+) -> dict[str, Any]:
+    _full_scope(ctx)
+    codes = mfa_service(runtime).regenerate_recovery_codes(ctx, mfa_token=mfa_token, elevated_token=elevated_token)
+    return {"count": len(codes), "recoveryCodes": codes}
+
+
+@router.get("/users/mfa")
+def list_devices(ctx: PendingAuthDep, runtime: RuntimeDep) -> dict[str, Any]:
+    devices = mfa_service(runtime).list_devices(ctx)
+    return {"count": len(devices), "devices": devices}
+
+
+@router.get("/users/mfa/methods")
+def list_methods(ctx: PendingAuthDep, runtime: RuntimeDep, verifiedOnly: bool = False) -> dict[str, Any]:
+    return mfa_service(runtime).methods(ctx, verified_only=verifiedOnly)
+
+
+@router.get("/users/mfa/{mfaDeviceId}")
+def get_device(mfaDeviceId: str, ctx: PendingAuthDep, runtime: RuntimeDep) -> dict[str, Any]:
+    return mfa_service(runtime).get_device(ctx, mfaDeviceId)
+
+
+@router.put("/users/mfa/{mfaDeviceId}", status_code=204)
+def set_default_device(
+    mfaDeviceId: str, ctx: PendingAuthDep, runtime: RuntimeDep, body: UpdateDeviceBody | None = None
+) -> Response:
+    _full_scope(ctx)
+    mfa_service(runtime).set_default(ctx, mfaDeviceId)
+    return Response(status_code=204)
+
+
+@router.delete("/users/mfa/{mfaDeviceId}", status_code=204)
+def delete_device(
+    mfaDeviceId: str,
+    ctx: PendingAuthDep,
+    runtime: RuntimeDep,
+    mfa_token: MfaTokenHeader = None,
+    elevated_token: ElevatedTokenHeader = None,
+) -> Response:
+    _full_scope(ctx)
+    mfa_service(runtime).delete_device(ctx, mfaDeviceId, mfa_token=mfa_token, elevated_token=elevated_token)
+    return Response(status_code=204)
+
+
+@router.post("/mfa/isRequiredForAction")
+def is_required_for_action(body: IsRequiredBody, ctx: PendingAuthDep, runtime: RuntimeDep) -> dict[str, bool]:
+    return {"required": mfa_service(runtime).is_required_for_action(ctx, body.mfaAction)}
+
+
+def _full_scope(ctx: Any) -> None:
+    from actionmfa.api.deps import session_full_scope
+
+    session_full_scope(ctx)

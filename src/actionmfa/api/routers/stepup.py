@@ -1,7 +1,23 @@
-"""(Area router: filled in by its owner.)"""
+"""Step-up check (reference/dynamic-api.md §2.4). Elevated tokens are minted by ``…/users/mfa/auth/*``."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Any
 
-router = APIRouter()
+from fastapi import APIRouter
+from pydantic import Field
+
+from actionmfa.api.deps import AuthDep, RuntimeDep
+from actionmfa.api.schemas import WireModel
+from actionmfa.services.mfa import mfa_service
+
+router = APIRouter(tags=["step-up"])
+
+
+class StepUpCheckBody(WireModel):
+    scope: str = Field(max_length=100)
+
+
+@router.post("/stepUp/check")
+def step_up_check(body: StepUpCheckBody, ctx: AuthDep, runtime: RuntimeDep) -> dict[str, Any]:
+    return mfa_service(runtime).step_up_check(ctx, body.scope)

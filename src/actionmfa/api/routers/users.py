@@ -7,9 +7,9 @@ from typing import Any
 from fastapi import APIRouter
 from pydantic import Field
 
-from actionmfa.api.deps import AuthDep, PendingAuthDep, RuntimeDep
+from actionmfa.api.deps import AuthDep, ElevatedTokenHeader, MfaTokenHeader, PendingAuthDep, RuntimeDep
 from actionmfa.api.schemas import SdkUser, WireModel
-from actionmfa.services import users as user_service
+from actionmfa.services.mfa import mfa_service
 
 router = APIRouter(tags=["users"])
 
@@ -28,8 +28,14 @@ class UserFields(WireModel):
 
 
 @router.put("/users", response_model=SdkUser)
-def update_user(body: UserFields, ctx: AuthDep, runtime: RuntimeDep) -> SdkUser:
+def update_user(
+    body: UserFields,
+    ctx: AuthDep,
+    runtime: RuntimeDep,
+    mfa_token: MfaTokenHeader = None,
+    elevated_token: ElevatedTokenHeader = None,
+) -> SdkUser:
+    # The user.update gate and the recovery-code acknowledgement live in the MFA core.
     fields = body.model_dump(exclude_unset=True)
-    with runtime.db.write() as uow:
-        user = user_service.update_self(uow, runtime, ctx, fields)
+    user = mfa_service(runtime).update_user(ctx, fields, mfa_token=mfa_token, elevated_token=elevated_token)
     return SdkUser.of(user, ctx.session)

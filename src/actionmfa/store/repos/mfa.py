@@ -1,0 +1,303 @@
+"""Storage for the MFA core (tables in :mod:`actionmfa.store.mfa_tables`).
+
+Every single-use property is one conditional UPDATE whose rowcount says who won (STYLE habit 5):
+``last_step < :step`` for TOTP, ``used_at IS NULL`` for recovery codes and tokens. They run inside
+the caller's write transaction, so a failed action rolls the spend back too.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, Table, and_, delete, func, insert, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from actionmfa.domain.actions import MFADeviceType
+from actionmfa.store import mfa_tables as m
+from actionmfa.store import tables as t
+from actionmfa.store.schema import metadata
+
+# Passkeys live in another area's table; any of these names with a ``user_id`` column counts as a
+# verified method (a stored WebAuthn credential is verified by construction).
+_PASSKEY_TABLE_NAMES = ("passkeys", "user_passkeys", "passkey_credentials", "webauthn_credentials")
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceRow:
+    id: str
+    user_id: str
+    type: MFADeviceType
+    secret_enc: str | None
+    verified: bool
+    is_default: bool
+    alias: str | None
+    last_step: int | None
+    created_at: datetime
+    verified_at: datetime | None
+
+
+def _device(row: Any) -> DeviceRow:
+    return DeviceRow(
+        id=row.id,
+        user_id=row.user_id,
+        type=MFADeviceType(row.type),
+        secret_enc=row.secret_enc,
+        verified=bool(row.verified),
+        is_default=bool(row.is_default),
+        alias=row.alias,
+        last_step=row.last_step,
+        created_at=row.created_at,
+        verified_at=row.verified_at,
+    )
+
+
+def passkey_table() -> Table | None:
+    for name in _PASSKEY_TABLE_NAMES:
+        table = metadata.tables.get(name)
+        if table is not None and "user_id" in table.c:
+            return table
+    return None
+
+
+class MfaRepo:
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    # -- devices -------------------------------------------------------------------------------
+    def devices(self, user_id: str) -> list[DeviceRow]:
+        rows = self.conn.execute(
+            select(m.mfa_devices).where(m.mfa_devices.c.user_id == user_id).order_by(m.mfa_devices.c.created_at)
+        ).all()
+        return [_device(r) for r in rows]
+
+    def device(self, user_id: str, device_id: str) -> DeviceRow | None:
+        row = self.conn.execute(
+            select(m.mfa_devices).where(m.mfa_devices.c.id == device_id, m.mfa_devices.c.user_id == user_id)
+        ).first()
+        return _device(row) if row else None
+
+    def add_device(self, *, id: str, user_id: str, type: MFADeviceType, secret_enc: str | None, now: datetime) -> None:
+        self.conn.execute(
+            insert(m.mfa_devices).values(
+                id=id,
+                user_id=user_id,
+                type=type.value,
+                secret_enc=secret_enc,
+                verified=False,
+                is_default=False,
+                created_at=now,
+            )
+        )
+
+    def delete_pending(self, user_id: str, type: MFADeviceType) -> None:
+        self.conn.execute(
+            delete(m.mfa_devices).where(
+                m.mfa_devices.c.user_id == user_id,
+                m.mfa_devices.c.type == type.value,
+                m.mfa_devices.c.verified.is_(False),
+            )
+        )
+
+    def mark_verified(self, device_id: str, *, step: int, make_default: bool, now: datetime) -> bool:
+        """Verify a pending device and store its first accepted step; false if someone beat us."""
+        result = self.conn.execute(
+            update(m.mfa_devices)
+            .where(m.mfa_devices.c.id == device_id, m.mfa_devices.c.verified.is_(False))
+            .values(verified=True, verified_at=now, last_step=step, is_default=make_default)
+        )
+        return result.rowcount == 1
+
+    def advance_step(self, device_id: str, step: int) -> bool:
+        """RFC 6238 §5.2 replay refusal: store ``step`` only if it is newer than the last accepted one."""
+        result = self.conn.execute(
+            update(m.mfa_devices)
+            .where(
+                m.mfa_devices.c.id == device_id,
+                or_(m.mfa_devices.c.last_step.is_(None), m.mfa_devices.c.last_step < step),
+            )
+            .values(last_step=step)
+        )
+        return result.rowcount == 1
+
+    def set_default(self, user_id: str, device_id: str) -> None:
+        self.conn.execute(update(m.mfa_devices).where(m.mfa_devices.c.user_id == user_id).values(is_default=False))
+        self.conn.execute(update(m.mfa_devices).where(m.mfa_devices.c.id == device_id).values(is_default=True))
+
+    def delete_device(self, device_id: str) -> None:
+        self.conn.execute(delete(m.mfa_devices).where(m.mfa_devices.c.id == device_id))
+
+    def set_secret(self, device_id: str, secret_enc: str) -> None:
+        self.conn.execute(update(m.mfa_devices).where(m.mfa_devices.c.id == device_id).values(secret_enc=secret_enc))
+
+    def all_secrets(self) -> list[tuple[str, str]]:
+        rows = self.conn.execute(
+            select(m.mfa_devices.c.id, m.mfa_devices.c.secret_enc).where(m.mfa_devices.c.secret_enc.is_not(None))
+        ).all()
+        return [(r.id, r.secret_enc) for r in rows]
+
+    def count_verified_devices(self, user_id: str) -> int:
+        return int(
+            self.conn.execute(
+                select(func.count())
+                .select_from(m.mfa_devices)
+                .where(m.mfa_devices.c.user_id == user_id, m.mfa_devices.c.verified.is_(True))
+            ).scalar_one()
+        )
+
+    def passkeys(self, user_id: str) -> list[dict[str, Any]]:
+        table = passkey_table()
+        if table is None:
+            return []
+        rows = self.conn.execute(select(table).where(table.c.user_id == user_id)).mappings().all()
+        return [dict(r) for r in rows]
+
+    def has_verified_method(self, user_id: str) -> bool:
+        if self.count_verified_devices(user_id) > 0:
+            return True
+        table = passkey_table()
+        if table is None:
+            return False
+        count = self.conn.execute(select(func.count()).select_from(table).where(table.c.user_id == user_id))
+        return int(count.scalar_one()) > 0
+
+    # -- recovery codes ------------------------------------------------------------------------
+    def replace_recovery_codes(self, user_id: str, rows: list[dict[str, Any]]) -> None:
+        self.conn.execute(delete(m.recovery_codes).where(m.recovery_codes.c.user_id == user_id))
+        self.conn.execute(insert(m.recovery_codes), rows)
+
+    def has_recovery_codes(self, user_id: str) -> bool:
+        q = select(func.count()).select_from(m.recovery_codes).where(m.recovery_codes.c.user_id == user_id)
+        return int(self.conn.execute(q).scalar_one()) > 0
+
+    def unused_recovery_count(self, user_id: str) -> int:
+        q = (
+            select(func.count())
+            .select_from(m.recovery_codes)
+            .where(m.recovery_codes.c.user_id == user_id, m.recovery_codes.c.used_at.is_(None))
+        )
+        return int(self.conn.execute(q).scalar_one())
+
+    def spend_recovery_code(self, user_id: str, code_hash: str, now: datetime) -> bool:
+        result = self.conn.execute(
+            update(m.recovery_codes)
+            .where(
+                m.recovery_codes.c.user_id == user_id,
+                m.recovery_codes.c.code_hash == code_hash,
+                m.recovery_codes.c.used_at.is_(None),
+            )
+            .values(used_at=now)
+        )
+        return result.rowcount == 1
+
+    # -- per-user state: pending codes copy and lockout ----------------------------------------
+    def lock_user_state(self, user_id: str) -> Any:
+        """Create the user's state row if needed and lock it (PostgreSQL ``FOR UPDATE``).
+
+        Every code check of one user runs behind this lock, so the failure counter and the lockout
+        are exact under concurrent attempts from several workers (SQLite serialises writers anyway).
+        """
+        ins: Any
+        if self.conn.dialect.name == "postgresql":
+            ins = postgresql.insert(m.mfa_user_state).values(user_id=user_id).on_conflict_do_nothing()
+        else:
+            ins = sqlite.insert(m.mfa_user_state).values(user_id=user_id).on_conflict_do_nothing()
+        self.conn.execute(ins)
+        q = select(m.mfa_user_state).where(m.mfa_user_state.c.user_id == user_id)
+        if self.conn.dialect.name == "postgresql":
+            q = q.with_for_update()
+        return self.conn.execute(q).one()
+
+    def state(self, user_id: str) -> Any:
+        return self.conn.execute(select(m.mfa_user_state).where(m.mfa_user_state.c.user_id == user_id)).first()
+
+    def set_state(self, user_id: str, **values: Any) -> None:
+        self.lock_user_state(user_id)
+        self.conn.execute(update(m.mfa_user_state).where(m.mfa_user_state.c.user_id == user_id).values(**values))
+
+    def add_failure(self, user_id: str, route: str, now: datetime) -> None:
+        self.conn.execute(insert(m.mfa_failures).values(user_id=user_id, route=route, failed_at=now))
+
+    def count_failures_since(self, user_id: str, since: datetime) -> int:
+        self.conn.execute(
+            delete(m.mfa_failures).where(m.mfa_failures.c.user_id == user_id, m.mfa_failures.c.failed_at <= since)
+        )
+        q = (
+            select(func.count())
+            .select_from(m.mfa_failures)
+            .where(m.mfa_failures.c.user_id == user_id, m.mfa_failures.c.failed_at > since)
+        )
+        return int(self.conn.execute(q).scalar_one())
+
+    def clear_failures(self, user_id: str) -> None:
+        self.conn.execute(delete(m.mfa_failures).where(m.mfa_failures.c.user_id == user_id))
+
+    # -- MFA tokens ----------------------------------------------------------------------------
+    def add_mfa_token(self, **values: Any) -> None:
+        self.conn.execute(insert(m.mfa_tokens).values(**values))
+
+    def mfa_token(self, token_hash: str) -> Any:
+        """The token joined with its session's liveness inputs."""
+        q = (
+            select(m.mfa_tokens, t.sessions.c.revoked_at.label("s_revoked"), t.sessions.c.expires_at.label("s_exp"))
+            .select_from(m.mfa_tokens.outerjoin(t.sessions, t.sessions.c.id == m.mfa_tokens.c.session_id))
+            .where(m.mfa_tokens.c.token_hash == token_hash)
+        )
+        return self.conn.execute(q).first()
+
+    def spend_mfa_token(self, token_id: str, now: datetime) -> bool:
+        result = self.conn.execute(
+            update(m.mfa_tokens)
+            .where(m.mfa_tokens.c.id == token_id, m.mfa_tokens.c.used_at.is_(None))
+            .values(used_at=now)
+        )
+        return result.rowcount == 1
+
+    def touch_mfa_token(self, token_id: str, now: datetime) -> None:
+        """Persistent tokens record their first use (informational; they stay valid)."""
+        self.conn.execute(
+            update(m.mfa_tokens)
+            .where(m.mfa_tokens.c.id == token_id, m.mfa_tokens.c.used_at.is_(None))
+            .values(used_at=now)
+        )
+
+    # -- elevated tokens -----------------------------------------------------------------------
+    def add_elevated(self, **values: Any) -> None:
+        self.conn.execute(insert(m.elevated_tokens).values(**values))
+
+    def elevated(self, jti: str) -> Any:
+        q = (
+            select(
+                m.elevated_tokens, t.sessions.c.revoked_at.label("s_revoked"), t.sessions.c.expires_at.label("s_exp")
+            )
+            .select_from(m.elevated_tokens.outerjoin(t.sessions, t.sessions.c.id == m.elevated_tokens.c.session_id))
+            .where(m.elevated_tokens.c.jti == jti)
+        )
+        return self.conn.execute(q).first()
+
+    def spend_elevated(self, jti: str, now: datetime) -> bool:
+        result = self.conn.execute(
+            update(m.elevated_tokens)
+            .where(m.elevated_tokens.c.jti == jti, m.elevated_tokens.c.used_at.is_(None))
+            .values(used_at=now)
+        )
+        return result.rowcount == 1
+
+    # -- reset ---------------------------------------------------------------------------------
+    def reset_user(self, user_id: str) -> None:
+        """Admin reset: devices, codes, tokens, failures and lockout of one user are gone."""
+        for table in (
+            m.mfa_devices,
+            m.recovery_codes,
+            m.mfa_tokens,
+            m.elevated_tokens,
+            m.mfa_failures,
+            m.mfa_user_state,
+        ):
+            self.conn.execute(delete(table).where(table.c.user_id == user_id))
+        self.conn.execute(update(t.users).where(t.users.c.id == user_id).values(mfa_backup_code_ack=None))
+
+    def purge_expired(self, now: datetime) -> None:
+        """Housekeeping: spent single-use tokens and expired elevated tokens."""
+        self.conn.execute(delete(m.elevated_tokens).where(and_(m.elevated_tokens.c.expires_at < now)))
