@@ -1,0 +1,154 @@
+"""``client.passkeys``: list, register, authenticate (MFA), rename, delete (DESIGN §5).
+
+Every ceremony is: GET options → the authenticator answers (browser page or software keys) →
+POST the credential. Registration and authentication are MFA authentications: the tokens they
+mint are kept by the client and "applied automatically" to the next gated call.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from actionmfa.sdk.authenticators import Authenticator, Ceremony
+
+CreateMfaToken = bool | dict[str, bool] | None
+
+
+@dataclass(frozen=True)
+class UserPasskey:
+    id: str
+    credential_id: str
+    alias: str | None
+    origin: str | None
+    user_agent: str | None
+    aaguid: str | None
+    algorithm: int | None
+    transports: tuple[str, ...]
+    backup_eligible: bool
+    backed_up: bool
+    possibly_cloned: bool
+    created_at: str
+    updated_at: str | None
+    last_used_at: str | None
+
+    @classmethod
+    def from_json(cls, d: dict[str, Any]) -> UserPasskey:
+        return cls(
+            id=d["id"],
+            credential_id=d["credentialId"],
+            alias=d.get("alias"),
+            origin=d.get("origin"),
+            user_agent=d.get("userAgent"),
+            aaguid=d.get("aaguid"),
+            algorithm=d.get("algorithm"),
+            transports=tuple(d.get("transports") or ()),
+            backup_eligible=bool(d.get("backupEligible")),
+            backed_up=bool(d.get("backedUp")),
+            possibly_cloned=bool(d.get("possiblyCloned")),
+            created_at=d["createdAt"],
+            updated_at=d.get("updatedAt"),
+            last_used_at=d.get("lastUsedAt"),
+        )
+
+
+@dataclass(frozen=True)
+class PasskeyVerification:
+    """What a passkey MFA authentication returned (the ``VerifyResponse``), snake_case."""
+
+    jwt: str
+    expires_at: int
+    user: dict[str, Any]
+    mfa_token: str | None
+    elevated_access_token: str | None
+
+
+def _mfa_body(create_mfa_token: CreateMfaToken, requested_scopes: list[str] | None) -> dict[str, Any]:
+    body: dict[str, Any] = {}
+    if create_mfa_token:
+        single_use = True
+        if isinstance(create_mfa_token, dict):
+            single_use = bool(create_mfa_token.get("single_use", create_mfa_token.get("singleUse", True)))
+        body["createMfaToken"] = {"singleUse": single_use}
+    if requested_scopes:
+        body["requestedScopes"] = list(requested_scopes)
+    return body
+
+
+class PasskeysResource:
+    def __init__(self, client: Any) -> None:
+        self._client = client
+
+    def get(self) -> list[UserPasskey]:
+        body = self._client.request("GET", "/users/passkeys")
+        return [UserPasskey.from_json(p) for p in body["passkeys"]]
+
+    def register(
+        self,
+        *,
+        authenticator: Authenticator,
+        create_mfa_token: CreateMfaToken = None,
+        requested_scopes: list[str] | None = None,
+    ) -> PasskeyVerification:
+        """Create a passkey. If the user already has an MFA method, a stored MFA token or a
+        ``credential:link`` elevated token is attached (authenticate first)."""
+        options = self._client.request("GET", "/users/passkeys/register")
+        credential = authenticator.run(self._ceremony("register", options))
+        body = self._client.request(
+            "POST",
+            "/users/passkeys/register",
+            json={**credential, **_mfa_body(create_mfa_token, requested_scopes)},
+            scope="credential:link",
+            include_mfa_token=True,
+        )
+        return self._remember(body, create_mfa_token)
+
+    def authenticate_mfa(
+        self,
+        *,
+        authenticator: Authenticator,
+        create_mfa_token: CreateMfaToken = None,
+        requested_scopes: list[str] | None = None,
+    ) -> PasskeyVerification:
+        options = self._client.request("GET", "/users/passkeys/authenticate")
+        credential = authenticator.run(self._ceremony("authenticate", options))
+        body = self._client.request(
+            "POST", "/users/mfa/auth/passkey", json={**credential, **_mfa_body(create_mfa_token, requested_scopes)}
+        )
+        return self._remember(body, create_mfa_token)
+
+    def update(self, passkey_id: str, *, alias: str | None) -> UserPasskey:
+        body = self._client.request("PUT", "/users/passkeys", json={"id": passkey_id, "alias": alias})
+        return UserPasskey.from_json(body)
+
+    def delete(self, passkey_id: str) -> None:
+        """Remove a passkey (gated: a stored MFA token or ``credential:unlink`` elevated token)."""
+        self._client.request(
+            "DELETE",
+            "/users/passkeys",
+            json={"passkeyId": passkey_id},
+            scope="credential:unlink",
+            include_mfa_token=True,
+        )
+
+    def _ceremony(self, kind: str, options: dict[str, Any]) -> Ceremony:
+        return Ceremony(
+            kind=kind, options=options, environment_id=self._client.environment_id, base_url=self._client.base_url
+        )
+
+    def _remember(self, body: dict[str, Any], create_mfa_token: CreateMfaToken) -> PasskeyVerification:
+        self._client.set_session(body)
+        if body.get("mfaToken"):
+            single_use = True
+            if isinstance(create_mfa_token, dict):
+                single_use = bool(create_mfa_token.get("single_use", create_mfa_token.get("singleUse", True)))
+            self._client.tokens.set_mfa_token(body["mfaToken"], single_use=single_use)
+        if body.get("elevatedAccessToken"):
+            self._client.tokens.add_elevated(body["elevatedAccessToken"])
+        return PasskeyVerification(
+            jwt=body["jwt"],
+            expires_at=int(body["expiresAt"]),
+            user=body.get("user") or {},
+            mfa_token=body.get("mfaToken"),
+            elevated_access_token=body.get("elevatedAccessToken"),
+        )
