@@ -1,7 +1,108 @@
-"""(Area router: filled in by its owner.)"""
+"""Embedded-wallet routes (DESIGN §5, §7): key generation, signing ceremonies, export.
+
+``POST /waas/create`` opens key generation and ``POST /waas/create/{ceremonyId}`` finishes it;
+``POST /waas/{walletId}/signMessage`` opens a signing ceremony (the MFA gate runs here) for a
+message, typed data, a transaction or an EIP-7702 authorization, then
+``…/signMessage/{ceremonyId}/nonce`` and ``…/signMessage/{ceremonyId}/complete`` run its rounds;
+``POST /waas/{walletId}/privateKey/export`` returns the server share sealed with HPKE.
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Any
 
-router = APIRouter()
+from fastapi import APIRouter, Header
+from pydantic import Field
+
+from actionmfa.api.deps import AuthDep, ElevatedTokenHeader, MetaDep, MfaTokenHeader, RuntimeDep
+from actionmfa.api.schemas import WireModel
+from actionmfa.services.wallets import wallet_service_for
+from actionmfa.wallet.payloads import SignRequest
+
+router = APIRouter(tags=["wallets"])
+
+
+class CreateBody(WireModel):
+    chain: str = Field(default="EVM", pattern="^EVM$")
+
+
+class RoundBody(WireModel):
+    message: dict[str, Any]
+
+
+class SignOpenBody(WireModel):
+    kind: str
+    payload: Any
+
+
+class SignRoundBody(WireModel):
+    kind: str
+    payload: Any
+    message: dict[str, Any]
+
+
+class ExportBody(WireModel):
+    recipientPublicKey: str = Field(max_length=512)
+    encryptionType: str = Field(default="HPKE", pattern="^HPKE$")
+
+
+@router.post("/waas/create")
+def open_keygen(body: CreateBody, ctx: AuthDep, runtime: RuntimeDep) -> dict[str, Any]:
+    return wallet_service_for(runtime).open_keygen(ctx)
+
+
+@router.post("/waas/create/{ceremonyId}")
+def finish_keygen(ceremonyId: str, body: RoundBody, ctx: AuthDep, runtime: RuntimeDep) -> dict[str, Any]:
+    return wallet_service_for(runtime).finish_keygen(ctx, ceremonyId, body.message)
+
+
+@router.get("/waas/wallets")
+def list_wallets(ctx: AuthDep, runtime: RuntimeDep) -> dict[str, Any]:
+    return {"wallets": [w.to_json() for w in wallet_service_for(runtime).list_wallets(ctx)]}
+
+
+@router.post("/waas/{walletId}/signMessage")
+def open_sign(
+    walletId: str,
+    body: SignOpenBody,
+    ctx: AuthDep,
+    runtime: RuntimeDep,
+    mfa_token: MfaTokenHeader = None,
+    elevated_token: ElevatedTokenHeader = None,
+) -> dict[str, Any]:
+    request = SignRequest.from_json(body.model_dump())
+    return wallet_service_for(runtime).open_sign(
+        ctx, walletId, request, mfa_token=mfa_token, elevated_token=elevated_token
+    )
+
+
+@router.post("/waas/{walletId}/signMessage/{ceremonyId}/nonce")
+def sign_nonce(walletId: str, ceremonyId: str, body: SignRoundBody, ctx: AuthDep,
+               runtime: RuntimeDep) -> dict[str, Any]:
+    request = SignRequest.from_json({"kind": body.kind, "payload": body.payload})
+    return wallet_service_for(runtime).sign_nonce(ctx, walletId, ceremonyId, request, body.message)
+
+
+@router.post("/waas/{walletId}/signMessage/{ceremonyId}/complete")
+def sign_complete(walletId: str, ceremonyId: str, body: SignRoundBody, ctx: AuthDep,
+                  runtime: RuntimeDep) -> dict[str, Any]:
+    request = SignRequest.from_json({"kind": body.kind, "payload": body.payload})
+    return wallet_service_for(runtime).sign_complete(ctx, walletId, ceremonyId, request, body.message)
+
+
+@router.post("/waas/{walletId}/privateKey/export")
+def export_private_key(
+    walletId: str,
+    body: ExportBody,
+    ctx: AuthDep,
+    runtime: RuntimeDep,
+    meta: MetaDep,
+    mfa_token: MfaTokenHeader = None,
+    elevated_token: ElevatedTokenHeader = None,
+    x_dyn_request_id: str | None = Header(default=None, alias="x-dyn-request-id"),
+) -> dict[str, Any]:
+    return wallet_service_for(runtime).export(
+        ctx, walletId, recipient_public_key=body.recipientPublicKey,
+        request_id=x_dyn_request_id or meta.request_id or "",
+        mfa_token=mfa_token, elevated_token=elevated_token,
+    )

@@ -1,0 +1,327 @@
+"""``client.wallets``: embedded two-party ECDSA wallets (DESIGN §5, §7).
+
+The SDK is party P2: it generates and keeps the **user share** ``x2`` (never sent to the server),
+stored encrypted in one file per user (:class:`ShareStore`). Every signature is a three-request
+ceremony with the server, which runs the MFA gate when the ceremony opens; MFA and elevated
+tokens the client holds are attached automatically. Results are eth-account's own types::
+
+    wallet = client.wallets.create()
+    wallet.address                                   # EIP-55
+    wallet.sign_message("hello")                     # SignedMessage
+    wallet.sign_transaction({...})                   # SignedTransaction (.raw_transaction)
+    wallet.sign_authorization({"chainId": 1, ...})   # SignedSetCodeAuthorization
+    wallet.export_private_key()                      # 64 hex characters, no 0x
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import secrets
+import threading
+from collections.abc import Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
+from eth_account.datastructures import SignedMessage, SignedSetCodeAuthorization, SignedTransaction
+
+from actionmfa.errors import NotFoundError, WalletProofInvalidError, WalletSignatureInvalidError
+from actionmfa.wallet import ecdsa2p as p2
+from actionmfa.wallet.curve import address_of
+from actionmfa.wallet.export import (
+    ExportEnvelope,
+    combine_shares,
+    export_info,
+    generate_recipient_key,
+    keystore_v3,
+    open_share,
+    recipient_public_key_b64,
+)
+from actionmfa.wallet.paillier import DEFAULT_MODULUS_BITS, RandomnessPool
+from actionmfa.wallet.payloads import (
+    PayloadKind,
+    SignRequest,
+    assemble,
+    authorization_request,
+    message_request,
+    transaction_request,
+    typed_data_request,
+)
+
+if TYPE_CHECKING:
+    from actionmfa.sdk.client import Client
+
+__all__ = ["ShareStore", "Wallet", "WalletsResource"]
+
+SIGN_SCOPE = "wallet:sign"
+EXPORT_SCOPE = "wallet:export"
+_RID_ALPHABET = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def _unb64(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def _default_share_dir() -> Path:
+    return Path(os.environ.get("ACTIONMFA_WALLET_DIR") or Path.home() / ".actionmfa" / "wallets")
+
+
+class ShareStore:
+    """User shares on disk: one JSON file per (environment, user), each share AES-256-GCM sealed.
+
+    With a passphrase the key is scrypt(passphrase, per-file salt); without one it is a random
+    device key in ``<dir>/device.key`` (mode 0600). The AAD binds each blob to its wallet.
+    """
+
+    def __init__(self, directory: Path | str | None = None, *, passphrase: str | None = None) -> None:
+        self.directory = Path(directory) if directory is not None else _default_share_dir()
+        self._passphrase = passphrase
+        self._lock = threading.Lock()
+
+    def _path(self, environment_id: str, user_id: str) -> Path:
+        safe = [p for p in (environment_id, user_id) if p.replace("-", "").isalnum()]
+        if len(safe) != 2:
+            raise ValueError("unexpected id format")
+        return self.directory / environment_id / f"{user_id}.json"
+
+    def _device_key(self) -> bytes:
+        path = self.directory / "device.key"
+        if path.exists():
+            return _unb64(path.read_text().strip())
+        self.directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+        key = secrets.token_bytes(32)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(_b64(key))
+        return key
+
+    def _key(self, doc: dict[str, Any]) -> bytes:
+        if doc["kdf"] == "scrypt":
+            if self._passphrase is None:
+                raise WalletProofInvalidError("This share file needs a passphrase")
+            return Scrypt(salt=_unb64(doc["salt"]), length=32, n=2**15, r=8, p=1).derive(self._passphrase.encode())
+        return self._device_key()
+
+    def _load(self, path: Path) -> dict[str, Any]:
+        if path.exists():
+            doc: dict[str, Any] = json.loads(path.read_text())
+            return doc
+        if self._passphrase is not None:
+            return {"version": 1, "kdf": "scrypt", "salt": _b64(secrets.token_bytes(16)), "wallets": {}}
+        return {"version": 1, "kdf": "device-key", "wallets": {}}
+
+    def save(self, environment_id: str, user_id: str, wallet_id: str, share: p2.ClientKeyShare) -> None:
+        path = self._path(environment_id, user_id)
+        with self._lock:
+            doc = self._load(path)
+            key = self._key(doc)
+            nonce = secrets.token_bytes(12)
+            aad = f"{environment_id}:{user_id}:{wallet_id}".encode()
+            ct = AESGCM(key).encrypt(nonce, json.dumps(share.to_json()).encode(), aad)
+            doc["wallets"][wallet_id] = {"nonce": _b64(nonce), "ct": _b64(ct)}
+            path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            tmp = path.with_suffix(".tmp")
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(fd, "w") as fh:
+                json.dump(doc, fh)
+            os.replace(tmp, path)
+
+    def load(self, environment_id: str, user_id: str, wallet_id: str) -> p2.ClientKeyShare | None:
+        path = self._path(environment_id, user_id)
+        with self._lock:
+            if not path.exists():
+                return None
+            doc = self._load(path)
+            entry = doc["wallets"].get(wallet_id)
+            if entry is None:
+                return None
+            aad = f"{environment_id}:{user_id}:{wallet_id}".encode()
+            try:
+                plain = AESGCM(self._key(doc)).decrypt(_unb64(entry["nonce"]), _unb64(entry["ct"]), aad)
+            except InvalidTag as exc:
+                raise WalletProofInvalidError("User share could not be decrypted (wrong passphrase?)") from exc
+        return p2.ClientKeyShare.from_json(json.loads(plain))
+
+
+class Wallet:
+    """One embedded wallet; signing methods return eth-account's result types."""
+
+    def __init__(self, resource: WalletsResource, data: Mapping[str, Any]) -> None:
+        self._r = resource
+        self.id: str = str(data["id"])
+        self.address: str = str(data["address"])
+        self.chain: str = str(data.get("chain", "EVM"))
+        self.locked: bool = bool(data.get("locked", False))
+        self._share: p2.ClientKeyShare | None = None
+        self._pool: RandomnessPool | None = None
+
+    def __repr__(self) -> str:
+        return f"Wallet(id={self.id!r}, address={self.address!r})"
+
+    # -- local share ---------------------------------------------------------------------------
+    def _client_share(self) -> p2.ClientKeyShare:
+        if self._share is None:
+            share = self._r.load_share(self.id)
+            if share is None:
+                raise NotFoundError("No user share for this wallet on this device")
+            if address_of(share.public_key) != self.address:
+                raise WalletProofInvalidError("Stored user share does not match the wallet address")
+            self._share = share
+        return self._share
+
+    def precompute(self, count: int = 8, *, background: bool = False) -> None:
+        """Precompute Paillier randomness ``r^N mod N²`` (the costly part of a signing round)."""
+        pool = self._randomness()
+        pool.target = max(pool.target, count)
+        if background:
+            pool.start_background()
+        else:
+            pool.fill(count)
+
+    def _randomness(self) -> RandomnessPool:
+        if self._pool is None:
+            self._pool = RandomnessPool(self._client_share().paillier, target=8)
+        return self._pool
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.stop()
+
+    # -- signing ----------------------------------------------------------------------------------
+    def sign_message(self, message: str | bytes) -> SignedMessage:
+        """EIP-191 ``personal_sign`` of text or bytes."""
+        result = self._sign(message_request(message))
+        assert isinstance(result, SignedMessage)  # noqa: S101
+        return result
+
+    def sign_typed_data(self, full_message: Mapping[str, Any]) -> SignedMessage:
+        """EIP-712 typed data (the full message with ``types``, ``domain``, ``primaryType``, ``message``)."""
+        result = self._sign(typed_data_request(full_message))
+        assert isinstance(result, SignedMessage)  # noqa: S101
+        return result
+
+    def sign_transaction(self, tx: Mapping[str, Any]) -> SignedTransaction:
+        """An EIP-1559 (type 2) or EIP-7702 (type 4) transaction; ``.raw_transaction`` is ready to send."""
+        result = self._sign(transaction_request(tx))
+        assert isinstance(result, SignedTransaction)  # noqa: S101
+        return result
+
+    def sign_authorization(self, authorization: Mapping[str, Any]) -> SignedSetCodeAuthorization:
+        """An EIP-7702 authorization ``{chainId, address, nonce}``."""
+        result = self._sign(authorization_request(authorization))
+        assert isinstance(result, SignedSetCodeAuthorization)  # noqa: S101
+        return result
+
+    def _sign(self, request: SignRequest) -> SignedMessage | SignedTransaction | SignedSetCodeAuthorization:
+        share = self._client_share()
+        digest = request.digest()
+        body = request.to_json()
+        c = self._r.client
+        opened = c.request("POST", f"/waas/{self.id}/signMessage", json=body, scope=SIGN_SCOPE,
+                           include_mfa_token=True)
+        # Refuse to take part if the server is about to sign anything other than what we asked for.
+        if opened.get("digest") != "0x" + digest.hex():
+            raise WalletProofInvalidError("Server digest differs from the payload's")
+        ceremony_id = str(opened["ceremonyId"])
+        sid = p2.sign_session_id(self.id, ceremony_id, digest)
+        nonce_msg, state = p2.client_sign_respond(sid, digest, p2.SignCommit.from_json(opened["message"]))
+        base = f"/waas/{self.id}/signMessage/{ceremony_id}"
+        revealed = c.request("POST", f"{base}/nonce", json={**body, "message": nonce_msg.to_json()})
+        partial = p2.client_sign_finish(share, state, p2.SignReveal.from_json(revealed["message"]),
+                                        randomness=self._randomness().take)
+        done = c.request("POST", f"{base}/complete", json={**body, "message": partial.to_json()})
+        sig = p2.Signature.from_json(done["signature"])
+        if not p2.verify_signature(share.public_key, digest, sig):
+            raise WalletSignatureInvalidError("Server returned a signature that does not verify")
+        result = assemble(request, sig)
+        if (
+            request.kind is PayloadKind.TRANSACTION
+            and isinstance(result, SignedTransaction)
+            and done.get("signedTransaction") != "0x" + bytes(result.raw_transaction).hex()
+        ):
+            raise WalletSignatureInvalidError("Server's signed transaction differs from the local one")
+        return result
+
+    # -- export ---------------------------------------------------------------------------------------
+    def export_private_key(self, *, password: str | None = None) -> Any:
+        """The full private key as 64 hex characters without ``0x`` — or, with ``password``, a v3
+        keystore dict. The server's share arrives HPKE-sealed to a one-time key; the key is
+        assembled here and checked against the address."""
+        share = self._client_share()
+        recipient = generate_recipient_key()
+        request_id = "".join(secrets.choice(_RID_ALPHABET) for _ in range(32))
+        body = {"recipientPublicKey": recipient_public_key_b64(recipient), "encryptionType": "HPKE"}
+        response = self._r.client.request(
+            "POST", f"/waas/{self.id}/privateKey/export", json=body, scope=EXPORT_SCOPE,
+            include_mfa_token=True, headers={"x-dyn-request-id": request_id},
+        )
+        if response.get("requestId") != request_id or response.get("walletId") != self.id:
+            raise WalletProofInvalidError("Export response is for another request")
+        info = export_info(self.id, request_id, str(response.get("tokenId")))
+        x1 = open_share(ExportEnvelope.from_json(response), recipient, info)
+        key_hex = combine_shares(x1, share.x2, self.address)
+        if password is not None:
+            return keystore_v3(key_hex, password)
+        return key_hex
+
+
+class WalletsResource:
+    """``client.wallets``. Configure where user shares live with :meth:`configure`."""
+
+    def __init__(self, client: Client) -> None:
+        self.client = client
+        self.store = ShareStore()
+        self.min_modulus_bits = DEFAULT_MODULUS_BITS
+
+    def configure(self, *, share_dir: Path | str | None = None, passphrase: str | None = None,
+                  min_modulus_bits: int | None = None) -> WalletsResource:
+        if share_dir is not None or passphrase is not None:
+            self.store = ShareStore(share_dir if share_dir is not None else self.store.directory,
+                                    passphrase=passphrase)
+        if min_modulus_bits is not None:
+            self.min_modulus_bits = min_modulus_bits
+        return self
+
+    def _user_id(self) -> str:
+        user = self.client.session.user
+        if not user or "id" not in user:
+            user = self.client.users.me()
+        return str(user["id"])
+
+    def load_share(self, wallet_id: str) -> p2.ClientKeyShare | None:
+        return self.store.load(self.client.environment_id, self._user_id(), wallet_id)
+
+    def create(self) -> Wallet:
+        """Run two-party key generation; the user share is written to the share store."""
+        opened = self.client.request("POST", "/waas/create", json={"chain": "EVM"})
+        ceremony_id = str(opened["ceremonyId"])
+        user_id = str(opened["userId"])
+        sid = p2.keygen_session_id(ceremony_id, self.client.environment_id, user_id)
+        share_msg, state = p2.client_keygen_respond(sid, p2.KeygenCommit.from_json(opened["message"]))
+        done = self.client.request("POST", f"/waas/create/{ceremony_id}", json={"message": share_msg.to_json()})
+        share = p2.client_keygen_finish(state, p2.KeygenOpen.from_json(done["message"]),
+                                        min_modulus_bits=self.min_modulus_bits)
+        wallet = Wallet(self, done["wallet"])
+        if address_of(share.public_key) != wallet.address:
+            raise WalletProofInvalidError("Server reported another address than the joint key's")
+        self.store.save(self.client.environment_id, user_id, wallet.id, share)
+        wallet._share = share
+        return wallet
+
+    def list(self) -> list[Wallet]:
+        body = self.client.request("GET", "/waas/wallets")
+        return [Wallet(self, w) for w in body["wallets"]]
+
+    def get(self, wallet_id: str) -> Wallet:
+        for wallet in self.list():
+            if wallet.id == wallet_id:
+                return wallet
+        raise NotFoundError("Wallet not found")

@@ -1,0 +1,144 @@
+"""Repository for wallets and wallet ceremonies (tables in :mod:`actionmfa.store.wallet_tables`)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, Row, and_, insert, select, update
+
+from actionmfa.store.wallet_tables import waas_ceremonies as wc
+from actionmfa.store.wallet_tables import waas_wallets as ww
+
+
+@dataclass(frozen=True)
+class WalletRow:
+    id: str
+    environment_id: str
+    user_id: str
+    chain: str
+    address: str
+    public_key: str
+    server_share: str
+    key_version: int
+    lock_reason: str | None
+    lock_count: int
+    created_at: datetime
+    updated_at: datetime
+    locked_at: datetime | None
+
+
+@dataclass(frozen=True)
+class CeremonyRow:
+    id: str
+    environment_id: str
+    user_id: str
+    session_id: str
+    wallet_id: str | None
+    kind: str
+    payload_kind: str | None
+    digest: str | None
+    stage: int
+    state: str
+    outcome: str | None
+    created_at: datetime
+    expires_at: datetime
+    completed_at: datetime | None
+
+
+def _wallet(row: Row[Any]) -> WalletRow:
+    return WalletRow(**{c.name: getattr(row, c.name) for c in ww.columns})
+
+
+def _ceremony(row: Row[Any]) -> CeremonyRow:
+    return CeremonyRow(**{c.name: getattr(row, c.name) for c in wc.columns})
+
+
+class WalletRepo:
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    # -- wallets ----------------------------------------------------------------------------------
+    def add_wallet(self, **values: Any) -> None:
+        self.conn.execute(insert(ww).values(**values))
+
+    def wallet(self, environment_id: str, user_id: str, wallet_id: str) -> WalletRow | None:
+        row = self.conn.execute(
+            select(ww).where(ww.c.id == wallet_id, ww.c.environment_id == environment_id, ww.c.user_id == user_id)
+        ).first()
+        return _wallet(row) if row else None
+
+    def wallet_by_id(self, environment_id: str, wallet_id: str) -> WalletRow | None:
+        row = self.conn.execute(select(ww).where(ww.c.id == wallet_id, ww.c.environment_id == environment_id)).first()
+        return _wallet(row) if row else None
+
+    def wallets_of(self, environment_id: str, user_id: str) -> list[WalletRow]:
+        rows = self.conn.execute(
+            select(ww).where(ww.c.environment_id == environment_id, ww.c.user_id == user_id).order_by(ww.c.created_at)
+        ).all()
+        return [_wallet(r) for r in rows]
+
+    def lock(self, wallet_id: str, *, reason: str, now: datetime) -> None:
+        self.conn.execute(
+            update(ww)
+            .where(ww.c.id == wallet_id)
+            .values(locked_at=now, lock_reason=reason, lock_count=ww.c.lock_count + 1, updated_at=now)
+        )
+
+    def unlock(self, wallet_id: str, *, now: datetime) -> bool:
+        result = self.conn.execute(
+            update(ww)
+            .where(ww.c.id == wallet_id, ww.c.locked_at.is_not(None))
+            .values(locked_at=None, lock_reason=None, updated_at=now)
+        )
+        return result.rowcount == 1
+
+    def replace_share(self, wallet_id: str, *, server_share: str, key_version: int, now: datetime) -> None:
+        self.conn.execute(
+            update(ww).where(ww.c.id == wallet_id).values(server_share=server_share, key_version=key_version,
+                                                          updated_at=now)
+        )
+
+    # -- ceremonies ---------------------------------------------------------------------------------
+    def add_ceremony(self, **values: Any) -> None:
+        self.conn.execute(insert(wc).values(**values))
+
+    def ceremony(self, ceremony_id: str, *, environment_id: str, session_id: str, kind: str) -> CeremonyRow | None:
+        row = self.conn.execute(
+            select(wc).where(
+                wc.c.id == ceremony_id,
+                wc.c.environment_id == environment_id,
+                wc.c.session_id == session_id,
+                wc.c.kind == kind,
+            )
+        ).first()
+        return _ceremony(row) if row else None
+
+    def advance(self, ceremony_id: str, *, from_stage: int, to_stage: int, now: datetime, state: str | None = None,
+                outcome: str | None = None, wallet_id: str | None = None) -> bool:
+        """Move a live ceremony one stage on; exactly one concurrent caller wins (rowcount 1)."""
+        values: dict[str, Any] = {"stage": to_stage}
+        if state is not None:
+            values["state"] = state
+        if outcome is not None:
+            values["outcome"] = outcome
+            values["completed_at"] = now
+        if wallet_id is not None:
+            values["wallet_id"] = wallet_id
+        result = self.conn.execute(
+            update(wc)
+            .where(and_(wc.c.id == ceremony_id, wc.c.stage == from_stage, wc.c.expires_at > now,
+                        wc.c.outcome.is_(None)))
+            .values(**values)
+        )
+        return result.rowcount == 1
+
+    def fail(self, ceremony_id: str, *, outcome: str, now: datetime) -> None:
+        self.conn.execute(
+            update(wc).where(wc.c.id == ceremony_id, wc.c.outcome.is_(None))
+            .values(outcome=outcome, completed_at=now, state="")
+        )
+
+    def count_ceremonies(self, environment_id: str) -> int:
+        return len(self.conn.execute(select(wc.c.id).where(wc.c.environment_id == environment_id)).all())

@@ -1,0 +1,57 @@
+"""Embedded-wallet tables: two-party ECDSA wallets and their open ceremonies.
+
+``waas_wallets`` holds the server party's long-term state. ``server_share`` is a Keyring blob
+(AES-256-GCM, key id inside, AAD ``waas-wallet:<id>``) of the JSON ``{x1, paillier: {p, q}, Q}``;
+nothing else secret is stored. ``locked_at`` is set when a ceremony produced an invalid signature
+(Lindell'17 abort attack, CVE-2023-33242): no further signing until an operator unlocks.
+
+``waas_ceremonies`` holds one key-generation or signing ceremony between HTTP rounds: its
+``stage`` only moves forward with a conditional UPDATE, ``state`` is a Keyring blob (AAD
+``waas-ceremony:<id>``) of the server party's secret round state (x1 or k1 …), ``digest`` binds a
+signing ceremony to the payload hash the server computed, and ``expires_at`` is 60 s after opening.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import Column, ForeignKey, Index, Integer, String, Table, Text
+
+from actionmfa.store.tables import metadata, ts
+
+waas_wallets = Table(
+    "waas_wallets",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("environment_id", String(36), ForeignKey("environments.id", ondelete="CASCADE"), nullable=False),
+    Column("user_id", String(36), ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("chain", String(16), nullable=False),
+    Column("address", String(42), nullable=False),
+    Column("public_key", String(66), nullable=False),  # compressed secp256k1 point, hex
+    Column("server_share", Text, nullable=False),  # Keyring blob
+    Column("key_version", Integer, nullable=False),
+    Column("lock_reason", String(64), nullable=True),
+    Column("lock_count", Integer, nullable=False),
+    ts("created_at", False),
+    ts("updated_at", False),
+    ts("locked_at"),
+    Index("ix_waas_wallets_user", "user_id"),
+)
+
+waas_ceremonies = Table(
+    "waas_ceremonies",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("environment_id", String(36), ForeignKey("environments.id", ondelete="CASCADE"), nullable=False),
+    Column("user_id", String(36), ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("session_id", String(36), ForeignKey("sessions.id", ondelete="CASCADE"), nullable=False),
+    Column("wallet_id", String(36), ForeignKey("waas_wallets.id", ondelete="CASCADE"), nullable=True),
+    Column("kind", String(16), nullable=False),  # CeremonyKind
+    Column("payload_kind", String(16), nullable=True),
+    Column("digest", String(64), nullable=True),  # hex keccak digest being signed
+    Column("stage", Integer, nullable=False),
+    Column("state", Text, nullable=False),  # Keyring blob
+    Column("outcome", String(32), nullable=True),
+    ts("created_at", False),
+    ts("expires_at", False),
+    ts("completed_at"),
+    Index("ix_waas_ceremonies_expires", "expires_at"),
+)

@@ -1,0 +1,164 @@
+"""Two-party signing over HTTP: SDK (party P2) against the app (party P1)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from eth_account import Account
+from eth_account.messages import encode_defunct, encode_typed_data
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+
+from actionmfa.errors import CeremonyInvalidError, WalletLockedError, WalletSignatureInvalidError
+from actionmfa.services.runtime import Runtime
+from actionmfa.services.wallets import wallet_service_for
+from actionmfa.store.mfa_tables import audit_log
+from actionmfa.wallet import ecdsa2p as p2
+from actionmfa.wallet.payloads import message_request
+from tests.api import wallet_support
+from tests.api.wallet_support import WalletUser
+from tests.unit.wallet.helpers import AUTHORIZATION, TX_1559, TYPED_DATA
+
+# fixtures shared by the wallet API tests
+open_user = wallet_support.open_user
+shared_paillier = wallet_support.shared_paillier
+wallet_runtime = wallet_support.wallet_runtime
+
+
+def test_create_and_list(open_user: WalletUser) -> None:
+    wallet = open_user.sdk.wallets.create()
+    assert wallet.address.startswith("0x") and wallet.address != wallet.address.lower()  # EIP-55
+    listed = open_user.sdk.wallets.list()
+    assert [w.address for w in listed] == [wallet.address]
+    assert not listed[0].locked
+
+
+def test_every_payload_kind_recovers_with_eth_account(open_user: WalletUser) -> None:
+    wallet = open_user.sdk.wallets.create()
+    address = wallet.address
+
+    signed = wallet.sign_message("hello from two parties")
+    assert Account.recover_message(encode_defunct(text="hello from two parties"), signature=signed.signature) == address
+    signed_bytes = wallet.sign_message(b"\x01\x02")
+    assert Account.recover_message(encode_defunct(primitive=b"\x01\x02"), signature=signed_bytes.signature) == address
+
+    typed = wallet.sign_typed_data(TYPED_DATA)
+    assert Account.recover_message(encode_typed_data(full_message=TYPED_DATA), signature=typed.signature) == address
+
+    tx = wallet.sign_transaction(TX_1559)
+    assert tx.raw_transaction[:1] == b"\x02"
+    assert Account.recover_transaction(tx.raw_transaction) == address
+
+    auth = wallet.sign_authorization(AUTHORIZATION)
+    assert auth.authority == bytes.fromhex(address[2:])
+    type4 = wallet.sign_transaction({**TX_1559, "type": 4, "gas": 60000, "to": address, "value": 0,
+                                     "authorizationList": [auth]})
+    assert type4.raw_transaction[:1] == b"\x04"
+    assert Account.recover_transaction(type4.raw_transaction) == address
+
+
+def test_wallet_reloaded_from_share_file(open_user: WalletUser) -> None:
+    created = open_user.sdk.wallets.create()
+    again = open_user.sdk.wallets.get(created.id)
+    signed = again.sign_message("from disk")
+    assert Account.recover_message(encode_defunct(text="from disk"), signature=signed.signature) == created.address
+
+
+def _open(c: TestClient, user: WalletUser, wallet_id: str, body: dict[str, Any]) -> Any:
+    return c.post(user.env.sdk(f"/waas/{wallet_id}/signMessage"), json=body, headers=user.signed_in.headers)
+
+
+def _manual_rounds(app_client: TestClient, user: WalletUser) -> tuple[str, p2.ClientKeyShare]:
+    wallet = user.sdk.wallets.create()
+    share = user.sdk.wallets.load_share(wallet.id)
+    assert share is not None
+    return wallet.id, share
+
+
+def test_payload_changed_between_rounds_refused(app_client: TestClient, open_user: WalletUser) -> None:
+    wallet_id, _ = _manual_rounds(app_client, open_user)
+    good = message_request("pay Alice 1 ETH")
+    opened = _open(app_client, open_user, wallet_id, good.to_json()).json()
+    digest = good.digest()
+    sid = p2.sign_session_id(wallet_id, opened["ceremonyId"], digest)
+    nonce, _ = p2.client_sign_respond(sid, digest, p2.SignCommit.from_json(opened["message"]))
+    evil = message_request("pay Mallory 100 ETH").to_json()
+    r = app_client.post(open_user.env.sdk(f"/waas/{wallet_id}/signMessage/{opened['ceremonyId']}/nonce"),
+                        json={**evil, "message": nonce.to_json()}, headers=open_user.signed_in.headers)
+    assert r.status_code == 422
+    assert r.json()["code"] == CeremonyInvalidError.code
+
+
+def test_expired_ceremony_refused(app_client: TestClient, open_user: WalletUser, wallet_runtime: Runtime) -> None:
+    wallet_id, _ = _manual_rounds(app_client, open_user)
+    request = message_request("late")
+    opened = _open(app_client, open_user, wallet_id, request.to_json()).json()
+    digest = request.digest()
+    sid = p2.sign_session_id(wallet_id, opened["ceremonyId"], digest)
+    nonce, _ = p2.client_sign_respond(sid, digest, p2.SignCommit.from_json(opened["message"]))
+    wallet_runtime.clock.advance(61)  # type: ignore[attr-defined]
+    r = app_client.post(open_user.env.sdk(f"/waas/{wallet_id}/signMessage/{opened['ceremonyId']}/nonce"),
+                        json={**request.to_json(), "message": nonce.to_json()}, headers=open_user.signed_in.headers)
+    assert r.status_code == 422
+    assert r.json()["code"] == CeremonyInvalidError.code
+
+
+def test_round_cannot_be_replayed(app_client: TestClient, open_user: WalletUser) -> None:
+    wallet_id, _ = _manual_rounds(app_client, open_user)
+    request = message_request("once")
+    opened = _open(app_client, open_user, wallet_id, request.to_json()).json()
+    digest = request.digest()
+    sid = p2.sign_session_id(wallet_id, opened["ceremonyId"], digest)
+    nonce, _ = p2.client_sign_respond(sid, digest, p2.SignCommit.from_json(opened["message"]))
+    url = open_user.env.sdk(f"/waas/{wallet_id}/signMessage/{opened['ceremonyId']}/nonce")
+    body = {**request.to_json(), "message": nonce.to_json()}
+    assert app_client.post(url, json=body, headers=open_user.signed_in.headers).status_code == 200
+    again = app_client.post(url, json=body, headers=open_user.signed_in.headers)
+    assert again.status_code == 422 and again.json()["code"] == "ceremony_invalid"
+
+
+def test_tampered_client_message_locks_wallet(
+    app_client: TestClient, open_user: WalletUser, wallet_runtime: Runtime
+) -> None:
+    wallet_id, share = _manual_rounds(app_client, open_user)
+    request = message_request("tamper")
+    opened = _open(app_client, open_user, wallet_id, request.to_json()).json()
+    digest = request.digest()
+    base = open_user.env.sdk(f"/waas/{wallet_id}/signMessage/{opened['ceremonyId']}")
+    sid = p2.sign_session_id(wallet_id, opened["ceremonyId"], digest)
+    nonce, state = p2.client_sign_respond(sid, digest, p2.SignCommit.from_json(opened["message"]))
+    revealed = app_client.post(f"{base}/nonce", json={**request.to_json(), "message": nonce.to_json()},
+                               headers=open_user.signed_in.headers).json()
+    partial = p2.client_sign_finish(share, state, p2.SignReveal.from_json(revealed["message"]))
+    pk = share.paillier
+    tampered = p2.SignPartial(pk.add(partial.ciphertext, pk.encrypt(1 << 255)))  # the abort-attack probe
+    r = app_client.post(f"{base}/complete", json={**request.to_json(), "message": tampered.to_json()},
+                        headers=open_user.signed_in.headers)
+    assert r.status_code == 422
+    assert r.json()["code"] == WalletSignatureInvalidError.code
+
+    # Locked: a new ceremony is refused, even with honest messages.
+    again = _open(app_client, open_user, wallet_id, request.to_json())
+    assert again.status_code == 423 and again.json()["code"] == WalletLockedError.code
+    assert open_user.sdk.wallets.list()[0].locked
+    with pytest.raises(WalletLockedError):
+        open_user.sdk.wallets.get(wallet_id).sign_message("honest")
+    with wallet_runtime.db.read() as uow:
+        events = [r.event for r in uow.conn.execute(select(audit_log.c.event)).all()]
+    assert "wallet.signature_invalid" in events
+
+    # Operator recovery (docs/wallet-security.md): unlock, audited, signing works again.
+    assert wallet_service_for(wallet_runtime).unlock(open_user.env.id, wallet_id, operator="test")
+    signed = open_user.sdk.wallets.get(wallet_id).sign_message("after unlock")
+    assert Account.recover_message(encode_defunct(text="after unlock"), signature=signed.signature) \
+        == open_user.sdk.wallets.get(wallet_id).address
+
+
+def test_ceremony_of_another_user_is_invisible(app_client: TestClient, open_user: WalletUser) -> None:
+    wallet_id, _ = _manual_rounds(app_client, open_user)
+    r = app_client.post(open_user.env.sdk("/waas/not-a-wallet/signMessage"), json=message_request("x").to_json(),
+                        headers=open_user.signed_in.headers)
+    assert r.status_code == 404 and r.json()["code"] == "not_found"
+    bad = _open(app_client, open_user, wallet_id, {"kind": "hash", "payload": "0x" + "00" * 32})
+    assert bad.status_code == 422 and bad.json()["code"] == "invalid_request"

@@ -1,0 +1,82 @@
+"""Fixtures for the wallet API tests: fast Paillier keys, an SDK client bound to the app, MFA tokens."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from actionmfa.domain.models import AuthContext
+from actionmfa.sdk.client import Client
+from actionmfa.services.gate import gate_for
+from actionmfa.services.runtime import Runtime
+from actionmfa.services.wallets import GENERATOR_KEY
+from actionmfa.wallet.ecdsa2p import PreparedPaillier
+from tests.conftest import EnvFixture, SignedIn, make_environment, sign_in
+
+WALLET_MFA_SETTINGS = {
+    "security": {
+        "mfa": {
+            "enabled": False,
+            "enrollment": "signup",
+            "actions": [
+                {"action": "wallet.waas.sign", "required": True},
+                {"action": "wallet.waas.export", "required": True},
+            ],
+        }
+    }
+}
+
+
+@pytest.fixture(scope="session")
+def shared_paillier() -> PreparedPaillier:
+    """One 2048-bit Blum modulus (ordinary, not safe, primes: fast) and its Πmod, for every test."""
+    return PreparedPaillier.generate(2048, safe_primes=False)
+
+
+@pytest.fixture
+def wallet_runtime(runtime: Runtime, shared_paillier: PreparedPaillier) -> Runtime:
+    runtime.extras[GENERATOR_KEY] = lambda: shared_paillier
+    runtime.extras["wallet_pool_size"] = 1
+    return runtime
+
+
+@dataclass
+class WalletUser:
+    env: EnvFixture
+    signed_in: SignedIn
+    sdk: Client
+
+    def ctx(self, runtime: Runtime) -> AuthContext:
+        with runtime.db.read() as uow:
+            return runtime.sessions.authenticate(uow, self.env.id, self.signed_in.jwt)
+
+    def mint_mfa_token(self, runtime: Runtime, *, single_use: bool = True) -> str:
+        ctx = self.ctx(runtime)
+        with runtime.db.write() as uow:
+            return gate_for(runtime).tokens.mint_mfa_token(uow, ctx, single_use=single_use, via="test")
+
+
+def make_wallet_user(runtime: Runtime, app_client: TestClient, share_dir: Path,
+                     settings: dict[str, object] | None = None) -> WalletUser:
+    env = make_environment(runtime, settings=settings)
+    who = sign_in(runtime, env)
+    sdk = Client(env.id, http_client=app_client)
+    sdk.session.jwt = who.jwt
+    sdk.session.user = {"id": who.user.id}
+    sdk.wallets.configure(share_dir=share_dir)
+    return WalletUser(env, who, sdk)
+
+
+@pytest.fixture
+def open_user(wallet_runtime: Runtime, app_client: TestClient, tmp_path: Path) -> WalletUser:
+    """A signed-in user of an environment where wallet actions do not need MFA."""
+    return make_wallet_user(wallet_runtime, app_client, tmp_path / "shares")
+
+
+@pytest.fixture
+def mfa_user(wallet_runtime: Runtime, app_client: TestClient, tmp_path: Path) -> WalletUser:
+    """A signed-in user of an environment where signing and export need MFA."""
+    return make_wallet_user(wallet_runtime, app_client, tmp_path / "shares", WALLET_MFA_SETTINGS)
