@@ -71,7 +71,9 @@ class TokenStore:
                         headers[ELEVATED_TOKEN_HEADER] = token.value
                         used.append(token)
                         break
-            if include_mfa_token and self.mfa_token is not None:
+            # An elevated token that covers the call wins; the MFA token is then kept for later
+            # (sending both would make the client drop a single-use MFA token the server never spent).
+            if include_mfa_token and self.mfa_token is not None and not used:
                 headers[MFA_TOKEN_HEADER] = self.mfa_token.value
                 used.append(self.mfa_token)
         return headers, used

@@ -160,7 +160,7 @@ class MfaService:
             raise outcome.error
         return outcome
 
-    def _complete_auth(
+    def complete_authentication(
         self, uow: UnitOfWork, ctx: AuthContext, mint: MintRequest, *, via: str, device_id: str | None, now: datetime
     ) -> AuthResult:
         """Upgrade the session in place and mint the requested tokens (same transaction)."""
@@ -324,7 +324,7 @@ class MfaService:
                     return None
             else:
                 self._verify_device(uow, ctx, device, step, now)
-            return self._complete_auth(uow, ctx, mint, via="totp", device_id=device.id, now=now)
+            return self.complete_authentication(uow, ctx, mint, via="totp", device_id=device.id, now=now)
 
         return self._code_attempt(ctx, "totp", check)
 
@@ -339,7 +339,7 @@ class MfaService:
             code_hash = self.keyring.keyed_hash(normalized, purpose=recovery.hash_purpose(ctx.user.id))
             if not MfaRepo(uow.conn).spend_recovery_code(ctx.user.id, code_hash, now):
                 return None
-            return self._complete_auth(uow, ctx, mint, via="recovery", device_id=None, now=now)
+            return self.complete_authentication(uow, ctx, mint, via="recovery", device_id=None, now=now)
 
         return self._code_attempt(ctx, "recovery", check)
 

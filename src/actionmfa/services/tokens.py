@@ -206,7 +206,12 @@ class TokenService:
                 algorithms=["ES256"],
                 audience=ELEVATED_AUDIENCE,
                 issuer=ISSUER,
-                options={"verify_exp": False, "require": ["sub", "sid", "exp", "jti", "scope"]},
+                options={
+                    "verify_exp": False,
+                    "verify_iat": False,
+                    "verify_nbf": False,
+                    "require": ["sub", "sid", "exp", "jti", "scope"],
+                },
             )
         except jwt.PyJWTError:
             raise TokenRefusal("bad_signature") from None
