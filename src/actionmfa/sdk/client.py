@@ -217,6 +217,8 @@ class _AsyncProxy:
 
     def __getattr__(self, name: str) -> Any:
         attr = getattr(self._target, name)
+        if getattr(attr, "__sdk_resource__", False):  # nested resource (client.auth.email)
+            return _AsyncProxy(attr)
         if not callable(attr):
             return attr
 

@@ -8,19 +8,79 @@ if TYPE_CHECKING:
     from actionmfa.sdk.client import Client
 
 
+class SdkUser(dict[str, Any]):
+    """The wire ``SdkUser`` with typed snake_case attributes.
+
+    It is also the wire (camelCase) dict itself, so ``user["id"]`` keeps working for code written
+    against the raw JSON.
+    """
+
+    def __repr__(self) -> str:
+        return f"SdkUser(id={self.id!r}, email={self.email!r}, scope={self.scope!r})"
+
+    @property
+    def id(self) -> str:
+        return str(self["id"])
+
+    @property
+    def environment_id(self) -> str | None:
+        return self.get("environmentId")
+
+    @property
+    def email(self) -> str | None:
+        return self.get("email")
+
+    @property
+    def external_user_id(self) -> str | None:
+        return self.get("externalUserId")
+
+    @property
+    def alias(self) -> str | None:
+        return self.get("alias")
+
+    @property
+    def first_name(self) -> str | None:
+        return self.get("firstName")
+
+    @property
+    def last_name(self) -> str | None:
+        return self.get("lastName")
+
+    @property
+    def metadata(self) -> dict[str, Any] | None:
+        return self.get("metadata")
+
+    @property
+    def scope(self) -> str | None:
+        return self.get("scope")
+
+    @property
+    def session_id(self) -> str | None:
+        return self.get("sessionId")
+
+    @property
+    def mfa_backup_code_acknowledgement(self) -> str | None:
+        return self.get("mfaBackupCodeAcknowledgement")
+
+    def to_dict(self) -> dict[str, Any]:
+        return dict(self)
+
+
 class UsersResource:
+    __sdk_resource__ = True
+
     def __init__(self, client: Client) -> None:
         self._c = client
 
-    def me(self) -> dict[str, Any]:
+    def me(self) -> SdkUser:
         user: dict[str, Any] = self._c.request("GET", "/users")
         self._c.session.user = user
-        return user
+        return SdkUser(user)
 
-    def update(self, **fields: Any) -> dict[str, Any]:
+    def update(self, **fields: Any) -> SdkUser:
         """``PUT /users`` — the ``user.update`` action; stored MFA tokens are applied."""
         user: dict[str, Any] = self._c.request(
             "PUT", "/users", json=fields, scope="user:update", include_mfa_token=True
         )
         self._c.session.user = user
-        return user
+        return SdkUser(user)
