@@ -32,7 +32,7 @@ def client(app_client: TestClient, runtime: Runtime, environment: EnvFixture, cl
 def test_register_authenticate_delete_with_a_sealed_key_file(client: Client, tmp_path: Path) -> None:
     keys = SoftwareAuthenticator(tmp_path / "agent-passkey.json", "s3cret passphrase", origin=ORIGIN, algorithm=EDDSA)
     done = client.passkeys.register(authenticator=keys)
-    assert done.jwt and done.mfa_token is None
+    assert done.user["id"] and done.mfa_token is None and client.session.jwt
     [passkey] = client.passkeys.get()
     assert passkey.algorithm == EDDSA and not passkey.possibly_cloned
 

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from actionmfa.sdk.authenticators import Authenticator, Ceremony
+from actionmfa.sdk.mfa import MfaAuthResult
 
 CreateMfaToken = bool | dict[str, bool] | None
 
@@ -52,17 +53,6 @@ class UserPasskey:
         )
 
 
-@dataclass(frozen=True)
-class PasskeyVerification:
-    """What a passkey MFA authentication returned (the ``VerifyResponse``), snake_case."""
-
-    jwt: str
-    expires_at: int
-    user: dict[str, Any]
-    mfa_token: str | None
-    elevated_access_token: str | None
-
-
 def _mfa_body(create_mfa_token: CreateMfaToken, requested_scopes: list[str] | None) -> dict[str, Any]:
     body: dict[str, Any] = {}
     if create_mfa_token:
@@ -89,7 +79,7 @@ class PasskeysResource:
         authenticator: Authenticator,
         create_mfa_token: CreateMfaToken = None,
         requested_scopes: list[str] | None = None,
-    ) -> PasskeyVerification:
+    ) -> MfaAuthResult:
         """Create a passkey. If the user already has an MFA method, a stored MFA token or a
         ``credential:link`` elevated token is attached (authenticate first)."""
         options = self._client.request("GET", "/users/passkeys/register")
@@ -109,7 +99,7 @@ class PasskeysResource:
         authenticator: Authenticator,
         create_mfa_token: CreateMfaToken = None,
         requested_scopes: list[str] | None = None,
-    ) -> PasskeyVerification:
+    ) -> MfaAuthResult:
         options = self._client.request("GET", "/users/passkeys/authenticate")
         credential = authenticator.run(self._ceremony("authenticate", options))
         body = self._client.request(
@@ -136,19 +126,10 @@ class PasskeysResource:
             kind=kind, options=options, environment_id=self._client.environment_id, base_url=self._client.base_url
         )
 
-    def _remember(self, body: dict[str, Any], create_mfa_token: CreateMfaToken) -> PasskeyVerification:
-        self._client.set_session(body)
-        if body.get("mfaToken"):
-            single_use = True
-            if isinstance(create_mfa_token, dict):
-                single_use = bool(create_mfa_token.get("single_use", create_mfa_token.get("singleUse", True)))
-            self._client.tokens.set_mfa_token(body["mfaToken"], single_use=single_use)
-        if body.get("elevatedAccessToken"):
-            self._client.tokens.add_elevated(body["elevatedAccessToken"])
-        return PasskeyVerification(
-            jwt=body["jwt"],
-            expires_at=int(body["expiresAt"]),
-            user=body.get("user") or {},
-            mfa_token=body.get("mfaToken"),
-            elevated_access_token=body.get("elevatedAccessToken"),
-        )
+    def _remember(self, body: dict[str, Any], create_mfa_token: CreateMfaToken) -> MfaAuthResult:
+        # Same bookkeeping as TOTP: keep the re-issued session, store the minted tokens.
+        single_use = None
+        if isinstance(create_mfa_token, dict):
+            single_use = bool(create_mfa_token.get("single_use", create_mfa_token.get("singleUse", True)))
+        result: MfaAuthResult = self._client.mfa.accept_verify_response(body, single_use=single_use)
+        return result

@@ -36,6 +36,7 @@ from actionmfa.errors import (
 from actionmfa.factors import passkey as pk
 from actionmfa.services import audit
 from actionmfa.services.gate import denials_recorded, gate_for
+from actionmfa.services.mfa import MfaService, MintRequest
 from actionmfa.store.db import Database
 from actionmfa.store.repos.passkeys import ChallengeRow, PasskeyRepo, PasskeyRow
 from actionmfa.store.uow import UnitOfWork
@@ -50,20 +51,10 @@ class PasskeyEvent:
 
     REGISTERED = "passkey.registered"
     REGISTRATION_FAILED = "passkey.registration_failed"
-    AUTH_SUCCEEDED = "mfa.auth_succeeded"
     AUTH_FAILED = "mfa.auth_failed"
     POSSIBLY_CLONED = "passkey.possibly_cloned"
     RENAMED = "passkey.renamed"
     DELETED = "passkey.deleted"
-
-
-@dataclass(frozen=True)
-class MfaRequest:
-    """What a verify body asks to be minted (``createMfaToken``, ``requestedScopes``)."""
-
-    create_mfa_token: bool = False
-    single_use: bool = True
-    requested_scopes: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -74,10 +65,11 @@ class Proof:
     elevated_token: str | None = None
 
 
-# The step shared with TOTP and recovery codes: upgrade the session, re-issue the JWT, mint what
-# was asked for. Signature: (uow, ctx, request, method) -> result the router turns into a
-# VerifyResponse. Injected so that this module never re-implements token minting.
-CompleteMfa = Callable[[UnitOfWork, AuthContext, MfaRequest, str], Any]
+# The step shared with TOTP and recovery codes (the MFA core's): upgrade the session, re-issue the
+# JWT, mint what was asked for; on registration also the first-method recovery codes. Signature:
+# (uow, ctx, request, passkey id, registered) -> the core's AuthResult. Injected so that this
+# module never re-implements token minting.
+CompleteMfa = Callable[[UnitOfWork, AuthContext, MintRequest, str, bool], Any]
 # The proof check for linking/unlinking a method: (uow, ctx, scope, proof) -> None or raises.
 RequireProof = Callable[[UnitOfWork, AuthContext, str, Proof], None]
 
@@ -191,10 +183,11 @@ class PasskeyService:
     # -- the POSTs ------------------------------------------------------------------------------
 
     def register(
-        self, db: Database, ctx: AuthContext, credential: Mapping[str, Any], mfa: MfaRequest, proof: Proof
+        self, db: Database, ctx: AuthContext, credential: Mapping[str, Any], mfa: MintRequest, proof: Proof
     ) -> Any:
         """``POST /users/passkeys/register``: verify, store, and complete an MFA authentication."""
         cred = pk.normalise_credential(credential)
+        MfaService._check_mint(mfa)  # refuse a bad request before it spends the challenge
         self._spend(db, ctx, cred, pk.Ceremony.REGISTER)
         failure: ActionMFAError | None = None
         result: Any = None
@@ -226,7 +219,7 @@ class PasskeyService:
         ctx: AuthContext,
         cred: Mapping[str, Any],
         verified: pk.VerifiedPasskey,
-        mfa: MfaRequest,
+        mfa: MintRequest,
     ) -> Any:
         repo = PasskeyRepo(uow.conn)
         credential_id = b64u(verified.credential_id)
@@ -267,11 +260,12 @@ class PasskeyService:
             backupEligible=verified.backup_eligible,
         )
         # "Registering a passkey will automatically authenticate it": same completion as a login.
-        return self.complete_mfa(uow, ctx, mfa, "passkey")
+        return self.complete_mfa(uow, ctx, mfa, passkey_id, True)
 
-    def authenticate(self, db: Database, ctx: AuthContext, credential: Mapping[str, Any], mfa: MfaRequest) -> Any:
+    def authenticate(self, db: Database, ctx: AuthContext, credential: Mapping[str, Any], mfa: MintRequest) -> Any:
         """``POST /users/mfa/auth/passkey``: verify an assertion and complete MFA."""
         cred = pk.normalise_credential(credential)
+        MfaService._check_mint(mfa)
         self._spend(db, ctx, cred, pk.Ceremony.AUTHENTICATE)
         credential_id = b64u(pk.credential_id_of(cred))
         failure: ActionMFAError | None = None
@@ -325,10 +319,7 @@ class PasskeyService:
                         # Another assertion of this credential won the race; refuse rather than
                         # let two requests both pass one counter value.
                         raise PasskeyInvalidError(payload={"reason": pk.PasskeyFailure.COUNTER.value})
-                    audit.record(
-                        uow, ctx, PasskeyEvent.AUTH_SUCCEEDED, now=now, outcome="ok", method="passkey", deviceId=row.id
-                    )
-                    result = self.complete_mfa(uow, ctx, mfa, "passkey")
+                    result = self.complete_mfa(uow, ctx, mfa, row.id, False)
         if failure is not None:
             self._audit_failure(db, ctx, PasskeyEvent.AUTH_FAILED, failure)
             raise failure
@@ -414,7 +405,6 @@ def _client_origin(cred: Mapping[str, Any]) -> str | None:
 
 __all__ = [
     "CompleteMfa",
-    "MfaRequest",
     "PasskeyEvent",
     "PasskeyService",
     "Proof",
@@ -427,55 +417,26 @@ __all__ = [
 
 # -- wiring ----------------------------------------------------------------------------------------
 
-
-@dataclass(frozen=True)
-class MfaCompletion:
-    """Result of a successful MFA authentication: the re-issued session and what was minted."""
-
-    issued: Any  # services.sessions.IssuedSession
-    mfa_token: str | None
-    elevated_access_token: str | None
-
-
-def complete_mfa_authentication(
-    runtime: Any, uow: UnitOfWork, ctx: AuthContext, req: MfaRequest, method: str
-) -> MfaCompletion:
-    """Upgrade the session after a successful MFA, re-issue its JWT, mint the requested tokens.
-
-    Minimal stand-in for the MFA core's shared completion step (same ``sid``; DESIGN §3 "MFA
-    authentication keeps the session"); token minting itself is the core's ``TokenService``.
-    Meant to be folded into the core's version, which also handles first-enrolment recovery codes.
-    """
-    from actionmfa.domain.actions import SessionScope
-    from actionmfa.domain.tokens import validate_requested_scopes
-    from actionmfa.services.audit import AuditEvent
-
-    tokens = gate_for(runtime).tokens
-    scopes = validate_requested_scopes(list(req.requested_scopes)) if req.requested_scopes else ()
-    now = runtime.clock.now()
-    if ctx.session.scope is not SessionScope.USER_BASIC:
-        uow.sessions.set_scope(ctx.session.id, SessionScope.USER_BASIC)
-        audit.record(uow, ctx, AuditEvent.SESSION_MFA_COMPLETED, now=now, outcome="ok", method=method)
-    session = uow.sessions.get(ctx.session.id)
-    issued = runtime.sessions.issue(uow, ctx.environment, session, ctx.user)
-    mfa_token = tokens.mint_mfa_token(uow, ctx, single_use=req.single_use, via=method) if req.create_mfa_token else None
-    elevated = tokens.mint_elevated(uow, ctx, scopes, via=method) if scopes else None
-    return MfaCompletion(issued=issued, mfa_token=mfa_token, elevated_access_token=elevated)
-
-
 PASSKEYS_KEY = "passkeys"
 
 
 def passkeys_for(runtime: Any) -> PasskeyService:
-    """The process's passkey service (cached in ``runtime.extras``), wired to the shared gate."""
+    """The process's passkey service (cached in ``runtime.extras``), wired to the MFA core: the
+    shared gate for linking/unlinking, and the shared completion step (session upgrade, token
+    minting, recovery codes at the first verified method)."""
     service = runtime.extras.get(PASSKEYS_KEY)
     if service is None:
+        from actionmfa.services.mfa import mfa_service
 
         def require_proof(uow: UnitOfWork, ctx: AuthContext, scope: str, proof: Proof) -> None:
             gate_for(runtime).enforce(uow, ctx, scope, mfa_token=proof.mfa_token, elevated_token=proof.elevated_token)
 
-        def complete(uow: UnitOfWork, ctx: AuthContext, req: MfaRequest, method: str) -> MfaCompletion:
-            return complete_mfa_authentication(runtime, uow, ctx, req, method)
+        def complete(uow: UnitOfWork, ctx: AuthContext, req: MintRequest, device_id: str, registered: bool) -> Any:
+            core = mfa_service(runtime)
+            now = runtime.clock.now()
+            if registered:
+                core.on_method_verified(uow, ctx, now)
+            return core.complete_authentication(uow, ctx, req, via="passkey", device_id=device_id, now=now)
 
         service = PasskeyService(runtime.keyring, runtime.clock, complete_mfa=complete, require_proof=require_proof)
         runtime.extras[PASSKEYS_KEY] = service

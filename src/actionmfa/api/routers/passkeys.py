@@ -13,7 +13,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from actionmfa.api.deps import AuthDep, ElevatedTokenHeader, MfaTokenHeader, PendingAuthDep, RuntimeDep
 from actionmfa.api.schemas import VerifyResponse, WireModel
-from actionmfa.services.passkeys import MfaCompletion, MfaRequest, Proof, passkey_json, passkeys_for
+from actionmfa.services.mfa import AuthResult, MintRequest
+from actionmfa.services.passkeys import Proof, passkey_json, passkeys_for
 
 router = APIRouter(tags=["passkeys"])
 
@@ -35,15 +36,17 @@ class _Credential(BaseModel):
     authenticatorAttachment: str | None = Field(default=None, max_length=32)
     createMfaToken: CreateMfaToken | None = None
     requestedScopes: list[str] | None = Field(default=None, max_length=16)
+    approvalDigest: str | None = Field(default=None, max_length=64)
 
     def credential(self) -> dict[str, Any]:
-        return self.model_dump(exclude={"createMfaToken", "requestedScopes"}, exclude_none=True)
+        return self.model_dump(exclude={"createMfaToken", "requestedScopes", "approvalDigest"}, exclude_none=True)
 
-    def mfa(self) -> MfaRequest:
-        return MfaRequest(
+    def mfa(self) -> MintRequest:
+        return MintRequest(
             create_mfa_token=self.createMfaToken is not None,
             single_use=self.createMfaToken.singleUse if self.createMfaToken else True,
             requested_scopes=tuple(self.requestedScopes or ()),
+            approval_digest=self.approvalDigest,
         )
 
 
@@ -64,8 +67,8 @@ class DeleteUserPasskeyRequest(WireModel):
     passkeyId: str = Field(max_length=36)
 
 
-def _verify_response(done: MfaCompletion) -> VerifyResponse:
-    return VerifyResponse.of(done.issued, mfa_token=done.mfa_token, elevated_access_token=done.elevated_access_token)
+def _verify_response(done: AuthResult) -> VerifyResponse:
+    return VerifyResponse.of(done.issued, mfa_token=done.mfa_token, elevated_access_token=done.elevated_token)
 
 
 @router.get("/users/passkeys/register")
@@ -74,7 +77,7 @@ def get_passkey_registration_options(ctx: PendingAuthDep, runtime: RuntimeDep) -
         return passkeys_for(runtime).registration_options(uow, ctx)
 
 
-@router.post("/users/passkeys/register", response_model=VerifyResponse)
+@router.post("/users/passkeys/register", response_model=VerifyResponse, response_model_exclude_none=True)
 def register_passkey(
     body: PasskeyRegisterRequest,
     ctx: PendingAuthDep,
@@ -94,7 +97,7 @@ def get_passkey_authentication_options(ctx: PendingAuthDep, runtime: RuntimeDep)
         return passkeys_for(runtime).authentication_options(uow, ctx)
 
 
-@router.post("/users/mfa/auth/passkey", response_model=VerifyResponse)
+@router.post("/users/mfa/auth/passkey", response_model=VerifyResponse, response_model_exclude_none=True)
 def authenticate_mfa_passkey(body: PasskeyAuthRequest, ctx: PendingAuthDep, runtime: RuntimeDep) -> VerifyResponse:
     done = passkeys_for(runtime).authenticate(runtime.db, ctx, body.credential(), body.mfa())
     return _verify_response(done)
