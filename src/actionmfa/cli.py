@@ -4,13 +4,19 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from actionmfa import __version__
 from actionmfa.config import ServerConfig
+
+if TYPE_CHECKING:
+    from actionmfa.domain.models import Environment
+    from actionmfa.services.runtime import Runtime
 
 app = typer.Typer(help="ActionMFA: Action-Based MFA server, SDK and embedded wallet.", no_args_is_help=True)
 
@@ -90,6 +96,168 @@ def openapi() -> None:
     config = ServerConfig()
     runtime = Runtime.build(config, keyring=Keyring.generate(), db=Database("sqlite://"))
     typer.echo(json.dumps(create_app(runtime, migrate=False).openapi(), indent=2))
+
+
+# --- environment and user administration (works on the store directly: data dir / database URL) ---
+
+env_app = typer.Typer(help="Environments (tenants): create, show, settings.", no_args_is_help=True)
+users_app = typer.Typer(help="User administration.", no_args_is_help=True)
+app.add_typer(env_app, name="env")
+app.add_typer(users_app, name="users")
+
+JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON.")]
+
+
+@contextmanager
+def _admin_runtime(data_dir: Path | None, database_url: str | None, as_json: bool) -> Iterator[Runtime]:
+    """A migrated runtime on the configured store; service errors become exit code 1."""
+    from actionmfa.errors import ActionMFAError
+    from actionmfa.services.runtime import Runtime
+
+    runtime = Runtime.build(_config(data_dir, database_url))
+    try:
+        runtime.db.migrate()
+        yield runtime
+    except ActionMFAError as err:
+        typer.echo(json.dumps(err.to_body()) if as_json else f"error: {err.message}", err=True)
+        raise typer.Exit(1) from None
+    finally:
+        runtime.db.dispose()
+
+
+def _table(headers: list[str], rows: list[list[str]]) -> str:
+    widths = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h) for i, h in enumerate(headers)]
+    lines = ["  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True)).rstrip()]
+    lines.append("  ".join("-" * w for w in widths))
+    lines += ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in rows]
+    return "\n".join(lines)
+
+
+def _env_doc(env: Environment) -> dict[str, Any]:
+    return {
+        "id": env.id,
+        "name": env.name,
+        "settings": env.settings.model_dump(mode="json"),
+        "createdAt": env.created_at.isoformat(),
+        "updatedAt": env.updated_at.isoformat(),
+    }
+
+
+def _show_env(env: Environment, as_json: bool) -> None:
+    if as_json:
+        typer.echo(json.dumps(_env_doc(env), indent=2))
+        return
+    mfa = env.settings.security.mfa
+    ext = env.settings.security.externalAuth
+    required = [a.action.value for a in mfa.actions if a.required] or ["(none)"]
+    rows = [
+        ["id", env.id],
+        ["name", env.name],
+        ["session MFA", "enabled" if mfa.enabled else "disabled"],
+        ["enrollment", mfa.enrollment.value],
+        ["methods", ", ".join(m.type.value for m in mfa.methods if m.enabled) or "(none)"],
+        ["actions requiring MFA", ", ".join(required)],
+        ["external auth", f"enabled (iss {ext.iss})" if ext.enabled else "disabled"],
+        ["session lifetime", f"{env.settings.security.jwtDuration.amount} {env.settings.security.jwtDuration.unit}"],
+        ["created", env.created_at.isoformat()],
+    ]
+    typer.echo(_table(["field", "value"], rows))
+
+
+@env_app.command("create")
+def env_create(
+    name: Annotated[str, typer.Option("--name", help="Environment name.")],
+    data_dir: DataDirOpt = None,
+    database_url: DbOpt = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Create an environment and its admin token (the token is shown once)."""
+    with _admin_runtime(data_dir, database_url, as_json) as runtime, runtime.db.write() as uow:
+        created = runtime.environments.create(uow, name=name)
+    if as_json:
+        typer.echo(json.dumps({"environmentId": created.environment.id, "adminToken": created.admin_token}))
+        return
+    typer.echo(f"Created environment {created.environment.name!r}")
+    typer.echo(f"  environmentId: {created.environment.id}")
+    typer.echo(f"  adminToken:    {created.admin_token}   (shown once; store it now)")
+
+
+@env_app.command("show")
+def env_show(
+    environment_id: Annotated[str, typer.Argument(metavar="ID", help="Environment id.")],
+    data_dir: DataDirOpt = None,
+    database_url: DbOpt = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Show an environment."""
+    with _admin_runtime(data_dir, database_url, as_json) as runtime, runtime.db.read() as uow:
+        env = runtime.environments.get(uow, environment_id)
+    _show_env(env, as_json)
+
+
+@env_app.command("settings")
+def env_settings(
+    environment_id: Annotated[str, typer.Argument(metavar="ID", help="Environment id.")],
+    set_json: Annotated[
+        str | None, typer.Option("--set", help="JSON settings patch, merged into the current settings.")
+    ] = None,
+    file: Annotated[Path | None, typer.Option("--file", help="Read the JSON patch from a file.")] = None,
+    data_dir: DataDirOpt = None,
+    database_url: DbOpt = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Print an environment's settings, or merge a patch into them (validated like the admin API)."""
+    from actionmfa.errors import InvalidRequestError
+
+    if set_json is not None and file is not None:
+        raise typer.BadParameter("give --set or --file, not both")
+    raw = file.read_text() if file is not None else set_json
+    with _admin_runtime(data_dir, database_url, as_json) as runtime:
+        patch: object | None = None
+        if raw is not None:
+            try:
+                patch = json.loads(raw)
+            except ValueError:
+                raise InvalidRequestError("settings patch is not valid JSON", field="settings") from None
+        with runtime.db.write() as uow:
+            env = (
+                runtime.environments.update(uow, environment_id, name=None, settings_patch=patch)
+                if patch is not None
+                else runtime.environments.get(uow, environment_id)
+            )
+    doc = env.settings.model_dump(mode="json")
+    typer.echo(json.dumps(doc, indent=None if as_json else 2))
+
+
+@users_app.command("list")
+def users_list(
+    environment_id: Annotated[str, typer.Argument(metavar="ENV", help="Environment id.")],
+    limit: Annotated[int, typer.Option(help="At most this many users.", min=1, max=10_000)] = 100,
+    data_dir: DataDirOpt = None,
+    database_url: DbOpt = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """List an environment's users."""
+    with _admin_runtime(data_dir, database_url, as_json) as runtime, runtime.db.read() as uow:
+        runtime.environments.get(uow, environment_id)
+        users = uow.users.list(environment_id, limit=limit)
+    if as_json:
+        docs = [
+            {
+                "id": u.id,
+                "email": u.email,
+                "externalUserId": u.external_id,
+                "alias": u.alias,
+                "mfaBackupCodeAcknowledgement": u.mfa_backup_code_ack,
+                "createdAt": u.created_at.isoformat(),
+            }
+            for u in users
+        ]
+        typer.echo(json.dumps({"users": docs, "count": len(docs)}))
+        return
+    rows = [[u.id, u.email or "", u.external_id or "", u.created_at.strftime("%Y-%m-%d %H:%M")] for u in users]
+    typer.echo(_table(["id", "email", "external id", "created (UTC)"], rows))
+    typer.echo(f"{len(users)} user(s)")
 
 
 def main() -> None:
