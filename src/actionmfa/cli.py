@@ -261,6 +261,9 @@ def users_list(
 
 
 def main() -> None:
+    from actionmfa.cli_mfa import register as register_mfa_commands  # users reset-mfa, keys rotate, totp qr
+
+    register_mfa_commands(app)
     app()
 
 
