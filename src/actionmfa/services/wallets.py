@@ -339,18 +339,28 @@ class WalletService:
     # -- operator ---------------------------------------------------------------------------------------------
     def unlock(self, environment_id: str, wallet_id: str, *, operator: str, note: str = "") -> bool:
         """Admin recovery of a locked wallet (see docs/wallet-security.md before using it)."""
-        now = self.clock.now()
         with self.db.write() as uow:
-            repo = WalletRepo(uow.conn)
-            wallet = repo.wallet_by_id(environment_id, wallet_id)
-            if wallet is None:
-                raise NotFoundError("Wallet not found")
-            changed = repo.unlock(wallet_id, now=now)
-            if changed:
-                audit.record(uow, AuditIds(environment_id, wallet.user_id), WalletAuditEvent.UNLOCKED, now=now,
-                             outcome="ok", walletId=wallet_id, operator=operator, note=note[:200],
-                             lockCount=wallet.lock_count)
-        return changed
+            return unlock_wallet(uow, self.clock.now(), environment_id, wallet_id, operator=operator, note=note)
+
+
+def unlock_wallet(uow: UnitOfWork, now: datetime, environment_id: str, wallet_id: str, *, operator: str,
+                  note: str = "") -> bool:
+    """Clear a wallet's signing lock (audited). False if it was not locked. No key pool needed."""
+    repo = WalletRepo(uow.conn)
+    wallet = repo.wallet_by_id(environment_id, wallet_id)
+    if wallet is None:
+        raise NotFoundError("Wallet not found")
+    changed = repo.unlock(wallet_id, now=now)
+    if changed:
+        audit.record(uow, AuditIds(environment_id, wallet.user_id), WalletAuditEvent.UNLOCKED, now=now,
+                     outcome="ok", walletId=wallet_id, operator=operator, note=note[:200],
+                     lockReason=wallet.lock_reason, lockCount=wallet.lock_count)
+    return changed
+
+
+def locked_wallets(uow: UnitOfWork, environment_id: str | None = None) -> list[WalletRow]:
+    """Every wallet locked for signing (optionally of one environment), for the operator."""
+    return WalletRepo(uow.conn).locked(environment_id)
 
 
 def wallet_service_for(runtime: Any) -> WalletService:

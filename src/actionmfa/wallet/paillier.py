@@ -31,28 +31,35 @@ DEFAULT_MODULUS_BITS = 2048
 _MR_ROUNDS = 40  # gmpy2.is_prime rounds; error ≤ 4^-40 per candidate
 
 
-def _randbits_exact(bits: int) -> mpz:
-    """A uniformly random integer with exactly ``bits`` bits (top two bits set, so p·q has 2·bits)."""
-    value = secrets.randbits(bits) | (3 << (bits - 2)) | 1
-    return mpz(value)
+def _odd_primorial(limit: int) -> mpz:
+    product, prime = mpz(1), mpz(3)
+    while prime < limit:
+        product *= prime
+        prime = gmpy2.next_prime(prime)
+    return product
+
+
+_SIEVE = _odd_primorial(5000)  # one gcd discards candidates with a factor below 5000
 
 
 def generate_blum_prime(bits: int, *, safe: bool = False) -> mpz:
     """A random prime ``p`` of ``bits`` bits with ``p ≡ 3 (mod 4)``.
 
-    With ``safe=True`` the prime is also safe (``p = 2p' + 1``, ``p'`` prime), which implies
-    ``p ≡ 3 (mod 4)``; this is much slower (seconds to minutes for 1024 bits).
+    With ``safe=True`` the prime is also safe (``p = 2p' + 1``, ``p'`` prime, which implies
+    ``p ≡ 3 (mod 4)``); about 0.1–4 s for 1024 bits on one core, against ~10 ms for a plain one.
     """
     if bits < 16:
         raise ValueError("prime size too small")
+    sieve = _SIEVE if bits > 64 else mpz(1)
     while True:
-        candidate = _randbits_exact(bits)
-        candidate = candidate - (candidate % 4) + 3  # ≡ 3 (mod 4), keeps the top bits
-        if candidate.bit_length() != bits:
+        candidate = mpz(secrets.randbits(bits) | (3 << (bits - 2)) | 3)  # top bits set, ≡ 3 (mod 4)
+        if gmpy2.gcd(candidate, sieve) != 1:
             continue
         if safe:
-            half = (candidate - 1) // 2
-            # cheap sieve before the expensive tests
+            half = candidate >> 1  # (p - 1) / 2, odd because p ≡ 3 (mod 4)
+            if gmpy2.gcd(half, sieve) != 1:
+                continue
+            # one cheap round on each first, then the full test
             if not gmpy2.is_prime(half, 1) or not gmpy2.is_prime(candidate, 1):
                 continue
             if gmpy2.is_prime(half, _MR_ROUNDS) and gmpy2.is_prime(candidate, _MR_ROUNDS):

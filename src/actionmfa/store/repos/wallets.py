@@ -79,6 +79,12 @@ class WalletRepo:
         ).all()
         return [_wallet(r) for r in rows]
 
+    def locked(self, environment_id: str | None = None) -> list[WalletRow]:
+        q = select(ww).where(ww.c.locked_at.is_not(None))
+        if environment_id is not None:
+            q = q.where(ww.c.environment_id == environment_id)
+        return [_wallet(r) for r in self.conn.execute(q.order_by(ww.c.locked_at)).all()]
+
     def lock(self, wallet_id: str, *, reason: str, now: datetime) -> None:
         self.conn.execute(
             update(ww)
