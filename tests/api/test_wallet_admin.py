@@ -17,6 +17,7 @@ from tests.api.wallet_support import WalletUser
 open_user = wallet_support.open_user
 shared_paillier = wallet_support.shared_paillier
 wallet_runtime = wallet_support.wallet_runtime
+app_client = wallet_support.app_client
 
 
 def test_cli_lists_and_unlocks_a_locked_wallet(open_user: WalletUser, wallet_runtime: Runtime) -> None:

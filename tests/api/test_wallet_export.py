@@ -27,6 +27,7 @@ mfa_user = wallet_support.mfa_user
 open_user = wallet_support.open_user
 shared_paillier = wallet_support.shared_paillier
 wallet_runtime = wallet_support.wallet_runtime
+app_client = wallet_support.app_client
 
 
 def test_export_round_trip_recovers_address(mfa_user: WalletUser, wallet_runtime: Runtime) -> None:

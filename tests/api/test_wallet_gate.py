@@ -23,6 +23,7 @@ from tests.api.wallet_support import WalletUser
 mfa_user = wallet_support.mfa_user
 shared_paillier = wallet_support.shared_paillier
 wallet_runtime = wallet_support.wallet_runtime
+app_client = wallet_support.app_client
 
 
 def _ceremonies(runtime: Runtime, kind: str = "sign") -> int:

@@ -24,6 +24,7 @@ from tests.unit.wallet.helpers import AUTHORIZATION, TX_1559, TYPED_DATA
 open_user = wallet_support.open_user
 shared_paillier = wallet_support.shared_paillier
 wallet_runtime = wallet_support.wallet_runtime
+app_client = wallet_support.app_client
 
 
 def test_create_and_list(open_user: WalletUser) -> None:

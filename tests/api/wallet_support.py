@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -37,10 +38,20 @@ def shared_paillier() -> PreparedPaillier:
 
 
 @pytest.fixture
-def wallet_runtime(runtime: Runtime, shared_paillier: PreparedPaillier) -> Runtime:
-    runtime.extras[GENERATOR_KEY] = lambda: shared_paillier
-    runtime.extras["wallet_pool_size"] = 1
-    return runtime
+def wallet_runtime(runtime_any: Runtime, shared_paillier: PreparedPaillier) -> Runtime:
+    """A runtime on each backend in turn (SQLite, PostgreSQL) with a fast Paillier key generator."""
+    runtime_any.extras[GENERATOR_KEY] = lambda: shared_paillier
+    runtime_any.extras["wallet_pool_size"] = 1
+    return runtime_any
+
+
+@pytest.fixture
+def app_client(wallet_runtime: Runtime) -> Iterator[TestClient]:
+    """The app around ``wallet_runtime`` (overrides the SQLite-only ``app_client`` of tests/conftest.py)."""
+    from actionmfa.api.app import create_app
+
+    with TestClient(create_app(wallet_runtime, migrate=False), raise_server_exceptions=False) as client:
+        yield client
 
 
 @dataclass

@@ -50,6 +50,7 @@ from actionmfa.wallet.payloads import PayloadKind, SignRequest, signed_raw_trans
 log = logging.getLogger("actionmfa.wallets")
 
 CEREMONY_TTL_SECONDS = 60
+PURGE_AFTER_SECONDS = 3600  # expired ceremony rows (sealed round state) are deleted an hour later
 WALLET_SERVICE_KEY = "wallets"
 KEYPOOL_KEY = "wallet_keypool"
 GENERATOR_KEY = "wallet_paillier_generator"  # tests inject a fast generator here
@@ -174,6 +175,7 @@ class WalletService:
         now = self.clock.now()
         expires = now + timedelta(seconds=CEREMONY_TTL_SECONDS)
         with self.db.write() as uow:
+            WalletRepo(uow.conn).purge_expired(before=now - timedelta(seconds=PURGE_AFTER_SECONDS))
             WalletRepo(uow.conn).add_ceremony(
                 id=ceremony_id, environment_id=ctx.environment.id, user_id=ctx.user.id,
                 session_id=ctx.session.id, wallet_id=None, kind=CeremonyKind.KEYGEN.value, payload_kind=None,
@@ -193,9 +195,6 @@ class WalletService:
             state = p2.ServerKeygenState.from_json(self._open_state(row))
             opening, share = p2.server_keygen_finish(state, client_msg)
             wallet_id = str(uuid.uuid4())
-            if not repo.advance(ceremony_id, from_stage=1, to_stage=_DONE, now=now, state="", outcome="ok",
-                                wallet_id=None):
-                raise CeremonyInvalidError()
             address = address_of(share.public_key)
             repo.add_wallet(
                 id=wallet_id, environment_id=ctx.environment.id, user_id=ctx.user.id, chain=CHAIN_EVM,
@@ -203,6 +202,10 @@ class WalletService:
                 server_share=self._seal_share(wallet_id, share), key_version=1, lock_reason=None,
                 lock_count=0, created_at=now, updated_at=now, locked_at=None,
             )
+            # The conditional UPDATE is the guard: a second finish of the same ceremony rolls back.
+            if not repo.advance(ceremony_id, from_stage=1, to_stage=_DONE, now=now, state="", outcome="ok",
+                                wallet_id=wallet_id):
+                raise CeremonyInvalidError()
             audit.record(uow, ctx, WalletAuditEvent.CREATED, now=now, outcome="ok", walletId=wallet_id,
                          address=address, modulusBits=share.paillier.n.bit_length())
             wallet = repo.wallet(ctx.environment.id, ctx.user.id, wallet_id)
@@ -226,6 +229,7 @@ class WalletService:
             sid = p2.sign_session_id(wallet.id, ceremony_id, digest)
             message, state = p2.server_sign_begin(sid, digest)
             expires = now + timedelta(seconds=CEREMONY_TTL_SECONDS)
+            WalletRepo(uow.conn).purge_expired(before=now - timedelta(seconds=PURGE_AFTER_SECONDS))
             WalletRepo(uow.conn).add_ceremony(
                 id=ceremony_id, environment_id=ctx.environment.id, user_id=ctx.user.id,
                 session_id=ctx.session.id, wallet_id=wallet.id, kind=CeremonyKind.SIGN.value,

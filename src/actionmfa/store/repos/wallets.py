@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Row, and_, insert, select, update
+from sqlalchemy import Connection, Row, and_, delete, insert, select, update
 
 from actionmfa.store.wallet_tables import waas_ceremonies as wc
 from actionmfa.store.wallet_tables import waas_wallets as ww
@@ -145,6 +145,10 @@ class WalletRepo:
             update(wc).where(wc.c.id == ceremony_id, wc.c.outcome.is_(None))
             .values(outcome=outcome, completed_at=now, state="")
         )
+
+    def purge_expired(self, *, before: datetime) -> int:
+        """Delete ceremonies that expired before ``before`` (abandoned or finished)."""
+        return int(self.conn.execute(delete(wc).where(wc.c.expires_at < before)).rowcount or 0)
 
     def count_ceremonies(self, environment_id: str) -> int:
         return len(self.conn.execute(select(wc.c.id).where(wc.c.environment_id == environment_id)).all())
