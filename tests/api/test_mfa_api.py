@@ -19,6 +19,12 @@ from tests.mfa_support import code_now, enrol_totp, fresh_code, mfa_auth, requir
 Client = TestClient
 
 
+@pytest.fixture
+def runtime(runtime_any: Runtime) -> Runtime:
+    """Every test of this module runs on SQLite and on PostgreSQL."""
+    return runtime_any
+
+
 def _put_user(client: Client, env: EnvFixture, user: SignedIn, **headers: str) -> tuple[int, dict[str, object]]:
     r = client.put(env.sdk("/users"), headers={**user.headers, **headers}, json={"alias": "x"})
     return r.status_code, r.json()
@@ -199,25 +205,40 @@ def test_persistent_token_reusable_but_dead_after_logout_and_foreign_session_ref
     other = sign_in(runtime, environment, signed_in_user.user.email)  # same user, session B
     status, body = _put_user(app_client, environment, other, **hdr)
     assert (status, body["code"]) == (403, "mfa_token_invalid")
+    with runtime.db.read() as uow:  # session A's context, captured while A is alive
+        ctx_a = runtime.sessions.authenticate(uow, environment.id, signed_in_user.jwt)
     assert app_client.post(environment.sdk("/logout"), headers=signed_in_user.headers).status_code == 204
-    # the token's session is gone: the token dies with it (checked at the service level as well)
+    # the token died with its session: refused even to a caller holding session A's context
+    from actionmfa.domain.actions import MFAAction
     from actionmfa.domain.tokens import TokenRefusal
+    from actionmfa.errors import MfaTokenInvalidError
     from actionmfa.services.gate import gate_for
 
-    with runtime.db.read() as uow:
-        ctx = runtime.sessions.authenticate(uow, environment.id, other.jwt)
-        try:
-            gate_for(runtime).tokens.check_mfa_token(uow, ctx, token, None)
-        except TokenRefusal as refusal:
-            assert refusal.reason == "other_session"
-    from sqlalchemy import select
+    gate = gate_for(runtime)
+    with runtime.db.read() as uow, pytest.raises(TokenRefusal) as refusal:
+        gate.tokens.check_mfa_token(uow, ctx_a, token, None)
+    assert refusal.value.reason == "session_ended"
+    with pytest.raises(MfaTokenInvalidError), runtime.db.write() as uow:
+        gate.enforce(uow, ctx_a, MFAAction.USER_UPDATE, mfa_token=token, elevated_token=None)
 
-    from actionmfa.store.mfa_tables import mfa_tokens
 
+def test_persistent_token_dead_after_session_expiry(
+    app_client: Client, runtime: Runtime, environment: EnvFixture, signed_in_user: SignedIn, clock: FrozenClock
+) -> None:
+    enrolled = enrol_totp(app_client, environment, signed_in_user, clock)
+    require_actions(runtime, environment, "user.update")
+    token = mfa_auth(app_client, environment, signed_in_user, enrolled, clock, createMfaToken={"singleUse": False})[
+        "mfaToken"
+    ]
     with runtime.db.read() as uow:
-        row = uow.conn.execute(select(mfa_tokens)).one()
-        session = uow.sessions.get(row.session_id)
-    assert session is not None and session.revoked_at is not None
+        ctx = runtime.sessions.authenticate(uow, environment.id, signed_in_user.jwt)
+    clock.advance(days=2)  # past the 24 h session lifetime
+    from actionmfa.domain.actions import MFAAction
+    from actionmfa.errors import MfaTokenInvalidError
+    from actionmfa.services.gate import gate_for
+
+    with pytest.raises(MfaTokenInvalidError), runtime.db.write() as uow:
+        gate_for(runtime).enforce(uow, ctx, MFAAction.USER_UPDATE, mfa_token=token, elevated_token=None)
 
 
 def test_elevated_token_scope_expiry_and_single_use(
