@@ -1,9 +1,9 @@
 """Shared benchmark plumbing: a server in its own process, a signed-in user, and load generators.
 
-Everything runs on loopback. The server is ``uvicorn --factory actionmfa.server:app_from_env`` with
-N workers on a fresh data directory (SQLite) or a PostgreSQL database created for the run and
-dropped afterwards. The user signs in through the real ``externalAuth/signin`` route with a JWT the
-harness mints (the environment trusts the harness's public key), so no mail is involved.
+Everything runs on loopback. The server is ``actionmfa serve --workers N`` (uvicorn) on a fresh
+data directory (SQLite) or a PostgreSQL database created for the run and dropped afterwards. The
+user signs in through the real ``externalAuth/signin`` route with a JWT the harness mints (the
+environment trusts the harness's public key), so no mail is involved.
 """
 
 from __future__ import annotations
@@ -99,18 +99,20 @@ def server(database_url: str | None, workers: int) -> Iterator[Server]:
     env.pop("ACTIONMFA_DATABASE_URL", None)
     if database_url:
         env["ACTIONMFA_DATABASE_URL"] = database_url
+    # The operator's own command (``actionmfa serve``), so the figures are what a deployment gets.
     cmd = [
-        sys.executable, "-m", "uvicorn", "--factory", "actionmfa.server:app_from_env",
-        "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers),
-        "--log-level", "warning", "--no-access-log",
+        sys.executable, "-m", "actionmfa.cli", "serve", "--host", "127.0.0.1", "--port", str(port),
+        "--workers", str(workers), "--data-dir", str(data_dir), "--mail-log",
     ]
-    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    if database_url:
+        cmd += ["--database-url", database_url]
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     base_url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 60
         while True:
             if proc.poll() is not None:
-                raise RuntimeError(f"server exited: {proc.stderr.read().decode() if proc.stderr else ''}")
+                raise RuntimeError(f"server exited with status {proc.returncode}")
             try:
                 if httpx.get(f"{base_url}/health", timeout=1).status_code == 200:
                     break

@@ -67,13 +67,17 @@ def serve(
             "ACTIONMFA_MAIL_LOG": "true" if config.mail_log else "false",
         }
         os.environ.update(env)
-        uvicorn.run(
-            "actionmfa.server:app_from_env",
-            factory=True,
-            host=config.host,
-            port=config.port,
-            workers=config.workers,
-            log_level="info",
+        from actionmfa.server import run_workers
+
+        run_workers(
+            uvicorn.Config(
+                "actionmfa.server:app_from_env",
+                factory=True,
+                host=config.host,
+                port=config.port,
+                workers=config.workers,
+                log_level="info",
+            )
         )
     else:
         uvicorn.run(create_app(runtime, migrate=False), host=config.host, port=config.port, log_level="info")

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 from dataclasses import dataclass
 from pathlib import Path
 
+import uvicorn
 from fastapi import FastAPI
 
 from actionmfa.api.app import create_app
@@ -45,3 +47,24 @@ def app_from_env() -> FastAPI:
     config = ServerConfig.from_env()
     runtime = Runtime.build(config)
     return create_app(runtime, migrate=True)
+
+
+def with_tcp_proto(sock: socket.socket) -> socket.socket:
+    """The same listening socket, labelled ``IPPROTO_TCP``.
+
+    uvicorn's ``Config.bind_socket()`` leaves ``proto`` at 0; accepted sockets inherit it and
+    asyncio then skips ``TCP_NODELAY``, so with ``--workers N`` every keep-alive response waits for
+    the client's delayed ACK (~40 ms on Linux; uvicorn issue #3149). Re-wrapping the descriptor
+    with the right protocol number restores ``TCP_NODELAY`` on every accepted connection.
+    """
+    if sock.family in (socket.AF_INET, socket.AF_INET6) and sock.proto != socket.IPPROTO_TCP:
+        return socket.socket(sock.family, sock.type, socket.IPPROTO_TCP, fileno=sock.detach())
+    return sock
+
+
+def run_workers(config: uvicorn.Config) -> None:
+    """What ``uvicorn --workers N`` does, with the listening socket fixed by :func:`with_tcp_proto`."""
+    from uvicorn.supervisors import Multiprocess
+
+    sock = with_tcp_proto(config.bind_socket())
+    Multiprocess(config, sockets=[sock]).run()
