@@ -362,3 +362,84 @@ def test_rp_id_must_be_a_suffix_of_every_origin(app_client: TestClient, environm
         headers={"Authorization": f"Bearer {environment.admin_token}"},
     )
     assert r.status_code == 200, r.text
+
+
+def test_refused_registration_does_not_spend_the_mfa_token(alice_with_passkey: PasskeyUser) -> None:
+    alice = alice_with_passkey
+    token = alice.authenticate(createMfaToken={"singleUse": True}).json()["mfaToken"]
+    second = SoftAuthenticator()
+    bad = second.create(alice.registration_options(), origin="https://evil.example")
+    r = alice.post_registration(bad, headers={"x-mfa-auth-token": token})
+    assert r.status_code == 422 and code(r) == "passkey_invalid"
+    good = second.create(alice.registration_options(), origin=ORIGIN)
+    assert alice.post_registration(good, headers={"x-mfa-auth-token": token}).status_code == 200
+
+
+def test_concurrent_replays_of_one_assertion_pass_once(alice_with_passkey: PasskeyUser) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    assertion = alice_with_passkey.auth.get(alice_with_passkey.authentication_options(), origin=ORIGIN)
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        results = list(pool.map(lambda _: alice_with_passkey.post_assertion(assertion), range(6)))
+    assert sorted(r.status_code for r in results) == [200] + [422] * 5
+    assert {code(r) for r in results if r.status_code == 422} == {"passkey_challenge_invalid"}
+
+
+def test_registration_makes_recovery_codes_pending(alice: PasskeyUser) -> None:
+    body = alice.register().json()
+    assert body["user"]["mfaBackupCodeAcknowledgement"] == "pending"
+    r = alice.client.get(alice.env.sdk("/users/mfa/recovery"), headers=alice.headers())
+    assert r.status_code == 200 and r.json()["count"] == 10
+
+
+def test_passkeys_count_as_verified_methods(alice_with_passkey: PasskeyUser) -> None:
+    r = alice_with_passkey.client.get(
+        alice_with_passkey.env.sdk("/users/mfa/methods"), headers=alice_with_passkey.headers()
+    )
+    assert r.status_code == 200 and r.json()["userHasVerifiedMfaMethods"] is True
+    assert len(r.json()["passkeys"]) == 1
+
+
+# -- hosted ceremony page (HTML) ----------------------------------------------------------------
+
+
+def test_hosted_page_serves_open_ceremony_with_strict_headers(alice_with_passkey: PasskeyUser) -> None:
+    alice = alice_with_passkey
+    options = alice.authentication_options()
+    url = f"/ui/{alice.env.id}/passkeys/ceremony/{options['ceremonyId']}"
+    r = alice.client.get(url, params={"callback": "http://127.0.0.1:5555/callback", "state": "s" * 24})
+    assert r.status_code == 200
+    csp = r.headers["content-security-policy"]
+    assert "form-action http://127.0.0.1:5555" in csp and "script-src 'self'" in csp
+    assert "frame-ancestors 'none'" in csp and r.headers["referrer-policy"] == "no-referrer"
+    assert options["challenge"] in r.text and 'action="http://127.0.0.1:5555/callback"' in r.text
+    js = alice.client.get("/ui/static/passkey-ceremony.js")
+    assert js.status_code == 200 and js.headers["content-type"].startswith("text/javascript")
+    assert alice.client.get("/ui/static/..%2Fserver.py").status_code == 404
+
+
+@pytest.mark.parametrize(
+    "callback",
+    ["https://evil.example/cb", "http://evil.example:80/cb", "http://127.0.0.1/cb", "javascript:alert(1)"],
+)
+def test_hosted_page_refuses_non_loopback_callbacks(alice_with_passkey: PasskeyUser, callback: str) -> None:
+    options = alice_with_passkey.authentication_options()
+    url = f"/ui/{alice_with_passkey.env.id}/passkeys/ceremony/{options['ceremonyId']}"
+    r = alice_with_passkey.client.get(url, params={"callback": callback, "state": "s" * 24})
+    assert r.status_code == 422 and 'data-code="invalid_request"' in r.text
+    assert "form-action 'none'" in r.headers["content-security-policy"]
+
+
+def test_hosted_page_refuses_spent_and_expired_ceremonies(alice_with_passkey: PasskeyUser, clock: FrozenClock) -> None:
+    alice = alice_with_passkey
+    params = {"callback": "http://127.0.0.1:5555/callback", "state": "s" * 24}
+    options = alice.authentication_options()
+    assert alice.post_assertion(alice.auth.get(options, origin=ORIGIN)).status_code == 200
+    r = alice.client.get(f"/ui/{alice.env.id}/passkeys/ceremony/{options['ceremonyId']}", params=params)
+    assert r.status_code == 422 and 'data-code="passkey_challenge_invalid"' in r.text
+    options = alice.authentication_options()
+    clock.advance(301)
+    r = alice.client.get(f"/ui/{alice.env.id}/passkeys/ceremony/{options['ceremonyId']}", params=params)
+    assert r.status_code == 422
+    r = alice.client.get(f"/ui/{alice.env.id}/passkeys/ceremony/not-a-uuid", params=params)
+    assert r.status_code == 422

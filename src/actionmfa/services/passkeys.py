@@ -189,29 +189,25 @@ class PasskeyService:
         cred = pk.normalise_credential(credential)
         MfaService._check_mint(mfa)  # refuse a bad request before it spends the challenge
         self._spend(db, ctx, cred, pk.Ceremony.REGISTER)
-        failure: ActionMFAError | None = None
-        result: Any = None
+        rp = relying_party(ctx)
+        try:
+            # Pure verification first: a refused attestation must not burn the MFA token that
+            # the gate would spend below (a failed action does not spend its token, DESIGN §6).
+            verified = pk.verify_registration(
+                credential=cred,
+                expected_challenge=pk.client_data_challenge(cred),
+                expected_rp_id=rp.id,
+                expected_origins=rp.origins,
+            )
+        except PasskeyInvalidError as exc:
+            self._audit_failure(db, ctx, PasskeyEvent.REGISTRATION_FAILED, exc)
+            raise
         with denials_recorded(db), db.write() as uow:
-            # Adding a second factor to an account that has one needs proof of the first
-            # (MFA token or ``credential:link`` elevated token, spent here): otherwise a stolen
-            # session could plant the attacker's own passkey.
+            # Adding a second factor to an account that has one needs proof of the first (MFA
+            # token or ``credential:link`` elevated token): otherwise a stolen session could
+            # plant the attacker's own passkey. The gate spends single-use proofs here.
             self.require_proof(uow, ctx, TokenScope.CREDENTIAL_LINK.value, proof)
-            rp = relying_party(ctx)
-            try:
-                verified = pk.verify_registration(
-                    credential=cred,
-                    expected_challenge=pk.client_data_challenge(cred),
-                    expected_rp_id=rp.id,
-                    expected_origins=rp.origins,
-                )
-            except PasskeyInvalidError as exc:
-                failure = exc
-            else:
-                result = self._store_and_complete(uow, ctx, cred, verified, mfa)
-        if failure is not None:
-            self._audit_failure(db, ctx, PasskeyEvent.REGISTRATION_FAILED, failure)
-            raise failure
-        return result
+            return self._store_and_complete(uow, ctx, cred, verified, mfa)
 
     def _store_and_complete(
         self,
