@@ -371,10 +371,13 @@ def wallet_service_for(runtime: Any) -> WalletService:
     """The process's wallet service and its background Paillier key pool (cached in ``extras``)."""
     service = runtime.extras.get(WALLET_SERVICE_KEY)
     if service is None:
-        generator = runtime.extras.get(GENERATOR_KEY) or default_paillier_generator
+        generator = runtime.extras.get(GENERATOR_KEY)
+        if generator is None:
+            generator = default_paillier_generator()
+            runtime.extras.setdefault("on_shutdown", []).append(generator.close)
         pool: KeyPool[p2.PreparedPaillier] = KeyPool(generator, size=int(runtime.extras.get("wallet_pool_size", 4)))
         pool.start()
-        runtime.extras.setdefault("on_shutdown", []).append(pool.stop)
+        runtime.extras.setdefault("on_shutdown", []).insert(0, pool.stop)
         runtime.extras[KEYPOOL_KEY] = pool
         service = WalletService(runtime.db, runtime.keyring, runtime.clock, gate_for(runtime), pool)
         service.export_hooks.extend(runtime.extras.get(EXPORT_HOOKS_KEY, []))

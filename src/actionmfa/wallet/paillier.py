@@ -132,11 +132,11 @@ class PaillierSecretKey:
         if p == q:
             raise ValueError("p and q must differ")
         object.__setattr__(self, "public", PaillierPublicKey(int(p * q)))
-        n = p * q
         p2, q2 = p * p, q * q
-        # h_p = L_p(g^(p-1) mod p²)^-1 mod p, with g = N + 1 (Paillier 1999 §7, CRT decryption)
-        hp = gmpy2.invert((gmpy2.powmod(n + 1, p - 1, p2) - 1) // p, p)
-        hq = gmpy2.invert((gmpy2.powmod(n + 1, q - 1, q2) - 1) // q, q)
+        # h_p = L_p(g^(p-1) mod p²)^-1 mod p (Paillier 1999 §7, CRT decryption). With g = N + 1,
+        # g^(p-1) ≡ 1 + (p-1)·N (mod p²), so L_p(…) = (p-1)·q ≡ -q (mod p): no exponentiation needed.
+        hp = gmpy2.invert(-q % p, p)
+        hq = gmpy2.invert(-p % q, q)
         q_inv_p = gmpy2.invert(q, p)
         object.__setattr__(self, "_crt", (p, q, p2, q2, hp, hq, q_inv_p))
 

@@ -76,3 +76,17 @@ def test_keypool_without_thread_generates_inline() -> None:
     assert pool.take() == "ready"
     assert pool.take() == "fresh"
     assert pool.inline_fallbacks == 1
+
+
+@pytest.mark.slow
+def test_process_key_generator_returns_a_proven_key() -> None:
+    from actionmfa.wallet.ecdsa2p import MOD_PROOF_CONTEXT
+    from actionmfa.wallet.keypool import ProcessKeyGenerator
+
+    generator = ProcessKeyGenerator(1024, safe_primes=False)
+    try:
+        prepared = generator()
+    finally:
+        generator.close()
+    assert prepared.key.n.bit_length() == 1024
+    prepared.mod_proof.verify(prepared.key.n, MOD_PROOF_CONTEXT)
