@@ -35,13 +35,12 @@ def reset_mfa(
 ) -> None:
     """Remove a user's MFA devices, passkeys, recovery codes, tokens and lockout (audited)."""
     from actionmfa.errors import ActionMFAError
-    from actionmfa.services.mfa import mfa_service
+    from actionmfa.services import mfa_admin
 
     runtime = _runtime(data_dir, database_url)
     try:
-        svc = mfa_service(runtime)
-        env_id = svc.environment_of_user(user_id)
-        svc.admin_reset(env_id, user_id, client_address="cli")
+        env_id = mfa_admin.environment_of_user(runtime, user_id)
+        mfa_admin.admin_reset(runtime, env_id, user_id, client_address="cli")
     except ActionMFAError as err:
         typer.echo(json.dumps(err.to_body()) if as_json else f"error: {err.message}", err=True)
         raise typer.Exit(1) from None
@@ -74,9 +73,9 @@ def rotate_keys(data_dir: DataDirOpt = None, database_url: DbOpt = None, as_json
         write_keys_file(path, keyring)
     runtime = _runtime(data_dir, database_url, keyring=keyring)
     try:
-        from actionmfa.services.mfa import mfa_service
+        from actionmfa.services.mfa_admin import rotate_secrets
 
-        count = mfa_service(runtime).rotate_secrets()
+        count = rotate_secrets(runtime)
         count += _rotate_signing_keys(runtime, keyring)
     finally:
         runtime.db.dispose()

@@ -30,7 +30,7 @@ ODD_STRINGS = st.one_of(
 )
 ODD_VALUES: st.SearchStrategy[Any] = st.one_of(
     ODD_STRINGS, st.integers(), st.none(), st.booleans(), st.lists(st.integers(), max_size=3),
-    st.dictionaries(st.text(max_size=3), st.integers(), max_size=2), st.floats(allow_nan=False),
+    st.dictionaries(st.text(max_size=3), st.integers(), max_size=2), st.floats(allow_nan=False, allow_infinity=False),
 )
 ROUTES = ["/users/mfa/auth/totp", "/users/mfa/auth/recovery", "/users/mfa/register/totp"]
 

@@ -49,8 +49,9 @@ from actionmfa.errors import (
 )
 from actionmfa.factors import recovery, totp
 from actionmfa.services import audit, ratelimit
-from actionmfa.services.audit import AuditEvent, AuditIds
+from actionmfa.services.audit import AuditEvent
 from actionmfa.services.gate import Gate, denials_recorded, gate_for
+from actionmfa.services.mfa_views import device_view, passkey_view
 from actionmfa.services.sessions import IssuedSession
 from actionmfa.store.repos.mfa import DeviceRow, MfaRepo
 from actionmfa.store.uow import UnitOfWork
@@ -62,11 +63,11 @@ CREDENTIAL_UNLINK = "credential:unlink"
 CREDENTIAL_UPDATE = "credential:update"
 
 
-def _totp_aad(device_id: str) -> str:
+def totp_aad(device_id: str) -> str:
     return f"totp:{device_id}"
 
 
-def _codes_aad(user_id: str) -> str:
+def codes_aad(user_id: str) -> str:
     return f"recovery:{user_id}"
 
 
@@ -209,7 +210,7 @@ class MfaService:
                 for code in codes
             ],
         )
-        sealed = self.keyring.encrypt(json.dumps(codes).encode(), aad=_codes_aad(ctx.user.id))
+        sealed = self.keyring.encrypt(json.dumps(codes).encode(), aad=codes_aad(ctx.user.id))
         repo.set_state(ctx.user.id, pending_codes_enc=sealed)
         uow.users.update(ctx.user.id, now, mfa_backup_code_ack=BackupCodeAcknowledgement.PENDING.value)
         audit.record(uow, ctx, AuditEvent.RECOVERY_CODES_CREATED, now=now, outcome="ok", count=len(codes))
@@ -257,7 +258,7 @@ class MfaService:
                 id=device_id,
                 user_id=ctx.user.id,
                 type=MFADeviceType.TOTP,
-                secret_enc=self.keyring.encrypt(secret.encode(), aad=_totp_aad(device_id)),
+                secret_enc=self.keyring.encrypt(secret.encode(), aad=totp_aad(device_id)),
                 now=now,
             )
             audit.record(uow, ctx, AuditEvent.MFA_ENROLLMENT_STARTED, now=now, outcome="ok", deviceId=device_id)
@@ -291,7 +292,7 @@ class MfaService:
 
     def _secret(self, device: DeviceRow) -> str:
         assert device.secret_enc is not None  # noqa: S101 - TOTP devices always have one
-        return self.keyring.decrypt(device.secret_enc, aad=_totp_aad(device.id)).decode()
+        return self.keyring.decrypt(device.secret_enc, aad=totp_aad(device.id)).decode()
 
     def _verify_device(self, uow: UnitOfWork, ctx: AuthContext, device: DeviceRow, step: int, now: datetime) -> None:
         repo = MfaRepo(uow.conn)
@@ -418,19 +419,10 @@ class MfaService:
                 or state.pending_codes_enc is None
             ):
                 raise RecoveryCodesAcknowledgedError()
-            codes: list[str] = json.loads(self.keyring.decrypt(state.pending_codes_enc, aad=_codes_aad(ctx.user.id)))
+            codes: list[str] = json.loads(self.keyring.decrypt(state.pending_codes_enc, aad=codes_aad(ctx.user.id)))
             purpose = recovery.hash_purpose(ctx.user.id)
-            unused = {r for r in self._unused_hashes(uow, ctx.user.id)}
+            unused = set(repo.unused_recovery_hashes(ctx.user.id))
             return [c for c in codes if self.keyring.keyed_hash(c, purpose=purpose) in unused]
-
-    @staticmethod
-    def _unused_hashes(uow: UnitOfWork, user_id: str) -> list[str]:
-        from sqlalchemy import select
-
-        from actionmfa.store.mfa_tables import recovery_codes as rc
-
-        rows = uow.conn.execute(select(rc.c.code_hash).where(rc.c.user_id == user_id, rc.c.used_at.is_(None)))
-        return [r.code_hash for r in rows]
 
     def regenerate_recovery_codes(
         self, ctx: AuthContext, *, mfa_token: str | None, elevated_token: str | None
@@ -501,100 +493,6 @@ class MfaService:
         if default is None and creds:
             default = max(creds, key=lambda c: c[0])[1]["id"]  # the most recently added method
         return {"isRequired": True, "credentials": [c for _, c in creds], "defaultCredentialId": default}
-
-    # -- admin ---------------------------------------------------------------------------------
-    def environment_of_user(self, user_id: str) -> str:
-        """The user's environment (404 for an unknown user; the caller then checks admin scope)."""
-        from sqlalchemy import select
-
-        from actionmfa.store.tables import users
-
-        with self.db.read() as uow:
-            env_id = uow.conn.execute(select(users.c.environment_id).where(users.c.id == user_id)).scalar()
-        if env_id is None:
-            raise NotFoundError("User not found")
-        return str(env_id)
-
-    def admin_reset(self, environment_id: str, user_id: str, *, client_address: str | None = None) -> None:
-        """``POST /api/v0/users/{userId}/mfa/reset``: devices, passkeys, codes, tokens and lockout go."""
-        with self.db.write() as uow:
-            user = uow.users.get(environment_id, user_id)
-            if user is None:
-                raise NotFoundError("User not found")
-            repo = MfaRepo(uow.conn)
-            repo.reset_user(user_id)
-            from actionmfa.store.repos.mfa import passkey_table
-
-            table = passkey_table()
-            if table is not None:
-                from sqlalchemy import delete
-
-                uow.conn.execute(delete(table).where(table.c.user_id == user_id))
-            audit.record(
-                uow,
-                AuditIds(environment_id, user_id, None, client_address),
-                AuditEvent.MFA_RESET,
-                now=self.clock.now(),
-                outcome="ok",
-                by="admin",
-            )
-
-    def rotate_secrets(self) -> int:
-        """Re-encrypt every TOTP secret and pending recovery-code copy under the active key."""
-        count = 0
-        with self.db.write() as uow:
-            repo = MfaRepo(uow.conn)
-            for device_id, blob in repo.all_secrets():
-                if self.keyring.needs_rotation(blob):
-                    repo.set_secret(device_id, self.keyring.reencrypt(blob, aad=_totp_aad(device_id)))
-                    count += 1
-            from sqlalchemy import select, update
-
-            from actionmfa.store.mfa_tables import mfa_user_state as st
-
-            for row in uow.conn.execute(select(st).where(st.c.pending_codes_enc.is_not(None))).all():
-                if self.keyring.needs_rotation(row.pending_codes_enc):
-                    sealed = self.keyring.reencrypt(row.pending_codes_enc, aad=_codes_aad(row.user_id))
-                    uow.conn.execute(update(st).where(st.c.user_id == row.user_id).values(pending_codes_enc=sealed))
-                    count += 1
-            audit.record(
-                uow,
-                AuditIds(None),
-                AuditEvent.KEYS_ROTATED,
-                now=self.clock.now(),
-                outcome="ok",
-                reencrypted=count,
-                activeKeyId=self.keyring.active_key_id,
-            )
-        return count
-
-
-def device_view(d: DeviceRow) -> dict[str, Any]:
-    """``MFADevice {id, type, verified, createdAt, verifiedAt, default, alias}`` (never the secret)."""
-    return {
-        "id": d.id,
-        "type": d.type.value,
-        "verified": d.verified,
-        "createdAt": d.created_at.isoformat(),
-        "verifiedAt": d.verified_at.isoformat() if d.verified_at else None,
-        "default": d.is_default,
-        "alias": d.alias,
-    }
-
-
-def passkey_view(p: dict[str, Any]) -> dict[str, Any]:
-    def iso(v: Any) -> str | None:
-        return v.isoformat() if isinstance(v, datetime) else None
-
-    return {
-        "id": p.get("id"),
-        "alias": p.get("alias"),
-        "userAgent": p.get("user_agent"),
-        "origin": p.get("origin"),
-        "credentialId": p.get("credential_id"),
-        "createdAt": iso(p.get("created_at")),
-        "updatedAt": iso(p.get("updated_at")),
-    }
 
 
 def mfa_service(runtime: Any) -> MfaService:

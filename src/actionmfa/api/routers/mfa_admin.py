@@ -7,18 +7,16 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 
 from actionmfa.api.deps import AdminDep, MetaDep, RuntimeDep
-from actionmfa.services import audit
-from actionmfa.services.mfa import mfa_service
+from actionmfa.services import audit, mfa_admin
 
 router = APIRouter(tags=["admin"])
 
 
 @router.post("/users/{userId}/mfa/reset")
 def reset_user_mfa(userId: str, admin: AdminDep, runtime: RuntimeDep, meta: MetaDep) -> dict[str, Any]:
-    svc = mfa_service(runtime)
-    environment_id = svc.environment_of_user(userId)
+    environment_id = mfa_admin.environment_of_user(runtime, userId)
     admin.require(environment_id)
-    svc.admin_reset(environment_id, userId, client_address=meta.client_address)
+    mfa_admin.admin_reset(runtime, environment_id, userId, client_address=meta.client_address)
     return {"userId": userId, "reset": True}
 
 

@@ -179,6 +179,11 @@ class MfaRepo:
         )
         return int(self.conn.execute(q).scalar_one())
 
+    def unused_recovery_hashes(self, user_id: str) -> list[str]:
+        rc = m.recovery_codes
+        rows = self.conn.execute(select(rc.c.code_hash).where(rc.c.user_id == user_id, rc.c.used_at.is_(None)))
+        return [r.code_hash for r in rows]
+
     def spend_recovery_code(self, user_id: str, code_hash: str, now: datetime) -> bool:
         result = self.conn.execute(
             update(m.recovery_codes)
@@ -284,9 +289,20 @@ class MfaRepo:
         )
         return result.rowcount == 1
 
+    def pending_copies(self) -> list[tuple[str, str]]:
+        st = m.mfa_user_state
+        rows = self.conn.execute(
+            select(st.c.user_id, st.c.pending_codes_enc).where(st.c.pending_codes_enc.is_not(None))
+        )
+        return [(r.user_id, r.pending_codes_enc) for r in rows]
+
+    def environment_of_user(self, user_id: str) -> str | None:
+        value = self.conn.execute(select(t.users.c.environment_id).where(t.users.c.id == user_id)).scalar()
+        return None if value is None else str(value)
+
     # -- reset ---------------------------------------------------------------------------------
     def reset_user(self, user_id: str) -> None:
-        """Admin reset: devices, codes, tokens, failures and lockout of one user are gone."""
+        """Admin reset: devices, passkeys, codes, tokens, failures and lockout of one user are gone."""
         for table in (
             m.mfa_devices,
             m.recovery_codes,
@@ -297,6 +313,9 @@ class MfaRepo:
         ):
             self.conn.execute(delete(table).where(table.c.user_id == user_id))
         self.conn.execute(update(t.users).where(t.users.c.id == user_id).values(mfa_backup_code_ack=None))
+        passkeys = passkey_table()
+        if passkeys is not None:  # passkeys are MFA methods too
+            self.conn.execute(delete(passkeys).where(passkeys.c.user_id == user_id))
 
     def purge_expired(self, now: datetime) -> None:
         """Housekeeping: spent single-use tokens and expired elevated tokens."""
