@@ -1,0 +1,83 @@
+"""Passkey challenges and counters under concurrency, on SQLite and PostgreSQL (DESIGN §8)."""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from actionmfa.domain.models import AuthContext
+from actionmfa.errors import ActionMFAError
+from actionmfa.factors.soft_authenticator import SoftAuthenticator
+from actionmfa.services.mfa import MintRequest
+from actionmfa.services.passkeys import Proof, passkeys_for
+from actionmfa.services.runtime import Runtime
+from actionmfa.store.repos.passkeys import PasskeyRepo
+from tests.conftest import make_environment, sign_in
+
+ORIGIN = "http://localhost:8080"
+N = 12
+
+
+def _ctx(runtime: Runtime, env_id: str, jwt: str) -> AuthContext:
+    with runtime.db.read() as uow:
+        return runtime.sessions.authenticate(uow, env_id, jwt)
+
+
+def _race(n: int, fn: Any) -> Counter[str]:
+    barrier = threading.Barrier(n)
+
+    def one(_: int) -> str:
+        barrier.wait()
+        try:
+            fn()
+            return "ok"
+        except ActionMFAError as err:
+            return err.code
+
+    with ThreadPoolExecutor(n) as pool:
+        return Counter(pool.map(one, range(n)))
+
+
+def test_one_assertion_is_accepted_once_under_concurrency(runtime_any: Runtime) -> None:
+    runtime = runtime_any
+    env = make_environment(runtime)
+    who = sign_in(runtime, env)
+    ctx = _ctx(runtime, env.id, who.jwt)
+    service = passkeys_for(runtime)
+    auth = SoftAuthenticator()
+    with runtime.db.write() as uow:
+        options = service.registration_options(uow, ctx)
+    service.register(runtime.db, ctx, auth.create(options, origin=ORIGIN), MintRequest(), Proof())
+    ctx = _ctx(runtime, env.id, who.jwt)
+    with runtime.db.write() as uow:
+        options = service.authentication_options(uow, ctx)
+    assertion = auth.get(options, origin=ORIGIN)
+    outcome = _race(N, lambda: service.authenticate(runtime.db, ctx, assertion, MintRequest(create_mfa_token=True)))
+    assert outcome == Counter({"ok": 1, "passkey_challenge_invalid": N - 1})
+    with runtime.db.read() as uow:
+        [stored] = PasskeyRepo(uow.conn).for_user(who.user.id)
+    assert stored.sign_count == 1
+
+
+def test_distinct_assertions_each_advance_the_counter_once(runtime_any: Runtime) -> None:
+    runtime = runtime_any
+    env = make_environment(runtime)
+    who = sign_in(runtime, env)
+    ctx = _ctx(runtime, env.id, who.jwt)
+    service = passkeys_for(runtime)
+    auth = SoftAuthenticator()
+    with runtime.db.write() as uow:
+        options = service.registration_options(uow, ctx)
+    service.register(runtime.db, ctx, auth.create(options, origin=ORIGIN), MintRequest(), Proof())
+    ctx = _ctx(runtime, env.id, who.jwt)
+    assertions = []
+    for _ in range(4):
+        with runtime.db.write() as uow:
+            assertions.append(auth.get(service.authentication_options(uow, ctx), origin=ORIGIN))
+    for assertion in assertions:  # in counter order: every one grows the stored counter
+        service.authenticate(runtime.db, ctx, assertion, MintRequest())
+    with runtime.db.read() as uow:
+        [stored] = PasskeyRepo(uow.conn).for_user(who.user.id)
+    assert stored.sign_count == 4 and stored.possibly_cloned_at is None
