@@ -268,6 +268,9 @@ def main() -> None:
     from actionmfa.cli_mfa import register as register_mfa_commands  # users reset-mfa, keys rotate, totp qr
 
     register_mfa_commands(app)
+    from actionmfa.wallet_cli import wallet_app  # wallet locked, wallet unlock
+
+    app.add_typer(wallet_app, name="wallet")
     app()
 
 
