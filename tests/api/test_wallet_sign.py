@@ -163,3 +163,16 @@ def test_ceremony_of_another_user_is_invisible(app_client: TestClient, open_user
     assert r.status_code == 404 and r.json()["code"] == "not_found"
     bad = _open(app_client, open_user, wallet_id, {"kind": "hash", "payload": "0x" + "00" * 32})
     assert bad.status_code == 422 and bad.json()["code"] == "invalid_request"
+
+
+def test_user_share_never_sent_to_the_server(app_client: TestClient, open_user: WalletUser) -> None:
+    bodies: list[bytes] = []
+    app_client.event_hooks["request"].append(lambda request: bodies.append(request.read()))
+    wallet = open_user.sdk.wallets.create()
+    wallet.sign_message("x")
+    wallet.sign_transaction(TX_1559)
+    wallet.export_private_key()
+    share = open_user.sdk.wallets.load_share(wallet.id)
+    assert share is not None and bodies
+    secrets_ = (format(share.x2, "064x"), format(share.x2, "x"), str(share.x2))
+    assert not any(s.encode() in body for body in bodies for s in secrets_)
