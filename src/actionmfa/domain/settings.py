@@ -7,6 +7,8 @@ unauthenticated ``GET …/settings`` shows.
 
 from __future__ import annotations
 
+import ipaddress
+import re
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
@@ -109,29 +111,80 @@ class ExternalAuthSettings(_Model):
 
 
 class PasskeySettings(_Model):
-    rpId: str = "localhost"
-    rpName: str = "ActionMFA"
-    origins: list[str] = Field(default_factory=lambda: ["http://localhost:8080"])
+    """The WebAuthn relying party of an environment (DESIGN §3, §8).
+
+    Origins are normalised the way browsers serialise them in ``clientDataJSON`` (lower-case
+    host, no default port, no path), so that the exact comparison the verifier makes is right.
+    Several origins are allowed (related origins under one rp id). WebAuthn runs only in secure
+    contexts, so ``http`` is refused except for ``localhost``. The rp id must be a domain (not an
+    IP address, not a bare top-level label other than ``localhost``) and a registrable suffix of
+    every origin's host.
+    """
+
+    rpId: str = Field(default="localhost", min_length=1, max_length=253)
+    rpName: str = Field(default="ActionMFA", min_length=1, max_length=100)
+    origins: list[str] = Field(default_factory=lambda: ["http://localhost:8080"], max_length=20)
+
+    @field_validator("rpId")
+    @classmethod
+    def _rp_id(cls, value: str) -> str:
+        rp = value.strip().lower().rstrip(".")
+        if _is_ip(rp) or not _DOMAIN.match(rp):
+            raise ValueError(f"rpId {value!r} is not a domain name")
+        if "." not in rp and rp != "localhost":
+            raise ValueError(f"rpId {value!r} is a bare top-level label")
+        return rp
 
     @field_validator("origins")
     @classmethod
     def _origins(cls, value: list[str]) -> list[str]:
         if not value:
             raise ValueError("at least one origin is required")
+        out: list[str] = []
         for origin in value:
-            parts = urlsplit(origin)
-            if parts.scheme not in ("https", "http") or not parts.hostname or parts.path not in ("", "/"):
+            try:
+                parts = urlsplit(origin.strip())
+                port = parts.port
+            except ValueError:
+                raise ValueError(f"{origin!r} is not an origin (scheme://host[:port])") from None
+            host = (parts.hostname or "").lower()
+            if (
+                parts.scheme not in ("https", "http")
+                or not host
+                or parts.path not in ("", "/")
+                or parts.query
+                or parts.fragment
+                or parts.username is not None
+            ):
                 raise ValueError(f"{origin!r} is not an origin (scheme://host[:port])")
-        return [o.rstrip("/") for o in value]
+            if parts.scheme == "http" and host != "localhost" and not host.endswith(".localhost"):
+                raise ValueError(f"{origin!r}: passkeys need https (http only for localhost)")
+            default = 443 if parts.scheme == "https" else 80
+            netloc = host if port in (None, default) else f"{host}:{port}"
+            normalised = f"{parts.scheme}://{netloc}"
+            if normalised not in out:
+                out.append(normalised)
+        return out
 
     @model_validator(mode="after")
     def _rp_id_suffix(self) -> PasskeySettings:
-        rp = self.rpId.lower()
+        rp = self.rpId
         for origin in self.origins:
-            host = (urlsplit(origin).hostname or "").lower()
+            host = urlsplit(origin).hostname or ""
             if host != rp and not host.endswith("." + rp):
                 raise ValueError(f"rpId {self.rpId!r} is not a registrable suffix of origin {origin!r}")
         return self
+
+
+_DOMAIN = re.compile(r"^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*$")
+
+
+def _is_ip(value: str) -> bool:
+    try:
+        ipaddress.ip_address(value.strip("[]"))
+    except ValueError:
+        return False
+    return True
 
 
 class JwtDuration(_Model):
