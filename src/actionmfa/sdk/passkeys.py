@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from actionmfa.sdk.authenticators import Authenticator, Ceremony
+from actionmfa.sdk.authenticators import Authenticator, BrowserAuthenticator, Ceremony
 from actionmfa.sdk.mfa import MfaAuthResult
 
 CreateMfaToken = bool | dict[str, bool] | None
@@ -76,14 +76,16 @@ class PasskeysResource:
     def register(
         self,
         *,
-        authenticator: Authenticator,
+        authenticator: Authenticator | None = None,
         create_mfa_token: CreateMfaToken = None,
         requested_scopes: list[str] | None = None,
     ) -> MfaAuthResult:
-        """Create a passkey. If the user already has an MFA method, a stored MFA token or a
-        ``credential:link`` elevated token is attached (authenticate first)."""
+        """Create a passkey (default authenticator: the user's browser, via the hosted page).
+
+        If the user already has an MFA method, a stored MFA token or ``credential:link`` elevated
+        token is attached: authenticate first."""
         options = self._client.request("GET", "/users/passkeys/register")
-        credential = authenticator.run(self._ceremony("register", options))
+        credential = (authenticator or BrowserAuthenticator()).run(self._ceremony("register", options))
         body = self._client.request(
             "POST",
             "/users/passkeys/register",
@@ -96,12 +98,13 @@ class PasskeysResource:
     def authenticate_mfa(
         self,
         *,
-        authenticator: Authenticator,
+        authenticator: Authenticator | None = None,
         create_mfa_token: CreateMfaToken = None,
         requested_scopes: list[str] | None = None,
     ) -> MfaAuthResult:
+        """Prove the passkey (default authenticator: the user's browser, via the hosted page)."""
         options = self._client.request("GET", "/users/passkeys/authenticate")
-        credential = authenticator.run(self._ceremony("authenticate", options))
+        credential = (authenticator or BrowserAuthenticator()).run(self._ceremony("authenticate", options))
         body = self._client.request(
             "POST", "/users/mfa/auth/passkey", json={**credential, **_mfa_body(create_mfa_token, requested_scopes)}
         )
