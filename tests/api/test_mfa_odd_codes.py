@@ -14,7 +14,7 @@ from actionmfa.factors import recovery, totp
 from actionmfa.services import ratelimit
 from actionmfa.services.runtime import Runtime
 from actionmfa.store.mfa_tables import mfa_devices, mfa_tokens, recovery_codes
-from tests.conftest import EnvFixture, SignedIn
+from tests.conftest import EnvFixture, SignedIn, sign_in
 from tests.mfa_support import enrol_totp
 
 ODD_STRINGS = st.one_of(
@@ -47,9 +47,12 @@ def test_odd_codes_are_4xx_and_spend_nothing(
     app_client: TestClient, runtime: Runtime, environment: EnvFixture, signed_in_user: SignedIn, clock: FrozenClock
 ) -> None:
     enrolled = enrol_totp(app_client, environment, signed_in_user, clock)
-    # a pending second device is not possible (one TOTP per user), so register/totp meets "no pending device"
+    # register/totp needs a pending device: a second user who started enrolment and never finished
+    pending_user = sign_in(runtime, environment)
+    pending = app_client.get(environment.sdk("/users/mfa/register/totp"), headers=pending_user.headers).json()
     clock.advance(30)
     valid = {totp.code_at_step(enrolled.secret, totp.time_step(clock.now()) + d) for d in (-1, 0, 1)}
+    valid |= {totp.code_at_step(pending["secret"], totp.time_step(clock.now()) + d) for d in (-1, 0, 1)}
     valid |= set(enrolled.recovery_codes)
     before = _state(runtime)
 
@@ -61,15 +64,16 @@ def test_odd_codes_are_4xx_and_spend_nothing(
             normal_rec = recovery.normalize_code(code)
             if normal_totp in valid or normal_rec in valid:
                 return
+        who = pending_user if route.endswith("register/totp") else signed_in_user
         with runtime.db.write() as uow:
-            ratelimit.clear(uow, signed_in_user.user.id)  # reach the code checker every time
+            ratelimit.clear(uow, who.user.id)  # reach the code checker every time
         body: dict[str, Any] = {"code": code}
-        if route.endswith("register/totp"):
+        if who is pending_user:
             body["type"] = "totp"
         elif with_mint:
             body["createMfaToken"] = {"singleUse": True}
             body["requestedScopes"] = ["wallet:sign"]
-        r = app_client.post(environment.sdk(route), headers=signed_in_user.headers, json=body)
+        r = app_client.post(environment.sdk(route), headers=who.headers, json=body)
         assert 400 <= r.status_code < 500, (route, repr(code)[:80], r.status_code, r.text[:200])
         payload = r.json()
         assert set(payload) >= {"error", "code"} and "Traceback" not in r.text
