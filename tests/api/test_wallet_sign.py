@@ -176,3 +176,25 @@ def test_user_share_never_sent_to_the_server(app_client: TestClient, open_user: 
     assert share is not None and bodies
     secrets_ = (format(share.x2, "064x"), format(share.x2, "x"), str(share.x2))
     assert not any(s.encode() in body for body in bodies for s in secrets_)
+
+
+@pytest.mark.parametrize(
+    ("round_name", "message"),
+    [
+        ("nonce", {"R2": "00", "proof": {"A": 5, "z": []}}),
+        ("nonce", {"R2": "02" + "11" * 32}),
+        ("complete", {"c": "!!!"}),
+        ("complete", {"c": 7}),
+    ],
+)
+def test_malformed_round_messages_get_a_typed_422(
+    app_client: TestClient, open_user: WalletUser, round_name: str, message: dict[str, Any]
+) -> None:
+    wallet_id, _ = _manual_rounds(app_client, open_user)
+    request = message_request("m")
+    opened = _open(app_client, open_user, wallet_id, request.to_json()).json()
+    r = app_client.post(open_user.env.sdk(f"/waas/{wallet_id}/signMessage/{opened['ceremonyId']}/{round_name}"),
+                        json={**request.to_json(), "message": message}, headers=open_user.signed_in.headers)
+    assert r.status_code == 422
+    assert r.json()["code"] in ("wallet_proof_invalid", "ceremony_invalid")
+    assert not open_user.sdk.wallets.list()[0].locked
