@@ -555,3 +555,27 @@ def test_admin_reset_and_audit_log(
     denied = next(e for e in events if e["event"] == "gate.denied")
     assert denied["action"] == "user.update" and denied["outcome"] == "mfa_required"
     assert denied["sessionId"] == signed_in_user.session_id and denied["clientAddress"]
+
+
+def test_signup_enrollment_pending_session_enrols_then_upgrades(
+    app_client: Client, runtime: Runtime, environment: EnvFixture, clock: FrozenClock
+) -> None:
+    set_mfa(runtime, environment, enrollment="signup")
+    from actionmfa.services.mfa import sign_in_scope
+
+    user = sign_in(runtime, environment)
+    with runtime.db.write() as uow:
+        env = runtime.environments.get(uow, environment.id)
+        scope = sign_in_scope(uow, env, user.user)
+        issued = runtime.sessions.start(uow, env, user.user, auth_method="email", scope=scope)
+    pending = SignedIn(user=issued.user, jwt=issued.jwt, session_id=issued.session.id)
+    assert _put_user(app_client, environment, pending)[1]["code"] == "mfa_required"
+    reg = app_client.get(environment.sdk("/users/mfa/register/totp"), headers=pending.headers).json()
+    r = app_client.post(
+        environment.sdk("/users/mfa/auth/totp"),
+        headers=pending.headers,
+        json={"id": reg["id"], "code": code_now(reg["secret"], clock)},
+    )
+    assert r.status_code == 200 and r.json()["user"]["scope"] == "user:basic"
+    assert r.json()["user"]["mfaBackupCodeAcknowledgement"] == "pending"
+    assert _put_user(app_client, environment, pending)[0] == 200
