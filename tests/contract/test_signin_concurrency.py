@@ -1,0 +1,87 @@
+"""Email sign-in under concurrency, on SQLite and PostgreSQL: exact try budget, single use, one user."""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+from actionmfa.errors import ActionMFAError
+from actionmfa.services import email_signin
+from actionmfa.services.mailer import MailMessage
+from actionmfa.services.runtime import Runtime
+from tests.conftest import make_environment
+
+
+@dataclass
+class Outbox:
+    """A recording mailer (the SMTP path itself is covered in tests/api/test_email_signin.py)."""
+
+    sent: list[MailMessage] = field(default_factory=list)
+
+    def send(self, message: MailMessage) -> None:
+        self.sent.append(message)
+
+    def code(self) -> str:
+        return self.sent[-1].subject.rsplit(" ", 1)[-1]
+
+
+def race(n: int, fn: Callable[[], object]) -> Counter[str]:
+    """Run ``fn`` in ``n`` threads released together; count outcomes by error code."""
+    barrier = threading.Barrier(n)
+
+    def one() -> str:
+        barrier.wait()
+        try:
+            fn()
+            return "ok"
+        except ActionMFAError as err:
+            return err.code
+
+    with ThreadPoolExecutor(n) as pool:
+        return Counter(pool.map(lambda _: one(), range(n)))
+
+
+def test_a_code_signs_in_exactly_once(runtime_any: Runtime) -> None:
+    outbox = Outbox()
+    runtime_any.mailer = outbox
+    env = make_environment(runtime_any)
+    sent = email_signin.create(runtime_any, env.id, "race@example.com")
+    outcomes = race(6, lambda: email_signin.sign_in(runtime_any, env.id, sent.verification_id, outbox.code()))
+    assert outcomes["ok"] == 1
+    assert set(outcomes) <= {"ok", "verification_used", "verification_attempts_exceeded"}
+
+
+def test_the_try_budget_is_exact_under_concurrent_guesses(runtime_any: Runtime) -> None:
+    outbox = Outbox()
+    runtime_any.mailer = outbox
+    env = make_environment(runtime_any)
+    sent = email_signin.create(runtime_any, env.id, "guess@example.com")
+    wrong = f"{(int(outbox.code()) + 1) % 1_000_000:06d}"
+    outcomes = race(10, lambda: email_signin.sign_in(runtime_any, env.id, sent.verification_id, wrong))
+    assert outcomes == Counter({"invalid_verification_code": 5, "verification_attempts_exceeded": 5})
+
+
+def test_concurrent_first_sign_ins_create_one_user(runtime_any: Runtime) -> None:
+    outbox = Outbox()
+    runtime_any.mailer = outbox
+    env = make_environment(runtime_any)
+    pending = []
+    for _ in range(4):
+        sent = email_signin.create(runtime_any, env.id, "new@example.com")
+        pending.append((sent.verification_id, outbox.code()))
+    users: list[str] = []
+    lock = threading.Lock()
+    queue = iter(pending)
+
+    def sign_in() -> None:
+        with lock:
+            vid, code = next(queue)
+        issued = email_signin.sign_in(runtime_any, env.id, vid, code)
+        with lock:
+            users.append(issued.user.id)
+
+    assert race(4, sign_in) == Counter({"ok": 4})
+    assert len(set(users)) == 1
