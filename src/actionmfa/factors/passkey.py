@@ -218,9 +218,7 @@ def normalise_credential(credential: Any) -> dict[str, Any]:
     dynamic = response.pop("clientDataJson", None)
     if dynamic is not None:
         if response.get("clientDataJSON", dynamic) != dynamic:
-            raise InvalidRequestError(
-                "clientDataJSON and clientDataJson disagree", field="response.clientDataJSON"
-            )
+            raise InvalidRequestError("clientDataJSON and clientDataJson disagree", field="response.clientDataJSON")
         response["clientDataJSON"] = dynamic
     if not isinstance(response.get("clientDataJSON"), str):
         raise InvalidRequestError("response.clientDataJSON is required", field="response.clientDataJSON")
@@ -237,9 +235,7 @@ def _client_data(credential: Mapping[str, Any]) -> dict[str, Any]:
         data = json.loads(b64u_decode(credential["response"]["clientDataJSON"]))
     except (ValueError, TypeError, KeyError) as exc:
         raise _invalid(PasskeyFailure.MALFORMED, "clientDataJSON is malformed") from exc
-    if not isinstance(data, dict) or not all(
-        isinstance(data.get(k), str) for k in ("type", "challenge", "origin")
-    ):
+    if not isinstance(data, dict) or not all(isinstance(data.get(k), str) for k in ("type", "challenge", "origin")):
         raise _invalid(PasskeyFailure.MALFORMED, "clientDataJSON is malformed")
     return data
 
@@ -304,7 +300,7 @@ def verify_registration(
     credential_id_of(cred)
     try:
         attestation = parse_attestation_object(b64u_decode(cred["response"]["attestationObject"]))
-    except (WebAuthnException, ValueError, TypeError, KeyError) as exc:
+    except (WebAuthnException, ValueError, TypeError, KeyError, IndexError) as exc:
         raise _invalid(PasskeyFailure.MALFORMED, "attestationObject is malformed") from exc
     _precheck(
         cred,
@@ -327,6 +323,8 @@ def verify_registration(
     except WebAuthnException as exc:
         reason = PasskeyFailure.ALGORITHM if "alg" in str(exc) else PasskeyFailure.MALFORMED
         raise _invalid(reason) from exc
+    except (KeyError, ValueError, TypeError, IndexError) as exc:  # e.g. a COSE key missing a member
+        raise _invalid(PasskeyFailure.MALFORMED) from exc
     from webauthn.helpers import decode_credential_public_key  # local: only needed here
 
     algorithm = int(decode_credential_public_key(verified.credential_public_key).alg)
@@ -337,9 +335,7 @@ def verify_registration(
         algorithm=algorithm,
         sign_count=verified.sign_count,
         aaguid=verified.aaguid,
-        transports=tuple(t for t in transports if isinstance(t, str))[:8]
-        if isinstance(transports, list)
-        else (),
+        transports=tuple(t for t in transports if isinstance(t, str))[:8] if isinstance(transports, list) else (),
         backup_eligible=verified.credential_device_type is CredentialDeviceType.MULTI_DEVICE,
         backed_up=verified.credential_backed_up,
         user_verified=verified.user_verified,
@@ -377,7 +373,7 @@ def verify_authentication(
     credential_id_of(cred)
     try:
         auth_data = parse_authenticator_data(b64u_decode(cred["response"]["authenticatorData"]))
-    except (WebAuthnException, ValueError, TypeError, KeyError) as exc:
+    except (WebAuthnException, ValueError, TypeError, KeyError, IndexError) as exc:
         raise _invalid(PasskeyFailure.MALFORMED, "authenticatorData is malformed") from exc
     _precheck(
         cred,
@@ -408,7 +404,7 @@ def verify_authentication(
         )
     except WebAuthnException as exc:
         raise _invalid(PasskeyFailure.SIGNATURE) from exc
-    except (ValueError, TypeError) as exc:  # malformed signature encodings inside cryptography
+    except (KeyError, ValueError, TypeError, IndexError) as exc:  # malformed encodings inside the library
         raise _invalid(PasskeyFailure.SIGNATURE) from exc
     if not sign_count_ok(stored=stored_sign_count, presented=verified.new_sign_count):
         raise _invalid(PasskeyFailure.COUNTER, "Passkey sign count did not grow (possibly cloned)")

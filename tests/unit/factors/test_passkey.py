@@ -262,8 +262,64 @@ def test_malformed_assertions_are_refused_not_crashed(mutate: Any) -> None:
 def test_client_data_challenge_extraction() -> None:
     auth = SoftAuthenticator()
     challenge = secrets.token_bytes(32)
-    opts = pk.registration_options(
-        rp=RP, user_handle=HANDLE, user_name="a", user_display_name="a", challenge=challenge
-    )
+    opts = pk.registration_options(rp=RP, user_handle=HANDLE, user_name="a", user_display_name="a", challenge=challenge)
     resp = auth.create(opts, origin=ORIGIN)
     assert pk.client_data_challenge(pk.normalise_credential(resp)) == challenge
+
+
+# -- robustness: any corruption is a typed refusal, never a crash ----------------------------------
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+_AUTH = SoftAuthenticator()
+_REG_CHALLENGE = secrets.token_bytes(32)
+_REG = _AUTH.create(
+    pk.registration_options(rp=RP, user_handle=HANDLE, user_name="a", user_display_name="a", challenge=_REG_CHALLENGE),
+    origin=ORIGIN,
+)
+_PASSKEY = pk.verify_registration(
+    credential=_REG, expected_challenge=_REG_CHALLENGE, expected_rp_id=RP.id, expected_origins=RP.origins
+)
+_GET_CHALLENGE = secrets.token_bytes(32)
+_GET = _AUTH.get(pk.authentication_options(rp=RP, challenge=_GET_CHALLENGE, allow=[]), origin=ORIGIN)
+
+
+def _corrupt(value: str, index: int, byte: int) -> str:
+    raw = bytearray(pk.b64u_decode(value))
+    raw[index % len(raw)] ^= byte or 1
+    return pk.b64u(bytes(raw))
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    field=st.sampled_from(["attestationObject", "clientDataJSON"]), index=st.integers(0, 400), byte=st.integers(0, 255)
+)
+def test_corrupted_registration_is_refused(field: str, index: int, byte: int) -> None:
+    cred = {**_REG, "response": {**_REG["response"], field: _corrupt(_REG["response"][field], index, byte)}}
+    try:
+        pk.verify_registration(
+            credential=cred, expected_challenge=_REG_CHALLENGE, expected_rp_id=RP.id, expected_origins=RP.origins
+        )
+    except (PasskeyInvalidError, InvalidRequestError):
+        return
+    # A flip inside a part that is not checked (e.g. the AAGUID) may still verify; that is fine.
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    field=st.sampled_from(["authenticatorData", "clientDataJSON", "signature"]),
+    index=st.integers(0, 200),
+    byte=st.integers(0, 255),
+)
+def test_corrupted_assertion_is_refused(field: str, index: int, byte: int) -> None:
+    cred = {**_GET, "response": {**_GET["response"], field: _corrupt(_GET["response"][field], index, byte)}}
+    with pytest.raises((PasskeyInvalidError, InvalidRequestError)):
+        pk.verify_authentication(
+            credential=cred,
+            expected_challenge=_GET_CHALLENGE,
+            expected_rp_id=RP.id,
+            expected_origins=RP.origins,
+            credential_public_key=_PASSKEY.public_key,
+            stored_sign_count=0,
+        )
