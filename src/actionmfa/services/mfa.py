@@ -171,7 +171,7 @@ class MfaService:
         session = uow.sessions.get(ctx.session.id)
         user = uow.users.get(ctx.environment.id, ctx.user.id)
         assert session is not None and user is not None  # noqa: S101 - the caller's live session
-        audit.record(uow, ctx, AuditEvent.MFA_AUTH_SUCCEEDED, now=now, outcome="ok", via=via, deviceId=device_id)
+        audit.record(uow, ctx, AuditEvent.MFA_AUTH_SUCCEEDED, now=now, action=via, outcome="ok", deviceId=device_id)
         mfa_token = None
         if mint.create_mfa_token:
             mfa_token = self.tokens.mint_mfa_token(

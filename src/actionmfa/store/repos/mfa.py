@@ -303,6 +303,7 @@ class MfaRepo:
     # -- reset ---------------------------------------------------------------------------------
     def reset_user(self, user_id: str) -> None:
         """Admin reset: devices, passkeys, codes, tokens, failures and lockout of one user are gone."""
+        self.lock_user_state(user_id)  # same lock order as a code attempt: no deadlock with one
         for table in (
             m.mfa_devices,
             m.recovery_codes,
