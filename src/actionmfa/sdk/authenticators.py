@@ -51,6 +51,15 @@ class Ceremony:
     options: dict[str, Any]  # WebAuthn L3 JSON options as the server returned them (+ ceremonyId)
     environment_id: str
     base_url: str
+    origins: tuple[str, ...] = ()  # the environment's passkey origins (public settings)
+
+    def page_origin(self) -> str:
+        """Where the hosted page must run: the API's own origin if it is a passkey origin, else
+        the first configured one (``ACTIONMFA_PUBLIC_URL`` should be listed there)."""
+        own = self.base_url.rstrip("/")
+        if not self.origins or own in self.origins:
+            return own
+        return self.origins[0]
 
 
 class Authenticator(Protocol):
@@ -132,7 +141,7 @@ class BrowserAuthenticator:
             raise PasskeyCeremonyError("the server did not open a hosted ceremony (no ceremonyId)")
         state = secrets.token_urlsafe(24)
         with _LoopbackReceiver(self.callback_host, state) as receiver:
-            origin = self.page_origin or ceremony.base_url.rstrip("/")
+            origin = self.page_origin or ceremony.page_origin()
             query = urlencode({"callback": receiver.url, "state": state})
             self.open_url(f"{origin}/ui/{ceremony.environment_id}/passkeys/ceremony/{ceremony_id}?{query}")
             fields = receiver.wait(self.timeout)

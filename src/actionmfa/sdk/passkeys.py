@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from actionmfa.errors import ActionMFAError
 from actionmfa.sdk.authenticators import Authenticator, BrowserAuthenticator, Ceremony
 from actionmfa.sdk.mfa import MfaAuthResult
 
@@ -126,8 +127,19 @@ class PasskeysResource:
 
     def _ceremony(self, kind: str, options: dict[str, Any]) -> Ceremony:
         return Ceremony(
-            kind=kind, options=options, environment_id=self._client.environment_id, base_url=self._client.base_url
+            kind=kind,
+            options=options,
+            environment_id=self._client.environment_id,
+            base_url=self._client.base_url,
+            origins=self._origins(),
         )
+
+    def _origins(self) -> tuple[str, ...]:
+        try:
+            settings = self._client.request("GET", "/settings", authenticated=False)
+            return tuple(settings["security"]["passkeys"]["origins"])
+        except (ActionMFAError, KeyError, TypeError):
+            return ()
 
     def _remember(self, body: dict[str, Any], create_mfa_token: CreateMfaToken) -> MfaAuthResult:
         # Same bookkeeping as TOTP: keep the re-issued session, store the minted tokens.
