@@ -579,3 +579,32 @@ def test_signup_enrollment_pending_session_enrols_then_upgrades(
     assert r.status_code == 200 and r.json()["user"]["scope"] == "user:basic"
     assert r.json()["user"]["mfaBackupCodeAcknowledgement"] == "pending"
     assert _put_user(app_client, environment, pending)[0] == 200
+
+
+def test_methods_and_digest_bound_token(
+    app_client: Client, runtime: Runtime, environment: EnvFixture, signed_in_user: SignedIn, clock: FrozenClock
+) -> None:
+    h = signed_in_user.headers
+    app_client.get(environment.sdk("/users/mfa/register/totp"), headers=h)
+    r = app_client.get(environment.sdk("/users/mfa/methods"), headers=h).json()
+    assert r["userHasVerifiedMfaMethods"] is False and len(r["devices"]) == 1 and r["passkeys"] == []
+    assert app_client.get(environment.sdk("/users/mfa/methods?verifiedOnly=true"), headers=h).json()["devices"] == []
+    enrolled = enrol_totp(app_client, environment, signed_in_user, clock)
+    r = app_client.get(environment.sdk("/users/mfa/methods?verifiedOnly=true"), headers=h).json()
+    assert r["userHasVerifiedMfaMethods"] is True and r["devices"][0]["id"] == enrolled.device_id
+    # a token bound to one payload digest does not authorise an unbound action
+    require_actions(runtime, environment, "user.update")
+    code = fresh_code(enrolled.secret, clock)
+    r = app_client.post(
+        environment.sdk("/users/mfa/auth/totp"), headers=h, json={"code": code, "approvalDigest": "XYZ"}
+    )
+    assert r.status_code == 422 and r.json()["code"] == "invalid_request"  # refused before the code is checked
+    digest = "ab" * 32
+    r = app_client.post(
+        environment.sdk("/users/mfa/auth/totp"),
+        headers=h,
+        json={"code": code, "approvalDigest": digest, "createMfaToken": {"singleUse": True}},
+    )
+    assert r.status_code == 200
+    status, body = _put_user(app_client, environment, signed_in_user, **{"x-mfa-auth-token": r.json()["mfaToken"]})
+    assert (status, body["code"]) == (403, "mfa_token_invalid")

@@ -351,7 +351,7 @@ class MfaService:
         if mint.approval_digest is not None and (
             len(mint.approval_digest) != 64 or any(c not in "0123456789abcdef" for c in mint.approval_digest)
         ):
-            raise InvalidScopesError("approvalDigest must be 64 lower-case hex characters", field="approvalDigest")
+            raise InvalidRequestError("approvalDigest must be 64 lower-case hex characters", field="approvalDigest")
 
     # -- devices -------------------------------------------------------------------------------
     def list_devices(self, ctx: AuthContext) -> list[dict[str, Any]]:
