@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import re
 import socket
+import ssl
 import threading
 from dataclasses import dataclass, field
 from email import message_from_bytes
 from email.message import Message
 from email.policy import default
+from pathlib import Path
 from typing import Any
 
 from aiosmtpd.controller import Controller
@@ -60,10 +62,14 @@ class _Handler:
 class SmtpSink:
     """``with SmtpSink() as sink:`` — ``sink.port``; ``sink.last()`` is the newest message."""
 
-    def __init__(self, *, credentials: tuple[str, str] | None = None) -> None:
+    def __init__(
+        self, *, credentials: tuple[str, str] | None = None, tls_context: ssl.SSLContext | None = None
+    ) -> None:
         self.port = free_port()
         self._handler = _Handler()
         kwargs: dict[str, Any] = {}
+        if tls_context is not None:
+            kwargs.update(tls_context=tls_context, require_starttls=True)
         if credentials is not None:
             expected_user, expected_password = credentials
 
@@ -75,7 +81,7 @@ class SmtpSink:
                 )
                 return AuthResult(success=ok, handled=False, auth_data=data if ok else None)
 
-            kwargs = {"authenticator": authenticator, "auth_require_tls": False, "auth_required": True}
+            kwargs.update(authenticator=authenticator, auth_require_tls=tls_context is not None, auth_required=True)
         self.controller = Controller(self._handler, hostname="127.0.0.1", port=self.port, **kwargs)
 
     def __enter__(self) -> SmtpSink:
@@ -95,3 +101,40 @@ class SmtpSink:
         items = self.received
         assert items, "no mail received"
         return items[-1]
+
+
+def self_signed_tls(directory: Path) -> tuple[ssl.SSLContext, Path]:
+    """A server TLS context for 127.0.0.1 with a fresh self-signed certificate, and that certificate's
+    path (to trust it on the client side, e.g. through ``SSL_CERT_FILE``)."""
+    import ipaddress
+    from datetime import UTC, datetime, timedelta
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "actionmfa-test-smtp")])
+    now = datetime.now(UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(minutes=5))
+        .not_valid_after(now + timedelta(days=1))
+        .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    cert_path = directory / "smtp-cert.pem"
+    key_path = directory / "smtp-key.pem"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert_path, key_path)
+    return context, cert_path

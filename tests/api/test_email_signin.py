@@ -269,3 +269,34 @@ def test_unconfigured_mail_is_503_not_silent(runtime: Runtime, tmp_path: Path) -
     with TestClient(create_app(rt, migrate=False), raise_server_exceptions=False) as c:
         r = c.post(env.sdk("/emailVerifications/create"), json={"email": "a@example.com"})
     assert r.status_code == 503 and r.json()["code"] == "email_delivery_failed"
+
+
+def test_starttls_verifies_the_certificate_then_logs_in(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """STARTTLS against a real TLS-speaking SMTP server: refused while its certificate is not
+    trusted (no silent downgrade), delivered with login once it is."""
+    from actionmfa.errors import EmailDeliveryError
+    from tests.mailsink import self_signed_tls
+
+    context, cert = self_signed_tls(tmp_path)
+    message = MailMessage(to="tls@example.com", subject="hi", text="code 246810")
+    with SmtpSink(credentials=("mailer", "s3cret"), tls_context=context) as sink:
+        config = SmtpConfig(host="127.0.0.1", port=sink.port, starttls=True, user="mailer", password="s3cret")
+        with pytest.raises(EmailDeliveryError):
+            SmtpMailer(config).send(message)
+        without_tls = SmtpConfig(host="127.0.0.1", port=sink.port, user="mailer", password="s3cret")
+        with pytest.raises(EmailDeliveryError):  # the server insists on STARTTLS
+            SmtpMailer(without_tls).send(message)
+        assert sink.received == []
+        monkeypatch.setenv("SSL_CERT_FILE", str(cert))
+        SmtpMailer(config).send(message)
+        assert sink.last().auth_user == "mailer" and sink.last().code() == "246810"
+
+
+def test_environment_name_cannot_break_the_mail_header(
+    client: TestClient, smtp: SmtpSink, smtp_runtime: Runtime
+) -> None:
+    env = make_environment(smtp_runtime, "Acme\nBcc: victim@example.com")
+    send_code(client, env, "a@example.com")
+    mail = smtp.last()
+    assert mail.rcpt_tos == ["a@example.com"] and mail.message["Bcc"] is None
+    assert mail.message["Subject"].startswith("Your Acme Bcc: victim@example.com sign-in code")

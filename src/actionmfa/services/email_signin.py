@@ -97,12 +97,13 @@ def create(runtime: Runtime, environment_id: str, raw_email: str) -> SentVerific
             expires_at=now + CODE_LIFETIME,
         )
     minutes = int(CODE_LIFETIME.total_seconds() // 60)
+    name = " ".join(env.name.split())  # an operator-chosen name never breaks a mail header
     runtime.mailer.send(
         MailMessage(
             to=email,
-            subject=f"Your {env.name} sign-in code: {code}",
+            subject=f"Your {name} sign-in code: {code}",
             text=(
-                f"Your sign-in code for {env.name} is:\n\n    {code}\n\n"
+                f"Your sign-in code for {name} is:\n\n    {code}\n\n"
                 f"It expires in {minutes} minutes and can be used once.\n"
                 "If you did not ask for it, ignore this message.\n"
             ),

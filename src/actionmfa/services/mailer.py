@@ -60,12 +60,17 @@ class SmtpMailer:
         cfg = self.config
         assert cfg.host is not None  # noqa: S101 - checked in __init__
         try:
+            mail = _build(message, cfg.sender)
+        except ValueError:  # e.g. a line break in a header: refuse rather than send something else
+            log.error("refusing to send a malformed message")
+            raise EmailDeliveryError() from None
+        try:
             with smtplib.SMTP(cfg.host, cfg.port, timeout=cfg.timeout_seconds) as smtp:
                 if cfg.starttls:
                     smtp.starttls(context=ssl.create_default_context())
                 if cfg.user and cfg.password:
                     smtp.login(cfg.user, cfg.password)
-                smtp.send_message(_build(message, cfg.sender))
+                smtp.send_message(mail)
         except (OSError, smtplib.SMTPException) as exc:
             # The reason goes to the log (no message body: it holds a code); the caller gets a 503.
             log.error("SMTP delivery to %s:%s failed: %s", cfg.host, cfg.port, type(exc).__name__)
