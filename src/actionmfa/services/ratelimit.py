@@ -53,11 +53,14 @@ def fail(uow: UnitOfWork, user_id: str, route: str, now: datetime) -> bool:
 
 
 def succeed(uow: UnitOfWork, user_id: str) -> None:
+    """A success resets the counter (the state row is held since :func:`begin`)."""
     repo = MfaRepo(uow.conn)
     repo.clear_failures(user_id)
-    repo.set_state(user_id, locked_until=None)
+    repo.update_state(user_id, locked_until=None)
 
 
 def clear(uow: UnitOfWork, user_id: str) -> None:
     """Admin reset of the lockout."""
-    succeed(uow, user_id)
+    repo = MfaRepo(uow.conn)
+    repo.clear_failures(user_id)
+    repo.set_state(user_id, locked_until=None)

@@ -221,6 +221,10 @@ class MfaRepo:
         self.lock_user_state(user_id)
         self.conn.execute(update(m.mfa_user_state).where(m.mfa_user_state.c.user_id == user_id).values(**values))
 
+    def update_state(self, user_id: str, **values: Any) -> None:
+        """Update an existing state row (the caller already holds it via :meth:`lock_user_state`)."""
+        self.conn.execute(update(m.mfa_user_state).where(m.mfa_user_state.c.user_id == user_id).values(**values))
+
     def add_failure(self, user_id: str, route: str, now: datetime) -> None:
         self.conn.execute(insert(m.mfa_failures).values(user_id=user_id, route=route, failed_at=now))
 
