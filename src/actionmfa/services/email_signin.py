@@ -13,7 +13,9 @@ Limits, each with its own stable error code:
 * expired (``verification_expired``, 410), already used (``verification_used``, 410), unknown
   (``verification_not_found``, 404), wrong code (``invalid_verification_code``, 422);
 * for an existing user, a wrong email code also counts toward the per-user code lockout shared with
-  TOTP and recovery codes (DESIGN §8), and a locked-out user gets 429 ``mfa_rate_limited``;
+  TOTP and recovery codes (DESIGN §8), and a locked-out user gets 429 ``mfa_rate_limited``. A right
+  email code does *not* reset that counter: it proves the first factor only, and resetting would let
+  whoever reads the mailbox buy fresh guesses at the second factor;
 * at most :data:`MAX_CODES_PER_WINDOW` codes per address per :data:`SEND_WINDOW`
   (``email_rate_limited``, 429), so the public route cannot be used to flood a mailbox.
 """
