@@ -300,3 +300,21 @@ def test_environment_name_cannot_break_the_mail_header(
     mail = smtp.last()
     assert mail.rcpt_tos == ["a@example.com"] and mail.message["Bcc"] is None
     assert mail.message["Subject"].startswith("Your Acme Bcc: victim@example.com sign-in code")
+
+
+def test_a_right_email_code_does_not_reset_the_mfa_failure_counter(
+    client: TestClient, env: EnvFixture, smtp: SmtpSink
+) -> None:
+    vid = send_code(client, env)
+    assert signin(client, env, vid, smtp.last().code())[0] == 200  # the user now exists
+    vid = send_code(client, env)
+    code = smtp.last().code()
+    for _ in range(ratelimit.MAX_FAILURES - 1):
+        assert signin(client, env, vid, wrong(code))[1]["code"] == "invalid_verification_code"
+    vid = send_code(client, env)
+    assert signin(client, env, vid, smtp.last().code())[0] == 200
+    vid = send_code(client, env)
+    assert signin(client, env, vid, wrong(smtp.last().code()))[1]["code"] == "invalid_verification_code"
+    vid = send_code(client, env)
+    status, body = signin(client, env, vid, smtp.last().code())
+    assert (status, body["code"]) == (429, "mfa_rate_limited")
