@@ -143,8 +143,8 @@ class WalletService:
         return data
 
     # -- lookups -----------------------------------------------------------------------------------
-    def _wallet(self, uow: UnitOfWork, ctx: AuthContext, wallet_id: str) -> WalletRow:
-        row = WalletRepo(uow.conn).wallet(ctx.environment.id, ctx.user.id, wallet_id)
+    def _wallet(self, uow: UnitOfWork, ctx: AuthContext, wallet_id: str, *, for_update: bool = False) -> WalletRow:
+        row = WalletRepo(uow.conn).wallet(ctx.environment.id, ctx.user.id, wallet_id, for_update=for_update)
         if row is None:
             raise NotFoundError("Wallet not found")
         return row
@@ -245,7 +245,9 @@ class WalletService:
 
     def _sign_round(self, uow: UnitOfWork, ctx: AuthContext, wallet_id: str, ceremony_id: str,
                     request: SignRequest, stage: int, now: datetime) -> tuple[WalletRow, CeremonyRow]:
-        wallet = self._wallet(uow, ctx, wallet_id)
+        # The last round locks the wallet row: a ceremony that fails and locks the wallet is seen by
+        # every completion after it, also under READ COMMITTED on PostgreSQL.
+        wallet = self._wallet(uow, ctx, wallet_id, for_update=stage == 2)
         row = self._live_ceremony(uow, ctx, ceremony_id, CeremonyKind.SIGN, stage, now)
         if row.wallet_id != wallet.id:
             raise CeremonyInvalidError()

@@ -115,9 +115,14 @@ class SignRequest:
 
     def digest(self) -> bytes:
         """The 32-byte hash that gets signed; raises InvalidRequestError for malformed payloads."""
+        cached: bytes | None = self.__dict__.get("_digest_cache")
+        if cached is not None:
+            return cached
         self.canonical_bytes()
         try:
-            return self._digest()
+            digest = self._digest()
+            object.__setattr__(self, "_digest_cache", digest)  # frozen; the payload never changes
+            return digest
         except InvalidRequestError:
             raise
         except Exception as exc:  # eth-account raises many types for malformed input

@@ -63,10 +63,13 @@ class WalletRepo:
     def add_wallet(self, **values: Any) -> None:
         self.conn.execute(insert(ww).values(**values))
 
-    def wallet(self, environment_id: str, user_id: str, wallet_id: str) -> WalletRow | None:
-        row = self.conn.execute(
-            select(ww).where(ww.c.id == wallet_id, ww.c.environment_id == environment_id, ww.c.user_id == user_id)
-        ).first()
+    def wallet(
+        self, environment_id: str, user_id: str, wallet_id: str, *, for_update: bool = False
+    ) -> WalletRow | None:
+        """``for_update`` takes the row lock (PostgreSQL), serialising completions of one wallet so that
+        a lock set by one ceremony is seen by every later one."""
+        q = select(ww).where(ww.c.id == wallet_id, ww.c.environment_id == environment_id, ww.c.user_id == user_id)
+        row = self.conn.execute(q.with_for_update() if for_update else q).first()
         return _wallet(row) if row else None
 
     def wallet_by_id(self, environment_id: str, wallet_id: str) -> WalletRow | None:
