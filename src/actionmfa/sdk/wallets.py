@@ -154,6 +154,9 @@ class ShareStore:
 class Wallet:
     """One embedded wallet; signing methods return eth-account's result types."""
 
+    # Marks an SDK resource for AsyncClient's proxy (methods become coroutines when it wraps results).
+    __sdk_resource__ = True
+
     def __init__(self, resource: WalletsResource, data: Mapping[str, Any]) -> None:
         self._r = resource
         self.id: str = str(data["id"])
