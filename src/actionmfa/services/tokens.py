@@ -58,6 +58,7 @@ class TokenService:
         token = random_token(32)
         now = self.clock.now()
         token_id = str(uuid.uuid4())
+        MfaRepo(uow.conn).purge_session_tokens(ctx.session.id, now)
         MfaRepo(uow.conn).add_mfa_token(
             id=token_id,
             token_hash=self.keyring.keyed_hash(token, purpose=MFA_TOKEN_PURPOSE),
@@ -141,6 +142,7 @@ class TokenService:
         claims["iss"] = ISSUER
         kid, key = self.keys.signing_key(uow, ctx.environment.id, KeyPurpose.ELEVATED, now)
         token = jwt.encode(claims, key, algorithm="ES256", headers={"kid": kid, "typ": "elevated+jwt"})
+        MfaRepo(uow.conn).purge_session_tokens(ctx.session.id, now)
         MfaRepo(uow.conn).add_elevated(
             jti=jti,
             user_id=ctx.user.id,

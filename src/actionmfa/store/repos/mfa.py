@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Table, and_, delete, func, insert, or_, select, update
+from sqlalchemy import Connection, Table, delete, func, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from actionmfa.domain.actions import MFADeviceType
@@ -322,6 +322,18 @@ class MfaRepo:
         if passkeys is not None:  # passkeys are MFA methods too
             self.conn.execute(delete(passkeys).where(passkeys.c.user_id == user_id))
 
-    def purge_expired(self, now: datetime) -> None:
-        """Housekeeping: spent single-use tokens and expired elevated tokens."""
-        self.conn.execute(delete(m.elevated_tokens).where(and_(m.elevated_tokens.c.expires_at < now)))
+    def purge_session_tokens(self, session_id: str, now: datetime) -> None:
+        """Housekeeping on mint: this session's expired elevated tokens and spent single-use MFA tokens
+        can never be accepted again (both deletes use the session index)."""
+        self.conn.execute(
+            delete(m.elevated_tokens).where(
+                m.elevated_tokens.c.session_id == session_id, m.elevated_tokens.c.expires_at < now
+            )
+        )
+        self.conn.execute(
+            delete(m.mfa_tokens).where(
+                m.mfa_tokens.c.session_id == session_id,
+                m.mfa_tokens.c.single_use.is_(True),
+                m.mfa_tokens.c.used_at.is_not(None),
+            )
+        )
