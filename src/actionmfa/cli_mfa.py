@@ -101,7 +101,7 @@ def totp_qr(
     png: Annotated[Path | None, typer.Option("--png", help="Also write a PNG file.")] = None,
 ) -> None:
     """Show the QR code of a TOTP provisioning URI in the terminal (and optionally as SVG/PNG)."""
-    from actionmfa.services.qr import qr_png, qr_svg, qr_terminal
+    from actionmfa.qr import qr_png, qr_svg, qr_terminal
 
     text = (uri or sys.stdin.readline()).strip()
     if not text.startswith("otpauth://"):

@@ -60,17 +60,17 @@ class TotpSetup:
     type: str = "totp"
 
     def qr_svg(self) -> bytes:
-        from actionmfa.services.qr import qr_svg
+        from actionmfa.qr import qr_svg
 
         return qr_svg(self.uri)
 
     def qr_png(self) -> bytes:
-        from actionmfa.services.qr import qr_png
+        from actionmfa.qr import qr_png
 
         return qr_png(self.uri)
 
     def qr_terminal(self) -> str:
-        from actionmfa.services.qr import qr_terminal
+        from actionmfa.qr import qr_terminal
 
         return qr_terminal(self.uri)
 

@@ -88,7 +88,7 @@ def register_totp_qr(
     format: Literal["svg", "png"] = "svg",
 ) -> Response:
     """A QR code of an ``otpauth://`` URI (rendered server-side so no third party sees the secret)."""
-    from actionmfa.services.qr import qr_png, qr_svg
+    from actionmfa.qr import qr_png, qr_svg
 
     if format == "png":
         return Response(qr_png(uri), media_type="image/png", headers={"Cache-Control": "no-store"})
