@@ -307,7 +307,7 @@ class MfaService:
         self, ctx: AuthContext, code: object, *, device_id: str | None, mint: MintRequest
     ) -> AuthResult:
         """``POST /users/mfa/auth/totp``: a verified device, or completes a pending one's enrolment."""
-        self._check_mint(mint)
+        self.check_mint(mint)
 
         def check(uow: UnitOfWork, now: datetime) -> AuthResult | None:
             devices = [d for d in MfaRepo(uow.conn).devices(ctx.user.id) if d.type is MFADeviceType.TOTP]
@@ -331,7 +331,7 @@ class MfaService:
 
     def authenticate_recovery(self, ctx: AuthContext, code: object, *, mint: MintRequest) -> AuthResult:
         """``POST /users/mfa/auth/recovery``: spend one recovery code exactly once."""
-        self._check_mint(mint)
+        self.check_mint(mint)
 
         def check(uow: UnitOfWork, now: datetime) -> AuthResult | None:
             normalized = recovery.normalize_code(code)
@@ -345,7 +345,7 @@ class MfaService:
         return self._code_attempt(ctx, "recovery", check)
 
     @staticmethod
-    def _check_mint(mint: MintRequest) -> None:
+    def check_mint(mint: MintRequest) -> None:
         if mint.requested_scopes:
             validate_requested_scopes(list(mint.requested_scopes))
         if mint.approval_digest is not None and (

@@ -187,7 +187,7 @@ class PasskeyService:
     ) -> Any:
         """``POST /users/passkeys/register``: verify, store, and complete an MFA authentication."""
         cred = pk.normalise_credential(credential)
-        MfaService._check_mint(mfa)  # refuse a bad request before it spends the challenge
+        MfaService.check_mint(mfa)  # refuse a bad request before it spends the challenge
         self._spend(db, ctx, cred, pk.Ceremony.REGISTER)
         rp = relying_party(ctx)
         try:
@@ -261,7 +261,7 @@ class PasskeyService:
     def authenticate(self, db: Database, ctx: AuthContext, credential: Mapping[str, Any], mfa: MintRequest) -> Any:
         """``POST /users/mfa/auth/passkey``: verify an assertion and complete MFA."""
         cred = pk.normalise_credential(credential)
-        MfaService._check_mint(mfa)
+        MfaService.check_mint(mfa)
         self._spend(db, ctx, cred, pk.Ceremony.AUTHENTICATE)
         credential_id = b64u(pk.credential_id_of(cred))
         failure: ActionMFAError | None = None
