@@ -39,3 +39,22 @@ def test_cli_lists_and_unlocks_a_locked_wallet(open_user: WalletUser, wallet_run
     with wallet_runtime.db.read() as uow:
         rows = uow.conn.execute(select(audit_log).where(audit_log.c.event == "wallet.unlocked")).all()
     assert len(rows) == 1 and rows[0].details["operator"] == "alice"
+
+
+def test_key_rotation_reencrypts_server_shares(open_user: WalletUser, wallet_runtime: Runtime) -> None:
+    import secrets
+
+    from actionmfa.crypto import Keyring
+    from actionmfa.services.wallets import WalletService, rotate_wallet_secrets
+
+    wallet = open_user.sdk.wallets.create()
+    old = wallet_runtime.keyring
+    new = Keyring(keys={**old.keys, "k-new": secrets.token_bytes(32)}, active_key_id="k-new", hash_key=old.hash_key)
+    with wallet_runtime.db.write() as uow:
+        assert rotate_wallet_secrets(uow, new) == 1
+        assert rotate_wallet_secrets(uow, new) == 0  # idempotent
+    with wallet_runtime.db.read() as uow:
+        row = WalletRepo(uow.conn).wallet_by_id(open_user.env.id, wallet.id)
+    assert row is not None and new.key_id_of(row.server_share) == "k-new"
+    service = WalletService(wallet_runtime.db, new, wallet_runtime.clock, None, None)  # type: ignore[arg-type]
+    assert service._open_share(row).public_key.format().hex() == row.public_key

@@ -364,6 +364,24 @@ def unlock_wallet(uow: UnitOfWork, now: datetime, environment_id: str, wallet_id
     return changed
 
 
+def rotate_wallet_secrets(uow: UnitOfWork, keyring: Keyring) -> int:
+    """Re-encrypt every server share and live ceremony state under the keyring's active key.
+
+    For ``actionmfa keys rotate``: old keys stay readable, so this only finishes a rotation.
+    """
+    repo = WalletRepo(uow.conn)
+    count = 0
+    for wallet_id, blob in repo.sealed_shares():
+        if keyring.needs_rotation(blob):
+            repo.set_sealed_share(wallet_id, keyring.reencrypt(blob, aad=f"waas-wallet:{wallet_id}"))
+            count += 1
+    for ceremony_id, blob in repo.sealed_states():
+        if blob and keyring.needs_rotation(blob):
+            repo.set_sealed_state(ceremony_id, keyring.reencrypt(blob, aad=f"waas-ceremony:{ceremony_id}"))
+            count += 1
+    return count
+
+
 def locked_wallets(uow: UnitOfWork, environment_id: str | None = None) -> list[WalletRow]:
     """Every wallet locked for signing (optionally of one environment), for the operator."""
     return WalletRepo(uow.conn).locked(environment_id)

@@ -109,6 +109,19 @@ class WalletRepo:
                                                           updated_at=now)
         )
 
+    def sealed_shares(self) -> list[tuple[str, str]]:
+        return [(r.id, r.server_share) for r in self.conn.execute(select(ww.c.id, ww.c.server_share)).all()]
+
+    def set_sealed_share(self, wallet_id: str, blob: str) -> None:
+        self.conn.execute(update(ww).where(ww.c.id == wallet_id).values(server_share=blob))
+
+    def sealed_states(self) -> list[tuple[str, str]]:
+        rows = self.conn.execute(select(wc.c.id, wc.c.state).where(wc.c.outcome.is_(None))).all()
+        return [(r.id, r.state) for r in rows]
+
+    def set_sealed_state(self, ceremony_id: str, blob: str) -> None:
+        self.conn.execute(update(wc).where(wc.c.id == ceremony_id).values(state=blob))
+
     # -- ceremonies ---------------------------------------------------------------------------------
     def add_ceremony(self, **values: Any) -> None:
         self.conn.execute(insert(wc).values(**values))
