@@ -329,3 +329,15 @@ __all__ += [
     "VerificationUsedError",
 ]
 ERRORS_BY_CODE.update(_registry())
+
+
+class WalletLimitError(ActionMFAError):
+    """Too many wallets, or too many key generations in progress, for one user."""
+
+    code = "wallet_limit_reached"
+    status = 429
+    default_message = "Wallet limit reached"
+
+
+__all__ += ["WalletLimitError"]
+ERRORS_BY_CODE.update(_registry())
