@@ -198,3 +198,11 @@ def test_malformed_round_messages_get_a_typed_422(
     assert r.status_code == 422
     assert r.json()["code"] in ("wallet_proof_invalid", "ceremony_invalid")
     assert not open_user.sdk.wallets.list()[0].locked
+
+
+def test_open_key_generations_are_bounded(app_client: TestClient, open_user: WalletUser) -> None:
+    url, headers = open_user.env.sdk("/waas/create"), open_user.signed_in.headers
+    for _ in range(3):
+        assert app_client.post(url, json={}, headers=headers).status_code == 200
+    refused = app_client.post(url, json={}, headers=headers)
+    assert refused.status_code == 429 and refused.json()["code"] == "wallet_limit_reached"

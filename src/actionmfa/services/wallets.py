@@ -32,6 +32,7 @@ from actionmfa.errors import (
     CeremonyInvalidError,
     InvalidRequestError,
     NotFoundError,
+    WalletLimitError,
     WalletLockedError,
     WalletSignatureInvalidError,
 )
@@ -50,6 +51,8 @@ from actionmfa.wallet.payloads import PayloadKind, SignRequest, signed_raw_trans
 log = logging.getLogger("actionmfa.wallets")
 
 CEREMONY_TTL_SECONDS = 60
+MAX_WALLETS_PER_USER = 20
+MAX_OPEN_KEYGENS_PER_USER = 3
 PURGE_AFTER_SECONDS = 3600  # expired ceremony rows (sealed round state) are deleted an hour later
 WALLET_SERVICE_KEY = "wallets"
 KEYPOOL_KEY = "wallet_keypool"
@@ -167,12 +170,22 @@ class WalletService:
 
     # -- key generation ------------------------------------------------------------------------------
     def open_keygen(self, ctx: AuthContext) -> dict[str, Any]:
-        """Round 1: the server commits to its public share. The Paillier key comes from the pool."""
+        """Round 1: the server commits to its public share. The Paillier key comes from the pool.
+
+        Creation is not gated, so it is bounded per user: each opening consumes a pooled key that
+        costs seconds of prime search to replace.
+        """
+        now = self.clock.now()
+        with self.db.read() as uow:
+            repo = WalletRepo(uow.conn)
+            if len(repo.wallets_of(ctx.environment.id, ctx.user.id)) >= MAX_WALLETS_PER_USER:
+                raise WalletLimitError(f"At most {MAX_WALLETS_PER_USER} wallets per user")
+            if repo.open_keygens(ctx.user.id, now) >= MAX_OPEN_KEYGENS_PER_USER:
+                raise WalletLimitError("Too many wallet creations in progress; finish or wait a minute")
         prepared = self.pool.take(wait=30.0)
         ceremony_id = str(uuid.uuid4())
         sid = p2.keygen_session_id(ceremony_id, ctx.environment.id, ctx.user.id)
         message, state = p2.server_keygen_begin(sid, prepared)
-        now = self.clock.now()
         expires = now + timedelta(seconds=CEREMONY_TTL_SECONDS)
         with self.db.write() as uow:
             WalletRepo(uow.conn).purge_expired(before=now - timedelta(seconds=PURGE_AFTER_SECONDS))

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Row, and_, delete, insert, select, update
+from sqlalchemy import Connection, Row, and_, delete, func, insert, select, update
 
 from actionmfa.store.wallet_tables import waas_ceremonies as wc
 from actionmfa.store.wallet_tables import waas_wallets as ww
@@ -161,6 +161,13 @@ class WalletRepo:
             update(wc).where(wc.c.id == ceremony_id, wc.c.outcome.is_(None))
             .values(outcome=outcome, completed_at=now, state="")
         )
+
+    def open_keygens(self, user_id: str, now: datetime) -> int:
+        """Key generations of this user still open (not finished, not expired)."""
+        q = select(func.count()).select_from(wc).where(
+            wc.c.user_id == user_id, wc.c.kind == "keygen", wc.c.outcome.is_(None), wc.c.expires_at > now
+        )
+        return int(self.conn.execute(q).scalar_one())
 
     def purge_expired(self, *, before: datetime) -> int:
         """Delete ceremonies that expired before ``before`` (abandoned or finished)."""
