@@ -318,3 +318,15 @@ def test_a_right_email_code_does_not_reset_the_mfa_failure_counter(
     vid = send_code(client, env)
     status, body = signin(client, env, vid, smtp.last().code())
     assert (status, body["code"]) == (429, "mfa_rate_limited")
+
+
+def test_old_verifications_of_an_address_are_purged_on_its_next_code(
+    client: TestClient, env: EnvFixture, smtp: SmtpSink, smtp_runtime: Runtime, clock: FrozenClock
+) -> None:
+    old = send_code(client, env, "purge@example.com")
+    other = send_code(client, env, "other@example.com")
+    clock.advance(minutes=20, seconds=1)  # expired (10 min) for longer than the send window (10 min)
+    new = send_code(client, env, "purge@example.com")
+    with smtp_runtime.db.read() as uow:
+        ids = {row.id for row in uow.conn.execute(t.email_verifications.select())}
+    assert ids == {other, new} and old not in ids

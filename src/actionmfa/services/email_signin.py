@@ -88,6 +88,7 @@ def create(runtime: Runtime, environment_id: str, raw_email: str) -> SentVerific
     now = runtime.clock.now()
     with runtime.db.write() as uow:
         env = runtime.environments.get(uow, environment_id)
+        uow.email_verifications.purge_for_email(env.id, email, now - SEND_WINDOW)
         if uow.email_verifications.count_recent(env.id, email, now - SEND_WINDOW) >= MAX_CODES_PER_WINDOW:
             raise EmailRateLimitedError()
         uow.email_verifications.add(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Row, func, insert, select, update
+from sqlalchemy import Connection, Row, delete, func, insert, select, update
 
 from actionmfa.domain.actions import SessionScope
 from actionmfa.domain.models import Environment, Session, User
@@ -332,3 +332,14 @@ class EmailVerificationRepo(_Repo):
             .where(c.environment_id == environment_id, c.email == email, c.created_at > since)
         )
         return int(self.conn.execute(q).scalar_one())
+
+    def purge_for_email(self, environment_id: str, email: str, expired_before: datetime) -> int:
+        """Drop this address's verifications that expired before ``expired_before`` (housekeeping
+        on the address's next request; they can no longer sign in nor count toward a limit)."""
+        c = t.email_verifications.c
+        result = self.conn.execute(
+            delete(t.email_verifications).where(
+                c.environment_id == environment_id, c.email == email, c.expires_at < expired_before
+            )
+        )
+        return int(result.rowcount)
