@@ -1,4 +1,4 @@
-"""``client.ui``: the MFA prompt in a terminal (``client.ui.mfa.show()``).
+"""``client.ui``: the MFA prompt in a terminal (``client.ui.mfa.show()``) or a browser (``browser=True``).
 
 Asks for a TOTP code or a recovery code with hidden input (``getpass``), retries with a clear
 message on a wrong code, and stops with a lockout message on ``mfa_rate_limited``. Resolves with
@@ -35,9 +35,26 @@ class MfaPrompt:
         create_mfa_token: bool | dict[str, bool] = False,
         requested_scopes: list[str] | None = None,
         max_attempts: int = 3,
+        browser: bool = False,
+        open_url: Callable[[str], Any] | None = None,
+        page_origin: str | None = None,
+        timeout: float = 300.0,
     ) -> str | None:
-        """Prompt until a code is accepted; returns the MFA token (or ``None`` if none was asked)."""
+        """Prompt until a code is accepted; returns the MFA token (or ``None`` if none was asked).
+
+        ``browser=True`` shows the server's hosted prompt in the user's browser instead of the
+        terminal (TOTP, recovery code or passkey); ``open_url`` replaces :func:`webbrowser.open`.
+        """
         mint: Any = {"single_use": True} if create_mfa_token is True else (create_mfa_token or None)
+        if browser:
+            from actionmfa.sdk.hosted_prompt import HostedMfaPrompt
+
+            kwargs: dict[str, Any] = {"page_origin": page_origin, "timeout": timeout}
+            if open_url is not None:
+                kwargs["open_url"] = open_url
+            return HostedMfaPrompt(self._c, **kwargs).show(
+                mint=mint, requested_scopes=requested_scopes, max_attempts=max_attempts
+            )
         self._say("Multi-factor authentication required.")
         self._say("Enter the 6-digit code from your authenticator app, or one of your recovery codes.")
         for attempt in range(1, max_attempts + 1):

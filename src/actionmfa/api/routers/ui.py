@@ -43,11 +43,14 @@ def loopback_callback(url: str) -> str:
     return url
 
 
-def _headers(callback_origin: str) -> dict[str, str]:
+def _headers(callback_origin: str, *, redirect_back: bool = False) -> dict[str, str]:
+    # form-action also governs the redirects that follow a submission: the hosted MFA prompt's
+    # callback answers a wrong code with a redirect back to this server, so it allows 'self'.
+    form_action = f"{callback_origin} 'self'" if redirect_back else callback_origin
     return {
         "Content-Security-Policy": (
             "default-src 'none'; script-src 'self'; style-src 'unsafe-inline'; img-src 'self'; "
-            f"form-action {callback_origin}; frame-ancestors 'none'; base-uri 'none'"
+            f"form-action {form_action}; frame-ancestors 'none'; base-uri 'none'"
         ),
         "X-Frame-Options": "DENY",
         "Referrer-Policy": "no-referrer",
@@ -91,7 +94,58 @@ def passkey_ceremony_page(
         "user_name": (options.get("user") or {}).get("name"),
     }
     page = templates.TemplateResponse(request, "passkeys/ceremony.html", context)
-    page.headers.update(_headers(f"{parts.scheme}://{parts.netloc}"))
+    # 'self' too: opened from the hosted MFA prompt, a refused passkey is answered with a redirect
+    # back to the prompt.
+    page.headers.update(_headers(f"{parts.scheme}://{parts.netloc}", redirect_back=True))
+    return page
+
+
+_PROMPT_METHODS = ("totp", "passkey", "recovery")
+_PROMPT_ERRORS = {
+    "invalid": "That code was not accepted. Try again.",
+    "passkey": "The passkey was not accepted. Try again or use a code.",
+}
+
+
+@router.get("/{environmentId}/mfa/prompt", response_class=HTMLResponse)
+def mfa_prompt_page(
+    request: Request,
+    environmentId: str,
+    callback: str,
+    state: str,
+    runtime: RuntimeDep,
+    methods: str = "totp,recovery",
+    error: str | None = None,
+) -> Response:
+    """The hosted MFA prompt (``client.ui.mfa.show(browser=True)``).
+
+    Plain forms, no script: the code (or the choice of a passkey) is posted to the app's loopback
+    callback, and the app — which holds the session — sends it to the API. The page needs no
+    session and keeps nothing, so its URL is worthless to anybody else.
+    """
+    try:
+        callback = loopback_callback(callback)
+        if not _STATE.match(state):
+            raise InvalidRequestError("state must be 16-128 URL-safe characters", field="state")
+        with runtime.db.read() as uow:
+            runtime.environments.get(uow, environmentId)
+    except ActionMFAError as exc:
+        page = templates.TemplateResponse(
+            request, "passkeys/error.html", {"message": exc.message, "code": exc.code}, status_code=exc.status
+        )
+        page.headers.update(_headers("'none'"))
+        return page
+    wanted = [m for m in methods.split(",") if m in _PROMPT_METHODS] or ["totp", "recovery"]
+    parts = urlsplit(callback)
+    context = {
+        "callback": callback,
+        "state": state,
+        "methods": wanted,
+        "error": _PROMPT_ERRORS.get(error or ""),
+        "open_recovery": wanted == ["recovery"],
+    }
+    page = templates.TemplateResponse(request, "mfa/prompt.html", context)
+    page.headers.update(_headers(f"{parts.scheme}://{parts.netloc}", redirect_back=True))
     return page
 
 
