@@ -25,6 +25,7 @@ WALLET_MFA_SETTINGS = {
             "actions": [
                 {"action": "wallet.waas.sign", "required": True},
                 {"action": "wallet.waas.export", "required": True},
+                {"action": "wallet.waas.refresh", "required": True},
             ],
         }
     }

@@ -11,6 +11,7 @@ tokens the client holds are attached automatically. Results are eth-account's ow
     wallet.sign_transaction({...})                   # SignedTransaction (.raw_transaction)
     wallet.sign_authorization({"chainId": 1, ...})   # SignedSetCodeAuthorization
     wallet.export_private_key()                      # 64 hex characters, no 0x
+    wallet.refresh()                                 # new shares, new server Paillier key, same address
 """
 
 from __future__ import annotations
@@ -51,6 +52,13 @@ from actionmfa.wallet.payloads import (
     transaction_request,
     typed_data_request,
 )
+from actionmfa.wallet.refresh import (
+    RefreshCommit,
+    RefreshOpen,
+    client_refresh_finish,
+    client_refresh_respond,
+    refresh_session_id,
+)
 
 if TYPE_CHECKING:
     from actionmfa.sdk.client import Client
@@ -59,6 +67,7 @@ __all__ = ["ShareStore", "Wallet", "WalletsResource"]
 
 SIGN_SCOPE = "wallet:sign"
 EXPORT_SCOPE = "wallet:export"
+REFRESH_SCOPE = "wallet:refresh"
 _RID_ALPHABET = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
 
 
@@ -118,36 +127,56 @@ class ShareStore:
             return {"version": 1, "kdf": "scrypt", "salt": _b64(secrets.token_bytes(16)), "wallets": {}}
         return {"version": 1, "kdf": "device-key", "wallets": {}}
 
-    def save(self, environment_id: str, user_id: str, wallet_id: str, share: p2.ClientKeyShare) -> None:
+    def _write(self, path: Path, doc: dict[str, Any]) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        tmp = path.with_suffix(".tmp")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            json.dump(doc, fh)
+        os.replace(tmp, path)
+
+    def save(self, environment_id: str, user_id: str, wallet_id: str, share: p2.ClientKeyShare, *,
+             version: int = 1, pending: bool = False) -> None:
+        """Store a share for a key version; ``pending`` keeps it beside the current one (refresh)."""
         path = self._path(environment_id, user_id)
         with self._lock:
             doc = self._load(path)
             key = self._key(doc)
             nonce = secrets.token_bytes(12)
-            aad = f"{environment_id}:{user_id}:{wallet_id}".encode()
+            aad = f"{environment_id}:{user_id}:{wallet_id}:{version}".encode()
             ct = AESGCM(key).encrypt(nonce, json.dumps(share.to_json()).encode(), aad)
-            doc["wallets"][wallet_id] = {"nonce": _b64(nonce), "ct": _b64(ct)}
-            path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-            tmp = path.with_suffix(".tmp")
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-            with os.fdopen(fd, "w") as fh:
-                json.dump(doc, fh)
-            os.replace(tmp, path)
+            slot = f"{wallet_id}#pending" if pending else wallet_id
+            doc["wallets"][slot] = {"nonce": _b64(nonce), "ct": _b64(ct), "version": version}
+            if not pending:
+                doc["wallets"].pop(f"{wallet_id}#pending", None)
+            self._write(path, doc)
 
-    def load(self, environment_id: str, user_id: str, wallet_id: str) -> p2.ClientKeyShare | None:
+    def load(self, environment_id: str, user_id: str, wallet_id: str, *,
+             version: int | None = None) -> p2.ClientKeyShare | None:
+        """The share for ``version`` (default: the current one). A pending share of that version —
+        a refresh the server confirmed before this device could — is promoted to current."""
         path = self._path(environment_id, user_id)
         with self._lock:
             if not path.exists():
                 return None
             doc = self._load(path)
-            entry = doc["wallets"].get(wallet_id)
+            current = doc["wallets"].get(wallet_id)
+            pending = doc["wallets"].get(f"{wallet_id}#pending")
+            entry = current
+            if version is not None and (current is None or current.get("version", 1) != version):
+                entry = pending if pending is not None and pending.get("version") == version else None
             if entry is None:
                 return None
-            aad = f"{environment_id}:{user_id}:{wallet_id}".encode()
+            entry_version = int(entry.get("version", 1))
+            aad = f"{environment_id}:{user_id}:{wallet_id}:{entry_version}".encode()
             try:
                 plain = AESGCM(self._key(doc)).decrypt(_unb64(entry["nonce"]), _unb64(entry["ct"]), aad)
             except InvalidTag as exc:
                 raise WalletProofInvalidError("User share could not be decrypted (wrong passphrase?)") from exc
+            if entry is pending:
+                doc["wallets"][wallet_id] = pending
+                doc["wallets"].pop(f"{wallet_id}#pending")
+                self._write(path, doc)
         return p2.ClientKeyShare.from_json(json.loads(plain))
 
 
@@ -163,6 +192,7 @@ class Wallet:
         self.address: str = str(data["address"])
         self.chain: str = str(data.get("chain", "EVM"))
         self.locked: bool = bool(data.get("locked", False))
+        self.key_version: int = int(data.get("keyVersion", 1))
         self._share: p2.ClientKeyShare | None = None
         self._pool: RandomnessPool | None = None
 
@@ -172,7 +202,7 @@ class Wallet:
     # -- local share ---------------------------------------------------------------------------
     def _client_share(self) -> p2.ClientKeyShare:
         if self._share is None:
-            share = self._r.load_share(self.id)
+            share = self._r.load_share(self.id, version=self.key_version)
             if share is None:
                 raise NotFoundError("No user share for this wallet on this device")
             if address_of(share.public_key) != self.address:
@@ -253,6 +283,30 @@ class Wallet:
             raise WalletSignatureInvalidError("Server's signed transaction differs from the local one")
         return result
 
+    # -- refresh --------------------------------------------------------------------------------------
+    def refresh(self) -> None:
+        """Re-randomise both shares (coin toss) and move the server to a new Paillier key; the
+        address is unchanged. Gate ``wallet.waas.refresh`` (scope ``wallet:refresh``). The new share
+        is written as *pending* before the server switches, so a crash in between loses nothing."""
+        share = self._client_share()
+        c, base = self._r.client, f"/waas/{self.id}/refresh"
+        opened = c.request("POST", base, json={}, scope=REFRESH_SCOPE, include_mfa_token=True)
+        ceremony_id, version = str(opened["ceremonyId"]), int(opened["keyVersion"])
+        sid = refresh_session_id(self.id, ceremony_id, version)
+        contribution, state = client_refresh_respond(sid, RefreshCommit.from_json(opened["message"]))
+        done = c.request("POST", f"{base}/{ceremony_id}", json={"message": contribution.to_json()})
+        new_share, confirm = client_refresh_finish(share, state, RefreshOpen.from_json(done["message"]),
+                                                   min_modulus_bits=self._r.min_modulus_bits)
+        env_id, user_id = c.environment_id, self._r.user_id()
+        self._r.store.save(env_id, user_id, self.id, new_share, version=version + 1, pending=True)
+        confirmed = c.request("POST", f"{base}/{ceremony_id}/confirm", json={"message": confirm.to_json()})
+        self.key_version = int(confirmed["wallet"]["keyVersion"])
+        self._r.store.save(env_id, user_id, self.id, new_share, version=self.key_version)
+        self._share = new_share
+        if self._pool is not None:  # precomputed randomness belongs to the old modulus
+            self._pool.stop()
+            self._pool = None
+
     # -- export ---------------------------------------------------------------------------------------
     def export_private_key(self, *, password: str | None = None) -> Any:
         """The full private key as 64 hex characters without ``0x`` — or, with ``password``, a v3
@@ -293,14 +347,14 @@ class WalletsResource:
             self.min_modulus_bits = min_modulus_bits
         return self
 
-    def _user_id(self) -> str:
+    def user_id(self) -> str:
         user = self.client.session.user
         if not user or "id" not in user:
             user = self.client.users.me()
         return str(user["id"])
 
-    def load_share(self, wallet_id: str) -> p2.ClientKeyShare | None:
-        return self.store.load(self.client.environment_id, self._user_id(), wallet_id)
+    def load_share(self, wallet_id: str, *, version: int | None = None) -> p2.ClientKeyShare | None:
+        return self.store.load(self.client.environment_id, self.user_id(), wallet_id, version=version)
 
     def create(self) -> Wallet:
         """Run two-party key generation; the user share is written to the share store."""

@@ -47,6 +47,15 @@ from actionmfa.wallet.curve import address_of, point_to_hex
 from actionmfa.wallet.export import ExportEnvelope, export_info, parse_recipient_key, seal_share
 from actionmfa.wallet.keypool import KeyPool, default_paillier_generator
 from actionmfa.wallet.payloads import PayloadKind, SignRequest, signed_raw_transaction
+from actionmfa.wallet.refresh import (
+    RefreshConfirm,
+    RefreshContribution,
+    ServerRefreshState,
+    refresh_session_id,
+    server_refresh_begin,
+    server_refresh_confirm,
+    server_refresh_open,
+)
 
 log = logging.getLogger("actionmfa.wallets")
 
@@ -64,6 +73,7 @@ CHAIN_EVM = "EVM"
 class CeremonyKind(StrEnum):
     KEYGEN = "keygen"
     SIGN = "sign"
+    REFRESH = "refresh"
 
 
 class WalletAuditEvent(StrEnum):
@@ -71,12 +81,14 @@ class WalletAuditEvent(StrEnum):
     SIGN_OPENED = "wallet.sign_opened"
     SIGNED = "wallet.signed"
     SIGNATURE_INVALID = "wallet.signature_invalid"
-    LOCKED_SIGN_REFUSED = "wallet.sign_refused_locked"
+    REFRESH_OPENED = "wallet.refresh_opened"
+    REFRESHED = "wallet.refreshed"
     EXPORTED = "wallet.exported"
     UNLOCKED = "wallet.unlocked"
 
 
-# Stages: keygen 1 → 2; sign 1 (committed) → 2 (revealed) → 3 (signed).
+# Stages: keygen 1 → done; sign 1 (committed) → 2 (revealed) → 3 (signing) → done;
+# refresh 1 (committed) → 2 (opened) → done.
 _DONE = 99
 
 
@@ -87,6 +99,7 @@ class WalletView:
     address: str
     public_key: str
     locked: bool
+    key_version: int
     created_at: datetime
 
     def to_json(self) -> dict[str, Any]:
@@ -96,12 +109,14 @@ class WalletView:
             "address": self.address,
             "publicKey": self.public_key,
             "locked": self.locked,
+            "keyVersion": self.key_version,
             "createdAt": self.created_at.isoformat(),
         }
 
     @classmethod
     def of(cls, row: WalletRow) -> WalletView:
-        return cls(row.id, row.chain, row.address, row.public_key, row.locked_at is not None, row.created_at)
+        return cls(row.id, row.chain, row.address, row.public_key, row.locked_at is not None, row.key_version,
+                   row.created_at)
 
 
 @dataclass(frozen=True)
@@ -328,6 +343,82 @@ class WalletService:
         if failure is not None:
             raise failure  # after the lock and the audit row have committed
         return result
+
+    # -- refresh ----------------------------------------------------------------------------------------------
+    def open_refresh(self, ctx: AuthContext, wallet_id: str, *, mfa_token: str | None,
+                     elevated_token: str | None) -> dict[str, Any]:
+        """Open a refresh (gate: ``wallet.waas.refresh``): commit to ρ1, set aside a new Paillier key.
+
+        A locked wallet may be refreshed (it stays locked: unlocking is the operator's decision).
+        """
+        prepared = self.pool.take(wait=30.0)
+        ceremony_id = str(uuid.uuid4())
+        now = self.clock.now()
+        try:
+            with denials_recorded(self.db), self.db.write() as uow:
+                wallet = self._wallet(uow, ctx, wallet_id)
+                decision = self.gate.enforce(uow, ctx, MFAAction.WALLET_WAAS_REFRESH, mfa_token=mfa_token,
+                                             elevated_token=elevated_token)
+                sid = refresh_session_id(wallet.id, ceremony_id, wallet.key_version)
+                message, state = server_refresh_begin(sid, prepared)
+                expires = now + timedelta(seconds=CEREMONY_TTL_SECONDS)
+                sealed = self._seal_state(ceremony_id, {"keyVersion": wallet.key_version, **state.to_json()})
+                WalletRepo(uow.conn).add_ceremony(
+                    id=ceremony_id, environment_id=ctx.environment.id, user_id=ctx.user.id,
+                    session_id=ctx.session.id, wallet_id=wallet.id, kind=CeremonyKind.REFRESH.value,
+                    payload_kind=None, digest=None, stage=1, state=sealed, outcome=None,
+                    created_at=now, expires_at=expires, completed_at=None,
+                )
+                audit.record(uow, ctx, WalletAuditEvent.REFRESH_OPENED, now=now,
+                             action=MFAAction.WALLET_WAAS_REFRESH.value, outcome="ok", walletId=wallet.id,
+                             ceremonyId=ceremony_id, via=decision.via)
+        except BaseException:
+            self.pool.put(prepared)  # unused: give it back
+            raise
+        return {"ceremonyId": ceremony_id, "walletId": wallet.id, "keyVersion": wallet.key_version,
+                "expiresAt": expires.isoformat(), "message": message.to_json()}
+
+    def _refresh_round(self, uow: UnitOfWork, ctx: AuthContext, wallet_id: str, ceremony_id: str, stage: int,
+                       now: datetime) -> tuple[WalletRow, CeremonyRow, ServerRefreshState]:
+        wallet = self._wallet(uow, ctx, wallet_id, for_update=True)
+        row = self._live_ceremony(uow, ctx, ceremony_id, CeremonyKind.REFRESH, stage, now)
+        data = self._open_state(row)
+        if row.wallet_id != wallet.id or data.get("keyVersion") != wallet.key_version:
+            raise CeremonyInvalidError("The wallet changed since this refresh was opened")
+        return wallet, row, ServerRefreshState.from_json(data)
+
+    def refresh_open(self, ctx: AuthContext, wallet_id: str, ceremony_id: str,
+                     message: dict[str, Any]) -> dict[str, Any]:
+        """Round 2: combine ρ, compute x1' and ckey' under the new key; keep them pending."""
+        contribution = RefreshContribution.from_json(message)
+        now = self.clock.now()
+        with self.db.write() as uow:
+            wallet, _, state = self._refresh_round(uow, ctx, wallet_id, ceremony_id, 1, now)
+            opening, state = server_refresh_open(self._open_share(wallet), state, contribution)
+            sealed = self._seal_state(ceremony_id, {"keyVersion": wallet.key_version, **state.to_json()})
+            if not WalletRepo(uow.conn).advance(ceremony_id, from_stage=1, to_stage=2, now=now, state=sealed):
+                raise CeremonyInvalidError()
+        return {"ceremonyId": ceremony_id, "message": opening.to_json()}
+
+    def refresh_confirm(self, ctx: AuthContext, wallet_id: str, ceremony_id: str,
+                        message: dict[str, Any]) -> dict[str, Any]:
+        """Round 3: the client proved it holds x2'; switch to (x1', N') and drop the old Paillier key."""
+        confirm = RefreshConfirm.from_json(message)
+        now = self.clock.now()
+        with self.db.write() as uow:
+            repo = WalletRepo(uow.conn)
+            wallet, _, state = self._refresh_round(uow, ctx, wallet_id, ceremony_id, 2, now)
+            new_share = server_refresh_confirm(self._open_share(wallet), state, confirm)
+            if not repo.advance(ceremony_id, from_stage=2, to_stage=_DONE, now=now, state="", outcome="ok"):
+                raise CeremonyInvalidError()
+            repo.replace_share(wallet.id, server_share=self._seal_share(wallet.id, new_share),
+                               key_version=wallet.key_version + 1, now=now)
+            audit.record(uow, ctx, WalletAuditEvent.REFRESHED, now=now, action=MFAAction.WALLET_WAAS_REFRESH.value,
+                         outcome="ok", walletId=wallet.id, ceremonyId=ceremony_id,
+                         shareVersion=wallet.key_version + 1, locked=wallet.locked_at is not None)
+            updated = repo.wallet(ctx.environment.id, ctx.user.id, wallet.id)
+        assert updated is not None  # noqa: S101
+        return {"wallet": WalletView.of(updated).to_json()}
 
     # -- export --------------------------------------------------------------------------------------------
     def export(self, ctx: AuthContext, wallet_id: str, *, recipient_public_key: str, request_id: str,

@@ -91,6 +91,7 @@ __all__ = [
     "SignPartial",
     "SignReveal",
     "Signature",
+    "check_paillier_public",
     "client_keygen_finish",
     "client_keygen_respond",
     "client_sign_finish",
@@ -268,19 +269,24 @@ def server_keygen_finish(state: ServerKeygenState, message: KeygenShare) -> tupl
     return opening, ServerKeyShare(state.x1, key, public_key)
 
 
+def check_paillier_public(n: int, ckey: int, *, min_modulus_bits: int = DEFAULT_MODULUS_BITS) -> None:
+    """The server's modulus has an acceptable size and ``ckey`` is a unit modulo N² (Πmod is separate)."""
+    bits = n.bit_length()
+    if bits < max(min_modulus_bits, _MIN_MODULUS_BITS_FOR_BOUND) or bits > _MAX_MODULUS_BITS:
+        raise WalletProofInvalidError("Paillier modulus has the wrong size")
+    if not PaillierPublicKey(n).is_ciphertext(ckey):
+        raise WalletProofInvalidError("Encrypted key share is not a valid ciphertext")
+
+
 def client_keygen_finish(
     state: ClientKeygenState, message: KeygenOpen, *, min_modulus_bits: int = DEFAULT_MODULUS_BITS
 ) -> ClientKeyShare:
     """P2, round 3: check the opening, π1, the size of N and Πmod; derive Q = Q1 + Q2."""
     verify_opening(state.sid, state.commitment, message.nonce, message.public_share.format() + message.proof.to_bytes())
     message.proof.verify(state.sid, message.public_share)
-    bits = message.paillier_n.bit_length()
-    if bits < max(min_modulus_bits, _MIN_MODULUS_BITS_FOR_BOUND) or bits > _MAX_MODULUS_BITS:
-        raise WalletProofInvalidError("Paillier modulus has the wrong size")
+    check_paillier_public(message.paillier_n, message.ckey, min_modulus_bits=min_modulus_bits)
     message.mod_proof.verify(message.paillier_n, MOD_PROOF_CONTEXT)
     paillier = PaillierPublicKey(message.paillier_n)
-    if not paillier.is_ciphertext(message.ckey):
-        raise WalletProofInvalidError("Encrypted key share is not a valid ciphertext")
     public_key = add_points(message.public_share, base_mul(state.x2))
     return ClientKeyShare(state.x2, public_key, message.public_share, paillier, message.ckey)
 

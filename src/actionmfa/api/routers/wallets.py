@@ -4,7 +4,9 @@
 ``POST /waas/{walletId}/signMessage`` opens a signing ceremony (the MFA gate runs here) for a
 message, typed data, a transaction or an EIP-7702 authorization, then
 ``…/signMessage/{ceremonyId}/nonce`` and ``…/signMessage/{ceremonyId}/complete`` run its rounds;
-``POST /waas/{walletId}/privateKey/export`` returns the server share sealed with HPKE.
+``POST /waas/{walletId}/privateKey/export`` returns the server share sealed with HPKE;
+``POST /waas/{walletId}/refresh`` (then ``…/refresh/{ceremonyId}`` and ``…/confirm``) re-randomises
+both shares with a coin toss and a new Paillier key.
 """
 
 from __future__ import annotations
@@ -106,3 +108,25 @@ def export_private_key(
         request_id=x_dyn_request_id or meta.request_id or "",
         mfa_token=mfa_token, elevated_token=elevated_token,
     )
+
+
+@router.post("/waas/{walletId}/refresh")
+def open_refresh(
+    walletId: str,
+    ctx: AuthDep,
+    runtime: RuntimeDep,
+    mfa_token: MfaTokenHeader = None,
+    elevated_token: ElevatedTokenHeader = None,
+) -> dict[str, Any]:
+    return wallet_service_for(runtime).open_refresh(ctx, walletId, mfa_token=mfa_token, elevated_token=elevated_token)
+
+
+@router.post("/waas/{walletId}/refresh/{ceremonyId}")
+def refresh_open(walletId: str, ceremonyId: str, body: RoundBody, ctx: AuthDep, runtime: RuntimeDep) -> dict[str, Any]:
+    return wallet_service_for(runtime).refresh_open(ctx, walletId, ceremonyId, body.message)
+
+
+@router.post("/waas/{walletId}/refresh/{ceremonyId}/confirm")
+def refresh_confirm(walletId: str, ceremonyId: str, body: RoundBody, ctx: AuthDep,
+                    runtime: RuntimeDep) -> dict[str, Any]:
+    return wallet_service_for(runtime).refresh_confirm(ctx, walletId, ceremonyId, body.message)

@@ -1,0 +1,103 @@
+"""WaaS refresh: coin-tossed re-randomisation and a new Paillier key; same address, new shares."""
+
+from __future__ import annotations
+
+import pytest
+from eth_account import Account
+from eth_account.messages import encode_defunct
+from fastapi.testclient import TestClient
+from sqlalchemy import func, select
+
+from actionmfa.errors import MfaRequiredError, WalletLockedError
+from actionmfa.services.runtime import Runtime
+from actionmfa.services.wallets import GENERATOR_KEY, WalletService, wallet_service_for
+from actionmfa.store.repos.wallets import WalletRepo
+from actionmfa.store.wallet_tables import waas_ceremonies
+from actionmfa.wallet.ecdsa2p import PreparedPaillier
+from tests.api import wallet_support
+from tests.api.wallet_support import WalletUser
+
+open_user = wallet_support.open_user
+mfa_user = wallet_support.mfa_user
+shared_paillier = wallet_support.shared_paillier
+wallet_runtime = wallet_support.wallet_runtime
+app_client = wallet_support.app_client
+
+
+@pytest.fixture(scope="session")
+def second_paillier() -> PreparedPaillier:
+    return PreparedPaillier.generate(2048, safe_primes=False)
+
+
+@pytest.fixture
+def two_keys(wallet_runtime: Runtime, shared_paillier: PreparedPaillier, second_paillier: PreparedPaillier) -> None:
+    """The pool hands out the first key, then the second (a refresh needs a *new* Paillier key)."""
+    keys = iter([shared_paillier, second_paillier, second_paillier, second_paillier])
+    wallet_runtime.extras[GENERATOR_KEY] = lambda: next(keys)
+
+
+def _server_n(runtime: Runtime, env_id: str, wallet_id: str) -> int:
+    with runtime.db.read() as uow:
+        row = WalletRepo(uow.conn).wallet_by_id(env_id, wallet_id)
+    assert row is not None
+    return wallet_service_for(runtime)._open_share(row).paillier.n
+
+
+def test_refresh_keeps_address_changes_shares_and_paillier_key(
+    open_user: WalletUser, wallet_runtime: Runtime, two_keys: None
+) -> None:
+    wallet = open_user.sdk.wallets.create()
+    old_share = open_user.sdk.wallets.load_share(wallet.id)
+    old_n = _server_n(wallet_runtime, open_user.env.id, wallet.id)
+    key_before = wallet.export_private_key()
+
+    wallet.refresh()
+
+    assert wallet.key_version == 2
+    new_share = open_user.sdk.wallets.load_share(wallet.id)
+    assert old_share is not None and new_share is not None and new_share.x2 != old_share.x2
+    assert _server_n(wallet_runtime, open_user.env.id, wallet.id) != old_n
+    listed = open_user.sdk.wallets.list()[0]
+    assert listed.address == wallet.address and listed.key_version == 2
+    signed = listed.sign_message("after refresh")
+    assert Account.recover_message(encode_defunct(text="after refresh"), signature=signed.signature) == wallet.address
+    assert listed.export_private_key() == key_before  # the key itself never changes
+
+
+def test_refresh_is_gated(app_client: TestClient, mfa_user: WalletUser, wallet_runtime: Runtime) -> None:
+    wallet = mfa_user.sdk.wallets.create()
+    with pytest.raises(MfaRequiredError):
+        wallet.refresh()
+    with wallet_runtime.db.read() as uow:
+        q = select(func.count()).select_from(waas_ceremonies).where(waas_ceremonies.c.kind == "refresh")
+        assert uow.conn.execute(q).scalar_one() == 0
+
+
+def test_pending_share_promoted_when_the_device_missed_the_confirmation(
+    open_user: WalletUser, wallet_runtime: Runtime, two_keys: None
+) -> None:
+    wallet = open_user.sdk.wallets.create()
+    old_share = open_user.sdk.wallets.load_share(wallet.id)
+    wallet.refresh()
+    new_share = open_user.sdk.wallets.load_share(wallet.id)
+    assert old_share is not None and new_share is not None
+    # As if the device crashed after the server confirmed: current = old (v1), pending = new (v2).
+    store, env_id, user_id = open_user.sdk.wallets.store, open_user.env.id, open_user.signed_in.user.id
+    store.save(env_id, user_id, wallet.id, old_share, version=1)
+    store.save(env_id, user_id, wallet.id, new_share, version=2, pending=True)
+    fresh = open_user.sdk.wallets.get(wallet.id)
+    signed = fresh.sign_message("recovered")
+    assert Account.recover_message(encode_defunct(text="recovered"), signature=signed.signature) == wallet.address
+    current = store.load(env_id, user_id, wallet.id)
+    assert current is not None and current.x2 == new_share.x2
+
+
+def test_refresh_does_not_unlock(open_user: WalletUser, wallet_runtime: Runtime, two_keys: None) -> None:
+    wallet = open_user.sdk.wallets.create()
+    with wallet_runtime.db.write() as uow:
+        WalletRepo(uow.conn).lock(wallet.id, reason="invalid_signature", now=wallet_runtime.clock.now())
+    wallet.refresh()
+    assert open_user.sdk.wallets.list()[0].locked
+    with pytest.raises(WalletLockedError):
+        wallet.sign_message("still locked")
+    assert isinstance(wallet_service_for(wallet_runtime), WalletService)
