@@ -16,6 +16,7 @@ from __future__ import annotations
 import hmac
 import json
 import logging
+import threading
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -67,6 +68,7 @@ WALLET_SERVICE_KEY = "wallets"
 KEYPOOL_KEY = "wallet_keypool"
 GENERATOR_KEY = "wallet_paillier_generator"  # tests inject a fast generator here
 EXPORT_HOOKS_KEY = "wallet_export_hooks"
+_SERVICE_LOCK = threading.Lock()
 CHAIN_EVM = "EVM"
 
 
@@ -494,16 +496,22 @@ def locked_wallets(uow: UnitOfWork, environment_id: str | None = None) -> list[W
 def wallet_service_for(runtime: Any) -> WalletService:
     """The process's wallet service and its background Paillier key pool (cached in ``extras``)."""
     service = runtime.extras.get(WALLET_SERVICE_KEY)
-    if service is None:
+    if service is not None:
+        return service  # type: ignore[no-any-return]
+    with _SERVICE_LOCK:  # two first requests at once must not build two pools
+        service = runtime.extras.get(WALLET_SERVICE_KEY)
+        if service is not None:
+            return service  # type: ignore[no-any-return]
         generator = runtime.extras.get(GENERATOR_KEY)
         if generator is None:
             generator = default_paillier_generator()
             runtime.extras.setdefault("on_shutdown", []).append(generator.close)
-        pool: KeyPool[p2.PreparedPaillier] = KeyPool(generator, size=int(runtime.extras.get("wallet_pool_size", 4)))
+        size = int(runtime.extras.get("wallet_pool_size", 4))
+        pool: KeyPool[p2.PreparedPaillier] = KeyPool(generator, size=size)
         pool.start()
         runtime.extras.setdefault("on_shutdown", []).insert(0, pool.stop)
         runtime.extras[KEYPOOL_KEY] = pool
         service = WalletService(runtime.db, runtime.keyring, runtime.clock, gate_for(runtime), pool)
         service.export_hooks.extend(runtime.extras.get(EXPORT_HOOKS_KEY, []))
         runtime.extras[WALLET_SERVICE_KEY] = service
-    return service  # type: ignore[no-any-return]
+        return service
