@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from actionmfa.errors import CeremonyInvalidError, WalletLockedError, WalletSignatureInvalidError
 from actionmfa.services.runtime import Runtime
-from actionmfa.services.wallets import wallet_service_for
+from actionmfa.services.wallet_admin import unlock_wallet
 from actionmfa.store.mfa_tables import audit_log
 from actionmfa.wallet import ecdsa2p as p2
 from actionmfa.wallet.payloads import message_request
@@ -150,7 +150,8 @@ def test_tampered_client_message_locks_wallet(
     assert "wallet.signature_invalid" in events
 
     # Operator recovery (docs/wallet-security.md): unlock, audited, signing works again.
-    assert wallet_service_for(wallet_runtime).unlock(open_user.env.id, wallet_id, operator="test")
+    with wallet_runtime.db.write() as uow:
+        assert unlock_wallet(uow, wallet_runtime.clock.now(), open_user.env.id, wallet_id, operator="test")
     signed = open_user.sdk.wallets.get(wallet_id).sign_message("after unlock")
     assert Account.recover_message(encode_defunct(text="after unlock"), signature=signed.signature) \
         == open_user.sdk.wallets.get(wallet_id).address

@@ -38,7 +38,6 @@ from actionmfa.errors import (
     WalletSignatureInvalidError,
 )
 from actionmfa.services import audit
-from actionmfa.services.audit import AuditIds
 from actionmfa.services.gate import Gate, denials_recorded, gate_for
 from actionmfa.store.db import Database
 from actionmfa.store.repos.wallets import CeremonyRow, WalletRepo, WalletRow
@@ -447,50 +446,6 @@ class WalletService:
             except Exception:  # a notification failure must not undo a committed export
                 log.exception("wallet export hook failed")
         return {**envelope.to_json(), "walletId": wallet.id, "requestId": request_id, "tokenId": token_ref}
-
-    # -- operator ---------------------------------------------------------------------------------------------
-    def unlock(self, environment_id: str, wallet_id: str, *, operator: str, note: str = "") -> bool:
-        """Admin recovery of a locked wallet (see docs/wallet-security.md before using it)."""
-        with self.db.write() as uow:
-            return unlock_wallet(uow, self.clock.now(), environment_id, wallet_id, operator=operator, note=note)
-
-
-def unlock_wallet(uow: UnitOfWork, now: datetime, environment_id: str, wallet_id: str, *, operator: str,
-                  note: str = "") -> bool:
-    """Clear a wallet's signing lock (audited). False if it was not locked. No key pool needed."""
-    repo = WalletRepo(uow.conn)
-    wallet = repo.wallet_by_id(environment_id, wallet_id)
-    if wallet is None:
-        raise NotFoundError("Wallet not found")
-    changed = repo.unlock(wallet_id, now=now)
-    if changed:
-        audit.record(uow, AuditIds(environment_id, wallet.user_id), WalletAuditEvent.UNLOCKED, now=now,
-                     outcome="ok", walletId=wallet_id, operator=operator, note=note[:200],
-                     lockReason=wallet.lock_reason, lockCount=wallet.lock_count)
-    return changed
-
-
-def rotate_wallet_secrets(uow: UnitOfWork, keyring: Keyring) -> int:
-    """Re-encrypt every server share and live ceremony state under the keyring's active key.
-
-    For ``actionmfa keys rotate``: old keys stay readable, so this only finishes a rotation.
-    """
-    repo = WalletRepo(uow.conn)
-    count = 0
-    for wallet_id, blob in repo.sealed_shares():
-        if keyring.needs_rotation(blob):
-            repo.set_sealed_share(wallet_id, keyring.reencrypt(blob, aad=f"waas-wallet:{wallet_id}"))
-            count += 1
-    for ceremony_id, blob in repo.sealed_states():
-        if blob and keyring.needs_rotation(blob):
-            repo.set_sealed_state(ceremony_id, keyring.reencrypt(blob, aad=f"waas-ceremony:{ceremony_id}"))
-            count += 1
-    return count
-
-
-def locked_wallets(uow: UnitOfWork, environment_id: str | None = None) -> list[WalletRow]:
-    """Every wallet locked for signing (optionally of one environment), for the operator."""
-    return WalletRepo(uow.conn).locked(environment_id)
 
 
 def wallet_service_for(runtime: Any) -> WalletService:
