@@ -206,7 +206,9 @@ def run_db(kind: str, connections: list[int], requests: int, baseline_seconds: f
                     offset += n
                     # baseline: GET /users for a fixed time
                     auth = {"Authorization": f"Bearer {batch[0].jwt}"}
-                    jobs = [("GET", f"{prefix}/users", auth, None)] * 100_000
+                    jobs: list[tuple[str, str, dict[str, str], dict[str, str] | None]] = [
+                        ("GET", f"{prefix}/users", auth, None)
+                    ] * 100_000
                     elapsed, lat, err = asyncio.run(_drive_for(base, c, jobs, baseline_seconds))
                     points.append(_point("GET /users (baseline)", c, elapsed, lat, err))
                     jobs = [

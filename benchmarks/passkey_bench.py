@@ -141,7 +141,7 @@ def main() -> None:
         # Users and sessions are made through the services on the same store (no sign-in e-mail).
         config = ServerConfig(data_dir=data_dir, database_url=args.database_url)
         runtime = Runtime.build(config)
-        settings = {"security": {"passkeys": {"rpId": "localhost", "rpName": "Bench", "origins": [origin]}}}
+        settings: dict[str, object] = {"security": {"passkeys": {"rpId": "localhost", "rpName": "Bench", "origins": [origin]}}}
         with runtime.db.write() as uow:
             environment = runtime.environments.create(uow, name="bench", settings=settings).environment
 
