@@ -16,12 +16,11 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from actionmfa.domain.actions import MFADeviceType
 from actionmfa.store import mfa_tables as m
+from actionmfa.store import passkey_tables as pk
 from actionmfa.store import tables as t
-from actionmfa.store.schema import metadata
 
 # Passkeys live in another area's table; any of these names with a ``user_id`` column counts as a
 # verified method (a stored WebAuthn credential is verified by construction).
-_PASSKEY_TABLE_NAMES = ("passkeys", "user_passkeys", "passkey_credentials", "webauthn_credentials")
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,12 +52,9 @@ def _device(row: Any) -> DeviceRow:
     )
 
 
-def passkey_table() -> Table | None:
-    for name in _PASSKEY_TABLE_NAMES:
-        table = metadata.tables.get(name)
-        if table is not None and "user_id" in table.c:
-            return table
-    return None
+def passkey_table() -> Table:
+    """Passkeys are MFA methods too (counted by the requirement rule, removed by a reset)."""
+    return pk.passkeys
 
 
 class MfaRepo:
@@ -148,17 +144,14 @@ class MfaRepo:
 
     def passkeys(self, user_id: str) -> list[dict[str, Any]]:
         table = passkey_table()
-        if table is None:
-            return []
         rows = self.conn.execute(select(table).where(table.c.user_id == user_id)).mappings().all()
         return [dict(r) for r in rows]
 
     def has_verified_method(self, user_id: str) -> bool:
         if self.count_verified_devices(user_id) > 0:
             return True
+        # A passkey flagged as possibly cloned still counts: flagging must not lift the requirement.
         table = passkey_table()
-        if table is None:
-            return False
         count = self.conn.execute(select(func.count()).select_from(table).where(table.c.user_id == user_id))
         return int(count.scalar_one()) > 0
 
@@ -319,8 +312,7 @@ class MfaRepo:
             self.conn.execute(delete(table).where(table.c.user_id == user_id))
         self.conn.execute(update(t.users).where(t.users.c.id == user_id).values(mfa_backup_code_ack=None))
         passkeys = passkey_table()
-        if passkeys is not None:  # passkeys are MFA methods too
-            self.conn.execute(delete(passkeys).where(passkeys.c.user_id == user_id))
+        self.conn.execute(delete(passkeys).where(passkeys.c.user_id == user_id))
 
     def purge_session_tokens(self, session_id: str, now: datetime) -> None:
         """Housekeeping on mint: this session's expired elevated tokens and spent single-use MFA tokens
