@@ -194,7 +194,6 @@ class Wallet:
         self.locked: bool = bool(data.get("locked", False))
         self.key_version: int = int(data.get("keyVersion", 1))
         self._share: p2.ClientKeyShare | None = None
-        self._pool: RandomnessPool | None = None
 
     def __repr__(self) -> str:
         return f"Wallet(id={self.id!r}, address={self.address!r})"
@@ -211,7 +210,7 @@ class Wallet:
         return self._share
 
     def precompute(self, count: int = 8, *, background: bool = False) -> None:
-        """Precompute Paillier randomness ``r^N mod N²`` (the costly part of a signing round)."""
+        """Precompute Paillier randomness ``r^N mod N²`` now (the costly part of a signing round)."""
         pool = self._randomness()
         pool.target = max(pool.target, count)
         if background:
@@ -220,13 +219,7 @@ class Wallet:
             pool.fill(count)
 
     def _randomness(self) -> RandomnessPool:
-        if self._pool is None:
-            self._pool = RandomnessPool(self._client_share().paillier, target=8)
-        return self._pool
-
-    def close(self) -> None:
-        if self._pool is not None:
-            self._pool.stop()
+        return self._r.randomness_pool(self.id, self._client_share())
 
     # -- signing ----------------------------------------------------------------------------------
     def sign_message(self, message: str | bytes) -> SignedMessage:
@@ -302,10 +295,7 @@ class Wallet:
         confirmed = c.request("POST", f"{base}/{ceremony_id}/confirm", json={"message": confirm.to_json()})
         self.key_version = int(confirmed["wallet"]["keyVersion"])
         self._r.store.save(env_id, user_id, self.id, new_share, version=self.key_version)
-        self._share = new_share
-        if self._pool is not None:  # precomputed randomness belongs to the old modulus
-            self._pool.stop()
-            self._pool = None
+        self._share = new_share  # (pools are per modulus: the old one is simply no longer used)
 
     # -- export ---------------------------------------------------------------------------------------
     def export_private_key(self, *, password: str | None = None) -> Any:
@@ -337,15 +327,43 @@ class WalletsResource:
         self.client = client
         self.store = ShareStore()
         self.min_modulus_bits = DEFAULT_MODULUS_BITS
+        self.precompute = 4
+        self._pools: dict[tuple[str, int], RandomnessPool] = {}
+        self._pools_lock = threading.Lock()
 
     def configure(self, *, share_dir: Path | str | None = None, passphrase: str | None = None,
-                  min_modulus_bits: int | None = None) -> WalletsResource:
+                  min_modulus_bits: int | None = None, precompute: int | None = None) -> WalletsResource:
+        """``precompute``: Paillier randomness values kept ready per wallet by a background thread
+        (0 disables it; each value saves ~9 ms of a signature's client-side work)."""
         if share_dir is not None or passphrase is not None:
             self.store = ShareStore(share_dir if share_dir is not None else self.store.directory,
                                     passphrase=passphrase)
         if min_modulus_bits is not None:
             self.min_modulus_bits = min_modulus_bits
+        if precompute is not None:
+            self.precompute = precompute
         return self
+
+    def randomness_pool(self, wallet_id: str, share: p2.ClientKeyShare) -> RandomnessPool:
+        """One pool per (wallet, server modulus), shared by every ``Wallet`` object of that wallet."""
+        key = (wallet_id, share.paillier.n)
+        with self._pools_lock:
+            pool = self._pools.get(key)
+            if pool is None:
+                for old_key in [k for k in self._pools if k[0] == wallet_id]:  # modulus changed: refresh
+                    self._pools.pop(old_key).stop()
+                pool = RandomnessPool(share.paillier, target=max(self.precompute, 1))
+                if self.precompute > 0:
+                    pool.start_background()
+                self._pools[key] = pool
+            return pool
+
+    def close(self) -> None:
+        """Stop the background precomputation threads."""
+        with self._pools_lock:
+            pools, self._pools = list(self._pools.values()), {}
+        for pool in pools:
+            pool.stop()
 
     def user_id(self) -> str:
         user = self.client.session.user

@@ -31,6 +31,12 @@ DEFAULT_MODULUS_BITS = 2048
 _MR_ROUNDS = 40  # gmpy2.is_prime rounds; error ≤ 4^-40 per candidate
 
 
+def _release_gil() -> None:
+    """Let this thread's long gmpy2 operations run without the GIL (the context is per thread), so a
+    background precomputation or a second request thread does not stall the others."""
+    gmpy2.get_context().allow_release_gil = True
+
+
 def _odd_primorial(limit: int) -> mpz:
     product, prime = mpz(1), mpz(3)
     while prime < limit:
@@ -97,6 +103,7 @@ class PaillierPublicKey:
 
     def randomness(self) -> int:
         """A fresh ``r^N mod N²`` — the expensive part of an encryption."""
+        _release_gil()
         return int(gmpy2.powmod(self.random_unit(), self._n, self._n2))
 
     def encrypt(self, plaintext: int, *, rn: int | None = None) -> int:
@@ -112,6 +119,7 @@ class PaillierPublicKey:
 
     def mul(self, c: int, k: int) -> int:
         """k ⊙ Enc(m) = Enc(k·m)."""
+        _release_gil()
         return int(gmpy2.powmod(mpz(c), mpz(k), self._n2))
 
     def is_ciphertext(self, c: int) -> bool:
@@ -148,6 +156,7 @@ class PaillierSecretKey:
         if not self.public.is_ciphertext(ciphertext):
             raise ValueError("not a valid ciphertext")
         p, q, p2, q2, hp, hq, q_inv_p = self._crt
+        _release_gil()
         c = mpz(ciphertext)
         mp = (gmpy2.powmod(c, p - 1, p2) - 1) // p * hp % p
         mq = (gmpy2.powmod(c, q - 1, q2) - 1) // q * hq % q
