@@ -101,3 +101,41 @@ def test_refresh_does_not_unlock(open_user: WalletUser, wallet_runtime: Runtime,
     with pytest.raises(WalletLockedError):
         wallet.sign_message("still locked")
     assert isinstance(wallet_service_for(wallet_runtime), WalletService)
+
+
+def test_stale_wallet_object_after_refresh_signs_without_locking(
+    open_user: WalletUser, wallet_runtime: Runtime, two_keys: None
+) -> None:
+    created = open_user.sdk.wallets.create()
+    stale = open_user.sdk.wallets.get(created.id)
+    stale.sign_message("loads the v1 share")
+    open_user.sdk.wallets.get(created.id).refresh()
+    signed = stale.sign_message("after someone else refreshed")  # reloads the v2 share
+    assert Account.recover_message(encode_defunct(text="after someone else refreshed"),
+                                   signature=signed.signature) == created.address
+    assert not open_user.sdk.wallets.list()[0].locked
+
+
+def test_server_refuses_a_round_from_a_stale_share_without_locking(
+    app_client: TestClient, open_user: WalletUser, wallet_runtime: Runtime, two_keys: None
+) -> None:
+    from actionmfa.wallet import ecdsa2p as p2
+    from actionmfa.wallet.payloads import message_request
+
+    wallet = open_user.sdk.wallets.create()
+    old_share = open_user.sdk.wallets.load_share(wallet.id)
+    assert old_share is not None
+    service, ctx = wallet_service_for(wallet_runtime), open_user.ctx(wallet_runtime)
+    request = message_request("race")
+    opened = service.open_sign(ctx, wallet.id, request, mfa_token=None, elevated_token=None)
+    digest = request.digest()
+    sid = p2.sign_session_id(wallet.id, opened["ceremonyId"], digest)
+    nonce, state = p2.client_sign_respond(sid, digest, p2.SignCommit.from_json(opened["message"]))
+    revealed = service.sign_nonce(ctx, wallet.id, opened["ceremonyId"], request, nonce.to_json(), key_version=1)
+    open_user.sdk.wallets.get(wallet.id).refresh()  # the key moves on between two rounds
+    partial = p2.client_sign_finish(old_share, state, p2.SignReveal.from_json(revealed["message"]))
+    r = app_client.post(open_user.env.sdk(f"/waas/{wallet.id}/signMessage/{opened['ceremonyId']}/complete"),
+                        json={**request.to_json(), "message": partial.to_json(), "keyVersion": 1},
+                        headers=open_user.signed_in.headers)
+    assert r.status_code == 422 and r.json()["code"] == "ceremony_invalid"
+    assert not open_user.sdk.wallets.list()[0].locked

@@ -247,15 +247,19 @@ class Wallet:
         return result
 
     def _sign(self, request: SignRequest) -> SignedMessage | SignedTransaction | SignedSetCodeAuthorization:
-        share = self._client_share()
         digest = request.digest()
-        body = request.to_json()
+        body: dict[str, Any] = request.to_json()
         c = self._r.client
         opened = c.request("POST", f"/waas/{self.id}/signMessage", json=body, scope=SIGN_SCOPE,
                            include_mfa_token=True)
         # Refuse to take part if the server is about to sign anything other than what we asked for.
         if opened.get("digest") != "0x" + digest.hex():
             raise WalletProofInvalidError("Server digest differs from the payload's")
+        version = int(opened.get("keyVersion", self.key_version))
+        if version != self.key_version:  # refreshed elsewhere since this object loaded its share
+            self.key_version, self._share = version, None
+        share = self._client_share()
+        body["keyVersion"] = self.key_version
         ceremony_id = str(opened["ceremonyId"])
         sid = p2.sign_session_id(self.id, ceremony_id, digest)
         nonce_msg, state = p2.client_sign_respond(sid, digest, p2.SignCommit.from_json(opened["message"]))

@@ -270,10 +270,11 @@ class WalletService:
                          now=now, outcome="ok", walletId=wallet.id, ceremonyId=ceremony_id,
                          payloadKind=request.kind.value, digest=digest.hex(), via=decision.via)
         return {"ceremonyId": ceremony_id, "walletId": wallet_id, "digest": "0x" + digest.hex(),
-                "expiresAt": expires.isoformat(), "message": message.to_json()}
+                "keyVersion": wallet.key_version, "expiresAt": expires.isoformat(), "message": message.to_json()}
 
     def _sign_round(self, uow: UnitOfWork, ctx: AuthContext, wallet_id: str, ceremony_id: str,
-                    request: SignRequest, stage: int, now: datetime) -> tuple[WalletRow, CeremonyRow]:
+                    request: SignRequest, stage: int, now: datetime,
+                    key_version: int | None) -> tuple[WalletRow, CeremonyRow]:
         # The last round locks the wallet row: a ceremony that fails and locks the wallet is seen by
         # every completion after it, also under READ COMMITTED on PostgreSQL.
         wallet = self._wallet(uow, ctx, wallet_id, for_update=stage == 2)
@@ -282,6 +283,10 @@ class WalletService:
             raise CeremonyInvalidError()
         if wallet.locked_at is not None:
             raise WalletLockedError()
+        # A client whose share predates a refresh would produce an invalid signature and lock the
+        # wallet; it says which share it uses, and a stale one is refused before anything is decrypted.
+        if key_version is not None and key_version != wallet.key_version:
+            raise CeremonyInvalidError("The wallet was refreshed; reload the share and sign again")
         # The payload is shown again at every round; the server recomputes the digest and refuses a
         # ceremony whose payload changed since it was opened (and gated).
         presented = request.digest().hex()
@@ -290,12 +295,12 @@ class WalletService:
         return wallet, row
 
     def sign_nonce(self, ctx: AuthContext, wallet_id: str, ceremony_id: str, request: SignRequest,
-                   message: dict[str, Any]) -> dict[str, Any]:
+                   message: dict[str, Any], *, key_version: int | None = None) -> dict[str, Any]:
         """Round 2: check the client's nonce proof, reveal R1."""
         client_msg = p2.SignNonce.from_json(message)
         now = self.clock.now()
         with self.db.write() as uow:
-            _, row = self._sign_round(uow, ctx, wallet_id, ceremony_id, request, 1, now)
+            _, row = self._sign_round(uow, ctx, wallet_id, ceremony_id, request, 1, now, key_version)
             state = p2.ServerSignState.from_json(self._open_state(row))
             reveal, state = p2.server_sign_reveal(state, client_msg)
             sealed = self._seal_state(ceremony_id, state.to_json())
@@ -304,7 +309,7 @@ class WalletService:
         return {"ceremonyId": ceremony_id, "message": reveal.to_json()}
 
     def sign_complete(self, ctx: AuthContext, wallet_id: str, ceremony_id: str, request: SignRequest,
-                      message: dict[str, Any]) -> dict[str, Any]:
+                      message: dict[str, Any], *, key_version: int | None = None) -> dict[str, Any]:
         """Round 3: decrypt, finish and verify the signature; an invalid one locks the wallet."""
         client_msg = p2.SignPartial.from_json(message)
         now = self.clock.now()
@@ -312,7 +317,7 @@ class WalletService:
         result: dict[str, Any] = {}
         with self.db.write() as uow:
             repo = WalletRepo(uow.conn)
-            wallet, row = self._sign_round(uow, ctx, wallet_id, ceremony_id, request, 2, now)
+            wallet, row = self._sign_round(uow, ctx, wallet_id, ceremony_id, request, 2, now, key_version)
             state = p2.ServerSignState.from_json(self._open_state(row))
             # Claim the round before using the share, so that it runs at most once.
             if not repo.advance(ceremony_id, from_stage=2, to_stage=3, now=now, state=""):

@@ -41,6 +41,7 @@ class SignRoundBody(WireModel):
     kind: str
     payload: Any
     message: dict[str, Any]
+    keyVersion: int | None = None  # the share version the client signs with (refused if stale)
 
 
 class ExportBody(WireModel):
@@ -82,14 +83,16 @@ def open_sign(
 def sign_nonce(walletId: str, ceremonyId: str, body: SignRoundBody, ctx: AuthDep,
                runtime: RuntimeDep) -> dict[str, Any]:
     request = SignRequest.from_json({"kind": body.kind, "payload": body.payload})
-    return wallet_service_for(runtime).sign_nonce(ctx, walletId, ceremonyId, request, body.message)
+    return wallet_service_for(runtime).sign_nonce(ctx, walletId, ceremonyId, request, body.message,
+                                                  key_version=body.keyVersion)
 
 
 @router.post("/waas/{walletId}/signMessage/{ceremonyId}/complete")
 def sign_complete(walletId: str, ceremonyId: str, body: SignRoundBody, ctx: AuthDep,
                   runtime: RuntimeDep) -> dict[str, Any]:
     request = SignRequest.from_json({"kind": body.kind, "payload": body.payload})
-    return wallet_service_for(runtime).sign_complete(ctx, walletId, ceremonyId, request, body.message)
+    return wallet_service_for(runtime).sign_complete(ctx, walletId, ceremonyId, request, body.message,
+                                                     key_version=body.keyVersion)
 
 
 @router.post("/waas/{walletId}/privateKey/export")
