@@ -306,7 +306,7 @@ class Wallet:
         """The full private key as 64 hex characters without ``0x`` — or, with ``password``, a v3
         keystore dict. The server's share arrives HPKE-sealed to a one-time key; the key is
         assembled here and checked against the address."""
-        share = self._client_share()
+        self._client_share()  # fail before spending a token if this device has no share
         recipient = generate_recipient_key()
         request_id = "".join(secrets.choice(_RID_ALPHABET) for _ in range(32))
         body = {"recipientPublicKey": recipient_public_key_b64(recipient), "encryptionType": "HPKE"}
@@ -318,6 +318,10 @@ class Wallet:
             raise WalletProofInvalidError("Export response is for another request")
         info = export_info(self.id, request_id, str(response.get("tokenId")))
         x1 = open_share(ExportEnvelope.from_json(response), recipient, info)
+        version = int(response.get("keyVersion", self.key_version))
+        if version != self.key_version:  # refreshed elsewhere: the server share matches the newer one
+            self.key_version, self._share = version, None
+        share = self._client_share()
         key_hex = combine_shares(x1, share.x2, self.address)
         if password is not None:
             return keystore_v3(key_hex, password)

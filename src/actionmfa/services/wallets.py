@@ -450,7 +450,8 @@ class WalletService:
                 hook(notice)
             except Exception:  # a notification failure must not undo a committed export
                 log.exception("wallet export hook failed")
-        return {**envelope.to_json(), "walletId": wallet.id, "requestId": request_id, "tokenId": token_ref}
+        return {**envelope.to_json(), "walletId": wallet.id, "requestId": request_id, "tokenId": token_ref,
+                "keyVersion": wallet.key_version}
 
 
 def wallet_service_for(runtime: Any) -> WalletService:
