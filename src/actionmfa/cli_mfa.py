@@ -76,16 +76,19 @@ def rotate_keys(data_dir: DataDirOpt = None, database_url: DbOpt = None, as_json
         from actionmfa.services.mfa_admin import rotate_secrets
 
         count = rotate_secrets(runtime)
-        count += _rotate_signing_keys(runtime, keyring)
+        count += _rotate_signing_keys_and_wallets(runtime, keyring)
     finally:
         runtime.db.dispose()
     out = {"activeKeyId": keyring.active_key_id, "reencrypted": count}
     typer.echo(json.dumps(out) if as_json else f"Active key {keyring.active_key_id}; re-encrypted {count} secrets.")
 
 
-def _rotate_signing_keys(runtime: Any, keyring: Keyring) -> int:
+def _rotate_signing_keys_and_wallets(runtime: Any, keyring: Keyring) -> int:
+    from actionmfa.services.wallet_admin import rotate_wallet_secrets
+
     count = 0
     with runtime.db.write() as uow:
+        count += rotate_wallet_secrets(uow, keyring)  # server key shares and live ceremony state
         for row in uow.signing_keys.all():
             if keyring.needs_rotation(row.private_key):
                 uow.signing_keys.set_private_key(
