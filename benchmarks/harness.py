@@ -91,18 +91,42 @@ def server(database_url: str | None, workers: int) -> Iterator[Server]:
     pem = key.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
     created = json.loads(_cli(data_dir, database_url, "env", "create", "--name", "bench", "--json"))
     env_id = created["environmentId"]
-    settings = {"security": {"externalAuth": {
-        "enabled": True, "iss": "https://bench.local", "aud": "bench", "publicKeyPem": pem.decode()}}}
+    settings = {
+        "security": {
+            "externalAuth": {
+                "enabled": True,
+                "iss": "https://bench.local",
+                "aud": "bench",
+                "publicKeyPem": pem.decode(),
+            }
+        }
+    }
     _cli(data_dir, database_url, "env", "settings", env_id, "--set", json.dumps(settings), "--json")
     port = free_port()
-    env = {**os.environ, "ACTIONMFA_DATA_DIR": str(data_dir), "ACTIONMFA_MAIL_LOG": "true"}
+    env = {
+        **os.environ,
+        "ACTIONMFA_DATA_DIR": str(data_dir),
+        "ACTIONMFA_MAIL_LOG": "true",
+        "ACTIONMFA_WALLET_POOL_WARM": "false",
+    }  # no prime search competing with the measured requests
     env.pop("ACTIONMFA_DATABASE_URL", None)
     if database_url:
         env["ACTIONMFA_DATABASE_URL"] = database_url
     # The operator's own command (``actionmfa serve``), so the figures are what a deployment gets.
     cmd = [
-        sys.executable, "-m", "actionmfa.cli", "serve", "--host", "127.0.0.1", "--port", str(port),
-        "--workers", str(workers), "--data-dir", str(data_dir), "--mail-log",
+        sys.executable,
+        "-m",
+        "actionmfa.cli",
+        "serve",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--workers",
+        str(workers),
+        "--data-dir",
+        str(data_dir),
+        "--mail-log",
     ]
     if database_url:
         cmd += ["--database-url", database_url]
@@ -154,9 +178,22 @@ def _ms(text: str) -> float:
 def run_wrk(url: str, jwt_token: str, connections: int, seconds: int) -> Result:
     threads = max(1, min(connections, 2))
     out = subprocess.run(
-        ["wrk", "-t", str(threads), "-c", str(connections), "-d", f"{seconds}s", "--latency",
-         "-H", f"Authorization: Bearer {jwt_token}", url],
-        check=True, capture_output=True, text=True,
+        [
+            "wrk",
+            "-t",
+            str(threads),
+            "-c",
+            str(connections),
+            "-d",
+            f"{seconds}s",
+            "--latency",
+            "-H",
+            f"Authorization: Bearer {jwt_token}",
+            url,
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
     ).stdout
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
     p50 = _ms(re.search(r"^\s+50%\s+(\S+)", out, re.M).group(1))  # type: ignore[union-attr]
@@ -204,7 +241,11 @@ def load_in_subprocess(tool: str, url: str, jwt_token: str, connections: int, se
         return run_wrk(url, jwt_token, connections, seconds)  # wrk is its own process already
     out = subprocess.run(
         [sys.executable, "-m", "benchmarks.harness", url, str(connections), str(seconds)],
-        input=jwt_token, check=True, capture_output=True, text=True, cwd=Path(__file__).resolve().parents[1],
+        input=jwt_token,
+        check=True,
+        capture_output=True,
+        text=True,
+        cwd=Path(__file__).resolve().parents[1],
     ).stdout
     doc = json.loads(out)
     return Result(**doc)

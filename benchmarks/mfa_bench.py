@@ -107,7 +107,12 @@ def prepare(runtime: Runtime, env_id: str, n: int) -> list[BenchUser]:
 @contextmanager
 def serve(data_dir: Path, url: str) -> Iterator[str]:
     port = free_port()
-    env = {**os.environ, "ACTIONMFA_DATA_DIR": str(data_dir), "ACTIONMFA_DATABASE_URL": url}
+    env = {
+        **os.environ,
+        "ACTIONMFA_DATA_DIR": str(data_dir),
+        "ACTIONMFA_DATABASE_URL": url,
+        "ACTIONMFA_WALLET_POOL_WARM": "false",
+    }
     proc = subprocess.Popen(
         [
             sys.executable,

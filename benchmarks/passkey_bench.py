@@ -117,7 +117,12 @@ def main() -> None:
     port = _free_port()
     base = f"http://127.0.0.1:{port}"
     origin = f"http://localhost:{port}"
-    env = {**os.environ, "ACTIONMFA_DATA_DIR": str(data_dir), "ACTIONMFA_PORT": str(port)}
+    env = {
+        **os.environ,
+        "ACTIONMFA_DATA_DIR": str(data_dir),
+        "ACTIONMFA_PORT": str(port),
+        "ACTIONMFA_WALLET_POOL_WARM": "false",
+    }
     if args.database_url:
         env["ACTIONMFA_DATABASE_URL"] = args.database_url
     server = subprocess.Popen(  # the real operator path
@@ -141,7 +146,9 @@ def main() -> None:
         # Users and sessions are made through the services on the same store (no sign-in e-mail).
         config = ServerConfig(data_dir=data_dir, database_url=args.database_url)
         runtime = Runtime.build(config)
-        settings: dict[str, object] = {"security": {"passkeys": {"rpId": "localhost", "rpName": "Bench", "origins": [origin]}}}
+        settings: dict[str, object] = {
+            "security": {"passkeys": {"rpId": "localhost", "rpName": "Bench", "origins": [origin]}}
+        }
         with runtime.db.write() as uow:
             environment = runtime.environments.create(uow, name="bench", settings=settings).environment
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -17,6 +18,10 @@ from actionmfa.domain.models import Environment, User
 from actionmfa.services.runtime import Runtime
 from actionmfa.store.db import Database
 from tests.databases import PostgresProvider, SqliteProvider
+
+# Servers that tests start as processes inherit this: no 2048-bit prime search competing with the
+# tests for the CPU (wallet tests inject their own key generator).
+os.environ.setdefault("ACTIONMFA_WALLET_POOL_WARM", "false")
 
 
 @pytest.fixture(scope="session")

@@ -80,7 +80,11 @@ def serve(
             )
         )
     else:
-        uvicorn.run(create_app(runtime, migrate=False), host=config.host, port=config.port, log_level="info")
+        from actionmfa.server import warm_up
+
+        app = create_app(runtime, migrate=False)
+        warm_up(runtime)
+        uvicorn.run(app, host=config.host, port=config.port, log_level="info")
 
 
 @app.command()

@@ -46,6 +46,7 @@ class ServerConfig:
     hash_key: str | None = None  # base64, >= 32 bytes
     trust_proxy_headers: bool = False
     workers: int = 1
+    warm_wallet_pool: bool = True  # start Paillier prime search at start-up, not at the first wallet
 
     @property
     def effective_database_url(self) -> str:
@@ -79,6 +80,7 @@ class ServerConfig:
             hash_key=e.get("ACTIONMFA_HASH_KEY") or None,
             trust_proxy_headers=_bool(e.get("ACTIONMFA_TRUST_PROXY_HEADERS", "false")),
             workers=int(e.get("ACTIONMFA_WORKERS", "1")),
+            warm_wallet_pool=_bool(e.get("ACTIONMFA_WALLET_POOL_WARM", "true")),
         )
         return replace(cfg, **{k: v for k, v in overrides.items() if v is not None})
 

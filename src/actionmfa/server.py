@@ -42,11 +42,22 @@ def prepare(config: ServerConfig) -> tuple[Runtime, Bootstrap | None]:
     return runtime, Bootstrap(created.environment.id, operator_token, path)
 
 
+def warm_up(runtime: Runtime) -> None:
+    """Start the wallet's Paillier key pool now, so the first wallet creation does not wait for
+    a 2048-bit prime search (seconds); the pool fills in a child process."""
+    from actionmfa.services.wallets import wallet_service_for
+
+    if runtime.config.warm_wallet_pool:
+        wallet_service_for(runtime)
+
+
 def app_from_env() -> FastAPI:
     """Factory for ``uvicorn --factory actionmfa.server:app_from_env`` (multi-worker serving)."""
     config = ServerConfig.from_env()
     runtime = Runtime.build(config)
-    return create_app(runtime, migrate=True)
+    app = create_app(runtime, migrate=True)
+    warm_up(runtime)
+    return app
 
 
 def with_tcp_proto(sock: socket.socket) -> socket.socket:
