@@ -224,9 +224,18 @@ class _AsyncProxy:
 
         @functools.wraps(attr)
         async def call(*args: Any, **kwargs: Any) -> Any:
-            return await asyncio.to_thread(attr, *args, **kwargs)
+            return _async_view(await asyncio.to_thread(attr, *args, **kwargs))
 
         return call
+
+
+def _async_view(value: Any) -> Any:
+    """Objects with methods of their own (``Wallet``) come back awaitable too."""
+    if getattr(type(value), "__sdk_resource__", False) and not isinstance(value, dict):
+        return _AsyncProxy(value)
+    if isinstance(value, list) and value and all(getattr(type(v), "__sdk_resource__", False) for v in value):
+        return [_AsyncProxy(v) for v in value]
+    return value
 
 
 class AsyncClient:
