@@ -88,6 +88,18 @@ def serve(
 
 
 @app.command()
+def demo() -> None:
+    """Walk the whole story against an embedded server: sign-in, TOTP, wallet, gated signing, export."""
+    import sys
+
+    from actionmfa.demo import run_demo
+
+    result = run_demo(sys.stdout)
+    ok = result["recovered"] == result["address"] == result["exported_address"]
+    raise typer.Exit(code=0 if ok else 1)
+
+
+@app.command()
 def version() -> None:
     """Print the version."""
     typer.echo(__version__)
