@@ -1,0 +1,120 @@
+"""Delegated-access delivery: Dynamic's hybrid envelope and webhook signature (wallet-crypto.md §1.4, §7).
+
+Envelope ``{alg: "HYBRID-RSA-AES-256", iv, ct, tag, ek}`` (base64url, no padding): a fresh AES-256-GCM
+key encrypts the payload and is wrapped with RSA-OAEP-SHA256 under the developer's public key.
+The webhook body is signed with HMAC-SHA256 under the environment's delegation secret (header
+:data:`SIGNATURE_HEADER`, lower-case hex), compared in constant time.
+
+The delegated share reaches the developer as **two** envelopes — the server's sub-share and the
+user's (sealed by the user's SDK, so the server never sees it) — plus the public Feldman
+commitments; :func:`open_delegation` checks the signature, opens both and combines them with
+:func:`actionmfa.wallet.reshare.delegate_receive`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import secrets
+from typing import Any
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import padding, rsa
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+from actionmfa.errors import WalletProofInvalidError
+from actionmfa.wallet.codec import b64_to_bytes, bytes_to_b64
+from actionmfa.wallet.curve import ORDER, point_from_hex
+from actionmfa.wallet.reshare import DELEGATE_INDEX, DelegateShare, delegate_receive
+
+__all__ = [
+    "ENVELOPE_ALG",
+    "SIGNATURE_HEADER",
+    "load_rsa_public_key",
+    "open_delegation",
+    "open_envelope",
+    "seal_envelope",
+    "sign_body",
+    "sub_share_plaintext",
+    "verify_body",
+]
+
+ENVELOPE_ALG = "HYBRID-RSA-AES-256"
+SIGNATURE_HEADER = "x-actionmfa-signature-256"
+MIN_RSA_BITS = 2048
+_OAEP = padding.OAEP(mgf=padding.MGF1(algorithm=hashes.SHA256()), algorithm=hashes.SHA256(), label=None)
+
+
+def load_rsa_public_key(pem: str) -> rsa.RSAPublicKey:
+    try:
+        key = serialization.load_pem_public_key(pem.encode())
+    except (ValueError, TypeError):
+        raise ValueError("publicKeyPem is not a PEM public key") from None
+    if not isinstance(key, rsa.RSAPublicKey) or key.key_size < MIN_RSA_BITS:
+        raise ValueError(f"publicKeyPem must be an RSA key of at least {MIN_RSA_BITS} bits")
+    return key
+
+
+def seal_envelope(public_key_pem: str, plaintext: bytes) -> dict[str, str]:
+    """RSA-OAEP-SHA256 wrap of a fresh AES-256-GCM key that encrypts ``plaintext``."""
+    key = load_rsa_public_key(public_key_pem)
+    aes_key, iv = AESGCM.generate_key(bit_length=256), secrets.token_bytes(12)
+    sealed = AESGCM(aes_key).encrypt(iv, plaintext, None)
+    return {"alg": ENVELOPE_ALG, "iv": bytes_to_b64(iv), "ct": bytes_to_b64(sealed[:-16]),
+            "tag": bytes_to_b64(sealed[-16:]), "ek": bytes_to_b64(key.encrypt(aes_key, _OAEP))}
+
+
+def open_envelope(private_key: rsa.RSAPrivateKey, envelope: dict[str, Any]) -> bytes:
+    try:
+        if envelope.get("alg") != ENVELOPE_ALG:
+            raise ValueError("alg")
+        aes_key = private_key.decrypt(b64_to_bytes(envelope["ek"]), _OAEP)
+        return AESGCM(aes_key).decrypt(b64_to_bytes(envelope["iv"]),
+                                       b64_to_bytes(envelope["ct"]) + b64_to_bytes(envelope["tag"]), None)
+    except (KeyError, TypeError, ValueError, InvalidTag) as exc:
+        raise WalletProofInvalidError("Delegated share envelope could not be opened") from exc
+
+
+def sub_share_plaintext(wallet_id: str, share_version: int, dealer: str, value: int) -> bytes:
+    """What each envelope carries; the delegate checks wallet, version and index before combining."""
+    return json.dumps({"walletId": wallet_id, "shareVersion": share_version, "from": dealer,
+                       "index": DELEGATE_INDEX, "subShare": format(value, "064x")},
+                      separators=(",", ":")).encode()
+
+
+def sign_body(secret: bytes, body: bytes) -> str:
+    return hmac.new(secret, body, hashlib.sha256).hexdigest()
+
+
+def verify_body(secret: bytes, body: bytes, signature: str) -> bool:
+    return hmac.compare_digest(sign_body(secret, body), signature.strip().lower())
+
+
+def open_delegation(body: bytes, signature: str, *, hmac_secret: bytes,
+                    private_key: rsa.RSAPrivateKey) -> DelegateShare:
+    """The developer's side of ``wallet.delegation.created``: verify, open, Feldman-check, combine."""
+    if not verify_body(hmac_secret, body, signature):
+        raise WalletProofInvalidError("Webhook signature does not verify")
+    try:
+        data = json.loads(body)["data"]
+        wallet_id, version = str(data["walletId"]), int(data["shareVersion"])
+        public_key = point_from_hex(str(data["publicKey"]))
+        commitments = {k: tuple(point_from_hex(p) for p in data["commitments"][k]) for k in ("server", "user")}
+        envelopes = {"server": data["encryptedDelegatedShare"], "user": data["encryptedUserSubShare"]}
+    except (KeyError, TypeError, ValueError) as exc:
+        raise WalletProofInvalidError("Malformed delegation event") from exc
+    received = []
+    for dealer, envelope in envelopes.items():
+        try:
+            plain = json.loads(open_envelope(private_key, envelope))
+            value = int(plain["subShare"], 16)
+            ok = (plain["walletId"] == wallet_id and plain["shareVersion"] == version and plain["from"] == dealer
+                  and plain["index"] == DELEGATE_INDEX and 0 < value < ORDER)
+        except (KeyError, TypeError, ValueError) as exc:
+            raise WalletProofInvalidError("Malformed delegated sub-share") from exc
+        if not ok:
+            raise WalletProofInvalidError("Delegated sub-share is for another wallet or version")
+        received.append((value, commitments[dealer]))
+    return delegate_receive(received, public_key)
