@@ -341,3 +341,23 @@ class WalletLimitError(ActionMFAError):
 
 __all__ += ["WalletLimitError"]
 ERRORS_BY_CODE.update(_registry())
+
+
+class WalletReshareConflictError(ActionMFAError):
+    """The wallet's threshold scheme does not allow this (e.g. delegate twice, refresh while delegated)."""
+
+    code = "wallet_reshare_conflict"
+    status = 409
+    default_message = "The wallet's threshold scheme does not allow this"
+
+
+class DelegatedAccessDisabledError(ActionMFAError):
+    """Delegated access is not enabled, or its webhook URL, RSA key or HMAC secret is missing."""
+
+    code = "delegated_access_disabled"
+    status = 409
+    default_message = "Delegated access is not configured for this environment"
+
+
+__all__ += ["DelegatedAccessDisabledError", "WalletReshareConflictError"]
+ERRORS_BY_CODE.update(_registry())

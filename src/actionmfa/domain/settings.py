@@ -13,6 +13,7 @@ from typing import Any, Literal
 from urllib.parse import urlsplit
 
 from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from actionmfa.domain.actions import (
@@ -201,11 +202,44 @@ class JwtDuration(_Model):
         return self.amount * {"minutes": 60, "hours": 3600, "days": 86_400}[self.unit]
 
 
+class DelegatedAccessSettings(_Model):
+    """Delegated access (wallet-crypto.md §1.4): where a reshare delivers the developer's share.
+
+    ``publicKeyPem`` is the developer's RSA key (≥ 2048 bits) the share is wrapped for; the HMAC
+    secret that signs the webhook is server-generated and shown once (admin API), never stored here.
+    ``webhookUrl`` must be https, except for a loopback host.
+    """
+
+    enabled: bool = False
+    webhookUrl: str | None = Field(default=None, max_length=2048)
+    publicKeyPem: str | None = Field(default=None, max_length=8192)
+
+    @model_validator(mode="after")
+    def _complete_when_enabled(self) -> DelegatedAccessSettings:
+        if self.webhookUrl is not None:
+            parts = urlsplit(self.webhookUrl)
+            host = (parts.hostname or "").lower()
+            loopback = host == "localhost" or (_is_ip(host) and ipaddress.ip_address(host).is_loopback)
+            if not host or parts.scheme not in ("https", "http") or (parts.scheme == "http" and not loopback):
+                raise ValueError("webhookUrl must be an https URL (http only for a loopback host)")
+        if self.publicKeyPem is not None:
+            try:
+                key = serialization.load_pem_public_key(self.publicKeyPem.encode())
+            except (ValueError, TypeError):
+                raise ValueError("publicKeyPem is not a PEM public key") from None
+            if not isinstance(key, rsa.RSAPublicKey) or key.key_size < 2048:
+                raise ValueError("publicKeyPem must be an RSA key of at least 2048 bits")
+        if self.enabled and (not self.webhookUrl or not self.publicKeyPem):
+            raise ValueError("webhookUrl and publicKeyPem are required when delegatedAccess is enabled")
+        return self
+
+
 class SecuritySettings(_Model):
     mfa: MfaSettings = Field(default_factory=MfaSettings)
     externalAuth: ExternalAuthSettings = Field(default_factory=ExternalAuthSettings)
     passkeys: PasskeySettings = Field(default_factory=PasskeySettings)
     jwtDuration: JwtDuration = Field(default_factory=JwtDuration)
+    delegatedAccess: DelegatedAccessSettings = Field(default_factory=DelegatedAccessSettings)
 
 
 class EnvironmentSettings(_Model):
@@ -226,8 +260,11 @@ class EnvironmentSettings(_Model):
         return EnvironmentSettings.parse(_deep_merge(self.model_dump(mode="json"), patch))
 
     def public(self) -> dict[str, Any]:
-        """What ``GET /sdk/{env}/settings`` shows: nothing secret lives in settings today."""
-        return self.model_dump(mode="json")
+        """What ``GET /sdk/{env}/settings`` shows: of delegated access only whether it is on (the
+        webhook URL is the developer's business; the HMAC secret never lives in settings)."""
+        out = self.model_dump(mode="json")
+        out["security"]["delegatedAccess"] = {"enabled": self.security.delegatedAccess.enabled}
+        return out
 
 
 def _deep_merge(base: dict[str, Any], patch: dict[str, Any]) -> dict[str, Any]:

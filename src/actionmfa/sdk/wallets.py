@@ -12,6 +12,8 @@ tokens the client holds are attached automatically. Results are eth-account's ow
     wallet.sign_authorization({"chainId": 1, ...})   # SignedSetCodeAuthorization
     wallet.export_private_key()                      # 64 hex characters, no 0x
     wallet.refresh()                                 # new shares, new server Paillier key, same address
+    wallet.reshare(delegate=True)                    # 2-of-3 with the developer (delegated access)
+    wallet.reshare(revoke_delegation=True)           # back to 2-of-2; the delegate's share is useless
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from eth_account.datastructures import SignedMessage, SignedSetCodeAuthorization
 from actionmfa.errors import NotFoundError, WalletProofInvalidError, WalletSignatureInvalidError
 from actionmfa.wallet import ecdsa2p as p2
 from actionmfa.wallet.curve import address_of
+from actionmfa.wallet.delegation import seal_envelope, sub_share_plaintext
 from actionmfa.wallet.export import (
     ExportEnvelope,
     combine_shares,
@@ -59,6 +62,14 @@ from actionmfa.wallet.refresh import (
     client_refresh_respond,
     refresh_session_id,
 )
+from actionmfa.wallet.reshare import (
+    ReshareOffer,
+    ReshareOpen,
+    ThresholdScheme,
+    client_reshare_finish,
+    client_reshare_respond,
+    reshare_session_id,
+)
 
 if TYPE_CHECKING:
     from actionmfa.sdk.client import Client
@@ -68,6 +79,7 @@ __all__ = ["ShareStore", "Wallet", "WalletsResource"]
 SIGN_SCOPE = "wallet:sign"
 EXPORT_SCOPE = "wallet:export"
 REFRESH_SCOPE = "wallet:refresh"
+RESHARE_SCOPE = "wallet:reshare"
 _RID_ALPHABET = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
 
 
@@ -193,6 +205,7 @@ class Wallet:
         self.chain: str = str(data.get("chain", "EVM"))
         self.locked: bool = bool(data.get("locked", False))
         self.key_version: int = int(data.get("keyVersion", 1))
+        self.threshold_scheme: str = str(data.get("thresholdSignatureScheme", "TWO_OF_TWO"))
         self._share: p2.ClientKeyShare | None = None
 
     def __repr__(self) -> str:
@@ -300,6 +313,49 @@ class Wallet:
         self.key_version = int(confirmed["wallet"]["keyVersion"])
         self._r.store.save(env_id, user_id, self.id, new_share, version=self.key_version)
         self._share = new_share  # (pools are per modulus: the old one is simply no longer used)
+
+    # -- reshare --------------------------------------------------------------------------------------
+    def reshare(self, *, delegate: bool = False, revoke_delegation: bool = False) -> dict[str, Any]:
+        """Move the key to 2-of-3 with the environment's delegate (``delegate=True``: delegated access)
+        or back to 2-of-2 (``revoke_delegation=True``); same address. Gate ``wallet.waas.reshare``
+        (scope ``wallet:reshare``). The delegate's sub-share of this device's share is sealed here to
+        the developer's RSA key, so the server never sees it. Returns the server's ``delegation``
+        delivery report (``{event, delivered}``) when there is one."""
+        if delegate == revoke_delegation:
+            raise ValueError("pass exactly one of delegate=True or revoke_delegation=True")
+        old, new = (("TWO_OF_TWO", "TWO_OF_THREE") if delegate else ("TWO_OF_THREE", "TWO_OF_TWO"))
+        share = self._client_share()
+        c, base = self._r.client, f"/waas/{self.id}/reshare"
+        body = {"oldThresholdSignatureScheme": old, "newThresholdSignatureScheme": new,
+                "delegateToProjectEnvironment": delegate, "revokeDelegation": revoke_delegation}
+        opened = c.request("POST", base, json=body, scope=RESHARE_SCOPE, include_mfa_token=True)
+        ceremony_id, version = str(opened["ceremonyId"]), int(opened["keyVersion"])
+        if version != self.key_version:
+            raise WalletProofInvalidError("The wallet changed on another device; reload it and retry")
+        offer = ReshareOffer.from_json(opened["message"])
+        if offer.scheme is not ThresholdScheme(new):
+            raise WalletProofInvalidError("Server offered another threshold scheme")
+        pem = opened.get("delegatePublicKeyPem")
+
+        def seal(value: int) -> dict[str, str]:
+            if not isinstance(pem, str):
+                raise WalletProofInvalidError("No delegate key to seal the delegated share to")
+            return seal_envelope(pem, sub_share_plaintext(self.id, version + 1, "user", value))
+
+        sid = reshare_session_id(self.id, ceremony_id, version, offer.scheme)
+        dealing, state = client_reshare_respond(sid, share, offer, seal_for_delegate=seal if delegate else None)
+        opened2 = c.request("POST", f"{base}/{ceremony_id}", json={"message": dealing.to_json()})
+        new_share, confirm = client_reshare_finish(share, state, ReshareOpen.from_json(opened2["message"]),
+                                                   min_modulus_bits=self._r.min_modulus_bits)
+        env_id, user_id = c.environment_id, self._r.user_id()
+        self._r.store.save(env_id, user_id, self.id, new_share, version=version + 1, pending=True)
+        done = c.request("POST", f"{base}/{ceremony_id}/confirm", json={"message": confirm.to_json()})
+        self.key_version = int(done["wallet"]["keyVersion"])
+        self.threshold_scheme = str(done["wallet"].get("thresholdSignatureScheme", new))
+        self._r.store.save(env_id, user_id, self.id, new_share, version=self.key_version)
+        self._share = new_share
+        report = done.get("delegation")
+        return dict(report) if isinstance(report, dict) else {}
 
     # -- export ---------------------------------------------------------------------------------------
     def export_private_key(self, *, password: str | None = None) -> Any:

@@ -35,6 +35,7 @@ from actionmfa.errors import (
     NotFoundError,
     WalletLimitError,
     WalletLockedError,
+    WalletReshareConflictError,
     WalletSignatureInvalidError,
 )
 from actionmfa.services import audit
@@ -75,6 +76,7 @@ class CeremonyKind(StrEnum):
     KEYGEN = "keygen"
     SIGN = "sign"
     REFRESH = "refresh"
+    RESHARE = "reshare"
 
 
 class WalletAuditEvent(StrEnum):
@@ -86,6 +88,10 @@ class WalletAuditEvent(StrEnum):
     REFRESHED = "wallet.refreshed"
     EXPORTED = "wallet.exported"
     UNLOCKED = "wallet.unlocked"
+    RESHARE_OPENED = "wallet.reshare_opened"
+    RESHARED = "wallet.reshared"
+    DELEGATION_DELIVERED = "wallet.delegation_delivered"
+    DELEGATION_DELIVERY_FAILED = "wallet.delegation_delivery_failed"
 
 
 # Stages: keygen 1 → done; sign 1 (committed) → 2 (revealed) → 3 (signing) → done;
@@ -102,6 +108,7 @@ class WalletView:
     locked: bool
     key_version: int
     created_at: datetime
+    threshold_scheme: str = "TWO_OF_TWO"
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -112,12 +119,13 @@ class WalletView:
             "locked": self.locked,
             "keyVersion": self.key_version,
             "createdAt": self.created_at.isoformat(),
+            "thresholdSignatureScheme": self.threshold_scheme,
         }
 
     @classmethod
     def of(cls, row: WalletRow) -> WalletView:
         return cls(row.id, row.chain, row.address, row.public_key, row.locked_at is not None, row.key_version,
-                   row.created_at)
+                   row.created_at, row.threshold_scheme)
 
 
 @dataclass(frozen=True)
@@ -363,6 +371,10 @@ class WalletService:
         try:
             with denials_recorded(self.db), self.db.write() as uow:
                 wallet = self._wallet(uow, ctx, wallet_id)
+                if wallet.threshold_scheme != "TWO_OF_TWO":
+                    # An additive refresh of the user pair would leave the delegate's Shamir share
+                    # on another polynomial (useless); revoke the delegation first.
+                    raise WalletReshareConflictError("A delegated wallet cannot be refreshed; revoke first")
                 decision = self.gate.enforce(uow, ctx, MFAAction.WALLET_WAAS_REFRESH, mfa_token=mfa_token,
                                              elevated_token=elevated_token)
                 sid = refresh_session_id(wallet.id, ceremony_id, wallet.key_version)

@@ -4,6 +4,11 @@
 (AES-256-GCM, key id inside, AAD ``waas-wallet:<id>``) of the JSON ``{x1, paillier: {p, q}, Q}``;
 nothing else secret is stored. ``locked_at`` is set when a ceremony produced an invalid signature
 (Lindell'17 abort attack, CVE-2023-33242): no further signing until an operator unlocks.
+``threshold_scheme`` is ``TWO_OF_TWO`` or ``TWO_OF_THREE`` (after a delegation reshare: the server
+share is then the user-pair additive share ``λ_2·s_2``, and ``delegate_public_share`` is ``s_3·G``).
+
+``waas_delegation_secrets`` holds each environment's HMAC key for delegation webhooks (Keyring blob,
+AAD ``waas-delegation-secret:<environment id>``), shown once when it is created.
 
 ``waas_ceremonies`` holds one key-generation or signing ceremony between HTTP rounds: its
 ``stage`` only moves forward with a conditional UPDATE, ``state`` is a Keyring blob (AAD
@@ -33,6 +38,9 @@ waas_wallets = Table(
     ts("created_at", False),
     ts("updated_at", False),
     ts("locked_at"),
+    Column("threshold_scheme", String(16), nullable=False, server_default="TWO_OF_TWO"),
+    Column("delegate_public_share", String(66), nullable=True),  # s_3·G, compressed hex
+    ts("delegated_at"),
     Index("ix_waas_wallets_user", "user_id"),
 )
 
@@ -54,4 +62,12 @@ waas_ceremonies = Table(
     ts("expires_at", False),
     ts("completed_at"),
     Index("ix_waas_ceremonies_expires", "expires_at"),
+)
+
+waas_delegation_secrets = Table(
+    "waas_delegation_secrets",
+    metadata,
+    Column("environment_id", String(36), ForeignKey("environments.id", ondelete="CASCADE"), primary_key=True),
+    Column("secret", Text, nullable=False),  # Keyring blob
+    ts("created_at", False),
 )

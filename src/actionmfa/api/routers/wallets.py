@@ -6,7 +6,9 @@ message, typed data, a transaction or an EIP-7702 authorization, then
 ``…/signMessage/{ceremonyId}/nonce`` and ``…/signMessage/{ceremonyId}/complete`` run its rounds;
 ``POST /waas/{walletId}/privateKey/export`` returns the server share sealed with HPKE;
 ``POST /waas/{walletId}/refresh`` (then ``…/refresh/{ceremonyId}`` and ``…/confirm``) re-randomises
-both shares with a coin toss and a new Paillier key.
+both shares with a coin toss and a new Paillier key;
+``POST /waas/{walletId}/reshare`` (then ``…/reshare/{ceremonyId}`` and ``…/confirm``) moves the key
+between 2-of-2 and 2-of-3 with the environment's delegate (delegated access, or its revocation).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from pydantic import Field
 
 from actionmfa.api.deps import AuthDep, ElevatedTokenHeader, MetaDep, MfaTokenHeader, RuntimeDep
 from actionmfa.api.schemas import WireModel
+from actionmfa.services.wallet_reshare import reshare_service_for
 from actionmfa.services.wallets import wallet_service_for
 from actionmfa.wallet.payloads import SignRequest
 
@@ -42,6 +45,15 @@ class SignRoundBody(WireModel):
     payload: Any
     message: dict[str, Any]
     keyVersion: int | None = None  # the share version the client signs with (refused if stale)
+
+
+class ReshareBody(WireModel):
+    """Dynamic's ``ReshareRequest`` names (``clientKeygenIds``, ``shareSetId`` … are not used here)."""
+
+    oldThresholdSignatureScheme: str = Field(max_length=32)
+    newThresholdSignatureScheme: str = Field(max_length=32)
+    delegateToProjectEnvironment: bool = False
+    revokeDelegation: bool = False
 
 
 class ExportBody(WireModel):
@@ -133,3 +145,30 @@ def refresh_open(walletId: str, ceremonyId: str, body: RoundBody, ctx: AuthDep, 
 def refresh_confirm(walletId: str, ceremonyId: str, body: RoundBody, ctx: AuthDep,
                     runtime: RuntimeDep) -> dict[str, Any]:
     return wallet_service_for(runtime).refresh_confirm(ctx, walletId, ceremonyId, body.message)
+
+
+@router.post("/waas/{walletId}/reshare")
+def open_reshare(
+    walletId: str,
+    body: ReshareBody,
+    ctx: AuthDep,
+    runtime: RuntimeDep,
+    mfa_token: MfaTokenHeader = None,
+    elevated_token: ElevatedTokenHeader = None,
+) -> dict[str, Any]:
+    return reshare_service_for(runtime).open(
+        ctx, walletId, old=body.oldThresholdSignatureScheme, new=body.newThresholdSignatureScheme,
+        delegate=body.delegateToProjectEnvironment, revoke=body.revokeDelegation,
+        mfa_token=mfa_token, elevated_token=elevated_token,
+    )
+
+
+@router.post("/waas/{walletId}/reshare/{ceremonyId}")
+def reshare_deal(walletId: str, ceremonyId: str, body: RoundBody, ctx: AuthDep, runtime: RuntimeDep) -> dict[str, Any]:
+    return reshare_service_for(runtime).deal(ctx, walletId, ceremonyId, body.message)
+
+
+@router.post("/waas/{walletId}/reshare/{ceremonyId}/confirm")
+def reshare_confirm(walletId: str, ceremonyId: str, body: RoundBody, ctx: AuthDep,
+                    runtime: RuntimeDep) -> dict[str, Any]:
+    return reshare_service_for(runtime).confirm(ctx, walletId, ceremonyId, body.message)

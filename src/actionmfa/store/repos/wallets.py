@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import Connection, Row, and_, delete, func, insert, select, update
 
 from actionmfa.store.wallet_tables import waas_ceremonies as wc
+from actionmfa.store.wallet_tables import waas_delegation_secrets as wds
 from actionmfa.store.wallet_tables import waas_wallets as ww
 
 
@@ -27,6 +28,9 @@ class WalletRow:
     created_at: datetime
     updated_at: datetime
     locked_at: datetime | None
+    threshold_scheme: str = "TWO_OF_TWO"
+    delegate_public_share: str | None = None
+    delegated_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -108,6 +112,31 @@ class WalletRepo:
             update(ww).where(ww.c.id == wallet_id).values(server_share=server_share, key_version=key_version,
                                                           updated_at=now)
         )
+
+    def reshare(self, wallet_id: str, *, server_share: str, key_version: int, scheme: str,
+                delegate_public_share: str | None, now: datetime) -> None:
+        """Switch to reshared shares (new key version, scheme and delegate public share)."""
+        self.conn.execute(
+            update(ww).where(ww.c.id == wallet_id).values(
+                server_share=server_share, key_version=key_version, threshold_scheme=scheme,
+                delegate_public_share=delegate_public_share,
+                delegated_at=now if delegate_public_share is not None else None, updated_at=now)
+        )
+
+    # -- delegation secrets -------------------------------------------------------------------------
+    def delegation_secret(self, environment_id: str) -> str | None:
+        row = self.conn.execute(select(wds.c.secret).where(wds.c.environment_id == environment_id)).first()
+        return str(row.secret) if row else None
+
+    def set_delegation_secret(self, environment_id: str, blob: str, *, now: datetime) -> None:
+        self.conn.execute(delete(wds).where(wds.c.environment_id == environment_id))
+        self.conn.execute(insert(wds).values(environment_id=environment_id, secret=blob, created_at=now))
+
+    def sealed_delegation_secrets(self) -> list[tuple[str, str]]:
+        return [(r.environment_id, r.secret) for r in self.conn.execute(select(wds.c.environment_id, wds.c.secret))]
+
+    def set_sealed_delegation_secret(self, environment_id: str, blob: str) -> None:
+        self.conn.execute(update(wds).where(wds.c.environment_id == environment_id).values(secret=blob))
 
     def sealed_shares(self) -> list[tuple[str, str]]:
         return [(r.id, r.server_share) for r in self.conn.execute(select(ww.c.id, ww.c.server_share)).all()]

@@ -1,0 +1,262 @@
+"""WaaS reshare with delegated access: 2-of-2 → 2-of-3 (share delivered to a real webhook) → revoke.
+
+Each test runs on SQLite and PostgreSQL (``wallet_runtime``). The webhook is a real HTTP server on
+a loopback port; what it receives is HMAC-checked and opened with the developer's RSA key, and the
+delegate share then signs together with the server's share (Lagrange + 2P-ECDSA, in-process).
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from eth_account import Account
+from eth_account.messages import encode_defunct
+from fastapi.testclient import TestClient
+from sqlalchemy import func, select
+
+from actionmfa.errors import (
+    DelegatedAccessDisabledError,
+    InvalidRequestError,
+    MfaRequiredError,
+    WalletProofInvalidError,
+    WalletReshareConflictError,
+)
+from actionmfa.services.runtime import Runtime
+from actionmfa.services.wallet_reshare import server_shamir_share
+from actionmfa.services.wallets import GENERATOR_KEY, wallet_service_for
+from actionmfa.store.mfa_tables import audit_log
+from actionmfa.store.repos.wallets import WalletRepo
+from actionmfa.store.wallet_tables import waas_ceremonies
+from actionmfa.wallet import delegation as dg
+from actionmfa.wallet import reshare as rs
+from actionmfa.wallet.ecdsa2p import PreparedPaillier
+from actionmfa.wallet.payloads import message_request
+from tests.api import wallet_support
+from tests.api.wallet_support import WalletUser, make_wallet_user
+from tests.unit.wallet.helpers import run_signing
+
+shared_paillier = wallet_support.shared_paillier
+wallet_runtime = wallet_support.wallet_runtime
+app_client = wallet_support.app_client
+
+
+@dataclass
+class Webhook:
+    url: str
+    received: list[tuple[dict[str, str], bytes]] = field(default_factory=list)
+
+
+@pytest.fixture
+def webhook() -> Iterator[Webhook]:
+    hook = Webhook("")
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            body = self.rfile.read(int(self.headers.get("content-length", "0")))
+            hook.received.append(({k.lower(): v for k, v in self.headers.items()}, body))
+            self.send_response(204)
+            self.end_headers()
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    hook.url = f"http://127.0.0.1:{server.server_address[1]}/delegation"
+    yield hook
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.fixture(scope="session")
+def developer_key() -> rsa.RSAPrivateKey:
+    return rsa.generate_private_key(public_exponent=65537, key_size=2048)
+
+
+@pytest.fixture(scope="session")
+def more_paillier() -> list[PreparedPaillier]:
+    return [PreparedPaillier.generate(2048, safe_primes=False) for _ in range(8)]
+
+
+@pytest.fixture
+def distinct_keys(wallet_runtime: Runtime, shared_paillier: PreparedPaillier,
+                  more_paillier: list[PreparedPaillier]) -> None:
+    """Every key the pool hands out in a test is new (a reshare refuses the wallet's current key;
+    the pool may drop a key given back, so a short cycle could repeat one)."""
+    keys = iter([shared_paillier, *more_paillier[:-1]])
+    wallet_runtime.extras[GENERATOR_KEY] = lambda: next(keys, None) or PreparedPaillier.generate(
+        2048, safe_primes=False)
+
+
+def _settings(webhook: Webhook, key: rsa.RSAPrivateKey, *, gated: bool = False) -> dict[str, object]:
+    pem = key.public_key().public_bytes(serialization.Encoding.PEM,
+                                        serialization.PublicFormat.SubjectPublicKeyInfo).decode()
+    security: dict[str, object] = {"delegatedAccess": {"enabled": True, "webhookUrl": webhook.url,
+                                                       "publicKeyPem": pem}}
+    if gated:
+        security["mfa"] = {"enabled": False, "enrollment": "signup",
+                           "actions": [{"action": "wallet.waas.reshare", "required": True}]}
+    return {"security": security}
+
+
+@dataclass
+class Delegating:
+    user: WalletUser
+    secret: bytes
+
+
+def _delegating_user(runtime: Runtime, client: TestClient, tmp: Path, webhook: Webhook,
+                     key: rsa.RSAPrivateKey, *, gated: bool = False) -> Delegating:
+    user = make_wallet_user(runtime, client, tmp / "shares", _settings(webhook, key, gated=gated))
+    r = client.post(f"/api/v0/environments/{user.env.id}/waas/delegatedAccess/secret",
+                    headers={"authorization": f"Bearer {user.env.admin_token}"})
+    assert r.status_code == 200, r.text
+    return Delegating(user, r.json()["hmacSecret"].encode())
+
+
+@pytest.fixture
+def delegating(wallet_runtime: Runtime, app_client: TestClient, tmp_path: Path, webhook: Webhook,
+               developer_key: rsa.RSAPrivateKey, distinct_keys: None) -> Delegating:
+    return _delegating_user(wallet_runtime, app_client, tmp_path, webhook, developer_key)
+
+
+def _server_shamir(runtime: Runtime, env_id: str, wallet_id: str) -> int:
+    with runtime.db.read() as uow:
+        row = WalletRepo(uow.conn).wallet_by_id(env_id, wallet_id)
+    assert row is not None
+    return server_shamir_share(wallet_service_for(runtime)._open_share(row).x1)
+
+
+def _pair_sign(server_shamir: int, delegate: rs.DelegateShare, prepared: PreparedPaillier, text: str) -> str:
+    signers = (rs.SERVER_INDEX, rs.DELEGATE_INDEX)
+    setup, server_pair = rs.server_pair_share(server_shamir, delegate.public_key, signers, prepared)
+    client_pair = rs.client_pair_share(delegate, signers, setup)
+    sig = run_signing(server_pair, client_pair, message_request(text))
+    return str(Account.recover_message(encode_defunct(text=text), vrs=(sig.v + 27, sig.r, sig.s)))
+
+
+def _recovers(wallet_address: str, text: str, signature: bytes) -> bool:
+    return bool(Account.recover_message(encode_defunct(text=text), signature=signature) == wallet_address)
+
+
+def _audit_events(runtime: Runtime, env_id: str) -> list[str]:
+    with runtime.db.read() as uow:
+        rows = uow.conn.execute(select(audit_log.c.event).where(audit_log.c.environment_id == env_id)).all()
+    return [r.event for r in rows]
+
+
+def test_delegate_then_revoke(delegating: Delegating, wallet_runtime: Runtime, webhook: Webhook,
+                              developer_key: rsa.RSAPrivateKey, more_paillier: list[PreparedPaillier]) -> None:
+    user = delegating.user
+    wallet = user.sdk.wallets.create()
+    key_before = wallet.export_private_key()
+
+    report = wallet.reshare(delegate=True)
+
+    assert report == {"event": "wallet.delegation.created", "delivered": True}
+    assert wallet.key_version == 2 and wallet.threshold_scheme == "TWO_OF_THREE"
+    listed = user.sdk.wallets.list()[0]
+    assert listed.address == wallet.address and listed.threshold_scheme == "TWO_OF_THREE"
+    # The webhook got one signed, encrypted delivery; the developer opens and Feldman-checks it.
+    assert len(webhook.received) == 1
+    headers, body = webhook.received[0]
+    assert dg.verify_body(delegating.secret, body, headers[dg.SIGNATURE_HEADER])
+    assert not dg.verify_body(b"another secret", body, headers[dg.SIGNATURE_HEADER])
+    event = json.loads(body)
+    assert event["eventName"] == "wallet.delegation.created" and event["data"]["walletId"] == wallet.id
+    assert event["data"]["address"] == wallet.address
+    assert set(event["data"]["encryptedDelegatedShare"]) == {"alg", "iv", "ct", "tag", "ek"}
+    delegate = dg.open_delegation(body, headers[dg.SIGNATURE_HEADER], hmac_secret=delegating.secret,
+                                  private_key=developer_key)
+    with pytest.raises(WalletProofInvalidError):
+        dg.open_delegation(body, "00" * 32, hmac_secret=delegating.secret, private_key=developer_key)
+    # Delegate + server sign for the unchanged address (new Paillier key for that pair).
+    server_before_revoke = _server_shamir(wallet_runtime, user.env.id, wallet.id)
+    assert _pair_sign(server_before_revoke, delegate, more_paillier[-1], "agent") == wallet.address
+    # The user keeps signing through the normal HTTP ceremony, and the key itself is unchanged.
+    assert _recovers(wallet.address, "user after reshare", wallet.sign_message("user after reshare").signature)
+    assert wallet.export_private_key() == key_before
+    assert "wallet.delegation_delivered" in _audit_events(wallet_runtime, user.env.id)
+
+    with pytest.raises(WalletReshareConflictError):  # a delegated wallet is not refreshed additively
+        wallet.refresh()
+    with pytest.raises(WalletReshareConflictError):  # and not delegated twice
+        user.sdk.request("POST", f"/waas/{wallet.id}/reshare", json={
+            "oldThresholdSignatureScheme": "TWO_OF_TWO", "newThresholdSignatureScheme": "TWO_OF_THREE",
+            "delegateToProjectEnvironment": True})
+
+    report = wallet.reshare(revoke_delegation=True)
+
+    assert report == {"event": "wallet.delegation.revoked", "delivered": True}
+    assert wallet.key_version == 3 and wallet.threshold_scheme == "TWO_OF_TWO"
+    headers, body = webhook.received[1]
+    assert dg.verify_body(delegating.secret, body, headers[dg.SIGNATURE_HEADER])
+    revoked = json.loads(body)
+    assert revoked["eventName"] == "wallet.delegation.revoked" and revoked["data"]["walletId"] == wallet.id
+    assert "encryptedDelegatedShare" not in revoked["data"]
+    # Stale-share mix: the old delegate share does not combine with the new server share.
+    server_after = _server_shamir(wallet_runtime, user.env.id, wallet.id)
+    assert server_after != server_before_revoke
+    setup, _ = rs.server_pair_share(server_after, delegate.public_key, (2, 3), more_paillier[-1])
+    with pytest.raises(WalletProofInvalidError):
+        rs.client_pair_share(delegate, (2, 3), setup)
+    # The user still signs, same address and key.
+    assert _recovers(wallet.address, "after revoke", wallet.sign_message("after revoke").signature)
+    assert user.sdk.wallets.list()[0].address == wallet.address
+    assert wallet.export_private_key() == key_before
+
+
+def test_reshare_gate_refuses_without_token_and_changes_nothing(
+    wallet_runtime: Runtime, app_client: TestClient, tmp_path: Path, webhook: Webhook,
+    developer_key: rsa.RSAPrivateKey, distinct_keys: None,
+) -> None:
+    d = _delegating_user(wallet_runtime, app_client, tmp_path, webhook, developer_key, gated=True)
+    wallet = d.user.sdk.wallets.create()
+    body = {"oldThresholdSignatureScheme": "TWO_OF_TWO", "newThresholdSignatureScheme": "TWO_OF_THREE",
+            "delegateToProjectEnvironment": True}
+    r = app_client.post(d.user.env.sdk(f"/waas/{wallet.id}/reshare"), json=body, headers=d.user.signed_in.headers)
+    assert r.status_code == 403 and r.json() == {"error": "MFA required", "code": "mfa_required"}
+    with pytest.raises(MfaRequiredError):
+        wallet.reshare(delegate=True)
+    with wallet_runtime.db.read() as uow:
+        q = select(func.count()).select_from(waas_ceremonies).where(waas_ceremonies.c.kind == "reshare")
+        assert uow.conn.execute(q).scalar_one() == 0
+        row = WalletRepo(uow.conn).wallet_by_id(d.user.env.id, wallet.id)
+    assert row is not None and row.key_version == 1 and row.threshold_scheme == "TWO_OF_TWO"
+    assert webhook.received == []
+    # With a token (applied automatically) the same call goes through.
+    d.user.sdk.tokens.set_mfa_token(d.user.mint_mfa_token(wallet_runtime), single_use=True)
+    assert wallet.reshare(delegate=True)["delivered"] is True
+    assert _recovers(wallet.address, "gated", wallet.sign_message("gated").signature)
+
+
+def test_reshare_refused_without_configuration_or_with_a_wrong_transition(
+    wallet_runtime: Runtime, app_client: TestClient, tmp_path: Path, distinct_keys: None
+) -> None:
+    user = make_wallet_user(wallet_runtime, app_client, tmp_path / "shares")
+    wallet = user.sdk.wallets.create()
+    with pytest.raises(DelegatedAccessDisabledError):
+        wallet.reshare(delegate=True)
+    with pytest.raises(WalletReshareConflictError):  # not delegated: nothing to revoke
+        wallet.reshare(revoke_delegation=True)
+    with pytest.raises(InvalidRequestError):
+        user.sdk.request("POST", f"/waas/{wallet.id}/reshare", json={
+            "oldThresholdSignatureScheme": "TWO_OF_TWO", "newThresholdSignatureScheme": "THREE_OF_FIVE"})
+    assert user.sdk.wallets.list()[0].key_version == 1
+
+
+def test_public_settings_hide_the_webhook(wallet_runtime: Runtime, app_client: TestClient, tmp_path: Path,
+                                          webhook: Webhook, developer_key: rsa.RSAPrivateKey) -> None:
+    d = _delegating_user(wallet_runtime, app_client, tmp_path, webhook, developer_key)
+    shown = app_client.get(d.user.env.sdk("/settings")).json()
+    assert shown["security"]["delegatedAccess"] == {"enabled": True}
+    assert webhook.url not in json.dumps(shown)
