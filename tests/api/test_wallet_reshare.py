@@ -260,3 +260,22 @@ def test_public_settings_hide_the_webhook(wallet_runtime: Runtime, app_client: T
     shown = app_client.get(d.user.env.sdk("/settings")).json()
     assert shown["security"]["delegatedAccess"] == {"enabled": True}
     assert webhook.url not in json.dumps(shown)
+
+
+def test_key_rotation_reencrypts_the_delegation_secret(
+    wallet_runtime: Runtime, app_client: TestClient, tmp_path: Path, webhook: Webhook,
+    developer_key: rsa.RSAPrivateKey,
+) -> None:
+    import secrets
+
+    from actionmfa.crypto import Keyring
+    from actionmfa.services.wallet_admin import rotate_wallet_secrets
+
+    d = _delegating_user(wallet_runtime, app_client, tmp_path, webhook, developer_key)
+    old = wallet_runtime.keyring
+    new = Keyring(keys={**old.keys, "k-new": secrets.token_bytes(32)}, active_key_id="k-new", hash_key=old.hash_key)
+    with wallet_runtime.db.write() as uow:
+        assert rotate_wallet_secrets(uow, new) == 1
+        blob = WalletRepo(uow.conn).delegation_secret(d.user.env.id)
+    assert blob is not None and new.key_id_of(blob) == "k-new"
+    assert new.decrypt(blob, aad=f"waas-delegation-secret:{d.user.env.id}") == d.secret

@@ -71,7 +71,7 @@ def create_delegation_secret(uow: UnitOfWork, keyring: Any, environment_id: str,
     WalletRepo(uow.conn).set_delegation_secret(environment_id, keyring.encrypt(secret.encode(),
                                                                                aad=_secret_aad(environment_id)),
                                                now=now)
-    audit.record(uow, AuditIds(environment_id), "wallet.delegation_secret_created", now=now, outcome="ok")
+    audit.record(uow, AuditIds(environment_id), WalletAuditEvent.DELEGATION_SECRET_CREATED, now=now, outcome="ok")
     return secret
 
 

@@ -92,6 +92,7 @@ class WalletAuditEvent(StrEnum):
     RESHARED = "wallet.reshared"
     DELEGATION_DELIVERED = "wallet.delegation_delivered"
     DELEGATION_DELIVERY_FAILED = "wallet.delegation_delivery_failed"
+    DELEGATION_SECRET_CREATED = "wallet.delegation_secret_created"  # noqa: S105 - an event name
 
 
 # Stages: keygen 1 → done; sign 1 (committed) → 2 (revealed) → 3 (signing) → done;
