@@ -35,8 +35,8 @@ def unlock_wallet(uow: UnitOfWork, now: datetime, environment_id: str, wallet_id
 
 
 def rotate_wallet_secrets(uow: UnitOfWork, keyring: Keyring) -> int:
-    """Re-encrypt every server share, live ceremony state and delegation webhook secret under the
-    keyring's active key.
+    """Re-encrypt every server share (also the delegate-pair ones), live ceremony state and delegation
+    webhook secret under the keyring's active key.
 
     For ``actionmfa keys rotate``: old keys stay readable, so this only finishes a rotation.
     """
@@ -49,6 +49,10 @@ def rotate_wallet_secrets(uow: UnitOfWork, keyring: Keyring) -> int:
     for ceremony_id, blob in repo.sealed_states():
         if blob and keyring.needs_rotation(blob):
             repo.set_sealed_state(ceremony_id, keyring.reencrypt(blob, aad=f"waas-ceremony:{ceremony_id}"))
+            count += 1
+    for wallet_id, blob in repo.sealed_delegate_shares():
+        if keyring.needs_rotation(blob):
+            repo.set_sealed_delegate_share(wallet_id, keyring.reencrypt(blob, aad=f"waas-delegate:{wallet_id}"))
             count += 1
     for environment_id, blob in repo.sealed_delegation_secrets():
         if keyring.needs_rotation(blob):

@@ -30,6 +30,7 @@ from actionmfa.errors import (
     DelegatedAccessDisabledError,
     InvalidRequestError,
     WalletLockedError,
+    WalletProofInvalidError,
     WalletReshareConflictError,
 )
 from actionmfa.services import audit
@@ -50,6 +51,9 @@ from actionmfa.store.uow import UnitOfWork
 from actionmfa.wallet import delegation as dg
 from actionmfa.wallet import reshare as rs
 from actionmfa.wallet.curve import point_to_hex
+from actionmfa.wallet.ecdsa2p import PreparedPaillier
+from actionmfa.wallet.paillier import PaillierSecretKey
+from actionmfa.wallet.proofs import ModProof
 
 __all__ = ["DELIVERY_TIMEOUT_SECONDS", "ReshareService", "create_delegation_secret", "reshare_service_for"]
 
@@ -58,6 +62,18 @@ log = logging.getLogger("actionmfa.wallets")
 DELIVERY_TIMEOUT_SECONDS = 10.0
 RESHARE_SERVICE_KEY = "wallet_reshare"
 DELEGATION_CLIENT_KEY = "wallet_delegation_http"  # tests may inject an httpx.Client
+_ENVELOPE_FIELDS = {"alg", "iv", "ct", "tag", "ek"}
+
+
+DELEGATE_API_KEY_PURPOSE = "waas-delegate-api-key"
+
+
+def delegate_share_aad(wallet_id: str) -> str:
+    return f"waas-delegate:{wallet_id}"
+
+
+def _pair_paillier(data: dict[str, Any]) -> PreparedPaillier:
+    return PreparedPaillier(PaillierSecretKey.from_json(data["pairPaillier"]), ModProof.from_json(data["pairModProof"]))
 
 
 def _secret_aad(environment_id: str) -> str:
@@ -120,6 +136,8 @@ class ReshareService:
             if not (settings.enabled and settings.webhookUrl and settings.publicKeyPem and has_secret):
                 raise DelegatedAccessDisabledError()
         prepared = self.w.pool.take(wait=30.0)
+        # The pair {server, delegate} signs under a Paillier key of its own (never the user pair's).
+        pair = self.w.pool.take(wait=30.0) if scheme is rs.ThresholdScheme.TWO_OF_THREE else None
         ceremony_id = str(uuid.uuid4())
         now = self.w.clock.now()
         try:
@@ -135,7 +153,10 @@ class ReshareService:
                 sid = rs.reshare_session_id(wallet.id, ceremony_id, wallet.key_version, scheme)
                 offer, state = rs.server_reshare_begin(sid, share, scheme, prepared)
                 expires = now + timedelta(seconds=CEREMONY_TTL_SECONDS)
-                sealed = self.w._seal_state(ceremony_id, {"keyVersion": wallet.key_version, **state.to_json()})
+                extra: dict[str, Any] = {"keyVersion": wallet.key_version}
+                if pair is not None:
+                    extra |= {"pairPaillier": pair.key.to_json(), "pairModProof": pair.mod_proof.to_json()}
+                sealed = self.w._seal_state(ceremony_id, {**extra, **state.to_json()})
                 WalletRepo(uow.conn).add_ceremony(
                     id=ceremony_id, environment_id=ctx.environment.id, user_id=ctx.user.id,
                     session_id=ctx.session.id, wallet_id=wallet.id, kind=CeremonyKind.RESHARE.value,
@@ -147,6 +168,8 @@ class ReshareService:
                              ceremonyId=ceremony_id, scheme=scheme.value, via=decision.via)
         except BaseException:
             self.w.pool.put(prepared)
+            if pair is not None:
+                self.w.pool.put(pair)
             raise
         out: dict[str, Any] = {"ceremonyId": ceremony_id, "walletId": wallet.id, "keyVersion": wallet.key_version,
                                "expiresAt": expires.isoformat(), "message": offer.to_json()}
@@ -166,12 +189,16 @@ class ReshareService:
     def deal(self, ctx: AuthContext, wallet_id: str, ceremony_id: str, message: dict[str, Any]) -> dict[str, Any]:
         """Round 2: check the user's dealing, compute x1' and ckey' under the new Paillier key."""
         dealing = rs.ReshareDealing.from_json(message)
+        sealed_user = dealing.sealed_delegate_share
+        if sealed_user is not None and (set(sealed_user) != _ENVELOPE_FIELDS
+                                        or sealed_user["alg"] != dg.ENVELOPE_ALG):
+            raise WalletProofInvalidError("sealedDelegateShare is not a delegation envelope")
         now = self.w.clock.now()
         with self.w.db.write() as uow:
-            wallet, _, state = self._round(uow, ctx, wallet_id, ceremony_id, 1, now)
+            wallet, data, state = self._round(uow, ctx, wallet_id, ceremony_id, 1, now)
             opening, state = rs.server_reshare_open(self.w._open_share(wallet), state, dealing)
-            extra = {"keyVersion": wallet.key_version, "userSealed": dealing.sealed_delegate_share}
-            sealed = self.w._seal_state(ceremony_id, {**extra, **state.to_json()})
+            data["userSealed"] = dealing.sealed_delegate_share
+            sealed = self.w._seal_state(ceremony_id, {**data, **state.to_json()})
             if not WalletRepo(uow.conn).advance(ceremony_id, from_stage=1, to_stage=2, now=now, state=sealed):
                 raise CeremonyInvalidError()
         return {"ceremonyId": ceremony_id, "message": opening.to_json()}
@@ -187,17 +214,28 @@ class ReshareService:
             if not repo.advance(ceremony_id, from_stage=2, to_stage=_DONE, now=now, state="", outcome="ok"):
                 raise CeremonyInvalidError()
             version = wallet.key_version + 1
-            delegate_public = None
+            delegate_public = delegate_blob = api_hash = None
+            pair: tuple[rs.PairSetup, str] | None = None
             if state.scheme is rs.ThresholdScheme.TWO_OF_THREE:
                 assert state.user_commitments is not None  # noqa: S101 - set by the deal round
                 delegate_public = point_to_hex(rs.public_share_of(rs.DELEGATE_INDEX,
                                                                   [state.commitments, state.user_commitments]))
+                setup, pair_share = rs.server_pair_share(server_shamir_share(new_share.x1), new_share.public_key,
+                                                         rs.DELEGATE_PAIR, _pair_paillier(data))
+                if pair_share.paillier.n == new_share.paillier.n:
+                    raise WalletProofInvalidError("The delegate pair needs a Paillier key of its own")
+                api_key = "dak_" + secrets.token_urlsafe(32)
+                api_hash = self.w.keyring.keyed_hash(api_key, purpose=DELEGATE_API_KEY_PURPOSE)
+                delegate_blob = self.w.keyring.encrypt(json.dumps(pair_share.to_json()).encode(),
+                                                       aad=delegate_share_aad(wallet.id))
+                pair = (setup, api_key)
             repo.reshare(wallet.id, server_share=self.w._seal_share(wallet.id, new_share), key_version=version,
-                         scheme=state.scheme.value, delegate_public_share=delegate_public, now=now)
+                         scheme=state.scheme.value, delegate_public_share=delegate_public,
+                         delegate_share=delegate_blob, delegate_api_key_hash=api_hash, now=now)
             audit.record(uow, ctx, WalletAuditEvent.RESHARED, now=now, action=MFAAction.WALLET_WAAS_RESHARE.value,
                          outcome="ok", walletId=wallet.id, ceremonyId=ceremony_id, scheme=state.scheme.value,
                          shareVersion=version)
-            delivery = self._delivery(uow, ctx, wallet, state, data, version, now)
+            delivery = self._delivery(uow, ctx, wallet, state, data, version, pair, now)
             updated = repo.wallet(ctx.environment.id, ctx.user.id, wallet.id)
         assert updated is not None  # noqa: S101
         result: dict[str, Any] = {"wallet": WalletView.of(updated).to_json()}
@@ -207,7 +245,8 @@ class ReshareService:
 
     # -- delivery -------------------------------------------------------------------------------------
     def _delivery(self, uow: UnitOfWork, ctx: AuthContext, wallet: WalletRow, state: rs.ServerReshareState,
-                  data: dict[str, Any], version: int, now: datetime) -> _Delivery | None:
+                  data: dict[str, Any], version: int, pair: tuple[rs.PairSetup, str] | None,
+                  now: datetime) -> _Delivery | None:
         settings = ctx.environment.settings.security.delegatedAccess
         blob = WalletRepo(uow.conn).delegation_secret(ctx.environment.id)
         if not settings.webhookUrl or blob is None:
@@ -230,6 +269,12 @@ class ReshareService:
                     settings.publicKeyPem, dg.sub_share_plaintext(wallet.id, version, "server", server_sub)),
                 "encryptedUserSubShare": data["userSealed"],
             }
+            if pair is not None:
+                event |= {
+                    "delegatedPairSetup": pair[0].to_json(),
+                    "encryptedWalletApiKey": dg.seal_envelope(
+                        settings.publicKeyPem, dg.api_key_plaintext(wallet.id, version, pair[1])),
+                }
             name = "wallet.delegation.created"
         else:
             name = "wallet.delegation.revoked"

@@ -93,6 +93,8 @@ class WalletAuditEvent(StrEnum):
     DELEGATION_DELIVERED = "wallet.delegation_delivered"
     DELEGATION_DELIVERY_FAILED = "wallet.delegation_delivery_failed"
     DELEGATION_SECRET_CREATED = "wallet.delegation_secret_created"  # noqa: S105 - an event name
+    DELEGATED_SIGN_OPENED = "wallet.delegated_sign_opened"
+    DELEGATED_SIGNED = "wallet.delegated_signed"
 
 
 # Stages: keygen 1 → done; sign 1 (committed) → 2 (revealed) → 3 (signing) → done;

@@ -4,8 +4,11 @@
 (AES-256-GCM, key id inside, AAD ``waas-wallet:<id>``) of the JSON ``{x1, paillier: {p, q}, Q}``;
 nothing else secret is stored. ``locked_at`` is set when a ceremony produced an invalid signature
 (Lindell'17 abort attack, CVE-2023-33242): no further signing until an operator unlocks.
-``threshold_scheme`` is ``TWO_OF_TWO`` or ``TWO_OF_THREE`` (after a delegation reshare: the server
-share is then the user-pair additive share ``λ_2·s_2``, and ``delegate_public_share`` is ``s_3·G``).
+``threshold_scheme`` is ``TWO_OF_TWO`` or ``TWO_OF_THREE``. After a delegation reshare the server
+share is the user-pair additive share ``λ_2·s_2``, ``delegate_public_share`` is ``s_3·G``,
+``delegate_share`` the Keyring-sealed server share for the pair {server, delegate} with its own
+Paillier key (AAD ``waas-delegate:<id>``) and ``delegate_api_key_hash`` the keyed hash of the
+wallet API key the delegate signs with.
 
 ``waas_delegation_secrets`` holds each environment's HMAC key for delegation webhooks (Keyring blob,
 AAD ``waas-delegation-secret:<environment id>``), shown once when it is created.
@@ -41,6 +44,8 @@ waas_wallets = Table(
     Column("threshold_scheme", String(16), nullable=False, server_default="TWO_OF_TWO"),
     Column("delegate_public_share", String(66), nullable=True),  # s_3·G, compressed hex
     ts("delegated_at"),
+    Column("delegate_share", Text, nullable=True),  # Keyring blob: the server's share for the pair {2, 3}
+    Column("delegate_api_key_hash", String(64), nullable=True),  # keyed hash of the delegate's API key
     Index("ix_waas_wallets_user", "user_id"),
 )
 
@@ -50,7 +55,8 @@ waas_ceremonies = Table(
     Column("id", String(36), primary_key=True),
     Column("environment_id", String(36), ForeignKey("environments.id", ondelete="CASCADE"), nullable=False),
     Column("user_id", String(36), ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
-    Column("session_id", String(36), ForeignKey("sessions.id", ondelete="CASCADE"), nullable=False),
+    # NULL for delegated signing (the developer's server authenticates with the wallet's API key)
+    Column("session_id", String(36), ForeignKey("sessions.id", ondelete="CASCADE"), nullable=True),
     Column("wallet_id", String(36), ForeignKey("waas_wallets.id", ondelete="CASCADE"), nullable=True),
     Column("kind", String(16), nullable=False),  # CeremonyKind
     Column("payload_kind", String(16), nullable=True),

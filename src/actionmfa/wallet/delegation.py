@@ -17,6 +17,7 @@ import hashlib
 import hmac
 import json
 import secrets
+from dataclasses import dataclass
 from typing import Any
 
 from cryptography.exceptions import InvalidTag
@@ -27,12 +28,24 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from actionmfa.errors import WalletProofInvalidError
 from actionmfa.wallet.codec import b64_to_bytes, bytes_to_b64
 from actionmfa.wallet.curve import ORDER, point_from_hex
-from actionmfa.wallet.reshare import DELEGATE_INDEX, DelegateShare, delegate_receive
+from actionmfa.wallet.ecdsa2p import ClientKeyShare
+from actionmfa.wallet.paillier import DEFAULT_MODULUS_BITS
+from actionmfa.wallet.reshare import (
+    DELEGATE_INDEX,
+    DELEGATE_PAIR,
+    DelegateShare,
+    PairSetup,
+    client_pair_share,
+    delegate_receive,
+)
 
 __all__ = [
     "ENVELOPE_ALG",
     "SIGNATURE_HEADER",
+    "DelegatedAccess",
+    "api_key_plaintext",
     "load_rsa_public_key",
+    "open_delegated_access",
     "open_delegation",
     "open_envelope",
     "seal_envelope",
@@ -84,6 +97,11 @@ def sub_share_plaintext(wallet_id: str, share_version: int, dealer: str, value: 
                       separators=(",", ":")).encode()
 
 
+def api_key_plaintext(wallet_id: str, share_version: int, api_key: str) -> bytes:
+    return json.dumps({"walletId": wallet_id, "shareVersion": share_version, "apiKey": api_key},
+                      separators=(",", ":")).encode()
+
+
 def sign_body(secret: bytes, body: bytes) -> str:
     return hmac.new(secret, body, hashlib.sha256).hexdigest()
 
@@ -118,3 +136,32 @@ def open_delegation(body: bytes, signature: str, *, hmac_secret: bytes,
             raise WalletProofInvalidError("Delegated sub-share is for another wallet or version")
         received.append((value, commitments[dealer]))
     return delegate_receive(received, public_key)
+
+
+@dataclass(frozen=True)
+class DelegatedAccess:
+    """Everything the developer's server keeps from ``wallet.delegation.created``."""
+
+    wallet_id: str
+    share: DelegateShare  # its Shamir share (index 3): keep it secret, like a private key
+    api_key: str  # authenticates delegated signing requests for this wallet
+    pair_share: ClientKeyShare  # the additive share for the pair {server, delegate}, with ckey under N_pair
+
+
+def open_delegated_access(body: bytes, signature: str, *, hmac_secret: bytes, private_key: rsa.RSAPrivateKey,
+                          min_modulus_bits: int = DEFAULT_MODULUS_BITS) -> DelegatedAccess:
+    """:func:`open_delegation` plus the wallet API key and the pair setup (Πmod and sum checked)."""
+    share = open_delegation(body, signature, hmac_secret=hmac_secret, private_key=private_key)
+    try:
+        data = json.loads(body)["data"]
+        wallet_id, version = str(data["walletId"]), int(data["shareVersion"])
+        plain = json.loads(open_envelope(private_key, data["encryptedWalletApiKey"]))
+        setup = PairSetup.from_json(data["delegatedPairSetup"])
+        api_key = str(plain["apiKey"])
+        ok = plain["walletId"] == wallet_id and plain["shareVersion"] == version
+    except (KeyError, TypeError, ValueError) as exc:
+        raise WalletProofInvalidError("Malformed delegation event") from exc
+    if not ok:
+        raise WalletProofInvalidError("Wallet API key is for another wallet or version")
+    pair = client_pair_share(share, DELEGATE_PAIR, setup, min_modulus_bits=min_modulus_bits)
+    return DelegatedAccess(wallet_id, share, api_key, pair)

@@ -57,8 +57,10 @@ from actionmfa.wallet.proofs import ModProof, SchnorrProof
 
 __all__ = [
     "DELEGATE_INDEX",
+    "DELEGATE_PAIR",
     "SERVER_INDEX",
     "USER_INDEX",
+    "USER_PAIR",
     "ClientReshareState",
     "Dealing",
     "DelegateShare",
@@ -91,6 +93,7 @@ USER_INDEX = 1
 SERVER_INDEX = 2
 DELEGATE_INDEX = 3
 USER_PAIR = (USER_INDEX, SERVER_INDEX)
+DELEGATE_PAIR = (SERVER_INDEX, DELEGATE_INDEX)
 
 
 class ThresholdScheme(StrEnum):
@@ -453,6 +456,22 @@ class PairSetup:
     paillier_n: int
     ckey: int
     mod_proof: ModProof
+
+    def to_json(self) -> dict[str, Any]:
+        return {"Q1": point_to_hex(self.public_share), "N": int_to_b64(self.paillier_n),
+                "ckey": int_to_b64(self.ckey), "modProof": self.mod_proof.to_json()}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> PairSetup:
+        mod = data.get("modProof")
+        if not isinstance(mod, dict):
+            raise _bad("modProof")
+        try:
+            q1 = point_from_hex(_str(data, "Q1"))
+            n, ckey = b64_to_int(_str(data, "N")), b64_to_int(_str(data, "ckey"))
+        except ValueError as exc:
+            raise _bad("Q1") from exc
+        return cls(q1, n, ckey, ModProof.from_json(mod))
 
 
 def server_pair_share(server_shamir: int, public_key: Point, signers: Sequence[int],

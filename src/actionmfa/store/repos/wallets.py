@@ -31,6 +31,8 @@ class WalletRow:
     threshold_scheme: str = "TWO_OF_TWO"
     delegate_public_share: str | None = None
     delegated_at: datetime | None = None
+    delegate_share: str | None = None
+    delegate_api_key_hash: str | None = None
 
 
 @dataclass(frozen=True)
@@ -38,7 +40,7 @@ class CeremonyRow:
     id: str
     environment_id: str
     user_id: str
-    session_id: str
+    session_id: str | None
     wallet_id: str | None
     kind: str
     payload_kind: str | None
@@ -114,14 +116,23 @@ class WalletRepo:
         )
 
     def reshare(self, wallet_id: str, *, server_share: str, key_version: int, scheme: str,
-                delegate_public_share: str | None, now: datetime) -> None:
-        """Switch to reshared shares (new key version, scheme and delegate public share)."""
+                delegate_public_share: str | None, delegate_share: str | None, delegate_api_key_hash: str | None,
+                now: datetime) -> None:
+        """Switch to reshared shares (new key version, scheme, delegate pair share and API key)."""
         self.conn.execute(
             update(ww).where(ww.c.id == wallet_id).values(
                 server_share=server_share, key_version=key_version, threshold_scheme=scheme,
-                delegate_public_share=delegate_public_share,
+                delegate_public_share=delegate_public_share, delegate_share=delegate_share,
+                delegate_api_key_hash=delegate_api_key_hash,
                 delegated_at=now if delegate_public_share is not None else None, updated_at=now)
         )
+
+    def delegated_ceremony(self, ceremony_id: str, *, wallet_id: str, kind: str) -> CeremonyRow | None:
+        row = self.conn.execute(
+            select(wc).where(wc.c.id == ceremony_id, wc.c.wallet_id == wallet_id, wc.c.kind == kind,
+                             wc.c.session_id.is_(None))
+        ).first()
+        return _ceremony(row) if row else None
 
     # -- delegation secrets -------------------------------------------------------------------------
     def delegation_secret(self, environment_id: str) -> str | None:
@@ -137,6 +148,13 @@ class WalletRepo:
 
     def set_sealed_delegation_secret(self, environment_id: str, blob: str) -> None:
         self.conn.execute(update(wds).where(wds.c.environment_id == environment_id).values(secret=blob))
+
+    def sealed_delegate_shares(self) -> list[tuple[str, str]]:
+        rows = self.conn.execute(select(ww.c.id, ww.c.delegate_share).where(ww.c.delegate_share.is_not(None))).all()
+        return [(r.id, r.delegate_share) for r in rows]
+
+    def set_sealed_delegate_share(self, wallet_id: str, blob: str) -> None:
+        self.conn.execute(update(ww).where(ww.c.id == wallet_id).values(delegate_share=blob))
 
     def sealed_shares(self) -> list[tuple[str, str]]:
         return [(r.id, r.server_share) for r in self.conn.execute(select(ww.c.id, ww.c.server_share)).all()]
