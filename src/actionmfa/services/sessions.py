@@ -109,12 +109,11 @@ class SessionService:
         now = self.clock.now()
         if claims.get("environment_id") != environment_id or int(claims["exp"]) <= to_epoch(now):
             raise UnauthorizedError("Session expired or not for this environment")
-        session = uow.sessions.get(str(claims["sid"]))
-        if session is None or session.user_id != claims["sub"] or not session.active_at(now):
+        loaded = uow.sessions.with_user_and_environment(str(claims["sid"]))
+        if loaded is None:
             raise UnauthorizedError("Session expired or revoked")
-        env = uow.environments.get(environment_id)
-        user = uow.users.get(environment_id, session.user_id)
-        if env is None or user is None:
+        session, user, env = loaded
+        if session.user_id != claims["sub"] or session.environment_id != environment_id or not session.active_at(now):
             raise UnauthorizedError("Session expired or revoked")
         return AuthContext(environment=env, user=user, session=session, meta=meta or RequestMeta())
 

@@ -13,6 +13,16 @@ from actionmfa.domain.settings import EnvironmentSettings
 from actionmfa.store import tables as t
 
 
+class _Fields(dict[str, Any]):
+    """Attribute access over a dict, so the row mappers also take one part of a joined row."""
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return self[name]
+        except KeyError as exc:
+            raise AttributeError(name) from exc
+
+
 class _Repo:
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
@@ -249,6 +259,28 @@ class SessionRepo(_Repo):
     def get(self, session_id: str) -> Session | None:
         row = self.conn.execute(select(t.sessions).where(t.sessions.c.id == session_id)).first()
         return _session(row) if row else None
+
+    def with_user_and_environment(self, session_id: str) -> tuple[Session, User, Environment] | None:
+        """The session, its user and environment in one query (every authenticated request)."""
+        s, u, e = t.sessions, t.users, t.environments
+        row = self.conn.execute(
+            select(
+                *[c.label(f"s_{c.name}") for c in s.c],
+                *[c.label(f"u_{c.name}") for c in u.c],
+                *[c.label(f"e_{c.name}") for c in e.c],
+            )
+            .join_from(s, u, u.c.id == s.c.user_id)
+            .join(e, e.c.id == s.c.environment_id)
+            .where(s.c.id == session_id, u.c.environment_id == s.c.environment_id)
+        ).first()
+        if row is None:
+            return None
+        m = row._mapping
+
+        def part(prefix: str) -> _Fields:
+            return _Fields({k[len(prefix) :]: v for k, v in m.items() if k.startswith(prefix)})
+
+        return _session(part("s_")), _user(part("u_")), _environment(part("e_"))  # type: ignore[arg-type]
 
     def set_scope(self, session_id: str, scope: SessionScope) -> None:
         self.conn.execute(update(t.sessions).where(t.sessions.c.id == session_id).values(scope=scope.value))
