@@ -304,3 +304,32 @@ def test_key_rotation_reencrypts_the_delegation_secret(
         blob = WalletRepo(uow.conn).delegation_secret(d.user.env.id)
     assert blob is not None and new.key_id_of(blob) == "k-new"
     assert new.decrypt(blob, aad=f"waas-delegation-secret:{d.user.env.id}") == d.secret
+
+
+def test_invalid_delegated_signature_locks_the_wallet_for_everyone(
+    delegating: Delegating, app_client: TestClient, webhook: Webhook, developer_key: rsa.RSAPrivateKey
+) -> None:
+    from actionmfa.errors import CeremonyInvalidError, WalletLockedError, WalletSignatureInvalidError
+    from actionmfa.wallet import ecdsa2p as p2
+
+    wallet = delegating.user.sdk.wallets.create()
+    wallet.reshare(delegate=True)
+    headers, body = webhook.received[0]
+    access = dg.open_delegated_access(body, headers[dg.SIGNATURE_HEADER], hmac_secret=delegating.secret,
+                                      private_key=developer_key)
+    signer = DelegatedSigner(delegating.user.env.id, access, http_client=app_client)
+    request = message_request("probe")
+    opened = signer._post("", request.to_json())
+    ceremony_id = str(opened["ceremonyId"])
+    sid = p2.sign_session_id(wallet.id, ceremony_id, request.digest())
+    nonce_msg, _ = p2.client_sign_respond(sid, request.digest(), p2.SignCommit.from_json(opened["message"]))
+    with pytest.raises(CeremonyInvalidError):  # the payload is bound to the ceremony
+        signer._post(f"/{ceremony_id}/nonce", {**message_request("other").to_json(), "message": nonce_msg.to_json()})
+    signer._post(f"/{ceremony_id}/nonce", {**request.to_json(), "message": nonce_msg.to_json()})
+    bogus = p2.SignPartial(access.pair_share.paillier.encrypt(12345))
+    with pytest.raises(WalletSignatureInvalidError):
+        signer._post(f"/{ceremony_id}/complete", {**request.to_json(), "message": bogus.to_json()})
+    with pytest.raises(WalletLockedError):
+        wallet.sign_message("user after a failed delegated signature")
+    with pytest.raises(WalletLockedError):
+        signer.sign_message("delegate again")

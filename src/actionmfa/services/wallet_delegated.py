@@ -91,8 +91,11 @@ class DelegatedSigningService:
     def _round(self, uow: UnitOfWork, environment_id: str, wallet_id: str, api_key: str, ceremony_id: str,
                request: SignRequest, stage: int, now: datetime) -> tuple[WalletRow, CeremonyRow, dict[str, Any]]:
         wallet = self._wallet(uow, environment_id, wallet_id, api_key)
-        if stage == 2:  # serialise completions with the wallet lock, as for the user's ceremonies
-            WalletRepo(uow.conn).wallet(environment_id, wallet.user_id, wallet.id, for_update=True)
+        if stage == 2:  # serialise completions on the row lock and see a lock set by any of them
+            locked_row = WalletRepo(uow.conn).wallet(environment_id, wallet.user_id, wallet.id, for_update=True)
+            if locked_row is None:
+                raise NotFoundError("Wallet not found")
+            wallet = locked_row
         row = WalletRepo(uow.conn).delegated_ceremony(ceremony_id, wallet_id=wallet.id, kind=DELEGATED_SIGN_KIND)
         if row is None:
             raise CeremonyInvalidError()
