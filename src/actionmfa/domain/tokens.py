@@ -82,7 +82,8 @@ def validate_requested_scopes(scopes: list[str]) -> tuple[str, ...]:
 
 
 def grant_for_scopes(settings: MfaSettings, scopes: tuple[str, ...]) -> ElevatedGrant:
-    """Behaviour and lifetime from each scope's action settings (DESIGN §3 defaults otherwise).
+    """Behaviour and lifetime from each scope's action settings (DESIGN §3 defaults otherwise;
+    ``credential:*`` scopes are single-use, 300 s).
 
     When several scopes are requested at once the strictest wins: single-use if any scope is, and
     the shortest lifetime.
@@ -94,6 +95,10 @@ def grant_for_scopes(settings: MfaSettings, scopes: tuple[str, ...]) -> Elevated
         if action is not None:
             item = settings.action(action)
             behavior, seconds = item.effective_behavior(), item.effective_expiry_seconds()
+        elif scope.startswith("credential:"):
+            # Adding, removing or changing a credential is a one-off: the token is spent by the
+            # request that does it (DESIGN §8, "a credential:link elevated token (spent by the POST)").
+            behavior, seconds = TokenBehavior.SINGLE_USE, 300
         else:
             behavior = TokenBehavior.TIME_BOUND
             seconds = 600

@@ -58,7 +58,7 @@ def test_grant_defaults_and_settings() -> None:
     g = grant_for_scopes(s, ("user:update",))
     assert not g.single_use and g.ttl_seconds == 600
     g = grant_for_scopes(s, ("credential:unlink",))
-    assert not g.single_use and g.ttl_seconds == 600
+    assert g.single_use and g.ttl_seconds == 300  # spent by the request that changes the credential
     s = MfaSettings(
         actions=[
             MfaActionSetting(
@@ -73,6 +73,8 @@ def test_grant_defaults_and_settings() -> None:
     assert g.single_use and g.ttl_seconds == 42
     g = grant_for_scopes(s, ("credential:link", "user:update"))
     assert g.single_use and g.ttl_seconds == 42
+    g = grant_for_scopes(MfaSettings(), ("credential:link", "user:update"))
+    assert g.single_use and g.ttl_seconds == 300
 
 
 def test_requested_scopes_validated() -> None:
