@@ -70,3 +70,31 @@ def test_settings_form_round_trip() -> None:
     assert export.required and export.effective_behavior().value == "time_bound" and export.tokenExpirySeconds == 900
     assert parsed.security.passkeys.origins == ["https://example.com", "https://app.example.com"]
     assert parsed.security.jwtDuration.seconds() == 2 * 86_400
+
+
+def test_odd_numbers_in_the_form_are_refused_by_field(
+    app_client: TestClient, runtime: Runtime, environment: EnvFixture
+) -> None:
+    app_client.post("/dashboard/login", data={"adminToken": environment.admin_token}, follow_redirects=False)
+    page = app_client.get(f"/dashboard/environments/{environment.id}").text
+    csrf = page.split('name="csrf" value="')[1].split('"')[0]
+    for odd in ("²", "9" * 5000, "-5", "1e3", "٣"):
+        r = app_client.post(
+            f"/dashboard/environments/{environment.id}",
+            data={
+                "csrf": csrf,
+                "mfa.enrollment": "none",
+                "action.wallet.waas.sign.required": "on",
+                "action.wallet.waas.sign.tokenExpirySeconds": odd,
+                "jwtDuration.amount": "24",
+                "jwtDuration.unit": "hours",
+                "passkeys.rpId": "localhost",
+                "passkeys.rpName": "x",
+                "passkeys.origins": "http://localhost:8080",
+            },
+        )
+        assert r.status_code == 422, (odd, r.status_code)
+        assert "tokenExpirySeconds" in r.text
+    with runtime.db.read() as uow:
+        env = runtime.environments.get(uow, environment.id)
+    assert env.settings.security.mfa.action(MFAAction.WALLET_WAAS_SIGN).required is False

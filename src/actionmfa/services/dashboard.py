@@ -67,6 +67,14 @@ class DashboardAuth:
             raise ForbiddenError("Form expired; reload the page")
 
 
+def _whole_number(text: str) -> int | str:
+    """An ASCII whole number as int; anything else is passed on as text for the settings model to
+    refuse with the field named ("²".isdigit() is true, and int() of 5,000 digits raises)."""
+    if text.isascii() and text.isdigit() and len(text) <= 9:
+        return int(text)
+    return text
+
+
 def settings_from_form(current: EnvironmentSettings, form: Mapping[str, str]) -> dict[str, Any]:
     """Turn the settings form into a full settings document (validated by the caller)."""
 
@@ -82,7 +90,7 @@ def settings_from_form(current: EnvironmentSettings, form: Mapping[str, str]) ->
         if behavior in {b.value for b in TokenBehavior}:
             item["tokenBehavior"] = behavior
         if expiry:
-            item["tokenExpirySeconds"] = int(expiry) if expiry.isdigit() else expiry
+            item["tokenExpirySeconds"] = _whole_number(expiry)
         actions.append(item)
     doc = current.model_dump(mode="json")
     security = doc["security"]
@@ -100,7 +108,7 @@ def settings_from_form(current: EnvironmentSettings, form: Mapping[str, str]) ->
     }
     amount = (form.get("jwtDuration.amount") or "").strip()
     security["jwtDuration"] = {
-        "amount": int(amount) if amount.isdigit() else amount,
+        "amount": _whole_number(amount),
         "unit": form.get("jwtDuration.unit", "hours"),
     }
     ext = security.get("externalAuth", {})
