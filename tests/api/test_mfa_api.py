@@ -608,3 +608,35 @@ def test_methods_and_digest_bound_token(
     assert r.status_code == 200
     status, body = _put_user(app_client, environment, signed_in_user, **{"x-mfa-auth-token": r.json()["mfaToken"]})
     assert (status, body["code"]) == (403, "mfa_token_invalid")
+
+
+# -- security review fixes ---------------------------------------------------------------------------
+def _pending_session(runtime: Runtime, environment: EnvFixture, user: SignedIn) -> SignedIn:
+    """A new sign-in of ``user`` (scope as sign-in decides it), without going through a route."""
+    from actionmfa.services.mfa import sign_in_scope
+
+    with runtime.db.write() as uow:
+        env = runtime.environments.get(uow, environment.id)
+        issued = runtime.sessions.start(
+            uow, env, user.user, auth_method="email", scope=sign_in_scope(uow, env, user.user)
+        )
+    return SignedIn(user=issued.user, jwt=issued.jwt, session_id=issued.session.id)
+
+
+def pending_scope(client: Client, environment: EnvFixture, who: SignedIn) -> str:
+    return str(client.get(environment.sdk("/users"), headers=who.headers).json()["scope"])
+
+
+def test_recovery_codes_are_not_shown_to_a_session_waiting_for_session_mfa(
+    app_client: Client, runtime: Runtime, environment: EnvFixture, signed_in_user: SignedIn, clock: FrozenClock
+) -> None:
+    enrolled = enrol_totp(app_client, environment, signed_in_user, clock)  # acknowledgement stays pending
+    set_mfa(runtime, environment, enabled=True)
+    pending = _pending_session(runtime, environment, signed_in_user)
+    assert pending_scope(app_client, environment, pending) == "requiresAdditionalAuth"
+    r = app_client.get(environment.sdk("/users/mfa/recovery"), headers=pending.headers)
+    assert (r.status_code, r.json()["code"]) == (403, "mfa_required")
+    assert "recoveryCodes" not in r.json()
+    mfa_auth(app_client, environment, pending, enrolled, clock)  # session MFA completed on that session
+    r = app_client.get(environment.sdk("/users/mfa/recovery"), headers=pending.headers)
+    assert r.status_code == 200 and sorted(r.json()["recoveryCodes"]) == sorted(enrolled.recovery_codes)

@@ -12,7 +12,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Query, Response
 from pydantic import Field
 
-from actionmfa.api.deps import ElevatedTokenHeader, MfaTokenHeader, PendingAuthDep, RuntimeDep
+from actionmfa.api.deps import AuthDep, ElevatedTokenHeader, MfaTokenHeader, PendingAuthDep, RuntimeDep
 from actionmfa.api.schemas import VerifyResponse, WireModel
 from actionmfa.domain.actions import MFAAction
 from actionmfa.services.mfa import AuthResult, MintRequest, mfa_service
@@ -106,7 +106,9 @@ def auth_recovery(body: RecoveryAuthBody, ctx: PendingAuthDep, runtime: RuntimeD
 
 
 @router.get("/users/mfa/recovery")
-def get_recovery_codes(ctx: PendingAuthDep, runtime: RuntimeDep) -> dict[str, Any]:
+def get_recovery_codes(ctx: AuthDep, runtime: RuntimeDep) -> dict[str, Any]:
+    # A full session only: a session still waiting for session MFA could otherwise read a code
+    # and spend it on ``POST /users/mfa/auth/recovery`` — the first factor alone passing MFA.
     codes = mfa_service(runtime).recovery_codes(ctx)
     return {"count": len(codes), "recoveryCodes": codes}
 
