@@ -361,3 +361,15 @@ class DelegatedAccessDisabledError(ActionMFAError):
 
 __all__ += ["DelegatedAccessDisabledError", "WalletReshareConflictError"]
 ERRORS_BY_CODE.update(_registry())
+
+
+class MaxPasskeysPerUserError(ActionMFAError):
+    """The user already has the maximum number of passkeys (Dynamic's ``max_passkeys_per_user``)."""
+
+    code = "max_passkeys_per_user"
+    status = 422
+    default_message = "Maximum number of passkeys per user reached"
+
+
+__all__ += ["MaxPasskeysPerUserError"]
+ERRORS_BY_CODE.update(_registry())

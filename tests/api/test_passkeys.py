@@ -443,3 +443,134 @@ def test_hosted_page_refuses_spent_and_expired_ceremonies(alice_with_passkey: Pa
     assert r.status_code == 422
     r = alice.client.get(f"/ui/{alice.env.id}/passkeys/ceremony/not-a-uuid", params=params)
     assert r.status_code == 422
+
+
+# -- passkeys switched off, limits, duplicates (security review) ----------------------------------
+
+
+def _put_settings(client: TestClient, env: EnvFixture, settings: dict[str, object]) -> None:
+    r = client.put(
+        f"/api/v0/environments/{env.id}",
+        json={"settings": settings},
+        headers={"Authorization": f"Bearer {env.admin_token}"},
+    )
+    assert r.status_code == 200, r.text
+
+
+def _passkeys_enabled(client: TestClient, env: EnvFixture, enabled: bool) -> None:
+    methods = [{"type": "totp", "enabled": True}, {"type": "passkey", "enabled": enabled}]
+    _put_settings(client, env, {"security": {"mfa": {"methods": methods}}})
+
+
+def test_disabled_passkeys_refuse_every_ceremony(alice_with_passkey: PasskeyUser) -> None:
+    alice = alice_with_passkey
+    # Ceremonies opened while passkeys were on are refused too once they are switched off.
+    assertion = alice.auth.get(alice.authentication_options(), origin=ORIGIN)
+    token = alice.authenticate(createMfaToken={"singleUse": False}).json()["mfaToken"]
+    second = SoftAuthenticator()
+    attestation = second.create(alice.registration_options(), origin=ORIGIN)
+    _passkeys_enabled(alice.client, alice.env, False)
+
+    r = alice.client.get(alice.env.sdk("/users/passkeys/register"), headers=alice.headers())
+    assert r.status_code == 422 and code(r) == "mfa_method_disabled"
+    r = alice.post_registration(attestation, headers={"x-mfa-auth-token": token})
+    assert r.status_code == 422 and code(r) == "mfa_method_disabled"
+    r = alice.client.get(alice.env.sdk("/users/passkeys/authenticate"), headers=alice.headers())
+    assert r.status_code == 422 and code(r) == "mfa_method_disabled"
+    r = alice.post_assertion(assertion, createMfaToken={"singleUse": True})
+    assert r.status_code == 422 and code(r) == "mfa_method_disabled"
+    assert len(alice.passkeys()) == 1  # listing stays possible; nothing was stored
+
+    _passkeys_enabled(alice.client, alice.env, True)
+    assert alice.authenticate().status_code == 200
+    r = alice.post_registration(
+        second.create(alice.registration_options(), origin=ORIGIN), headers={"x-mfa-auth-token": token}
+    )
+    assert r.status_code == 200, r.text
+
+
+def test_disabled_passkeys_are_no_factor(alice_with_passkey: PasskeyUser, runtime: Runtime) -> None:
+    """A passkey-only user is not asked for a factor they cannot present while passkeys are off."""
+    from actionmfa.services.signin import SignInMethod, open_session
+
+    alice = alice_with_passkey
+    _put_settings(
+        alice.client,
+        alice.env,
+        {"security": {"mfa": {"enabled": True, "actions": [{"action": "wallet.waas.sign", "required": True}]}}},
+    )
+
+    def required() -> bool:
+        r = alice.client.post(
+            alice.env.sdk("/mfa/isRequiredForAction"), json={"mfaAction": "wallet.waas.sign"}, headers=alice.headers()
+        )
+        assert r.status_code == 200, r.text
+        return bool(r.json()["required"])
+
+    def has_method() -> bool:
+        r = alice.client.get(alice.env.sdk("/users/mfa/methods"), headers=alice.headers())
+        return bool(r.json()["userHasVerifiedMfaMethods"])
+
+    def sign_in_scope() -> str:
+        with runtime.db.write() as uow:
+            env = uow.environments.get(alice.env.id)
+            user = uow.users.get(alice.env.id, alice.who.user.id)
+            assert env is not None and user is not None
+            issued = open_session(uow, runtime, env, user, method=SignInMethod.EMAIL, created=False)
+        return issued.session.scope.value
+
+    assert required() and has_method() and sign_in_scope() == "requiresAdditionalAuth"
+    _passkeys_enabled(alice.client, alice.env, False)
+    assert not required() and not has_method() and sign_in_scope() == "user:basic"
+    r = alice.client.post(alice.env.sdk("/users/mfa/recovery"), headers=alice.headers())
+    assert r.status_code == 404 and code(r) == "not_found"  # recovery codes follow the factors
+    _passkeys_enabled(alice.client, alice.env, True)
+    assert required() and has_method() and sign_in_scope() == "requiresAdditionalAuth"
+
+
+def test_passkey_limit_is_checked_when_storing(alice: PasskeyUser) -> None:
+    from actionmfa.services.passkeys import MAX_PASSKEYS_PER_USER
+
+    token = alice.register(createMfaToken={"singleUse": False}).json()["mfaToken"]
+    proof = {"x-mfa-auth-token": token}
+    for _ in range(MAX_PASSKEYS_PER_USER - 2):
+        alice.auth = SoftAuthenticator()
+        assert alice.register(headers=proof).status_code == 200
+    # One below the limit: two option sets are handed out, only one of them may be stored.
+    first, second = SoftAuthenticator(), SoftAuthenticator()
+    cred_a = first.create(alice.registration_options(), origin=ORIGIN)
+    cred_b = second.create(alice.registration_options(), origin=ORIGIN)
+    assert alice.post_registration(cred_a, headers=proof).status_code == 200
+    r = alice.post_registration(cred_b, headers=proof)
+    assert r.status_code == 422 and code(r) == "max_passkeys_per_user"
+    assert len(alice.passkeys()) == MAX_PASSKEYS_PER_USER
+    r = alice.client.get(alice.env.sdk("/users/passkeys/register"), headers=alice.headers())
+    assert r.status_code == 422 and code(r) == "max_passkeys_per_user"
+
+
+def test_duplicate_credential_racing_past_the_read_is_a_422(
+    alice: PasskeyUser,
+    app_client: TestClient,
+    runtime: Runtime,
+    environment: EnvFixture,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Two registrations of one credential id: the second read happens before the first commits."""
+    from types import SimpleNamespace
+
+    from actionmfa.factors import soft_authenticator
+    from actionmfa.store.repos.passkeys import PasskeyRepo
+
+    bob = PasskeyUser(app_client, environment, sign_in(runtime, environment))
+    cred_a = alice.auth.create(alice.registration_options(), origin=ORIGIN)
+    same_id = b64u_decode(cred_a["rawId"])
+    options_b = bob.registration_options()
+    with monkeypatch.context() as m:
+        m.setattr(soft_authenticator, "secrets", SimpleNamespace(token_bytes=lambda n: same_id))
+        cred_b = bob.auth.create(options_b, origin=ORIGIN)
+    assert cred_b["rawId"] == cred_a["rawId"]
+    assert alice.post_registration(cred_a).status_code == 200
+    monkeypatch.setattr(PasskeyRepo, "by_credential", lambda self, env_id, cred_id: None)
+    r = bob.post_registration(cred_b)
+    assert r.status_code == 422 and code(r) == "passkey_invalid" and reason(r) == "duplicate"
+    assert bob.passkeys() == []

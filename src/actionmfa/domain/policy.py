@@ -1,14 +1,28 @@
 """The requirement rule (DESIGN §4) and the session-MFA rule (DESIGN §3, issue 3 item 7).
 
 Both are pure functions of the environment's MFA settings and one fact about the user (does the
-user have at least one verified MFA method: a verified TOTP device or a passkey). Nothing else in
-the code base decides these questions.
+user have at least one verified MFA method that counts: a verified TOTP device, or a passkey while
+passkeys are enabled — :func:`method_counts`). Nothing else in the code base decides these questions.
 """
 
 from __future__ import annotations
 
-from actionmfa.domain.actions import MFAAction, MfaEnrollment, SessionScope
+from actionmfa.domain.actions import MFAAction, MFADeviceType, MfaEnrollment, SessionScope
 from actionmfa.domain.settings import MfaSettings
+
+
+def method_counts(settings: MfaSettings, kind: MFADeviceType) -> bool:
+    """Whether a user's verified method of this kind counts as "has a verified MFA method".
+
+    A passkey counts only while passkeys are enabled: switched off, passkeys are refused for
+    authentication, so counting them would ask users for a factor they cannot present (a
+    passkey-only user would be left with recovery codes alone). They count again once re-enabled.
+    A TOTP device always counts: switching TOTP off only stops new enrolments, existing devices
+    still authenticate.
+    """
+    if kind is MFADeviceType.PASSKEY:
+        return settings.method_enabled(MFADeviceType.PASSKEY)
+    return True
 
 
 def is_required_for_action(settings: MfaSettings, action: MFAAction, *, has_verified_method: bool) -> bool:

@@ -71,7 +71,7 @@ class Gate:
         self.clock = tokens.clock
 
     def is_required(self, uow: UnitOfWork, ctx: AuthContext, target: MFAAction | str) -> bool:
-        has_method = MfaRepo(uow.conn).has_verified_method(ctx.user.id)
+        has_method = MfaRepo(uow.conn).has_verified_method(ctx.user.id, ctx.settings.security.mfa)
         if isinstance(target, MFAAction):
             return is_required_for_action(ctx.settings.security.mfa, target, has_verified_method=has_method)
         return requires_mfa_when_enrolled(has_verified_method=has_method)

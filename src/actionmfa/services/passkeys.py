@@ -22,13 +22,17 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy.exc import IntegrityError
+
 from actionmfa.clock import Clock
 from actionmfa.crypto import Keyring, b64u
-from actionmfa.domain.actions import TokenScope
+from actionmfa.domain.actions import MFADeviceType, TokenScope
 from actionmfa.domain.models import AuthContext, User
 from actionmfa.errors import (
     ActionMFAError,
     InvalidRequestError,
+    MaxPasskeysPerUserError,
+    MfaMethodDisabledError,
     PasskeyChallengeInvalidError,
     PasskeyInvalidError,
     PasskeyNotFoundError,
@@ -79,6 +83,16 @@ def relying_party(ctx: AuthContext) -> pk.RelyingParty:
     return pk.RelyingParty(id=s.rpId, name=s.rpName, origins=tuple(s.origins))
 
 
+def require_enabled(ctx: AuthContext) -> None:
+    """Passkeys switched off in ``security.mfa.methods`` (``{type: passkey, enabled: false}``) are
+    no factor: no options, no registration, no authentication (``mfa_method_disabled``). Listing,
+    renaming and deleting stored passkeys stay possible, and the requirement rule does not count
+    them meanwhile (``domain.policy.method_counts``), so nobody is asked for a factor they cannot
+    present."""
+    if not ctx.settings.security.mfa.method_enabled(MFADeviceType.PASSKEY):
+        raise MfaMethodDisabledError("Passkeys are not enabled for this environment")
+
+
 def user_handle(user: User) -> bytes:
     """The WebAuthn user handle: the user's UUID bytes — opaque, stable, no personal data (§14.6.1)."""
     try:
@@ -120,10 +134,10 @@ class PasskeyService:
 
     def registration_options(self, uow: UnitOfWork, ctx: AuthContext) -> dict[str, Any]:
         """``GET /users/passkeys/register``: creation options, flat, plus ``ceremonyId``."""
+        require_enabled(ctx)
         repo = PasskeyRepo(uow.conn)
         existing = repo.for_user(ctx.user.id)
-        if len(existing) >= MAX_PASSKEYS_PER_USER:
-            raise InvalidRequestError(f"at most {MAX_PASSKEYS_PER_USER} passkeys per user")
+        _check_limit(len(existing))
         challenge = pk_challenge()
         user = ctx.user
         name = user.email or user.external_id or user.id
@@ -140,6 +154,7 @@ class PasskeyService:
 
     def authentication_options(self, uow: UnitOfWork, ctx: AuthContext) -> dict[str, Any]:
         """``GET /users/passkeys/authenticate``: request options listing the user's passkeys."""
+        require_enabled(ctx)
         usable = [r for r in PasskeyRepo(uow.conn).for_user(ctx.user.id) if r.possibly_cloned_at is None]
         if not usable:
             raise PasskeyNotFoundError("No passkey registered for this user")
@@ -186,6 +201,7 @@ class PasskeyService:
         self, db: Database, ctx: AuthContext, credential: Mapping[str, Any], mfa: MintRequest, proof: Proof
     ) -> Any:
         """``POST /users/passkeys/register``: verify, store, and complete an MFA authentication."""
+        require_enabled(ctx)
         cred = pk.normalise_credential(credential)
         MfaService.check_mint(mfa)  # refuse a bad request before it spends the challenge
         self._spend(db, ctx, cred, pk.Ceremony.REGISTER)
@@ -203,6 +219,8 @@ class PasskeyService:
             self._audit_failure(db, ctx, PasskeyEvent.REGISTRATION_FAILED, exc)
             raise
         with denials_recorded(db), db.write() as uow:
+            # Taken first, before the gate's token rows: the limit counted below holds until commit.
+            PasskeyRepo(uow.conn).lock_user(ctx.user.id)
             # Adding a second factor to an account that has one needs proof of the first (MFA
             # token or ``credential:link`` elevated token): otherwise a stolen session could
             # plant the attacker's own passkey. The gate spends single-use proofs here.
@@ -218,32 +236,39 @@ class PasskeyService:
         mfa: MintRequest,
     ) -> Any:
         repo = PasskeyRepo(uow.conn)
+        # Again here, under the user lock: options fetched while below the limit must not let
+        # several POSTs store past it.
+        _check_limit(repo.count_for_user(ctx.user.id))
         credential_id = b64u(verified.credential_id)
         if repo.by_credential(ctx.environment.id, credential_id) is not None:
-            # §7.1 step 26: a credential id registered before (to anyone) is refused.
-            raise PasskeyInvalidError("This passkey is already registered", payload={"reason": "duplicate"})
+            raise _duplicate()
         now = self.clock.now()
         passkey_id = str(uuid.uuid4())
         origin = _client_origin(cred)
-        repo.add(
-            id=passkey_id,
-            environment_id=ctx.environment.id,
-            user_id=ctx.user.id,
-            credential_id=credential_id,
-            public_key=verified.public_key,
-            algorithm=verified.algorithm,
-            sign_count=verified.sign_count,
-            transports=list(verified.transports),
-            aaguid=verified.aaguid,
-            backup_eligible=verified.backup_eligible,
-            backed_up=verified.backed_up,
-            alias=None,
-            origin=origin,
-            user_agent=(ctx.meta.user_agent or "")[:500] or None,
-            created_at=now,
-            updated_at=now,
-            last_used_at=now,
-        )
+        try:
+            # Read-then-insert above is only a fast path: a registration of the same credential
+            # committed meanwhile (another worker) is caught by the unique index.
+            repo.add(
+                id=passkey_id,
+                environment_id=ctx.environment.id,
+                user_id=ctx.user.id,
+                credential_id=credential_id,
+                public_key=verified.public_key,
+                algorithm=verified.algorithm,
+                sign_count=verified.sign_count,
+                transports=list(verified.transports),
+                aaguid=verified.aaguid,
+                backup_eligible=verified.backup_eligible,
+                backed_up=verified.backed_up,
+                alias=None,
+                origin=origin,
+                user_agent=(ctx.meta.user_agent or "")[:500] or None,
+                created_at=now,
+                updated_at=now,
+                last_used_at=now,
+            )
+        except IntegrityError:
+            raise _duplicate() from None
         audit.record(
             uow,
             ctx,
@@ -260,6 +285,7 @@ class PasskeyService:
 
     def authenticate(self, db: Database, ctx: AuthContext, credential: Mapping[str, Any], mfa: MintRequest) -> Any:
         """``POST /users/mfa/auth/passkey``: verify an assertion and complete MFA."""
+        require_enabled(ctx)
         cred = pk.normalise_credential(credential)
         MfaService.check_mint(mfa)
         self._spend(db, ctx, cred, pk.Ceremony.AUTHENTICATE)
@@ -387,6 +413,16 @@ def pk_challenge() -> bytes:
     return secrets.token_bytes(pk.CHALLENGE_BYTES)
 
 
+def _check_limit(count: int) -> None:
+    if count >= MAX_PASSKEYS_PER_USER:
+        raise MaxPasskeysPerUserError(f"At most {MAX_PASSKEYS_PER_USER} passkeys per user")
+
+
+def _duplicate() -> PasskeyInvalidError:
+    # §7.1 step 26: a credential id registered before (to anyone in this environment) is refused.
+    return PasskeyInvalidError("This passkey is already registered", payload={"reason": "duplicate"})
+
+
 def _descriptor(row: PasskeyRow) -> pk.CredentialDescriptor:
     return pk.CredentialDescriptor(pk.b64u_decode(row.credential_id), row.transports)
 
@@ -407,6 +443,7 @@ __all__ = [
     "RequireProof",
     "passkey_json",
     "relying_party",
+    "require_enabled",
     "user_handle",
 ]
 

@@ -15,6 +15,8 @@ from sqlalchemy import Connection, Table, delete, func, insert, or_, select, upd
 from sqlalchemy.dialects import postgresql, sqlite
 
 from actionmfa.domain.actions import MFADeviceType
+from actionmfa.domain.policy import method_counts
+from actionmfa.domain.settings import MfaSettings
 from actionmfa.store import mfa_tables as m
 from actionmfa.store import passkey_tables as pk
 from actionmfa.store import tables as t
@@ -147,13 +149,28 @@ class MfaRepo:
         rows = self.conn.execute(select(table).where(table.c.user_id == user_id)).mappings().all()
         return [dict(r) for r in rows]
 
-    def has_verified_method(self, user_id: str) -> bool:
+    def has_verified_method(self, user_id: str, settings: MfaSettings | None = None) -> bool:
+        """A verified method that counts under the environment's MFA ``settings``
+        (:func:`domain.policy.method_counts`: passkeys only while enabled); without ``settings``
+        the user's environment's are read (only when the answer depends on them)."""
         if self.count_verified_devices(user_id) > 0:
             return True
         # A passkey flagged as possibly cloned still counts: flagging must not lift the requirement.
         table = passkey_table()
         count = self.conn.execute(select(func.count()).select_from(table).where(table.c.user_id == user_id))
-        return int(count.scalar_one()) > 0
+        if int(count.scalar_one()) == 0:
+            return False
+        if settings is None:
+            settings = self._mfa_settings_of(user_id)
+        return settings is None or method_counts(settings, MFADeviceType.PASSKEY)
+
+    def _mfa_settings_of(self, user_id: str) -> MfaSettings | None:
+        q = select(t.environments.c.settings).join(t.users, t.users.c.environment_id == t.environments.c.id)
+        raw = self.conn.execute(q.where(t.users.c.id == user_id)).scalar()
+        if raw is None:
+            return None
+        # Only the MFA part: the rest of the document is not this question's business.
+        return MfaSettings.model_validate(((raw or {}).get("security") or {}).get("mfa") or {})
 
     # -- recovery codes ------------------------------------------------------------------------
     def replace_recovery_codes(self, user_id: str, rows: list[dict[str, Any]]) -> None:

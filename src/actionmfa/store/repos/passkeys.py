@@ -10,6 +10,7 @@ from sqlalchemy import Connection, Row, and_, delete, func, insert, select, upda
 
 from actionmfa.store.passkey_tables import passkey_challenges as pc
 from actionmfa.store.passkey_tables import passkeys as pk
+from actionmfa.store.tables import users
 
 
 @dataclass(frozen=True)
@@ -94,6 +95,13 @@ class PasskeyRepo:
     def for_user(self, user_id: str) -> list[PasskeyRow]:
         rows = self.conn.execute(select(pk).where(pk.c.user_id == user_id).order_by(pk.c.created_at, pk.c.id))
         return [_passkey(r) for r in rows]
+
+    def lock_user(self, user_id: str) -> None:
+        """Serialise one user's registrations (PostgreSQL ``FOR UPDATE`` on the user's row; SQLite's
+        ``BEGIN IMMEDIATE`` serialises writers already), so a count read after it stays true until
+        the transaction ends."""
+        if self.conn.dialect.name == "postgresql":
+            self.conn.execute(select(users.c.id).where(users.c.id == user_id).with_for_update())
 
     def count_for_user(self, user_id: str) -> int:
         q = select(func.count()).select_from(pk).where(pk.c.user_id == user_id)
