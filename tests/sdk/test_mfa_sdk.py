@@ -147,3 +147,19 @@ def test_async_client_same_surface(
         assert (await c.step_up.check("wallet:sign")).is_required is False
 
     asyncio.run(run())
+
+
+def test_adding_totp_after_a_passkey_applies_the_stored_token_to_both_steps(
+    app_client: TestClient, runtime: Runtime, environment: EnvFixture, clock: FrozenClock
+) -> None:
+    from actionmfa.sdk.authenticators import SoftwareAuthenticator
+
+    origin = "http://localhost:8080"
+    c = Client(environment.id, base_url=origin, http_client=app_client)
+    c.set_session({"jwt": sign_in(runtime, environment).jwt, "expiresAt": 2**40})
+    keys = SoftwareAuthenticator(origin=origin)
+    c.passkeys.register(authenticator=keys)
+    c.passkeys.authenticate_mfa(authenticator=keys, create_mfa_token={"single_use": False})
+    setup = c.mfa.add_device()  # credential:link: the persistent MFA token is applied
+    device = c.mfa.verify_device(totp.code_at(setup.secret, clock.now()))  # and here again
+    assert device.id == setup.id and device.verified

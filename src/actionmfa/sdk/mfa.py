@@ -136,9 +136,16 @@ class MfaResource:
         return TotpSetup(id=body["id"], secret=body["secret"], uri=body["uri"], type=body.get("type", "totp"))
 
     def verify_device(self, code: str, type: str = "totp") -> MfaDevice:
-        """Complete enrolment of the pending device (``POST /users/mfa/register/totp``)."""
+        """Complete enrolment of the pending device (``POST /users/mfa/register/totp``); stored
+        tokens are applied (``credential:link``) when the user already has a method."""
         try:
-            body = self._c.request("POST", "/users/mfa/register/totp", json={"type": type, "code": code})
+            body = self._c.request(
+                "POST",
+                "/users/mfa/register/totp",
+                json={"type": type, "code": code},
+                scope="credential:link",
+                include_mfa_token=True,
+            )
         except ActionMFAError as err:
             self._emit("mfaCompletionFailure", {"error": err})
             raise

@@ -186,8 +186,20 @@ class MfaService:
         return AuthResult(issued=issued, mfa_token=mfa_token, elevated_token=elevated, device_id=device_id)
 
     def on_method_verified(self, uow: UnitOfWork, ctx: AuthContext, now: datetime) -> bool:
-        """Create recovery codes at the first verified method; true if they were created now."""
+        """A method was verified (TOTP enrolment, passkey registration): remove the user's other
+        pending TOTP devices, and create recovery codes at the first verified method; true if they
+        were created now.
+
+        A pending device started before the user had a method was started without proof of MFA;
+        left in place it would be a dormant second factor nobody proved (security review).
+        """
         repo = MfaRepo(uow.conn)
+        for device in repo.devices(ctx.user.id):
+            if device.type is MFADeviceType.TOTP and not device.verified:
+                repo.delete_device(device.id)
+                audit.record(
+                    uow, ctx, AuditEvent.MFA_DEVICE_DELETED, now=now, outcome="pending_removed", deviceId=device.id
+                )
         if repo.has_recovery_codes(ctx.user.id):
             return False
         self._new_recovery_codes(uow, ctx, now)
@@ -267,14 +279,27 @@ class MfaService:
 
         return self._gated(ctx, CREDENTIAL_LINK, mfa_token, elevated_token, body)
 
-    def verify_totp_registration(self, ctx: AuthContext, code: object) -> dict[str, Any]:
-        """``POST /users/mfa/register/totp {type, code}`` → the now verified ``MFADevice``."""
+    def verify_totp_registration(
+        self, ctx: AuthContext, code: object, *, mfa_token: str | None = None, elevated_token: str | None = None
+    ) -> dict[str, Any]:
+        """``POST /users/mfa/register/totp {type, code}`` → the now verified ``MFADevice``.
+
+        When the user has a verified method at this point, completing the enrolment needs the same
+        proof as starting it (``credential:link``): otherwise a pending device started before the
+        first method was verified could be turned into a second factor without it. The proof is
+        checked after the code (as passkey registration does), so a wrong code does not spend it;
+        no proof at all is refused before the code is looked at.
+        """
+        presented = bool(mfa_token) or bool(elevated_token)
 
         def check(uow: UnitOfWork, now: datetime) -> dict[str, Any] | None:
             device = self._pending_totp(uow, ctx, None)
+            if not presented and _has_any_method(uow, ctx.user.id):
+                self.gate.enforce(uow, ctx, CREDENTIAL_LINK, mfa_token=None, elevated_token=None)
             step = totp.verify(self._secret(device), code, at=now, last_step=None)
             if step is None:
                 return None
+            self.gate.enforce(uow, ctx, CREDENTIAL_LINK, mfa_token=mfa_token, elevated_token=elevated_token)
             self._verify_device(uow, ctx, device, step, now)
             if ctx.session.scope is not SessionScope.USER_BASIC:
                 uow.sessions.set_scope(ctx.session.id, SessionScope.USER_BASIC)
@@ -282,7 +307,8 @@ class MfaService:
             assert verified is not None  # noqa: S101
             return device_view(verified)
 
-        return self._code_attempt(ctx, "totp_register", check)
+        with denials_recorded(self.db):
+            return self._code_attempt(ctx, "totp_register", check)
 
     def _pending_totp(self, uow: UnitOfWork, ctx: AuthContext, device_id: str | None) -> DeviceRow:
         for d in MfaRepo(uow.conn).devices(ctx.user.id):
@@ -306,13 +332,16 @@ class MfaService:
     def authenticate_totp(
         self, ctx: AuthContext, code: object, *, device_id: str | None, mint: MintRequest
     ) -> AuthResult:
-        """``POST /users/mfa/auth/totp``: a verified device, or completes a pending one's enrolment."""
+        """``POST /users/mfa/auth/totp``: a verified device, or completes a pending one's enrolment
+        while the user has no verified method yet (the first method needs no proof). Once another
+        method is verified a pending device is answered as unknown (404 ``mfa_device_not_found``):
+        adding it is ``POST /users/mfa/register/totp`` with ``credential:link`` proof."""
         self.check_mint(mint)
 
         def check(uow: UnitOfWork, now: datetime) -> AuthResult | None:
             devices = [d for d in MfaRepo(uow.conn).devices(ctx.user.id) if d.type is MFADeviceType.TOTP]
             device = next((d for d in devices if d.verified and device_id in (None, d.id)), None)
-            if device is None:
+            if device is None and not _has_any_method(uow, ctx.user.id):
                 device = next((d for d in devices if not d.verified and device_id in (None, d.id)), None)
             if device is None:
                 raise MfaDeviceNotFoundError()
@@ -493,6 +522,13 @@ class MfaService:
         if default is None and creds:
             default = max(creds, key=lambda c: c[0])[1]["id"]  # the most recently added method
         return {"isRequired": True, "credentials": [c for _, c in creds], "defaultCredentialId": default}
+
+
+def _has_any_method(uow: UnitOfWork, user_id: str) -> bool:
+    """A verified TOTP device or any passkey, whatever the settings say about counting them: the
+    strict question for "may a pending device still become the first method without proof"."""
+    repo = MfaRepo(uow.conn)
+    return repo.count_verified_devices(user_id) > 0 or bool(repo.passkeys(user_id))
 
 
 def mfa_service(runtime: Any) -> MfaService:

@@ -76,8 +76,16 @@ def register_totp(
 
 
 @router.post("/users/mfa/register/totp")
-def register_totp_verify(body: TotpRegisterBody, ctx: PendingAuthDep, runtime: RuntimeDep) -> dict[str, Any]:
-    return mfa_service(runtime).verify_totp_registration(ctx, body.code)
+def register_totp_verify(
+    body: TotpRegisterBody,
+    ctx: PendingAuthDep,
+    runtime: RuntimeDep,
+    mfa_token: MfaTokenHeader = None,
+    elevated_token: ElevatedTokenHeader = None,
+) -> dict[str, Any]:
+    return mfa_service(runtime).verify_totp_registration(
+        ctx, body.code, mfa_token=mfa_token, elevated_token=elevated_token
+    )
 
 
 @router.get("/users/mfa/register/totp/qr")
