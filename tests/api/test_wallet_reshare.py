@@ -333,3 +333,45 @@ def test_invalid_delegated_signature_locks_the_wallet_for_everyone(
         wallet.sign_message("user after a failed delegated signature")
     with pytest.raises(WalletLockedError):
         signer.sign_message("delegate again")
+
+
+def test_delegated_signing_obeys_the_operators_off_switch(
+    delegating: Delegating, app_client: TestClient, webhook: Webhook, developer_key: rsa.RSAPrivateKey
+) -> None:
+    from actionmfa.wallet import ecdsa2p as p2
+
+    user = delegating.user
+    wallet = user.sdk.wallets.create()
+    wallet.reshare(delegate=True)
+    headers, body = webhook.received[0]
+    access = dg.open_delegated_access(body, headers[dg.SIGNATURE_HEADER], hmac_secret=delegating.secret,
+                                      private_key=developer_key)
+    signer = DelegatedSigner(user.env.id, access, http_client=app_client)
+    request = message_request("opened before the switch")
+    opened = signer._post("", request.to_json())  # a ceremony open when the operator switches off
+
+    def switch(enabled: bool) -> None:
+        r = app_client.put(f"/api/v0/environments/{user.env.id}",
+                           json={"settings": {"security": {"delegatedAccess": {"enabled": enabled}}}},
+                           headers={"authorization": f"Bearer {user.env.admin_token}"})
+        assert r.status_code == 200, r.text
+
+    switch(False)
+    url = f"/api/v0/environments/{user.env.id}/waas/{wallet.id}/delegatedAccess/signMessage"
+    r = app_client.post(url, json=message_request("off").to_json(),
+                        headers={"authorization": f"Bearer {access.api_key}"})
+    assert r.status_code == 409 and r.json()["code"] == "delegated_access_disabled"
+    with pytest.raises(DelegatedAccessDisabledError):
+        signer.sign_message("off")
+    sid = p2.sign_session_id(wallet.id, str(opened["ceremonyId"]), request.digest())
+    nonce_msg, _ = p2.client_sign_respond(sid, request.digest(), p2.SignCommit.from_json(opened["message"]))
+    r = app_client.post(f"{url}/{opened['ceremonyId']}/nonce",
+                        json={**request.to_json(), "message": nonce_msg.to_json()},
+                        headers={"authorization": f"Bearer {access.api_key}"})
+    assert r.status_code == 409 and r.json()["code"] == "delegated_access_disabled"
+    r = app_client.post(url, json=message_request("off").to_json(), headers={"authorization": "Bearer dak_forged"})
+    assert r.status_code == 401 and r.json()["code"] == "unauthorized"  # the switch is told to key holders only
+    # The user's own signing is not delegated access; switching back on resumes the delegate.
+    assert _recovers(wallet.address, "user", wallet.sign_message("user").signature)
+    switch(True)
+    assert _recovers(wallet.address, "back on", signer.sign_message("back on").signature)

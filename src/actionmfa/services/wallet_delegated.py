@@ -20,6 +20,7 @@ from typing import Any
 from actionmfa.errors import (
     ActionMFAError,
     CeremonyInvalidError,
+    DelegatedAccessDisabledError,
     NotFoundError,
     UnauthorizedError,
     WalletLockedError,
@@ -59,6 +60,11 @@ class DelegatedSigningService:
             raise UnauthorizedError("Invalid wallet API key")
         if wallet.delegate_share is None:
             raise UnauthorizedError("The wallet is not delegated")
+        # The operator's off switch holds for every round, also of ceremonies opened before it was
+        # flipped; told only to holders of a valid key (checked above). Switching back on resumes.
+        environment = uow.environments.get(environment_id)
+        if environment is None or not environment.settings.security.delegatedAccess.enabled:
+            raise DelegatedAccessDisabledError("Delegated access is disabled for this environment")
         return wallet
 
     def _pair_share(self, wallet: WalletRow) -> p2.ServerKeyShare:
