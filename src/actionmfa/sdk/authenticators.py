@@ -147,15 +147,20 @@ class BrowserAuthenticator:
             fields = receiver.wait(self.timeout)
         if fields is None:
             raise PasskeyCeremonyError("timed out waiting for the browser")
-        if fields.get("error"):
-            raise PasskeyCeremonyError(f"the browser reported {fields['error'][:64]}")
-        try:
-            credential = json.loads(fields.get("credential", ""))
-        except ValueError:
-            raise PasskeyCeremonyError("the browser returned a malformed credential") from None
-        if not isinstance(credential, dict):
-            raise PasskeyCeremonyError("the browser returned a malformed credential")
-        return credential
+        return credential_from_handback(fields)
+
+
+def credential_from_handback(fields: dict[str, str]) -> dict[str, Any]:
+    """The credential JSON the hosted ceremony page posted back (or the error it reported)."""
+    if fields.get("error"):
+        raise PasskeyCeremonyError(f"the browser reported {fields['error'][:64]}")
+    try:
+        credential = json.loads(fields.get("credential", ""))
+    except ValueError:
+        raise PasskeyCeremonyError("the browser returned a malformed credential") from None
+    if not isinstance(credential, dict):
+        raise PasskeyCeremonyError("the browser returned a malformed credential")
+    return credential
 
 
 _DONE_PAGE = (

@@ -28,7 +28,7 @@ from actionmfa.errors import (
     PasskeyChallengeInvalidError,
     PasskeyInvalidError,
 )
-from actionmfa.sdk.authenticators import Ceremony, PasskeyCeremonyError
+from actionmfa.sdk.authenticators import Ceremony, PasskeyCeremonyError, credential_from_handback
 
 if TYPE_CHECKING:
     from actionmfa.sdk.client import Client
@@ -139,8 +139,6 @@ class _ViaPromptTab:
         self.hosted, self.receiver, self.reply = hosted, receiver, reply
 
     def run(self, ceremony: Ceremony) -> dict[str, Any]:
-        import json
-
         ceremony_id = ceremony.options.get("ceremonyId")
         if not isinstance(ceremony_id, str):
             raise PasskeyCeremonyError("the server did not open a hosted ceremony (no ceremonyId)")
@@ -149,15 +147,7 @@ class _ViaPromptTab:
             f"{self.hosted.origin}/ui/{ceremony.environment_id}/passkeys/ceremony/{ceremony_id}?{query}"
         )
         fields, self.reply = self.receiver.next(self.hosted.timeout)
-        if fields.get("error"):
-            raise PasskeyCeremonyError(f"the browser reported {fields['error'][:64]}")
-        try:
-            credential = json.loads(fields.get("credential", ""))
-        except ValueError:
-            raise PasskeyCeremonyError("the browser returned a malformed credential") from None
-        if not isinstance(credential, dict):
-            raise PasskeyCeremonyError("the browser returned a malformed credential")
-        return credential
+        return credential_from_handback(fields)
 
 
 class HostedMfaPrompt:
