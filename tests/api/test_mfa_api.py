@@ -43,12 +43,13 @@ def test_register_returns_secret_and_otpauth_uri(
     q = parse_qs(parts.query)
     assert q["secret"] == [body["secret"]] and q["issuer"] == ["Acme"]
     qr = app_client.get(
-        environment.sdk("/users/mfa/register/totp/qr"), params={"uri": body["uri"]}, headers=signed_in_user.headers
+        environment.sdk("/users/mfa/register/totp/qr"), params={"deviceId": body["id"]}, headers=signed_in_user.headers
     )
     assert qr.status_code == 200 and qr.headers["content-type"].startswith("image/svg+xml")
+    assert qr.headers["cache-control"] == "no-store" and body["secret"] not in str(qr.request.url)
     png = app_client.get(
         environment.sdk("/users/mfa/register/totp/qr"),
-        params={"uri": body["uri"], "format": "png"},
+        params={"deviceId": body["id"], "format": "png"},
         headers=signed_in_user.headers,
     )
     assert png.content.startswith(b"\x89PNG")

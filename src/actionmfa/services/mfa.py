@@ -43,6 +43,7 @@ from actionmfa.errors import (
     MfaInvalidCodeError,
     MfaMethodDisabledError,
     MfaRateLimitedError,
+    MfaRequiredError,
     NotFoundError,
     RecoveryCodesAcknowledgedError,
     TotpDeviceExistsError,
@@ -309,6 +310,24 @@ class MfaService:
 
         with denials_recorded(self.db):
             return self._code_attempt(ctx, "totp_register", check)
+
+    def pending_totp_uri(self, ctx: AuthContext, device_id: str) -> str:
+        """The ``otpauth://`` URI of the caller's own pending TOTP device, for the QR code the server
+        renders (``GET /users/mfa/register/totp/qr?deviceId=``): the secret never travels in a URL.
+
+        Another user's device, a verified one or an unknown id: 404 ``mfa_device_not_found``. A
+        session still waiting for session MFA whose user has a method gets 403 ``mfa_required``
+        before any device is looked at: the first factor alone must not read a secret the user is
+        about to make their second one.
+        """
+        with self.db.read() as uow:
+            if ctx.session.scope is not SessionScope.USER_BASIC and _has_any_method(uow, ctx.user.id):
+                raise MfaRequiredError()
+            device = MfaRepo(uow.conn).device(ctx.user.id, device_id)
+            if device is None or device.type is not MFADeviceType.TOTP or device.verified:
+                raise MfaDeviceNotFoundError()
+        issuer, label = self._issuer(ctx.environment, ctx.user)
+        return totp.provisioning_uri(self._secret(device), issuer=issuer, label=label)
 
     def _pending_totp(self, uow: UnitOfWork, ctx: AuthContext, device_id: str | None) -> DeviceRow:
         for d in MfaRepo(uow.conn).devices(ctx.user.id):

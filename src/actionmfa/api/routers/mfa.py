@@ -92,12 +92,14 @@ def register_totp_verify(
 def register_totp_qr(
     ctx: PendingAuthDep,
     runtime: RuntimeDep,
-    uri: Annotated[str, Query(max_length=600)],
+    deviceId: Annotated[str, Query(max_length=64)],
     format: Literal["svg", "png"] = "svg",
 ) -> Response:
-    """A QR code of an ``otpauth://`` URI (rendered server-side so no third party sees the secret)."""
+    """A QR code of the caller's pending TOTP device, rendered server-side from the stored secret:
+    no third party sees the secret, and it is not in the URL (access logs record query strings)."""
     from actionmfa.qr import qr_png, qr_svg
 
+    uri = mfa_service(runtime).pending_totp_uri(ctx, deviceId)
     if format == "png":
         return Response(qr_png(uri), media_type="image/png", headers={"Cache-Control": "no-store"})
     return Response(qr_svg(uri), media_type="image/svg+xml", headers={"Cache-Control": "no-store"})
