@@ -6,6 +6,7 @@ re-fetching on an unknown ``kid`` are exercised for real.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
 from collections.abc import Iterator
@@ -285,3 +286,121 @@ def test_incomplete_external_auth_settings_are_422(
     assert r.status_code == 422 and r.json()["code"] == "invalid_request"
     assert r.json()["field"] == "settings.security.externalAuth"
     assert field.lower() in r.json()["error"].lower()
+
+
+# -- jwksUrl: no internal targets, no redirects, bounded body (security review) --------------------
+
+
+@pytest.mark.parametrize(
+    ("url", "why"),
+    [
+        ("http://169.254.169.254/x", "link-local"),
+        ("http://10.0.0.1/jwks", "private"),
+        ("https://10.0.0.1/jwks", "private"),
+        ("https://169.254.169.254/latest/meta-data", "link-local"),
+        ("https://[fd00::1]/jwks", "private"),
+        ("https://[::ffff:192.168.1.1]/jwks", "private"),
+        ("https://167772161/jwks", "private"),  # 10.0.0.1 spelled as one number
+        ("http://auth.acme.test/jwks", "https"),
+    ],
+)
+def test_jwks_url_must_not_reach_internal_addresses(
+    app_client: TestClient, pem_env: EnvFixture, url: str, why: str
+) -> None:
+    r = app_client.put(
+        f"/api/v0/environments/{pem_env.id}",
+        json={"settings": {"security": {"externalAuth": {"publicKeyPem": None, "jwksUrl": url}}}},
+        headers={"Authorization": f"Bearer {pem_env.admin_token}"},
+    )
+    assert r.status_code == 422 and r.json()["code"] == "invalid_request", r.text
+    assert r.json()["field"] == "settings.security.externalAuth"
+    assert "jwksurl" in r.json()["error"].lower() and why in r.json()["error"].lower()
+
+
+class _OddServer:
+    """A loopback HTTP server answering every GET with ``respond(handler)``; records the paths."""
+
+    def __init__(self, respond: Any) -> None:
+        self.paths: list[str] = []
+        owner = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                owner.paths.append(self.path)
+                respond(self, owner)
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.base = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def __enter__(self) -> _OddServer:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def _huge(declare_length: bool) -> Any:
+    def respond(handler: BaseHTTPRequestHandler, owner: _OddServer) -> None:
+        raw = b'{"keys": [], "pad": "' + b"a" * (1024 * 1024) + b'"}'
+        handler.send_response(200)
+        handler.send_header("content-type", "application/json")
+        if declare_length:
+            handler.send_header("content-length", str(len(raw)))
+        handler.end_headers()
+        with contextlib.suppress(OSError):  # the client hangs up once it has read enough
+            handler.wfile.write(raw)
+
+    return respond
+
+
+@pytest.mark.parametrize("declare_length", [True, False])
+def test_jwks_body_over_the_cap_is_503(
+    app_client: TestClient, runtime: Runtime, clock: FrozenClock, declare_length: bool
+) -> None:
+    with _OddServer(_huge(declare_length)) as server:
+        env = make_environment(runtime, "Huge", external_settings(jwksUrl=f"{server.base}/jwks.json"))
+        status, body = sign_in(app_client, env, token(ec.generate_private_key(ec.SECP256R1()), clock, kid="k"))
+    assert (status, body["code"]) == (503, "external_auth_unavailable")
+    assert server.paths == ["/jwks.json"]
+
+
+def test_jwks_redirects_are_not_followed(app_client: TestClient, runtime: Runtime, clock: FrozenClock) -> None:
+    def respond(handler: BaseHTTPRequestHandler, owner: _OddServer) -> None:
+        if handler.path == "/jwks.json":
+            handler.send_response(302)
+            handler.send_header("location", f"{owner.base}/elsewhere")
+            handler.send_header("content-length", "0")
+            handler.end_headers()
+        else:
+            raw = json.dumps({"keys": []}).encode()
+            handler.send_response(200)
+            handler.send_header("content-length", str(len(raw)))
+            handler.end_headers()
+            handler.wfile.write(raw)
+
+    with _OddServer(respond) as server:
+        env = make_environment(runtime, "Redirect", external_settings(jwksUrl=f"{server.base}/jwks.json"))
+        status, body = sign_in(app_client, env, token(ec.generate_private_key(ec.SECP256R1()), clock, kid="k"))
+    assert (status, body["code"]) == (503, "external_auth_unavailable")
+    assert server.paths == ["/jwks.json"]
+
+
+def test_stored_internal_jwks_url_is_not_fetched(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A document stored before the rule existed is refused at fetch time, without any traffic."""
+    import httpx
+
+    def no_traffic(*args: Any, **kwargs: Any) -> Any:
+        raise AssertionError("no request may be sent")
+
+    # Below every httpx entry point: whatever the implementation, nothing leaves the process.
+    monkeypatch.setattr(httpx.HTTPTransport, "handle_request", no_traffic)
+    for url in ("http://169.254.169.254/x", "https://10.0.0.1/jwks"):
+        with pytest.raises(external_auth.ExternalAuthUnavailableError) as exc:
+            external_auth.http_fetch_jwks(url)
+        assert exc.value.code == "external_auth_unavailable"

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
+import socket
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
@@ -95,9 +96,9 @@ class ExternalAuthSettings(_Model):
         # Without an audience and issuer check, any token the developer's IdP mints for any of its
         # other clients would sign users in here; refuse such a configuration up front.
         if self.jwksUrl is not None:
-            parts = urlsplit(self.jwksUrl)
-            if parts.scheme not in ("https", "http") or not parts.hostname:
-                raise ValueError("jwksUrl must be an http(s) URL")
+            problem = jwks_url_problem(self.jwksUrl)
+            if problem is not None:
+                raise ValueError(problem)
         if self.publicKeyPem is not None:
             try:
                 serialization.load_pem_public_key(self.publicKeyPem.encode())
@@ -109,6 +110,46 @@ class ExternalAuthSettings(_Model):
             if bool(self.jwksUrl) == bool(self.publicKeyPem):
                 raise ValueError("exactly one of jwksUrl and publicKeyPem is required when externalAuth is enabled")
         return self
+
+
+def jwks_url_problem(url: str) -> str | None:
+    """Why ``url`` may not be fetched as a JWKS, or None.
+
+    The fetch happens on an unauthenticated sign-in, so the URL must not turn the server into a
+    probe of its own network: https only (http for a loopback host, which is how tests and local
+    development serve keys), and no literal IP host in a private, link-local (cloud metadata),
+    shared, reserved or otherwise non-global range — except loopback. Legacy IPv4 spellings that
+    resolvers accept (``167772161``, ``0x0a.1``) count as literals. Names that *resolve* to such
+    addresses are not caught here (that would need resolution pinned at fetch time).
+    """
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises on a malformed port
+    except ValueError:
+        return "jwksUrl must be an http(s) URL"
+    host = (parts.hostname or "").lower().rstrip(".")
+    if parts.scheme not in ("https", "http") or not host:
+        return "jwksUrl must be an http(s) URL"
+    address = _literal_address(host)
+    loopback = host == "localhost" or (address is not None and address.is_loopback)
+    if address is not None and not loopback and not address.is_global:
+        return "jwksUrl must not point at a private, link-local or reserved address"
+    if parts.scheme == "http" and not loopback:
+        return "jwksUrl must be an https URL (http only for a loopback host)"
+    return None
+
+
+def _literal_address(host: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    try:
+        address = ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        try:
+            address = ipaddress.IPv4Address(socket.inet_aton(host))  # 127.1, 0x7f.1, 2130706433 …
+        except (OSError, ValueError):
+            return None
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        return address.ipv4_mapped
+    return address
 
 
 class PasskeySettings(_Model):

@@ -32,7 +32,7 @@ from jwt.algorithms import ECAlgorithm, OKPAlgorithm, RSAAlgorithm
 
 from actionmfa.clock import Clock, to_epoch
 from actionmfa.domain.models import RequestMeta
-from actionmfa.domain.settings import ExternalAuthSettings
+from actionmfa.domain.settings import ExternalAuthSettings, jwks_url_problem
 from actionmfa.errors import ExternalAuthUnavailableError, UnauthorizedError
 from actionmfa.services.runtime import Runtime
 from actionmfa.services.sessions import IssuedSession
@@ -45,6 +45,7 @@ JWKS_TTL = timedelta(minutes=5)
 JWKS_MIN_REFRESH = timedelta(seconds=30)
 LEEWAY = 30  # seconds of clock skew tolerated on exp / nbf / iat
 MAX_JWT_BYTES = 16 * 1024
+MAX_JWKS_BYTES = 256 * 1024  # a JWKS of a few dozen keys is a few KiB
 SERVICE_KEY = "external_auth"
 
 PublicKey = rsa.RSAPublicKey | ec.EllipticCurvePublicKey | ed25519.Ed25519PublicKey
@@ -120,12 +121,36 @@ class JwksCache:
         return entry.keys
 
 
-def http_fetch_jwks(url: str, *, timeout: float = 5.0) -> dict[str, Any]:
+class _TooLarge(Exception):
+    pass
+
+
+def http_fetch_jwks(url: str, *, timeout: float = 5.0, max_bytes: int = MAX_JWKS_BYTES) -> dict[str, Any]:
+    """GET a JWKS document: no redirects (a 3xx is a failure), at most ``max_bytes`` of (decoded)
+    body read while streaming. Any failure is 503 ``external_auth_unavailable``. The URL rule of the
+    settings is checked again here, for documents stored before it existed."""
+    problem = jwks_url_problem(url)
+    if problem is not None:
+        log.error("refusing to fetch JWKS %s: %s", url, problem)
+        raise ExternalAuthUnavailableError()
     try:
-        response = httpx.get(url, timeout=timeout, follow_redirects=False, headers={"accept": "application/json"})
-        response.raise_for_status()
-        doc: dict[str, Any] = response.json()
+        with httpx.stream(
+            "GET", url, timeout=timeout, follow_redirects=False, headers={"accept": "application/json"}
+        ) as response:
+            response.raise_for_status()
+            declared = response.headers.get("content-length", "")
+            if declared.isdigit() and int(declared) > max_bytes:
+                raise _TooLarge
+            body = bytearray()
+            for chunk in response.iter_bytes():
+                body += chunk
+                if len(body) > max_bytes:
+                    raise _TooLarge
+        doc: dict[str, Any] = json.loads(bytes(body))
         return doc
+    except _TooLarge:
+        log.error("fetching JWKS %s failed: body larger than %d bytes", url, max_bytes)
+        raise ExternalAuthUnavailableError() from None
     except (httpx.HTTPError, ValueError) as exc:
         log.error("fetching JWKS %s failed: %s", url, type(exc).__name__)
         raise ExternalAuthUnavailableError() from None
