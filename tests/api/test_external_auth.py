@@ -404,3 +404,33 @@ def test_stored_internal_jwks_url_is_not_fetched(monkeypatch: pytest.MonkeyPatch
         with pytest.raises(external_auth.ExternalAuthUnavailableError) as exc:
             external_auth.http_fetch_jwks(url)
         assert exc.value.code == "external_auth_unavailable"
+
+
+def test_stored_legacy_jwks_url_still_loads_but_is_not_fetched(
+    app_client: TestClient, runtime: Runtime, clock: FrozenClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An environment saved before the rule keeps working; its internal JWKS URL is simply refused."""
+    import httpx
+    from sqlalchemy import update
+
+    from actionmfa.store import tables
+
+    env = make_environment(runtime, "Legacy", external_settings(jwksUrl="https://auth.acme.test/jwks"))
+    doc = env.environment.settings.model_dump(mode="json")
+    doc["security"]["externalAuth"]["jwksUrl"] = "http://169.254.169.254/latest"
+    with runtime.db.write() as uow:
+        uow.conn.execute(update(tables.environments).where(tables.environments.c.id == env.id).values(settings=doc))
+
+    def no_traffic(*args: Any, **kwargs: Any) -> Any:
+        raise AssertionError("no request may be sent")
+
+    monkeypatch.setattr(httpx.HTTPTransport, "handle_request", no_traffic)
+    assert app_client.get(env.sdk("/settings")).status_code == 200
+    status, body = sign_in(app_client, env, token(ec.generate_private_key(ec.SECP256R1()), clock, kid="k"))
+    assert (status, body["code"]) == (503, "external_auth_unavailable")
+    r = app_client.put(
+        f"/api/v0/environments/{env.id}",
+        json={"settings": {"security": {"mfa": {"enabled": True}}}},
+        headers={"Authorization": f"Bearer {env.admin_token}"},
+    )
+    assert r.status_code == 422 and r.json()["code"] == "invalid_request" and "jwksUrl" in r.json()["error"]

@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
 
 from actionmfa.domain.actions import (
     SCOPE_FOR_ACTION,
@@ -29,6 +29,9 @@ from actionmfa.domain.actions import (
 from actionmfa.errors import InvalidRequestError
 
 MAX_SESSION_SECONDS = 90 * 86_400
+# Validation context key of documents read back from storage (written under older rules).
+STORED = "stored"
+STORED_CONTEXT = {STORED: True}
 
 
 class _Model(BaseModel):
@@ -92,12 +95,15 @@ class ExternalAuthSettings(_Model):
     publicKeyPem: str | None = None
 
     @model_validator(mode="after")
-    def _complete_when_enabled(self) -> ExternalAuthSettings:
+    def _complete_when_enabled(self, info: ValidationInfo) -> ExternalAuthSettings:
         # Without an audience and issuer check, any token the developer's IdP mints for any of its
         # other clients would sign users in here; refuse such a configuration up front.
         if self.jwksUrl is not None:
             problem = jwks_url_problem(self.jwksUrl)
-            if problem is not None:
+            # A document stored before this rule existed still loads (STORED_CONTEXT), so that the
+            # environment keeps working; the fetch refuses such a URL instead (503).
+            stored = bool(info.context and info.context.get(STORED))
+            if problem is not None and not (stored and urlsplit(self.jwksUrl).scheme in ("https", "http")):
                 raise ValueError(problem)
         if self.publicKeyPem is not None:
             try:

@@ -9,7 +9,7 @@ from sqlalchemy import Connection, Row, delete, func, insert, select, update
 
 from actionmfa.domain.actions import SessionScope
 from actionmfa.domain.models import Environment, Session, User
-from actionmfa.domain.settings import EnvironmentSettings
+from actionmfa.domain.settings import STORED_CONTEXT, EnvironmentSettings
 from actionmfa.store import tables as t
 
 
@@ -32,7 +32,7 @@ def _environment(row: Row[Any]) -> Environment:
     return Environment(
         id=row.id,
         name=row.name,
-        settings=EnvironmentSettings.model_validate(row.settings),
+        settings=EnvironmentSettings.model_validate(row.settings, context=STORED_CONTEXT),
         created_at=row.created_at,
         updated_at=row.updated_at,
     )
