@@ -55,6 +55,10 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        if exc.status_code == 400 and isinstance(exc.__cause__, (ValueError, RecursionError)):
+            # FastAPI could not read a JSON body (e.g. an integer beyond Python's digit limit):
+            # bad input, answered as every other unreadable body (limits.py refuses most before).
+            return error_response(InvalidRequestError("Malformed JSON body", field="body"))
         code = _HTTP_CODES.get(exc.status_code, "http_error")
         message = exc.detail if isinstance(exc.detail, str) else "Request failed"
         return JSONResponse(
