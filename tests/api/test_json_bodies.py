@@ -119,3 +119,28 @@ def test_arbitrary_json_ish_bodies_never_500(
         assert set(r.json()) >= {"error", "code"} or r.status_code == 200
 
     run()
+
+
+def test_nul_characters_are_422_not_500_on_either_database(
+    app_client: Client, runtime: Runtime, environment: EnvFixture, signed_in_user: SignedIn
+) -> None:
+    """PostgreSQL refuses text holding U+0000 (in a path, a query, a JSON string); SQLite stores it."""
+    h = {**JSON, **signed_in_user.headers}
+    answers = [
+        app_client.put(environment.sdk("/users"), content=b'{"alias": "a\\u0000b"}', headers=h),
+        app_client.post(
+            environment.sdk("/emailVerifications/create"), content=b'{"email": "a\\u0000@x.com"}', headers=JSON
+        ),
+        app_client.post(
+            environment.sdk("/emailVerifications/signin"),
+            content=b'{"verificationUUID": "\\u0000", "verificationToken": "123456"}',
+            headers=JSON,
+        ),
+        app_client.get(environment.sdk("/users/mfa/%00"), headers=h),
+        app_client.get(environment.sdk("/users/mfa/register/totp/qr?deviceId=%00"), headers=h),
+        app_client.get("/api/v0/sdk/%00/settings"),
+    ]
+    for r in answers:
+        assert r.status_code < 500 and r.json().get("code") != "internal_error", (r.request.url, r.text)
+        if runtime.db.dialect == "postgresql":
+            assert (r.status_code, r.json()["code"]) == (422, "invalid_request"), (r.request.url, r.text)

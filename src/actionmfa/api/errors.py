@@ -8,6 +8,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from actionmfa.errors import ActionMFAError, InternalError, InvalidRequestError
@@ -66,6 +67,16 @@ def install_error_handlers(app: FastAPI) -> None:
             content={"error": message, "code": code},
             headers=getattr(exc, "headers", None),
         )
+
+    @app.exception_handler(DataError)
+    async def _data(_: Request, exc: DataError) -> JSONResponse:
+        # PostgreSQL cannot store or compare text holding NUL (U+0000), wherever it came from (a
+        # path segment, a query parameter, a JSON string): the caller's input, not a server fault.
+        # The transaction has rolled back. Any other data error stays a 500 (it may be our bug).
+        if "NUL (0x00)" in str(exc.orig):
+            return error_response(InvalidRequestError("Text must not contain NUL (U+0000) characters"))
+        log.error("database data error", exc_info=exc)
+        return error_response(InternalError())
 
     @app.exception_handler(Exception)
     async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
