@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+from hypothesis import settings
 
 from actionmfa.clock import FrozenClock
 from actionmfa.config import ServerConfig
@@ -18,6 +19,12 @@ from actionmfa.domain.models import Environment, User
 from actionmfa.services.runtime import Runtime
 from actionmfa.store.db import Database
 from tests.databases import PostgresProvider, SqliteProvider
+
+# CI runs property tests derandomized: the same examples every run, so a red build names a change,
+# not a lucky draw (developers' runs keep exploring new examples).
+settings.register_profile("ci", derandomize=True, database=None, print_blob=True)
+if os.environ.get("CI"):
+    settings.load_profile("ci")
 
 # Servers that tests start as processes inherit this: no 2048-bit prime search competing with the
 # tests for the CPU (wallet tests inject their own key generator).

@@ -82,6 +82,19 @@ def test_unreadable_number_is_422(app_client: Client, environment: EnvFixture) -
     assert (status, body["code"], body.get("field")) == (422, "invalid_request", "body")
 
 
+def test_non_finite_numbers_are_422(app_client: Client, environment: EnvFixture, signed_in_user: SignedIn) -> None:
+    """NaN, Infinity and 1e400 (→ inf) are not JSON; PostgreSQL's json type refuses them (a 500 before)."""
+    headers = {**JSON, **signed_in_user.headers}
+    for number in (b"NaN", b"Infinity", b"-Infinity", b"1e400", b"-2E999"):
+        raw = b'{"metadata": {"": ' + number + b"}}"
+        r = app_client.put(environment.sdk("/users"), content=raw, headers=headers)
+        assert (r.status_code, r.json()["code"], r.json().get("field")) == (422, "invalid_request", "body"), number
+    # a string that merely spells them, and ordinary exponents, are fine
+    raw = b'{"metadata": {"Infinity": "NaN 1e400", "x": 1.5e3}}'
+    r = app_client.put(environment.sdk("/users"), content=raw, headers=headers)
+    assert r.status_code == 200, r.text
+
+
 _TEXT = st.text(  # any character, with lone surrogates and JSON's own punctuation made common
     alphabet=st.one_of(st.characters(codec=None), st.characters(categories=["Cs"]), st.sampled_from('"\\[]{}')),
     max_size=12,

@@ -8,7 +8,9 @@ The JSON check (:func:`json_body_problem`) refuses, in one place for every route
 * nesting deeper than :data:`MAX_JSON_DEPTH`, measured on the raw bytes *before* parsing: the
   recursion limit is raised process-wide by a wallet dependency (py_ecc sets 100 000), so parsing
   deep input overflows the C stack and kills the worker instead of raising ``RecursionError``;
-* bodies that are not valid UTF-8 (or the UTF-16/32 the JSON reader detects).
+* bodies that are not valid UTF-8 (or the UTF-16/32 the JSON reader detects);
+* non-finite numbers: Python's JSON reader accepts ``NaN``, ``Infinity`` and overflowing literals
+  such as ``1e400`` (→ ``inf``), which are not JSON and which PostgreSQL's ``json`` type refuses.
 
 Cheap on ordinary bodies: a strict UTF-8 decode, a byte count and one regex search; the parse and the
 walk over the parsed value only run when a ``\\uD8xx``-``\\uDFxx`` escape appears.
@@ -29,6 +31,7 @@ _SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
 _JSON_STRING = re.compile(rb'"(?:[^"\\]++|\\.)*+"', re.DOTALL)
 _NOT_BRACKET = re.compile(rb"[^\[\]{}]++")
 _OPEN = frozenset(b"[{")
+_NON_FINITE_HINT = re.compile(rb"NaN|Infinity|[0-9][eE]")
 
 
 class BodySizeLimit:
@@ -97,6 +100,29 @@ def _too_deep(body: bytes) -> bool:
     return False
 
 
+class _NonFinite(ValueError):
+    pass
+
+
+def _has_non_finite(body: bytes) -> bool:
+    def constant(_: str) -> Any:
+        raise _NonFinite()
+
+    def number(text: str) -> float:
+        value = float(text)
+        if value in (float("inf"), float("-inf")):
+            raise _NonFinite()
+        return value
+
+    try:
+        json.loads(body, parse_constant=constant, parse_float=number)
+    except _NonFinite:
+        return True
+    except ValueError:
+        return False  # malformed JSON is the route's to answer
+    return False
+
+
 def _has_surrogate(value: Any) -> bool:
     stack = [value]
     while stack:
@@ -136,6 +162,8 @@ def json_body_problem(headers: list[tuple[bytes, bytes]], body: bytes) -> str | 
             body = body.decode(encoding).encode("utf-8")
     if _too_deep(body):
         return f"JSON nested deeper than {MAX_JSON_DEPTH} levels"
+    if _NON_FINITE_HINT.search(_JSON_STRING.sub(b'""', body)) and _has_non_finite(body):
+        return "JSON numbers must be finite (NaN and Infinity are not JSON)"
     if not raw_surrogates and _SURROGATE_ESCAPE.search(body) is None:
         return None
     try:
