@@ -73,15 +73,35 @@ def _proof(data: dict[str, Any], key: str) -> SchnorrProof:
 
 
 @dataclass(frozen=True)
-class KeygenCommit:
+class CommitMessage:
+    """A hash commitment sent before the value it binds (key generation, refresh coin toss)."""
+
     commitment: bytes
 
     def to_json(self) -> dict[str, Any]:
         return {"commitment": self.commitment.hex()}
 
     @classmethod
-    def from_json(cls, data: dict[str, Any]) -> KeygenCommit:
+    def from_json(cls, data: dict[str, Any]) -> CommitMessage:
         return cls(_hex32(data, "commitment"))
+
+
+@dataclass(frozen=True)
+class ShareProofMessage:
+    """A Schnorr proof of knowledge of a party's new share: x2' with Q2' = x2'·G (the client's
+    confirmation closing a refresh or a reshare)."""
+
+    proof: SchnorrProof
+
+    def to_json(self) -> dict[str, Any]:
+        return {"proof": self.proof.to_json()}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> ShareProofMessage:
+        return cls(_proof(data, "proof"))
+
+
+KeygenCommit = CommitMessage
 
 
 @dataclass(frozen=True)

@@ -33,7 +33,7 @@ from actionmfa.wallet.ecdsa2p import (
     ServerKeyShare,
     check_paillier_public,
 )
-from actionmfa.wallet.messages import _bad, _hex32, _proof, _str
+from actionmfa.wallet.messages import CommitMessage, ShareProofMessage, _bad, _hex32, _str
 from actionmfa.wallet.paillier import DEFAULT_MODULUS_BITS, PaillierPublicKey, PaillierSecretKey
 from actionmfa.wallet.proofs import ModProof, SchnorrProof, commit, verify_opening
 
@@ -68,16 +68,7 @@ def _scalar(data: dict[str, Any], key: str) -> int:
     return value
 
 
-@dataclass(frozen=True)
-class RefreshCommit:
-    commitment: bytes
-
-    def to_json(self) -> dict[str, Any]:
-        return {"commitment": self.commitment.hex()}
-
-    @classmethod
-    def from_json(cls, data: dict[str, Any]) -> RefreshCommit:
-        return cls(_hex32(data, "commitment"))
+RefreshCommit = CommitMessage
 
 
 @dataclass(frozen=True)
@@ -121,16 +112,7 @@ class RefreshOpen:
         return cls(_scalar(data, "rho1"), _hex32(data, "nonce"), n, ckey, ModProof.from_json(mod))
 
 
-@dataclass(frozen=True)
-class RefreshConfirm:
-    proof: SchnorrProof  # knowledge of x2' with Q2' = x2'·G
-
-    def to_json(self) -> dict[str, Any]:
-        return {"proof": self.proof.to_json()}
-
-    @classmethod
-    def from_json(cls, data: dict[str, Any]) -> RefreshConfirm:
-        return cls(_proof(data, "proof"))
+RefreshConfirm = ShareProofMessage
 
 
 @dataclass(frozen=True)

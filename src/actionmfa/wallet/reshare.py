@@ -51,7 +51,7 @@ from actionmfa.wallet.ecdsa2p import (
     ServerKeyShare,
     check_paillier_public,
 )
-from actionmfa.wallet.messages import _bad, _hex32, _proof, _str
+from actionmfa.wallet.messages import ShareProofMessage, _bad, _hex32, _str
 from actionmfa.wallet.paillier import DEFAULT_MODULUS_BITS, PaillierPublicKey, PaillierSecretKey
 from actionmfa.wallet.proofs import ModProof, SchnorrProof
 
@@ -304,16 +304,7 @@ class ReshareOpen:
         return cls(n, ckey, ModProof.from_json(mod))
 
 
-@dataclass(frozen=True)
-class ReshareConfirm:
-    proof: SchnorrProof  # knowledge of x2' with Q2' = x2'·G
-
-    def to_json(self) -> dict[str, Any]:
-        return {"proof": self.proof.to_json()}
-
-    @classmethod
-    def from_json(cls, data: dict[str, Any]) -> ReshareConfirm:
-        return cls(_proof(data, "proof"))
+ReshareConfirm = ShareProofMessage
 
 
 # --- ceremony states and steps ----------------------------------------------------------------
