@@ -9,10 +9,9 @@ import sys
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
@@ -20,11 +19,11 @@ import pytest
 from actionmfa.clock import SystemClock
 from actionmfa.config import ServerConfig, load_keyring
 from actionmfa.domain.models import AuthContext
-from actionmfa.errors import ActionMFAError
 from actionmfa.factors import totp
 from actionmfa.services.mfa import MintRequest, mfa_service
 from actionmfa.services.runtime import Runtime
 from actionmfa.store.db import Database
+from tests.concurrency import race
 from tests.conftest import EnvFixture, SignedIn, make_environment, sign_in
 from tests.live_server import free_port
 from tests.mfa_support import require_actions
@@ -45,19 +44,6 @@ def _enrol(runtime: Runtime, env: EnvFixture, user: SignedIn) -> tuple[str, list
     return reg.secret, svc.recovery_codes(_ctx(runtime, env, user))
 
 
-def _race(n: int, fn: Callable[[], Any]) -> Counter[str]:
-    barrier = threading.Barrier(n)
-
-    def one() -> str:
-        barrier.wait()
-        try:
-            fn()
-            return "ok"
-        except ActionMFAError as err:
-            return err.code
-
-    with ThreadPoolExecutor(n) as pool:
-        return Counter(pool.map(lambda _: one(), range(n)))
 
 
 def test_single_use_token_threads(runtime_any: Runtime) -> None:
@@ -75,7 +61,7 @@ def test_single_use_token_threads(runtime_any: Runtime) -> None:
     )
     token = result.mfa_token
     ctx = _ctx(runtime_any, env, user)
-    outcome = _race(N, lambda: svc.update_user(ctx, {"alias": "x"}, mfa_token=token, elevated_token=None))
+    outcome = race(N, lambda: svc.update_user(ctx, {"alias": "x"}, mfa_token=token, elevated_token=None))
     assert outcome == Counter({"ok": 1, "mfa_token_invalid": N - 1})
 
 
@@ -93,7 +79,7 @@ def test_single_use_elevated_token_threads(runtime_any: Runtime) -> None:
         mint=MintRequest(requested_scopes=("user:update",)),
     )
     ctx = _ctx(runtime_any, env, user)
-    outcome = _race(
+    outcome = race(
         N, lambda: svc.update_user(ctx, {"alias": "x"}, mfa_token=None, elevated_token=result.elevated_token)
     )
     assert outcome == Counter({"ok": 1, "mfa_token_invalid": N - 1})
@@ -107,13 +93,13 @@ def test_totp_code_and_recovery_code_accepted_once_under_concurrency(runtime_any
     ctx = _ctx(runtime_any, env, user)
     runtime_any.clock.advance(30)  # type: ignore[attr-defined]
     code = totp.code_at(secret, runtime_any.clock.now())
-    outcome = _race(8, lambda: svc.authenticate_totp(ctx, code, device_id=None, mint=MintRequest()))
+    outcome = race(8, lambda: svc.authenticate_totp(ctx, code, device_id=None, mint=MintRequest()))
     assert outcome["ok"] == 1 and outcome["ok"] + outcome["mfa_invalid_code"] + outcome["mfa_rate_limited"] == 8
     with runtime_any.db.write() as uow:
         from actionmfa.services import ratelimit
 
         ratelimit.clear(uow, user.user.id)
-    outcome = _race(8, lambda: svc.authenticate_recovery(ctx, codes[0], mint=MintRequest()))
+    outcome = race(8, lambda: svc.authenticate_recovery(ctx, codes[0], mint=MintRequest()))
     assert outcome["ok"] == 1 and sum(outcome.values()) == 8
 
 

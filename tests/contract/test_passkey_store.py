@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-import threading
 from collections import Counter
-from concurrent.futures import ThreadPoolExecutor
-from typing import Any
 
 from actionmfa.domain.models import AuthContext
-from actionmfa.errors import ActionMFAError
 from actionmfa.factors.soft_authenticator import SoftAuthenticator
 from actionmfa.services.mfa import MintRequest
 from actionmfa.services.passkeys import Proof, passkeys_for
 from actionmfa.services.runtime import Runtime
 from actionmfa.store.repos.passkeys import PasskeyRepo
+from tests.concurrency import race
 from tests.conftest import make_environment, sign_in
 
 ORIGIN = "http://localhost:8080"
@@ -25,19 +22,6 @@ def _ctx(runtime: Runtime, env_id: str, jwt: str) -> AuthContext:
         return runtime.sessions.authenticate(uow, env_id, jwt)
 
 
-def _race(n: int, fn: Any) -> Counter[str]:
-    barrier = threading.Barrier(n)
-
-    def one(_: int) -> str:
-        barrier.wait()
-        try:
-            fn()
-            return "ok"
-        except ActionMFAError as err:
-            return err.code
-
-    with ThreadPoolExecutor(n) as pool:
-        return Counter(pool.map(one, range(n)))
 
 
 def test_one_assertion_is_accepted_once_under_concurrency(runtime_any: Runtime) -> None:
@@ -54,7 +38,7 @@ def test_one_assertion_is_accepted_once_under_concurrency(runtime_any: Runtime) 
     with runtime.db.write() as uow:
         options = service.authentication_options(uow, ctx)
     assertion = auth.get(options, origin=ORIGIN)
-    outcome = _race(N, lambda: service.authenticate(runtime.db, ctx, assertion, MintRequest(create_mfa_token=True)))
+    outcome = race(N, lambda: service.authenticate(runtime.db, ctx, assertion, MintRequest(create_mfa_token=True)))
     assert outcome == Counter({"ok": 1, "passkey_challenge_invalid": N - 1})
     with runtime.db.read() as uow:
         [stored] = PasskeyRepo(uow.conn).for_user(who.user.id)

@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import threading
 from collections import Counter
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
-from actionmfa.errors import ActionMFAError
 from actionmfa.services import email_signin
 from actionmfa.services.mailer import MailMessage
 from actionmfa.services.runtime import Runtime
+from tests.concurrency import race
 from tests.conftest import make_environment
 
 
@@ -28,20 +26,6 @@ class Outbox:
         return self.sent[-1].subject.rsplit(" ", 1)[-1]
 
 
-def race(n: int, fn: Callable[[], object]) -> Counter[str]:
-    """Run ``fn`` in ``n`` threads released together; count outcomes by error code."""
-    barrier = threading.Barrier(n)
-
-    def one() -> str:
-        barrier.wait()
-        try:
-            fn()
-            return "ok"
-        except ActionMFAError as err:
-            return err.code
-
-    with ThreadPoolExecutor(n) as pool:
-        return Counter(pool.map(lambda _: one(), range(n)))
 
 
 def test_a_code_signs_in_exactly_once(runtime_any: Runtime) -> None:
