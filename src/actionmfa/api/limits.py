@@ -162,7 +162,11 @@ def json_body_problem(headers: list[tuple[bytes, bytes]], body: bytes) -> str | 
             body = body.decode(encoding).encode("utf-8")
     if _too_deep(body):
         return f"JSON nested deeper than {MAX_JSON_DEPTH} levels"
-    if _NON_FINITE_HINT.search(_JSON_STRING.sub(b'""', body)) and _has_non_finite(body):
+    if (
+        _NON_FINITE_HINT.search(body)  # cheap pre-check; most bodies stop here
+        and _NON_FINITE_HINT.search(_JSON_STRING.sub(b'""', body))
+        and _has_non_finite(body)
+    ):
         return "JSON numbers must be finite (NaN and Infinity are not JSON)"
     if not raw_surrogates and _SURROGATE_ESCAPE.search(body) is None:
         return None
