@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from actionmfa.sdk.client import Client
+    from actionmfa.sdk.transport import Transport
 
 
 class SdkUser(dict[str, Any]):
@@ -67,9 +67,7 @@ class SdkUser(dict[str, Any]):
 
 
 class UsersResource:
-    __sdk_resource__ = True
-
-    def __init__(self, client: Client) -> None:
+    def __init__(self, client: Transport) -> None:
         self._c = client
 
     def me(self) -> SdkUser:
@@ -77,7 +75,7 @@ class UsersResource:
         self._c.session.user = user
         return SdkUser(user)
 
-    def update(self, **fields: Any) -> SdkUser:
+    def update(self, /, **fields: Any) -> SdkUser:
         """``PUT /users`` — the ``user.update`` action; stored MFA tokens are applied."""
         user: dict[str, Any] = self._c.request(
             "PUT", "/users", json=fields, scope="user:update", include_mfa_token=True
