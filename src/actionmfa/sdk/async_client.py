@@ -34,7 +34,7 @@ from actionmfa.sdk.mfa import MfaResource
 from actionmfa.sdk.passkeys import PasskeysResource
 from actionmfa.sdk.step_up import StepUpResource
 from actionmfa.sdk.tokens import TokenStore
-from actionmfa.sdk.transport import JSON, SessionState
+from actionmfa.sdk.transport import SessionState
 from actionmfa.sdk.ui import MfaPrompt, UiResource
 from actionmfa.sdk.users import UsersResource
 from actionmfa.sdk.wallets import Wallet, WalletsResource
@@ -290,7 +290,7 @@ class AsyncUiResource(AsyncView[UiResource]):
 
 
 # -- the client -----------------------------------------------------------------------------------
-class AsyncClient:
+class AsyncClient(AsyncView[Client]):
     """The same surface as :class:`~actionmfa.sdk.client.Client`, awaitable.
 
     Takes :class:`Client`'s keyword arguments (``base_url``, ``timeout``, ``max_retries``,
@@ -299,13 +299,8 @@ class AsyncClient:
     """
 
     def __init__(self, environment_id: str, *, max_concurrency: int = 16, **kwargs: Any) -> None:
-        self._sync = Client(environment_id, **kwargs)
-        self._runner = Runner(max_concurrency)
-
-    @property
-    def sync(self) -> Client:
-        """The synchronous client behind this one (same session and tokens)."""
-        return self._sync
+        super().__init__(Client(environment_id, **kwargs), Runner(max_concurrency))
+        self._sync = self._target
 
     @property
     def environment_id(self) -> str:
@@ -357,34 +352,7 @@ class AsyncClient:
     def sdk_path(self, path: str) -> str:
         return self._sync.sdk_path(path)
 
-    async def request(
-        self,
-        method: str,
-        path: str,
-        *,
-        json: Any = None,
-        params: Mapping[str, Any] | None = None,
-        authenticated: bool = True,
-        scope: str | None = None,
-        include_mfa_token: bool = False,
-        headers: Mapping[str, str] | None = None,
-        refresh: bool = True,
-        absolute: bool = False,
-    ) -> JSON:
-        """:meth:`Client.request`, awaitable."""
-        return await self._runner(
-            self._sync.request,
-            method,
-            path,
-            json=json,
-            params=params,
-            authenticated=authenticated,
-            scope=scope,
-            include_mfa_token=include_mfa_token,
-            headers=headers,
-            refresh=refresh,
-            absolute=absolute,
-        )
+    request = awaitable(Client.request)
 
     async def aclose(self) -> None:
         await self._runner(self._sync.close)
