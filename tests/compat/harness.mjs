@@ -3,15 +3,12 @@
 // send, a TOTP "authenticator app", and the helper server of the Python test (tests/compat/world.py).
 
 import { createHmac, randomBytes } from "node:crypto";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
 
 import * as core from "@dynamic-labs/sdk-api-core";
 
 import { loadModels, ModelChecker, responseModels } from "./dynamic_models.mjs";
+import { PACKAGE_DIR } from "./package_dir.mjs";
 
-const here = dirname(fileURLToPath(import.meta.url));
-export const PACKAGE_DIR = join(here, "node_modules", "@dynamic-labs", "sdk-api-core");
 export const API_CORE_VERSION = "0.40.0";
 
 const checker = new ModelChecker(loadModels(PACKAGE_DIR));

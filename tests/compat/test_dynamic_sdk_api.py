@@ -78,3 +78,8 @@ def test_dynamic_generated_client_runs_the_whole_story(stage: Stage) -> None:
     assert result.returncode == 0 and not result.failures, (
         "Dynamic's SDKApi could not run the story:\n" + "\n".join(result.failures) + "\n" + result.stderr[-2000:]
     )
+
+
+def test_the_strict_model_check_catches_what_fromjson_lets_through(node_packages: None) -> None:
+    result = run_script("checker_selftest.mjs", {})
+    assert result.returncode == 0 and not result.failures, result.stdout + result.stderr
