@@ -1,4 +1,4 @@
-"""Dynamic's own generated client, unchanged, runs the whole MFA story against ActionMFA.
+"""Dynamic's own JS clients, unchanged, run the whole MFA story against ActionMFA.
 
 ``sdk_api_story.mjs`` drives ``SDKApi`` of ``@dynamic-labs/sdk-api-core@0.40.0`` (pinned by
 ``package-lock.json``) against a live server (uvicorn on a loopback port) through settings, email
@@ -6,7 +6,8 @@ and external-JWT sign-in, TOTP enrolment, devices, recovery codes, TOTP / recove
 authentication (MFA tokens and elevated tokens), step-up, a gated device delete, refresh and revoke.
 Every response must pass the package's own ``*FromJSON`` and then a strict check against the model
 the package declares (``dynamic_models.mjs``): required fields present, enums within their members,
-no ``null`` where the model has none.
+no ``null`` where the model has none. ``client_story.mjs`` drives the MFA functions of Dynamic's
+higher-level SDK, ``@dynamic-labs-sdk/client@1.27.1``, pointed at the server by ``apiBaseUrl``.
 """
 
 from __future__ import annotations
@@ -77,6 +78,14 @@ def test_dynamic_generated_client_runs_the_whole_story(stage: Stage) -> None:
     result = stage.run("sdk_api_story.mjs")
     assert result.returncode == 0 and not result.failures, (
         "Dynamic's SDKApi could not run the story:\n" + "\n".join(result.failures) + "\n" + result.stderr[-2000:]
+    )
+
+
+def test_dynamic_js_sdk_runs_its_mfa_functions(stage: Stage) -> None:
+    result = stage.run("client_story.mjs")
+    assert result.returncode == 0 and not result.failures, (
+        "Dynamic's @dynamic-labs-sdk/client could not run its MFA functions:\n" + "\n".join(result.failures)
+        + "\n" + result.stderr[-2000:]
     )
 
 
