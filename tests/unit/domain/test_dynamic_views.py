@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import pytest
+
+from actionmfa.domain.actions import MFAAction, TokenBehavior
 from actionmfa.domain.credentials import (
     CredentialFormat,
     MethodRecord,
@@ -13,7 +16,8 @@ from actionmfa.domain.credentials import (
 )
 from actionmfa.domain.models import User
 from actionmfa.domain.project_settings import project_settings
-from actionmfa.domain.settings import EnvironmentSettings
+from actionmfa.domain.settings import EnvironmentSettings, MfaActionSetting, MfaSettings
+from actionmfa.domain.tokens import TokenRefusal, check_elevated_claims, grant_for_scopes, validate_requested_scopes
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 
@@ -71,3 +75,41 @@ def test_settings_document_has_dynamics_sections_and_no_nulls() -> None:
         return isinstance(value, list) and any(nulls(v) for v in value)
 
     assert not nulls(doc)
+
+
+# -- Dynamic's wallet:delegate scope --------------------------------------------------------------
+def _claims(scope: str) -> dict[str, object]:
+    return {"sub": "u", "sid": "s", "scope": scope, "exp": int(NOW.timestamp()) + 60}
+
+
+@pytest.mark.parametrize("action_scope", ["wallet:refresh", "wallet:reshare"])
+def test_wallet_delegate_token_covers_refresh_and_reshare(action_scope: str) -> None:
+    check_elevated_claims(_claims("wallet:delegate"), user_id="u", session_id="s", scope=action_scope, now=NOW,
+                          approval_digest=None)
+
+
+@pytest.mark.parametrize("other", ["wallet:sign", "wallet:export", "user:update", "credential:unlink"])
+def test_wallet_delegate_token_covers_nothing_else(other: str) -> None:
+    with pytest.raises(TokenRefusal, match="wrong_scope"):
+        check_elevated_claims(_claims("wallet:delegate"), user_id="u", session_id="s", scope=other, now=NOW,
+                              approval_digest=None)
+
+
+def test_finer_scopes_do_not_cover_each_other() -> None:
+    with pytest.raises(TokenRefusal, match="wrong_scope"):
+        check_elevated_claims(_claims("wallet:refresh"), user_id="u", session_id="s", scope="wallet:reshare",
+                              now=NOW, approval_digest=None)
+
+
+def test_wallet_delegate_grant_is_the_strictest_of_refresh_and_reshare() -> None:
+    assert validate_requested_scopes(["wallet:delegate"]) == ("wallet:delegate",)
+    default = grant_for_scopes(MfaSettings(), ("wallet:delegate",))
+    assert default.single_use and default.ttl_seconds == 300
+    settings = MfaSettings(actions=[
+        MfaActionSetting(action=MFAAction.WALLET_WAAS_REFRESH, tokenBehavior=TokenBehavior.TIME_BOUND,
+                         tokenExpirySeconds=900),
+        MfaActionSetting(action=MFAAction.WALLET_WAAS_RESHARE, tokenBehavior=TokenBehavior.TIME_BOUND,
+                         tokenExpirySeconds=600),
+    ])
+    bound = grant_for_scopes(settings, ("wallet:delegate",))
+    assert not bound.single_use and bound.ttl_seconds == 600
