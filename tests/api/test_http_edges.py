@@ -75,7 +75,7 @@ def test_audit_cursor_beyond_a_64_bit_integer_is_a_422(app_client: TestClient, e
         headers={"Authorization": f"Bearer {environment.admin_token}"},
     )
     assert r.status_code == 422, r.text
-    assert r.json()["code"] == "invalid_request" and r.json()["field"] == "cursor"
+    assert r.json()["code"] == "invalid_request" and r.json()["field"] == "query.cursor"
 
 
 def test_dashboard_audit_cursor_beyond_a_64_bit_integer_is_no_500(runtime: Runtime, environment: EnvFixture) -> None:

@@ -5,8 +5,9 @@
 // Run by tests/compat/test_dynamic_sdk_api.py.
 
 import * as dyn from "@dynamic-labs-sdk/client";
+import { updateAuthFromVerifyResponse } from "@dynamic-labs-sdk/client/core";
 
-import { assert, env, idp, mailbox, story, StoryStopped, totpCode } from "./harness.mjs";
+import { assert, env, idp, mailbox, sdkApi, story, StoryStopped, totpCode } from "./harness.mjs";
 
 const server = new URL(env.baseUrl);
 const requests = [];
@@ -70,11 +71,23 @@ const client = dyn.createDynamicClient({
 async function main() {
   await story.step("initializeClient (reads the project settings)", () => dyn.initializeClient(client));
 
-  // Sign-in: Dynamic's own signInWithExternalJwt (the developer's IdP token).
-  await story.step("signInWithExternalJwt", async () => {
-    const response = await dyn.signInWithExternalJwt({ externalJwt: await idp.jwt({ sub: "hl-user-1", email: "hl@example.com" }) });
-    assert(client.user && client.token, "signed in");
-    return response;
+  // Dynamic's own sign-in functions sign a server nonce with a device key (GET /nonces, the
+  // x-dynamic-device-* headers): device registration, which ActionMFA does not do. So the session
+  // comes from the generated client and is handed to the SDK the way its sign-in functions do.
+  await story.check("signInWithExternalJwt needs device registration (GET /nonces), not served", async () => {
+    try {
+      await dyn.signInWithExternalJwt({ externalJwt: await idp.jwt({ sub: "hl-user-0" }) });
+    } catch (err) {
+      assert(err.status === 404 && requests.some((r) => r.startsWith("GET /api/v0/sdk/{env}/nonces")), err.message);
+      return;
+    }
+    throw new Error("signed in without device registration: update this test and the migration guide");
+  });
+  await story.step("updateAuthFromVerifyResponse (a session from externalAuthSignin)", async () => {
+    const jwt = await idp.jwt({ sub: "hl-user-1", email: "hl@example.com" });
+    const response = await sdkApi().externalAuthSignin({ externalAuthSigninRequest: { jwt } });
+    updateAuthFromVerifyResponse({ response }, client);
+    assert(client.user?.id === response.user.id && client.token === response.minifiedJwt, "session handed over");
   });
 
   const totp = await story.step("registerTotpMfaDevice", () => dyn.registerTotpMfaDevice());
@@ -104,7 +117,17 @@ async function main() {
   await story.step("authenticateMfaRecoveryCode (createMfaTokenOptions)", () =>
     dyn.authenticateMfaRecoveryCode({ code: codes.recoveryCodes[0], createMfaTokenOptions: { singleUse: true } }),
   );
-  await story.step("createNewMfaRecoveryCodes (the stored MFA token)", () => dyn.createNewMfaRecoveryCodes());
+  // Regenerating recovery codes needs MFA proof here (DESIGN §3); Dynamic's SDK attaches none to
+  // this call, so the server refuses it with mfa_required (docs/migrating-from-dynamic.md).
+  await story.check("createNewMfaRecoveryCodes is refused without MFA proof (403 mfa_required)", async () => {
+    try {
+      await dyn.createNewMfaRecoveryCodes();
+    } catch (err) {
+      assert(err.status === 403 && err.code === "mfa_required", `${err.status} ${err.code}`);
+      return;
+    }
+    throw new Error("recovery codes were regenerated without MFA proof");
+  });
   await story.step("setDefaultMfaDevice", () => dyn.setDefaultMfaDevice({ deviceId: totp.id }));
   await story.step("authenticateTotpMfaDevice (requestedScopes credential:unlink)", async () =>
     dyn.authenticateTotpMfaDevice({ code: await totpCode(totp.uri), requestedScopes: ["credential:unlink"] }),
@@ -113,15 +136,22 @@ async function main() {
     assert(dyn.getElevatedAccessToken({ scope: "credential:unlink", consume: false }), "elevated token stored"),
   );
   await story.step("deleteMfaDevice (the elevated token)", () => dyn.deleteMfaDevice({ deviceId: totp.id }));
-  await story.step("refreshAuth", () => dyn.refreshAuth());
+  await story.step("refreshUser", () => dyn.refreshUser());
   await story.step("logout", () => dyn.logout());
   await story.check("logged out", () => assert(!client.token, "no token"));
 
-  // Email sign-in with Dynamic's own OTP functions (a real mail).
+  // Dynamic's own email OTP: sending works; verifying is a sign-in, so it needs device registration too.
   const email = `hl-${Date.now()}@example.com`;
   const otp = await story.step("sendEmailOTP", () => dyn.sendEmailOTP({ email }));
-  await story.step("verifyOTP", async () => dyn.verifyOTP({ otpVerification: otp, verificationToken: await mailbox.code(email) }));
-  await story.check("email session", () => assert(client.user?.email === email, JSON.stringify(client.user)));
+  await story.check("verifyOTP needs device registration (GET /nonces), not served", async () => {
+    try {
+      await dyn.verifyOTP({ otpVerification: otp, verificationToken: await mailbox.code(email) });
+    } catch (err) {
+      assert(err.status === 404, err.message);
+      return;
+    }
+    throw new Error("signed in without device registration: update this test and the migration guide");
+  });
 }
 
 try {

@@ -67,13 +67,18 @@ class NodeRun:
 
 def run_script(script: str, env: dict[str, str], *, timeout: float = 120) -> NodeRun:
     node, _ = node_tools()
-    done = subprocess.run(
-        [node, str(COMPAT_DIR / script)],
-        cwd=COMPAT_DIR,
-        env={**os.environ, **env},
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
-    )
+    try:
+        done = subprocess.run(
+            [node, str(COMPAT_DIR / script)],
+            cwd=COMPAT_DIR,
+            env={**os.environ, **env},
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
+    except subprocess.TimeoutExpired as hung:
+        out = hung.stdout.decode() if isinstance(hung.stdout, bytes) else hung.stdout or ""
+        err = hung.stderr.decode() if isinstance(hung.stderr, bytes) else hung.stderr or ""
+        return NodeRun(-1, f"{out}FAIL {script} did not finish within {timeout:.0f} s\n", err)
     return NodeRun(done.returncode, done.stdout, done.stderr)
