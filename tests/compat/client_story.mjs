@@ -7,7 +7,7 @@
 import * as dyn from "@dynamic-labs-sdk/client";
 import { updateAuthFromVerifyResponse } from "@dynamic-labs-sdk/client/core";
 
-import { assert, env, idp, mailbox, sdkApi, story, StoryStopped, totpCode } from "./harness.mjs";
+import { assert, env, idp, mailbox, sdkApi, story, totpCode } from "./harness.mjs";
 
 const server = new URL(env.baseUrl);
 const requests = [];
@@ -154,13 +154,4 @@ async function main() {
   });
 }
 
-try {
-  await main();
-} catch (err) {
-  if (!(err instanceof StoryStopped)) {
-    console.log(`FAIL (unexpected): ${err && err.stack ? err.stack : err}`);
-    story.problems.push(String(err));
-  }
-}
-console.log(`requests:\n  ${requests.join("\n  ")}`);
-story.finish();
+await story.run(main, () => console.log(`requests:\n  ${requests.join("\n  ")}`));

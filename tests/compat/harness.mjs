@@ -77,6 +77,20 @@ export class Story {
     else this.problems.push(text);
   }
 
+  /** Run the story's ``main``, then ``epilogue`` (a log of its own), then print the count and exit. */
+  async run(main, epilogue = () => {}) {
+    try {
+      await main();
+    } catch (err) {
+      if (!(err instanceof StoryStopped)) {
+        console.log(`FAIL (unexpected): ${err && err.stack ? err.stack : err}`);
+        this.problems.push(String(err));
+      }
+    }
+    epilogue();
+    this.finish();
+  }
+
   finish() {
     const bad = this.problems.length;
     console.log(`${this.steps - bad} passed, ${bad} failed`);

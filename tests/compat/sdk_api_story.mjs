@@ -4,7 +4,7 @@
 // is then checked strictly against the model it declares (harness.mjs). Run by
 // tests/compat/test_dynamic_sdk_api.py, which starts the server and the world around it.
 
-import { assert, claimsOf, core, idp, mailbox, passkeyDevice, sdkApi, story, StoryStopped, totpCode } from "./harness.mjs";
+import { assert, claimsOf, core, idp, mailbox, passkeyDevice, sdkApi, story, totpCode } from "./harness.mjs";
 
 const email = `dyn-${Date.now()}@example.com`;
 
@@ -183,12 +183,4 @@ async function main() {
   await story.step("external session works", () => sdkApi({ jwt: bearer(external) }).getAuthenticatedUser({}));
 }
 
-try {
-  await main();
-} catch (err) {
-  if (!(err instanceof StoryStopped)) {
-    console.log(`FAIL (unexpected): ${err && err.stack ? err.stack : err}`);
-    story.problems.push(String(err));
-  }
-}
-story.finish();
+await story.run(main);
