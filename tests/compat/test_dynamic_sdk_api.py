@@ -74,8 +74,9 @@ def stage(node_packages: None, sqlite_url: str, tmp_path: Path, keyring: Keyring
             runtime.db.dispose()
 
 
-# The server side of issue 10 / 11.5 lands after the house refactor (drafted on branch compat-next).
-PENDING_SERVER = pytest.mark.xfail(strict=True, reason="server side pending (issue 10 B, 11.5)")
+# The server side of issue 10 / 11.5 lands after the house refactor (drafted on branch compat-next);
+# the stories are not run until then (each costs half a minute against the old server).
+PENDING_SERVER = pytest.mark.xfail(strict=True, run=False, reason="server side pending (issue 10 B, 11.5)")
 
 
 @PENDING_SERVER
