@@ -46,7 +46,7 @@ from actionmfa.clock import SystemClock
 from actionmfa.config import ServerConfig, load_keyring
 from actionmfa.domain.models import AuthContext
 from actionmfa.factors import totp
-from actionmfa.services.mfa import MintRequest, mfa_service
+from actionmfa.services.mfa.service import MintRequest, mfa_service
 from actionmfa.services.runtime import Runtime
 from actionmfa.store.db import Database
 from benchmarks.harness import database, free_port

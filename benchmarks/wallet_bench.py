@@ -43,7 +43,7 @@ def serve(data_dir: Path, port: int, pool_size: int, fast_keys: bool) -> None:
     from actionmfa.api.app import create_app
     from actionmfa.config import ServerConfig
     from actionmfa.services.runtime import Runtime
-    from actionmfa.services.wallets import GENERATOR_KEY, wallet_service_for
+    from actionmfa.services.wallets.service import GENERATOR_KEY, wallet_service_for
     from actionmfa.wallet.ecdsa2p import PreparedPaillier
 
     config = ServerConfig(data_dir=data_dir, port=port, mail_log=True)

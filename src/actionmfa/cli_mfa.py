@@ -35,7 +35,7 @@ def reset_mfa(
 ) -> None:
     """Remove a user's MFA devices, passkeys, recovery codes, tokens and lockout (audited)."""
     from actionmfa.errors import ActionMFAError
-    from actionmfa.services import mfa_admin
+    from actionmfa.services.operator import mfa_reset as mfa_admin
 
     runtime = _runtime(data_dir, database_url)
     try:
@@ -73,7 +73,7 @@ def rotate_keys(data_dir: DataDirOpt = None, database_url: DbOpt = None, as_json
         write_keys_file(path, keyring)
     runtime = _runtime(data_dir, database_url, keyring=keyring)
     try:
-        from actionmfa.services.mfa_admin import rotate_secrets
+        from actionmfa.services.operator.mfa_reset import rotate_secrets
 
         count = rotate_secrets(runtime)
         count += _rotate_signing_keys_and_wallets(runtime, keyring)
@@ -84,7 +84,7 @@ def rotate_keys(data_dir: DataDirOpt = None, database_url: DbOpt = None, as_json
 
 
 def _rotate_signing_keys_and_wallets(runtime: Any, keyring: Keyring) -> int:
-    from actionmfa.services.wallet_admin import rotate_wallet_secrets
+    from actionmfa.services.wallets.admin import rotate_wallet_secrets
 
     count = 0
     with runtime.db.write() as uow:

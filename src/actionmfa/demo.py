@@ -23,8 +23,8 @@ from typing import Any, TextIO
 from actionmfa.clock import FrozenClock
 from actionmfa.config import ServerConfig
 from actionmfa.errors import ActionMFAError
-from actionmfa.services.mailer import MailMessage
 from actionmfa.services.runtime import Runtime
+from actionmfa.services.signin.mailer import MailMessage
 
 DEMO_SETTINGS: dict[str, Any] = {
     "security": {
@@ -89,7 +89,7 @@ def run_demo(out: TextIO, *, paillier_generator: Callable[[], Any] | None = None
     from eth_account.messages import encode_defunct
 
     from actionmfa.sdk.client import Client
-    from actionmfa.services.wallets import GENERATOR_KEY
+    from actionmfa.services.wallets.service import GENERATOR_KEY
 
     def say(text: str) -> None:
         print(text, file=out, flush=True)
@@ -165,7 +165,7 @@ def run_demo(out: TextIO, *, paillier_generator: Callable[[], Any] | None = None
             )
 
             with runtime.db.read() as uow:
-                from actionmfa.services import audit
+                from actionmfa.services.core import audit
 
                 rows, _ = audit.page(uow, env.id, cursor=None, limit=200)
             events = sorted({r["event"] for r in rows})

@@ -17,7 +17,7 @@ import typer
 
 from actionmfa.config import ServerConfig
 from actionmfa.services.runtime import Runtime
-from actionmfa.services.wallet_admin import locked_wallets, unlock_wallet
+from actionmfa.services.wallets.admin import locked_wallets, unlock_wallet
 
 wallet_app = typer.Typer(help="Embedded-wallet operator commands.", no_args_is_help=True)
 

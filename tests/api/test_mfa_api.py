@@ -213,7 +213,7 @@ def test_persistent_token_reusable_but_dead_after_logout_and_foreign_session_ref
     from actionmfa.domain.actions import MFAAction
     from actionmfa.domain.tokens import TokenRefusal
     from actionmfa.errors import MfaTokenInvalidError
-    from actionmfa.services.gate import gate_for
+    from actionmfa.services.core.gate import gate_for
 
     gate = gate_for(runtime)
     with runtime.db.read() as uow, pytest.raises(TokenRefusal) as refusal:
@@ -236,7 +236,7 @@ def test_persistent_token_dead_after_session_expiry(
     clock.advance(days=2)  # past the 24 h session lifetime
     from actionmfa.domain.actions import MFAAction
     from actionmfa.errors import MfaTokenInvalidError
-    from actionmfa.services.gate import gate_for
+    from actionmfa.services.core.gate import gate_for
 
     with pytest.raises(MfaTokenInvalidError), runtime.db.write() as uow:
         gate_for(runtime).enforce(uow, ctx, MFAAction.USER_UPDATE, mfa_token=token, elevated_token=None)
@@ -410,7 +410,7 @@ def test_session_mfa_pending_scope_then_upgrade(
 ) -> None:
     enrolled = enrol_totp(app_client, environment, signed_in_user, clock)
     set_mfa(runtime, environment, enabled=True)
-    from actionmfa.services.mfa import sign_in_scope
+    from actionmfa.services.mfa.service import sign_in_scope
 
     with runtime.db.write() as uow:
         env = runtime.environments.get(uow, environment.id)
@@ -439,7 +439,7 @@ def test_signup_enrollment_forces_pending_scope_for_user_without_method(
     runtime: Runtime, environment: EnvFixture, signed_in_user: SignedIn
 ) -> None:
     set_mfa(runtime, environment, enrollment="signup")
-    from actionmfa.services.mfa import sign_in_scope
+    from actionmfa.services.mfa.service import sign_in_scope
 
     with runtime.db.read() as uow:
         env = runtime.environments.get(uow, environment.id)
@@ -562,7 +562,7 @@ def test_signup_enrollment_pending_session_enrols_then_upgrades(
     app_client: Client, runtime: Runtime, environment: EnvFixture, clock: FrozenClock
 ) -> None:
     set_mfa(runtime, environment, enrollment="signup")
-    from actionmfa.services.mfa import sign_in_scope
+    from actionmfa.services.mfa.service import sign_in_scope
 
     user = sign_in(runtime, environment)
     with runtime.db.write() as uow:
@@ -614,7 +614,7 @@ def test_methods_and_digest_bound_token(
 # -- security review fixes ---------------------------------------------------------------------------
 def _pending_session(runtime: Runtime, environment: EnvFixture, user: SignedIn) -> SignedIn:
     """A new sign-in of ``user`` (scope as sign-in decides it), without going through a route."""
-    from actionmfa.services.mfa import sign_in_scope
+    from actionmfa.services.mfa.service import sign_in_scope
 
     with runtime.db.write() as uow:
         env = runtime.environments.get(uow, environment.id)

@@ -491,7 +491,7 @@ def test_disabled_passkeys_refuse_every_ceremony(alice_with_passkey: PasskeyUser
 
 def test_disabled_passkeys_are_no_factor(alice_with_passkey: PasskeyUser, runtime: Runtime) -> None:
     """A passkey-only user is not asked for a factor they cannot present while passkeys are off."""
-    from actionmfa.services.signin import SignInMethod, open_session
+    from actionmfa.services.signin.accounts import SignInMethod, open_session
 
     alice = alice_with_passkey
     _put_settings(
@@ -529,7 +529,7 @@ def test_disabled_passkeys_are_no_factor(alice_with_passkey: PasskeyUser, runtim
 
 
 def test_passkey_limit_is_checked_when_storing(alice: PasskeyUser) -> None:
-    from actionmfa.services.passkeys import MAX_PASSKEYS_PER_USER
+    from actionmfa.services.passkeys.service import MAX_PASSKEYS_PER_USER
 
     token = alice.register(createMfaToken={"singleUse": False}).json()["mfaToken"]
     proof = {"x-mfa-auth-token": token}

@@ -45,8 +45,8 @@ def test_key_rotation_reencrypts_server_shares(open_user: WalletUser, wallet_run
     import secrets
 
     from actionmfa.crypto import Keyring
-    from actionmfa.services.wallet_admin import rotate_wallet_secrets
-    from actionmfa.services.wallets import WalletService
+    from actionmfa.services.wallets.admin import rotate_wallet_secrets
+    from actionmfa.services.wallets.service import WalletService
 
     wallet = open_user.sdk.wallets.create()
     old = wallet_runtime.keyring

@@ -8,7 +8,7 @@ from typing import Any
 
 from actionmfa.errors import ActionMFAError
 from actionmfa.services.runtime import Runtime
-from actionmfa.services.wallets import wallet_service_for
+from actionmfa.services.wallets.service import wallet_service_for
 from actionmfa.wallet import ecdsa2p as p2
 from actionmfa.wallet.payloads import message_request
 from tests.api import wallet_support

@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from actionmfa.errors import MfaRequiredError, WalletExportInvalidError, WalletProofInvalidError
 from actionmfa.services.runtime import Runtime
-from actionmfa.services.wallets import EXPORT_HOOKS_KEY, GENERATOR_KEY, ExportNotice
+from actionmfa.services.wallets.service import EXPORT_HOOKS_KEY, GENERATOR_KEY, ExportNotice
 from actionmfa.store.mfa_tables import audit_log
 from actionmfa.wallet.ecdsa2p import PreparedPaillier
 from actionmfa.wallet.export import (

@@ -13,9 +13,9 @@ from sqlalchemy import func, select
 
 from actionmfa.errors import ActionMFAError, MfaRequiredError, MfaTokenInvalidError
 from actionmfa.sdk.tokens import StoredToken
-from actionmfa.services.gate import gate_for
+from actionmfa.services.core.gate import gate_for
 from actionmfa.services.runtime import Runtime
-from actionmfa.services.wallets import WalletService, wallet_service_for
+from actionmfa.services.wallets.service import WalletService, wallet_service_for
 from actionmfa.store.wallet_tables import waas_ceremonies
 from actionmfa.wallet.payloads import message_request
 from tests.api import wallet_support

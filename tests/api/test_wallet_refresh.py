@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 
 from actionmfa.errors import MfaRequiredError, WalletLockedError
 from actionmfa.services.runtime import Runtime
-from actionmfa.services.wallets import GENERATOR_KEY, WalletService, wallet_service_for
+from actionmfa.services.wallets.service import GENERATOR_KEY, WalletService, wallet_service_for
 from actionmfa.store.repos.wallets import WalletRepo
 from actionmfa.store.wallet_tables import waas_ceremonies
 from actionmfa.wallet.ecdsa2p import PreparedPaillier

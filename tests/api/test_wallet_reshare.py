@@ -33,8 +33,8 @@ from actionmfa.errors import (
 )
 from actionmfa.sdk.delegated import DelegatedSigner
 from actionmfa.services.runtime import Runtime
-from actionmfa.services.wallet_reshare import server_shamir_share
-from actionmfa.services.wallets import GENERATOR_KEY, wallet_service_for
+from actionmfa.services.wallets.reshare import server_shamir_share
+from actionmfa.services.wallets.service import GENERATOR_KEY, wallet_service_for
 from actionmfa.store.mfa_tables import audit_log
 from actionmfa.store.repos.wallets import WalletRepo
 from actionmfa.store.wallet_tables import waas_ceremonies
@@ -293,7 +293,7 @@ def test_key_rotation_reencrypts_the_delegation_secret(
     import secrets
 
     from actionmfa.crypto import Keyring
-    from actionmfa.services.wallet_admin import rotate_wallet_secrets
+    from actionmfa.services.wallets.admin import rotate_wallet_secrets
 
     d = _delegating_user(wallet_runtime, app_client, tmp_path, webhook, developer_key)
     old = wallet_runtime.keyring

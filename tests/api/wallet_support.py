@@ -11,9 +11,9 @@ from fastapi.testclient import TestClient
 
 from actionmfa.domain.models import AuthContext
 from actionmfa.sdk.client import Client
-from actionmfa.services.gate import gate_for
+from actionmfa.services.core.gate import gate_for
 from actionmfa.services.runtime import Runtime
-from actionmfa.services.wallets import GENERATOR_KEY
+from actionmfa.services.wallets.service import GENERATOR_KEY
 from actionmfa.wallet.ecdsa2p import PreparedPaillier
 from tests.conftest import EnvFixture, SignedIn, make_environment, sign_in
 

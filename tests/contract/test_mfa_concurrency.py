@@ -20,7 +20,7 @@ from actionmfa.clock import SystemClock
 from actionmfa.config import ServerConfig, load_keyring
 from actionmfa.domain.models import AuthContext
 from actionmfa.factors import totp
-from actionmfa.services.mfa import MintRequest, mfa_service
+from actionmfa.services.mfa.service import MintRequest, mfa_service
 from actionmfa.services.runtime import Runtime
 from actionmfa.store.db import Database
 from tests.concurrency import race
@@ -96,7 +96,7 @@ def test_totp_code_and_recovery_code_accepted_once_under_concurrency(runtime_any
     outcome = race(8, lambda: svc.authenticate_totp(ctx, code, device_id=None, mint=MintRequest()))
     assert outcome["ok"] == 1 and outcome["ok"] + outcome["mfa_invalid_code"] + outcome["mfa_rate_limited"] == 8
     with runtime_any.db.write() as uow:
-        from actionmfa.services import ratelimit
+        from actionmfa.services.mfa import lockout as ratelimit
 
         ratelimit.clear(uow, user.user.id)
     outcome = race(8, lambda: svc.authenticate_recovery(ctx, codes[0], mint=MintRequest()))

@@ -6,8 +6,8 @@ from collections import Counter
 
 from actionmfa.domain.models import AuthContext
 from actionmfa.factors.soft_authenticator import SoftAuthenticator
-from actionmfa.services.mfa import MintRequest
-from actionmfa.services.passkeys import Proof, passkeys_for
+from actionmfa.services.mfa.service import MintRequest
+from actionmfa.services.passkeys.service import Proof, passkeys_for
 from actionmfa.services.runtime import Runtime
 from actionmfa.store.repos.passkeys import PasskeyRepo
 from tests.concurrency import race

@@ -6,9 +6,9 @@ import threading
 from collections import Counter
 from dataclasses import dataclass, field
 
-from actionmfa.services import email_signin
-from actionmfa.services.mailer import MailMessage
 from actionmfa.services.runtime import Runtime
+from actionmfa.services.signin import email as email_signin
+from actionmfa.services.signin.mailer import MailMessage
 from tests.concurrency import race
 from tests.conftest import make_environment
 

@@ -12,7 +12,7 @@ from fastapi import Depends, Header, Request
 from actionmfa.domain.actions import ELEVATED_TOKEN_HEADER, MFA_TOKEN_HEADER, SessionScope
 from actionmfa.domain.models import AuthContext, RequestMeta
 from actionmfa.errors import MfaRequiredError, UnauthorizedError
-from actionmfa.services.environments import AdminPrincipal
+from actionmfa.services.core.environments import AdminPrincipal
 from actionmfa.services.runtime import Runtime
 
 

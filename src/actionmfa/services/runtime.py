@@ -8,10 +8,10 @@ from typing import Any
 from actionmfa.clock import Clock, SystemClock
 from actionmfa.config import ServerConfig, load_keyring
 from actionmfa.crypto import Keyring
-from actionmfa.services.environments import EnvironmentService
-from actionmfa.services.keys import SigningKeys
-from actionmfa.services.mailer import Mailer, mailer_for
-from actionmfa.services.sessions import SessionService
+from actionmfa.services.core.environments import EnvironmentService
+from actionmfa.services.core.keys import SigningKeys
+from actionmfa.services.core.sessions import SessionService
+from actionmfa.services.signin.mailer import Mailer, mailer_for
 from actionmfa.store.db import Database
 
 

@@ -12,7 +12,8 @@ from pydantic import Field
 
 from actionmfa.api.deps import MetaDep, PendingAuthDep, RuntimeDep
 from actionmfa.api.schemas import VerifyResponse, WireModel
-from actionmfa.services import email_signin, external_auth
+from actionmfa.services.signin import email as email_signin
+from actionmfa.services.signin import external as external_auth
 
 router = APIRouter(tags=["auth"])
 

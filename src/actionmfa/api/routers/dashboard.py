@@ -13,8 +13,8 @@ from fastapi.templating import Jinja2Templates
 from actionmfa.api.deps import RuntimeDep
 from actionmfa.domain.actions import MFAAction, MFADeviceType
 from actionmfa.errors import ActionMFAError, UnauthorizedError
-from actionmfa.services import audit
-from actionmfa.services.dashboard import (
+from actionmfa.services.core import audit
+from actionmfa.services.operator.dashboard import (
     COOKIE_NAME,
     SESSION_SECONDS,
     DashboardAuth,

@@ -1,6 +1,6 @@
 """MFA routes (DESIGN §5; Dynamic's paths and camelCase names, reference/dynamic-api.md §2.2).
 
-Thin: parse → one :class:`~actionmfa.services.mfa.MfaService` call → respond. Routes a session
+Thin: parse → one :class:`~actionmfa.services.mfa.service.MfaService` call → respond. Routes a session
 still waiting for session-based MFA may reach use ``PendingAuthDep`` (enrolment and MFA auth);
 the rest need a full session.
 """
@@ -15,7 +15,7 @@ from pydantic import Field
 from actionmfa.api.deps import AuthDep, ElevatedTokenHeader, MfaTokenHeader, PendingAuthDep, RuntimeDep
 from actionmfa.api.schemas import VerifyResponse, WireModel
 from actionmfa.domain.actions import MFAAction
-from actionmfa.services.mfa import AuthResult, MintRequest, mfa_service
+from actionmfa.services.mfa.service import AuthResult, MintRequest, mfa_service
 
 router = APIRouter(tags=["mfa"])
 

@@ -7,7 +7,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 
 from actionmfa.api.deps import AdminDep, MetaDep, RuntimeDep
-from actionmfa.services import audit, mfa_admin
+from actionmfa.services.core import audit
+from actionmfa.services.operator import mfa_reset as mfa_admin
 
 router = APIRouter(tags=["admin"])
 

@@ -13,8 +13,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from actionmfa.api.deps import AuthDep, ElevatedTokenHeader, MfaTokenHeader, PendingAuthDep, RuntimeDep
 from actionmfa.api.schemas import VerifyResponse, WireModel
-from actionmfa.services.mfa import AuthResult, MintRequest
-from actionmfa.services.passkeys import Proof, passkey_json, passkeys_for
+from actionmfa.services.mfa.service import AuthResult, MintRequest
+from actionmfa.services.passkeys.service import Proof, passkey_json, passkeys_for
 
 router = APIRouter(tags=["passkeys"])
 

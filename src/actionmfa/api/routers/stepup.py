@@ -9,7 +9,7 @@ from pydantic import Field
 
 from actionmfa.api.deps import AuthDep, RuntimeDep
 from actionmfa.api.schemas import WireModel
-from actionmfa.services.mfa import mfa_service
+from actionmfa.services.mfa.service import mfa_service
 
 router = APIRouter(tags=["step-up"])
 

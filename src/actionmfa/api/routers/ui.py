@@ -21,7 +21,7 @@ from fastapi.templating import Jinja2Templates
 
 from actionmfa.api.deps import RuntimeDep
 from actionmfa.errors import ActionMFAError, InvalidRequestError, NotFoundError
-from actionmfa.services.passkeys import passkeys_for
+from actionmfa.services.passkeys.service import passkeys_for
 
 router = APIRouter(prefix="/ui", include_in_schema=False)
 

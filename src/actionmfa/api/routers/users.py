@@ -9,7 +9,7 @@ from pydantic import Field
 
 from actionmfa.api.deps import AuthDep, ElevatedTokenHeader, MfaTokenHeader, PendingAuthDep, RuntimeDep
 from actionmfa.api.schemas import SdkUser, WireModel
-from actionmfa.services.mfa import mfa_service
+from actionmfa.services.mfa.service import mfa_service
 
 router = APIRouter(tags=["users"])
 

@@ -7,7 +7,7 @@ from typing import Any
 from fastapi import APIRouter
 
 from actionmfa.api.deps import AdminDep, RuntimeDep
-from actionmfa.services.wallet_reshare import create_delegation_secret
+from actionmfa.services.wallets.reshare import create_delegation_secret
 
 router = APIRouter(tags=["admin"])
 

@@ -13,7 +13,7 @@ from fastapi import APIRouter, Header
 from actionmfa.api.deps import RuntimeDep
 from actionmfa.api.schemas import WireModel
 from actionmfa.errors import UnauthorizedError
-from actionmfa.services.wallet_delegated import delegated_service_for
+from actionmfa.services.wallets.delegated import delegated_service_for
 from actionmfa.wallet.payloads import SignRequest
 
 router = APIRouter(tags=["wallets"])

@@ -20,8 +20,8 @@ from pydantic import Field
 
 from actionmfa.api.deps import AuthDep, ElevatedTokenHeader, MetaDep, MfaTokenHeader, RuntimeDep
 from actionmfa.api.schemas import WireModel
-from actionmfa.services.wallet_reshare import reshare_service_for
-from actionmfa.services.wallets import wallet_service_for
+from actionmfa.services.wallets.reshare import reshare_service_for
+from actionmfa.services.wallets.service import wallet_service_for
 from actionmfa.wallet.payloads import SignRequest
 
 router = APIRouter(tags=["wallets"])

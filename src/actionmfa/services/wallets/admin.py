@@ -10,9 +10,9 @@ from datetime import datetime
 
 from actionmfa.crypto import Keyring
 from actionmfa.errors import NotFoundError
-from actionmfa.services import audit
-from actionmfa.services.audit import AuditIds
-from actionmfa.services.wallets import WalletAuditEvent
+from actionmfa.services.core import audit
+from actionmfa.services.core.audit import AuditIds
+from actionmfa.services.wallets.service import WalletAuditEvent
 from actionmfa.store.repos.wallets import WalletRepo, WalletRow
 from actionmfa.store.uow import UnitOfWork
 

@@ -49,11 +49,12 @@ from actionmfa.errors import (
     TotpDeviceExistsError,
 )
 from actionmfa.factors import recovery, totp
-from actionmfa.services import audit, ratelimit
-from actionmfa.services.audit import AuditEvent
-from actionmfa.services.gate import Gate, denials_recorded, gate_for
-from actionmfa.services.mfa_views import device_view, passkey_view
-from actionmfa.services.sessions import IssuedSession
+from actionmfa.services.core import audit
+from actionmfa.services.core.audit import AuditEvent
+from actionmfa.services.core.gate import Gate, denials_recorded, gate_for
+from actionmfa.services.core.sessions import IssuedSession
+from actionmfa.services.mfa import lockout as ratelimit
+from actionmfa.services.mfa.views import device_view, passkey_view
 from actionmfa.store.repos.mfa import DeviceRow, MfaRepo
 from actionmfa.store.uow import UnitOfWork
 
@@ -498,7 +499,7 @@ class MfaService:
     ) -> User:
         """``PUT /users``: profile changes are the ``user.update`` action (gated); acknowledging the
         recovery codes alone is not gated (DESIGN §3)."""
-        from actionmfa.services import users as user_service
+        from actionmfa.services.mfa import profile as user_service
 
         ack = fields.get("mfaBackupCodeAcknowledgement")
         if ack is not None and ack != BackupCodeAcknowledgement.COMPLETE.value:

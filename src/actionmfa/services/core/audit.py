@@ -6,7 +6,7 @@ event is logged exactly when its effect commits. ``who`` is an :class:`AuthConte
 passwords, keys) are refused outright — the log must stay safe to hand to an operator.
 
 Denials that roll back the caller's transaction are written afterwards by
-:func:`actionmfa.services.gate.denials_recorded` (see there).
+:func:`actionmfa.services.core.gate.denials_recorded` (see there).
 """
 
 from __future__ import annotations

@@ -38,8 +38,8 @@ from actionmfa.errors import (
     WalletReshareConflictError,
     WalletSignatureInvalidError,
 )
-from actionmfa.services import audit
-from actionmfa.services.gate import Gate, denials_recorded, gate_for
+from actionmfa.services.core import audit
+from actionmfa.services.core.gate import Gate, denials_recorded, gate_for
 from actionmfa.store.db import Database
 from actionmfa.store.repos.wallets import CeremonyRow, WalletRepo, WalletRow
 from actionmfa.store.uow import UnitOfWork

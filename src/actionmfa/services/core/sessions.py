@@ -16,7 +16,7 @@ from actionmfa.clock import Clock, to_epoch
 from actionmfa.domain.actions import SessionScope
 from actionmfa.domain.models import AuthContext, Environment, RequestMeta, Session, User
 from actionmfa.errors import UnauthorizedError
-from actionmfa.services.keys import KeyPurpose, SigningKeys
+from actionmfa.services.core.keys import KeyPurpose, SigningKeys
 from actionmfa.store.uow import UnitOfWork
 
 ISSUER = "actionmfa"

@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from actionmfa.errors import NotFoundError
-from actionmfa.services import audit
-from actionmfa.services.audit import AuditEvent, AuditIds
-from actionmfa.services.mfa import codes_aad, totp_aad
+from actionmfa.services.core import audit
+from actionmfa.services.core.audit import AuditEvent, AuditIds
+from actionmfa.services.mfa.service import codes_aad, totp_aad
 from actionmfa.store.repos.mfa import MfaRepo
 
 

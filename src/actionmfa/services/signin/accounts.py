@@ -1,6 +1,6 @@
 """What every primary sign-in method shares: find or create the user, open the session.
 
-The new session's scope comes from the MFA core's rule (:func:`actionmfa.services.mfa.sign_in_scope`,
+The new session's scope comes from the MFA core's rule (:func:`actionmfa.services.mfa.service.sign_in_scope`,
 DESIGN §3 session-based MFA): ``requiresAdditionalAuth`` while the user must still prove (or, under
 ``enrollment: signup``, enrol) a second factor, ``user:basic`` otherwise.
 """
@@ -13,11 +13,11 @@ from enum import StrEnum
 from sqlalchemy.exc import IntegrityError
 
 from actionmfa.domain.models import Environment, User
-from actionmfa.services import audit
-from actionmfa.services.audit import AuditIds
-from actionmfa.services.mfa import sign_in_scope
+from actionmfa.services.core import audit
+from actionmfa.services.core.audit import AuditIds
+from actionmfa.services.core.sessions import IssuedSession
+from actionmfa.services.mfa.service import sign_in_scope
 from actionmfa.services.runtime import Runtime
-from actionmfa.services.sessions import IssuedSession
 from actionmfa.store.uow import UnitOfWork
 
 

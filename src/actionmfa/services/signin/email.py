@@ -40,11 +40,11 @@ from actionmfa.errors import (
     VerificationNotFoundError,
     VerificationUsedError,
 )
-from actionmfa.services import ratelimit
-from actionmfa.services.mailer import MailMessage
+from actionmfa.services.core.sessions import IssuedSession
+from actionmfa.services.mfa import lockout as ratelimit
 from actionmfa.services.runtime import Runtime
-from actionmfa.services.sessions import IssuedSession
-from actionmfa.services.signin import SignInMethod, find_or_create_user, open_session
+from actionmfa.services.signin.accounts import SignInMethod, find_or_create_user, open_session
+from actionmfa.services.signin.mailer import MailMessage
 
 CODE_DIGITS = 6
 CODE_LIFETIME = timedelta(minutes=10)

@@ -34,9 +34,9 @@ from actionmfa.clock import Clock, to_epoch
 from actionmfa.domain.models import RequestMeta
 from actionmfa.domain.settings import ExternalAuthSettings, jwks_url_problem
 from actionmfa.errors import ExternalAuthUnavailableError, UnauthorizedError
+from actionmfa.services.core.sessions import IssuedSession
 from actionmfa.services.runtime import Runtime
-from actionmfa.services.sessions import IssuedSession
-from actionmfa.services.signin import SignInMethod, find_or_create_user, open_session
+from actionmfa.services.signin.accounts import SignInMethod, find_or_create_user, open_session
 
 log = logging.getLogger("actionmfa.external_auth")
 

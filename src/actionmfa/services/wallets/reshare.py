@@ -33,10 +33,10 @@ from actionmfa.errors import (
     WalletProofInvalidError,
     WalletReshareConflictError,
 )
-from actionmfa.services import audit
-from actionmfa.services.audit import AuditIds
-from actionmfa.services.gate import denials_recorded
-from actionmfa.services.wallets import (
+from actionmfa.services.core import audit
+from actionmfa.services.core.audit import AuditIds
+from actionmfa.services.core.gate import denials_recorded
+from actionmfa.services.wallets.service import (
     _DONE,
     CEREMONY_TTL_SECONDS,
     CHAIN_EVM,

@@ -38,9 +38,9 @@ from actionmfa.errors import (
     PasskeyNotFoundError,
 )
 from actionmfa.factors import passkey as pk
-from actionmfa.services import audit
-from actionmfa.services.gate import denials_recorded, gate_for
-from actionmfa.services.mfa import MfaService, MintRequest
+from actionmfa.services.core import audit
+from actionmfa.services.core.gate import denials_recorded, gate_for
+from actionmfa.services.mfa.service import MfaService, MintRequest
 from actionmfa.store.db import Database
 from actionmfa.store.repos.passkeys import ChallengeRow, PasskeyRepo, PasskeyRow
 from actionmfa.store.uow import UnitOfWork
@@ -459,7 +459,7 @@ def passkeys_for(runtime: Any) -> PasskeyService:
     minting, recovery codes at the first verified method)."""
     service = runtime.extras.get(PASSKEYS_KEY)
     if service is None:
-        from actionmfa.services.mfa import mfa_service
+        from actionmfa.services.mfa.service import mfa_service
 
         def require_proof(uow: UnitOfWork, ctx: AuthContext, scope: str, proof: Proof) -> None:
             gate_for(runtime).enforce(uow, ctx, scope, mfa_token=proof.mfa_token, elevated_token=proof.elevated_token)

@@ -28,10 +28,10 @@ from actionmfa.domain.tokens import (
     elevated_claims,
     grant_for_scopes,
 )
-from actionmfa.services import audit
-from actionmfa.services.audit import AuditEvent
-from actionmfa.services.keys import KeyPurpose, SigningKeys
-from actionmfa.services.sessions import ISSUER
+from actionmfa.services.core import audit
+from actionmfa.services.core.audit import AuditEvent
+from actionmfa.services.core.keys import KeyPurpose, SigningKeys
+from actionmfa.services.core.sessions import ISSUER
 from actionmfa.store.repos.mfa import MfaRepo
 from actionmfa.store.uow import UnitOfWork
 

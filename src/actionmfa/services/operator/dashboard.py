@@ -18,7 +18,7 @@ from actionmfa.crypto import Keyring, constant_time_equal
 from actionmfa.domain.actions import MFAAction, MFADeviceType, TokenBehavior
 from actionmfa.domain.settings import EnvironmentSettings
 from actionmfa.errors import ForbiddenError, UnauthorizedError
-from actionmfa.services.environments import AdminPrincipal, EnvironmentService
+from actionmfa.services.core.environments import AdminPrincipal, EnvironmentService
 from actionmfa.store.db import Database
 
 COOKIE_NAME = "amfa_dash"

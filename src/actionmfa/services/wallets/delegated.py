@@ -26,10 +26,10 @@ from actionmfa.errors import (
     WalletLockedError,
     WalletSignatureInvalidError,
 )
-from actionmfa.services import audit
-from actionmfa.services.audit import AuditIds
-from actionmfa.services.wallet_reshare import DELEGATE_API_KEY_PURPOSE, delegate_share_aad
-from actionmfa.services.wallets import (
+from actionmfa.services.core import audit
+from actionmfa.services.core.audit import AuditIds
+from actionmfa.services.wallets.reshare import DELEGATE_API_KEY_PURPOSE, delegate_share_aad
+from actionmfa.services.wallets.service import (
     _DONE,
     CEREMONY_TTL_SECONDS,
     WalletAuditEvent,

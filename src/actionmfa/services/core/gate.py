@@ -2,7 +2,7 @@
 
 Signature (stable; the wallet and passkey routes call it)::
 
-    from actionmfa.services.gate import gate_for, denials_recorded
+    from actionmfa.services.core.gate import gate_for, denials_recorded
 
     gate = gate_for(runtime)                       # one per process, cached in runtime.extras
     with denials_recorded(runtime.db):             # writes the audit row of a refusal after rollback
@@ -44,9 +44,9 @@ from actionmfa.domain.models import AuthContext
 from actionmfa.domain.policy import is_required_for_action, requires_mfa_when_enrolled
 from actionmfa.domain.tokens import TokenRefusal, scope_of
 from actionmfa.errors import ActionMFAError, MfaRequiredError, MfaTokenInvalidError
-from actionmfa.services import audit
-from actionmfa.services.audit import AuditEvent
-from actionmfa.services.tokens import CheckedToken, TokenService
+from actionmfa.services.core import audit
+from actionmfa.services.core.audit import AuditEvent
+from actionmfa.services.core.tokens import CheckedToken, TokenService
 from actionmfa.store.db import Database
 from actionmfa.store.mfa_tables import audit_log
 from actionmfa.store.repos.mfa import MfaRepo

@@ -10,7 +10,7 @@ from actionmfa.crypto import Keyring, random_token
 from actionmfa.domain.models import Environment
 from actionmfa.domain.settings import EnvironmentSettings
 from actionmfa.errors import ForbiddenError, InvalidRequestError, NotFoundError, UnauthorizedError
-from actionmfa.services.keys import KeyPurpose, SigningKeys
+from actionmfa.services.core.keys import KeyPurpose, SigningKeys
 from actionmfa.store.uow import UnitOfWork
 
 ADMIN_TOKEN_PREFIX = "amfa_admin_"  # noqa: S105 - a prefix, not a secret
