@@ -1,4 +1,4 @@
-"""The audit log writer, shared by every area (MFA, passkeys, wallets).
+"""The audit log writer and its one event vocabulary, shared by every area.
 
 ``record(uow, who, event, now=..., **details)`` adds one row in the caller's transaction, so an
 event is logged exactly when its effect commits. ``who`` is an :class:`AuthContext` or
@@ -6,7 +6,8 @@ event is logged exactly when its effect commits. ``who`` is an :class:`AuthConte
 passwords, keys) are refused outright — the log must stay safe to hand to an operator.
 
 Denials that roll back the caller's transaction are written afterwards by
-:func:`actionmfa.services.core.gate.denials_recorded` (see there).
+:func:`actionmfa.services.core.gate.denials_recorded` (see there). Reading the log is the
+operator's (:mod:`actionmfa.services.operator.audit_log`).
 """
 
 from __future__ import annotations
@@ -16,18 +17,22 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import insert, select
-
 from actionmfa.domain.models import AuthContext
-from actionmfa.store.mfa_tables import audit_log
-from actionmfa.store.uow import UnitOfWork
+from actionmfa.services.core.ports import AuditUnit
 
 
 class AuditEvent(StrEnum):
+    """Every event name the audit log holds (``audit_log.event``; the strings never change)."""
+
+    # sign-in
+    USER_CREATED = "auth.user_created"
+    SIGNED_IN = "auth.signed_in"
+    SESSION_MFA_COMPLETED = "session.mfa_completed"
+    # the MFA core
     MFA_ENROLLED = "mfa.enrolled"
     MFA_ENROLLMENT_STARTED = "mfa.enrollment_started"
     MFA_AUTH_SUCCEEDED = "mfa.auth_succeeded"
-    MFA_AUTH_FAILED = "mfa.auth_failed"
+    MFA_AUTH_FAILED = "mfa.auth_failed"  # every factor's failed authentication, passkeys included
     MFA_LOCKED_OUT = "mfa.locked_out"
     MFA_RATE_LIMITED = "mfa.rate_limited"
     MFA_DEVICE_DELETED = "mfa.device_deleted"
@@ -35,13 +40,36 @@ class AuditEvent(StrEnum):
     MFA_RESET = "mfa.reset"
     RECOVERY_CODES_CREATED = "mfa.recovery_codes_created"
     RECOVERY_CODES_ACKNOWLEDGED = "mfa.recovery_codes_acknowledged"
+    # the gate and its proofs
     MFA_TOKEN_MINTED = "mfa_token.minted"  # noqa: S105 - an event name
     MFA_TOKEN_SPENT = "mfa_token.spent"  # noqa: S105 - an event name
     ELEVATED_TOKEN_MINTED = "elevated_token.minted"  # noqa: S105 - an event name
     ELEVATED_TOKEN_SPENT = "elevated_token.spent"  # noqa: S105 - an event name
     GATE_ALLOWED = "gate.allowed"
     GATE_DENIED = "gate.denied"
-    SESSION_MFA_COMPLETED = "session.mfa_completed"
+    # passkeys
+    PASSKEY_REGISTERED = "passkey.registered"
+    PASSKEY_REGISTRATION_FAILED = "passkey.registration_failed"
+    PASSKEY_POSSIBLY_CLONED = "passkey.possibly_cloned"
+    PASSKEY_RENAMED = "passkey.renamed"
+    PASSKEY_DELETED = "passkey.deleted"
+    # wallets
+    WALLET_CREATED = "wallet.created"
+    WALLET_SIGN_OPENED = "wallet.sign_opened"
+    WALLET_SIGNED = "wallet.signed"
+    WALLET_SIGNATURE_INVALID = "wallet.signature_invalid"
+    WALLET_REFRESH_OPENED = "wallet.refresh_opened"
+    WALLET_REFRESHED = "wallet.refreshed"
+    WALLET_EXPORTED = "wallet.exported"
+    WALLET_UNLOCKED = "wallet.unlocked"
+    WALLET_RESHARE_OPENED = "wallet.reshare_opened"
+    WALLET_RESHARED = "wallet.reshared"
+    WALLET_DELEGATION_DELIVERED = "wallet.delegation_delivered"
+    WALLET_DELEGATION_DELIVERY_FAILED = "wallet.delegation_delivery_failed"
+    WALLET_DELEGATION_SECRET_CREATED = "wallet.delegation_secret_created"  # noqa: S105 - an event name
+    WALLET_DELEGATED_SIGN_OPENED = "wallet.delegated_sign_opened"
+    WALLET_DELEGATED_SIGNED = "wallet.delegated_signed"
+    # the operator
     KEYS_ROTATED = "keys.rotated"
 
 
@@ -77,7 +105,7 @@ def _check_details(details: dict[str, Any]) -> None:
 
 def row_values(
     who: AuthContext | AuditIds,
-    event: str,
+    event: AuditEvent,
     *,
     now: datetime,
     action: str | None = None,
@@ -100,9 +128,9 @@ def row_values(
 
 
 def record(
-    uow: UnitOfWork,
+    uow: AuditUnit,
     who: AuthContext | AuditIds,
-    event: str,
+    event: AuditEvent,
     *,
     now: datetime,
     action: str | None = None,
@@ -110,33 +138,4 @@ def record(
     **details: Any,
 ) -> None:
     """Append one audit row in the caller's transaction."""
-    uow.conn.execute(
-        insert(audit_log).values(**row_values(who, event, now=now, action=action, outcome=outcome, **details))
-    )
-
-
-def page(
-    uow: UnitOfWork, environment_id: str, *, cursor: int | None, limit: int
-) -> tuple[list[dict[str, Any]], int | None]:
-    """Newest first; ``cursor`` is the last id of the previous page. Returns rows and the next cursor."""
-    q = select(audit_log).where(audit_log.c.environment_id == environment_id)
-    if cursor is not None:
-        q = q.where(audit_log.c.id < cursor)
-    rows = uow.conn.execute(q.order_by(audit_log.c.id.desc()).limit(limit + 1)).all()
-    more = len(rows) > limit
-    rows = rows[:limit]
-    items = [
-        {
-            "id": r.id,
-            "event": r.event,
-            "action": r.action,
-            "outcome": r.outcome,
-            "userId": r.user_id,
-            "sessionId": r.session_id,
-            "clientAddress": r.client_address,
-            "details": r.details,
-            "createdAt": r.created_at.isoformat(),
-        }
-        for r in rows
-    ]
-    return items, (rows[-1].id if more and rows else None)
+    uow.audit.add(row_values(who, event, now=now, action=action, outcome=outcome, **details))

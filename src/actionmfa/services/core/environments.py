@@ -11,7 +11,7 @@ from actionmfa.domain.models import Environment
 from actionmfa.domain.settings import EnvironmentSettings
 from actionmfa.errors import ForbiddenError, InvalidRequestError, NotFoundError, UnauthorizedError
 from actionmfa.services.core.keys import KeyPurpose, SigningKeys
-from actionmfa.store.uow import UnitOfWork
+from actionmfa.services.core.ports import CoreUnit
 
 ADMIN_TOKEN_PREFIX = "amfa_admin_"  # noqa: S105 - a prefix, not a secret
 _HASH_PURPOSE = "admin-token"
@@ -43,7 +43,7 @@ class EnvironmentService:
         self.keys = keys
         self.clock = clock
 
-    def _new_admin_token(self, uow: UnitOfWork, environment_id: str | None) -> str:
+    def _new_admin_token(self, uow: CoreUnit, environment_id: str | None) -> str:
         token = ADMIN_TOKEN_PREFIX + random_token(32)
         uow.admin_tokens.add(
             id=str(uuid.uuid4()),
@@ -53,7 +53,7 @@ class EnvironmentService:
         )
         return token
 
-    def create(self, uow: UnitOfWork, *, name: str, settings: dict[str, object] | None = None) -> CreatedEnvironment:
+    def create(self, uow: CoreUnit, *, name: str, settings: dict[str, object] | None = None) -> CreatedEnvironment:
         name = name.strip()
         if not name or len(name) > 200:
             raise InvalidRequestError("name must be 1-200 characters", field="name")
@@ -64,21 +64,21 @@ class EnvironmentService:
         self.keys.create(uow, env.id, KeyPurpose.ELEVATED, now)
         return CreatedEnvironment(environment=env, admin_token=self._new_admin_token(uow, env.id))
 
-    def bootstrap(self, uow: UnitOfWork) -> tuple[CreatedEnvironment, str] | None:
+    def bootstrap(self, uow: CoreUnit) -> tuple[CreatedEnvironment, str] | None:
         """On an empty store: one environment and one operator token. None if not empty."""
         if uow.environments.count() > 0:
             return None
         created = self.create(uow, name="default")
         return created, self._new_admin_token(uow, None)
 
-    def get(self, uow: UnitOfWork, environment_id: str) -> Environment:
+    def get(self, uow: CoreUnit, environment_id: str) -> Environment:
         env = uow.environments.get(environment_id)
         if env is None:
             raise NotFoundError("Environment not found")
         return env
 
     def update(
-        self, uow: UnitOfWork, environment_id: str, *, name: str | None, settings_patch: object | None
+        self, uow: CoreUnit, environment_id: str, *, name: str | None, settings_patch: object | None
     ) -> Environment:
         env = self.get(uow, environment_id)
         settings = env.settings.merged(settings_patch) if settings_patch is not None else None
@@ -87,13 +87,13 @@ class EnvironmentService:
         uow.environments.update(environment_id, name=name, settings=settings, now=self.clock.now())
         return self.get(uow, environment_id)
 
-    def authenticate_admin(self, uow: UnitOfWork, token: str) -> AdminPrincipal:
+    def authenticate_admin(self, uow: CoreUnit, token: str) -> AdminPrincipal:
         row = uow.admin_tokens.find_active(self.keyring.keyed_hash(token, purpose=_HASH_PURPOSE))
         if row is None:
             raise UnauthorizedError("Invalid admin token")
         return AdminPrincipal(token_id=row.id, environment_id=row.environment_id)
 
-    def rotate_admin_token(self, uow: UnitOfWork, principal: AdminPrincipal, environment_id: str) -> str:
+    def rotate_admin_token(self, uow: CoreUnit, principal: AdminPrincipal, environment_id: str) -> str:
         """Revoke the environment's admin tokens and return a new one (operator tokens are kept)."""
         principal.require(environment_id)
         self.get(uow, environment_id)

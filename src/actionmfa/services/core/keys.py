@@ -19,7 +19,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from jwt.algorithms import ECAlgorithm
 
 from actionmfa.crypto import Keyring
-from actionmfa.store.uow import UnitOfWork
+from actionmfa.services.core.ports import CoreUnit
 
 # Sessions never live longer than this (settings cap jwtDuration at 90 days); a retired key stays
 # in the published JWKS that long so that every token it signed can still be verified by others.
@@ -31,7 +31,7 @@ class KeyPurpose(StrEnum):
     ELEVATED = "elevated"
 
 
-def _aad(kid: str) -> str:
+def signing_key_aad(kid: str) -> str:
     return f"signing-key:{kid}"
 
 
@@ -42,7 +42,7 @@ class SigningKeys:
         self._public: dict[str, tuple[str, str, ec.EllipticCurvePublicKey]] = {}
         self._lock = threading.Lock()
 
-    def create(self, uow: UnitOfWork, environment_id: str, purpose: KeyPurpose, now: datetime) -> str:
+    def create(self, uow: CoreUnit, environment_id: str, purpose: KeyPurpose, now: datetime) -> str:
         key = ec.generate_private_key(ec.SECP256R1())
         kid = f"{purpose.value[:3]}-{uuid.uuid4().hex[:16]}"
         pem = key.private_bytes(
@@ -55,14 +55,14 @@ class SigningKeys:
             kid=kid,
             environment_id=environment_id,
             purpose=purpose.value,
-            private_key=self.keyring.encrypt(pem, aad=_aad(kid)),
+            private_key=self.keyring.encrypt(pem, aad=signing_key_aad(kid)),
             public_jwk=jwk,
             now=now,
         )
         return kid
 
     def signing_key(
-        self, uow: UnitOfWork, environment_id: str, purpose: KeyPurpose, now: datetime
+        self, uow: CoreUnit, environment_id: str, purpose: KeyPurpose, now: datetime
     ) -> tuple[str, ec.EllipticCurvePrivateKey]:
         row = uow.signing_keys.active(environment_id, purpose.value)
         if row is None:
@@ -71,7 +71,7 @@ class SigningKeys:
             assert row is not None and row.kid == kid  # noqa: S101
         cached = self._private.get(row.kid)
         if cached is None:
-            pem = self.keyring.decrypt(row.private_key, aad=_aad(row.kid))
+            pem = self.keyring.decrypt(row.private_key, aad=signing_key_aad(row.kid))
             loaded = serialization.load_pem_private_key(pem, password=None)
             assert isinstance(loaded, ec.EllipticCurvePrivateKey)  # noqa: S101
             with self._lock:
@@ -79,7 +79,7 @@ class SigningKeys:
         return row.kid, cached
 
     def verification_key(
-        self, uow: UnitOfWork, kid: str, environment_id: str, purpose: KeyPurpose
+        self, uow: CoreUnit, kid: str, environment_id: str, purpose: KeyPurpose
     ) -> ec.EllipticCurvePublicKey | None:
         """The public key for ``kid`` if it belongs to this environment and purpose."""
         cached = self._public.get(kid)
@@ -97,9 +97,9 @@ class SigningKeys:
             return None
         return public
 
-    def jwks(self, uow: UnitOfWork, environment_id: str, now: datetime) -> dict[str, Any]:
+    def jwks(self, uow: CoreUnit, environment_id: str, now: datetime) -> dict[str, Any]:
         rows = uow.signing_keys.verifiable(environment_id, KeyPurpose.SESSION.value, now - MAX_TOKEN_LIFETIME)
         return {"keys": [r.public_jwk for r in rows]}
 
-    def rotate(self, uow: UnitOfWork, environment_id: str, purpose: KeyPurpose, now: datetime) -> str:
+    def rotate(self, uow: CoreUnit, environment_id: str, purpose: KeyPurpose, now: datetime) -> str:
         return self.create(uow, environment_id, purpose, now)

@@ -17,7 +17,7 @@ from actionmfa.domain.actions import SessionScope
 from actionmfa.domain.models import AuthContext, Environment, RequestMeta, Session, User
 from actionmfa.errors import UnauthorizedError
 from actionmfa.services.core.keys import KeyPurpose, SigningKeys
-from actionmfa.store.uow import UnitOfWork
+from actionmfa.services.core.ports import CoreUnit
 
 ISSUER = "actionmfa"
 
@@ -37,7 +37,7 @@ class SessionService:
 
     def start(
         self,
-        uow: UnitOfWork,
+        uow: CoreUnit,
         env: Environment,
         user: User,
         *,
@@ -57,7 +57,7 @@ class SessionService:
         )
         return self.issue(uow, env, session, user)
 
-    def issue(self, uow: UnitOfWork, env: Environment, session: Session, user: User) -> IssuedSession:
+    def issue(self, uow: CoreUnit, env: Environment, session: Session, user: User) -> IssuedSession:
         """(Re-)issue the JWT of an existing session with the session's current scope."""
         now = self.clock.now()
         kid, key = self.keys.signing_key(uow, env.id, KeyPurpose.SESSION, now)
@@ -73,7 +73,7 @@ class SessionService:
         token = jwt.encode(claims, key, algorithm="ES256", headers={"kid": kid})
         return IssuedSession(session=session, user=user, jwt=token, expires_at=to_epoch(session.expires_at))
 
-    def refresh(self, uow: UnitOfWork, ctx: AuthContext) -> IssuedSession:
+    def refresh(self, uow: CoreUnit, ctx: AuthContext) -> IssuedSession:
         """Extend the session by one lifetime from now and issue a new JWT."""
         now = self.clock.now()
         expires = now + timedelta(seconds=ctx.settings.security.jwtDuration.seconds())
@@ -83,7 +83,7 @@ class SessionService:
         return self.issue(uow, ctx.environment, session, ctx.user)
 
     def authenticate(
-        self, uow: UnitOfWork, environment_id: str, token: str, meta: RequestMeta | None = None
+        self, uow: CoreUnit, environment_id: str, token: str, meta: RequestMeta | None = None
     ) -> AuthContext:
         """Verify a bearer JWT for this environment and load the live session; 401 otherwise."""
         try:
@@ -117,5 +117,5 @@ class SessionService:
             raise UnauthorizedError("Session expired or revoked")
         return AuthContext(environment=env, user=user, session=session, meta=meta or RequestMeta())
 
-    def logout(self, uow: UnitOfWork, ctx: AuthContext) -> None:
+    def logout(self, uow: CoreUnit, ctx: AuthContext) -> None:
         uow.sessions.revoke(ctx.session.id, self.clock.now())

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import jwt
@@ -22,6 +22,7 @@ from actionmfa.domain.models import AuthContext
 from actionmfa.domain.tokens import (
     ELEVATED_AUDIENCE,
     MfaTokenRecord,
+    TokenKind,
     TokenRefusal,
     check_elevated_claims,
     check_mfa_token,
@@ -31,16 +32,15 @@ from actionmfa.domain.tokens import (
 from actionmfa.services.core import audit
 from actionmfa.services.core.audit import AuditEvent
 from actionmfa.services.core.keys import KeyPurpose, SigningKeys
+from actionmfa.services.core.ports import CoreUnit
 from actionmfa.services.core.sessions import ISSUER
-from actionmfa.store.repos.mfa import MfaRepo
-from actionmfa.store.uow import UnitOfWork
 
 MFA_TOKEN_PURPOSE = "mfa-token"  # noqa: S105 - a hash domain label
 
 
 @dataclass(frozen=True, slots=True)
 class CheckedToken:
-    kind: str  # "mfa_token" | "elevated"
+    kind: TokenKind
     id: str  # MFA token row id or elevated jti (never the token itself)
     single_use: bool
 
@@ -53,13 +53,13 @@ class TokenService:
 
     # -- MFA tokens ----------------------------------------------------------------------------
     def mint_mfa_token(
-        self, uow: UnitOfWork, ctx: AuthContext, *, single_use: bool, approval_digest: str | None = None, via: str
+        self, uow: CoreUnit, ctx: AuthContext, *, single_use: bool, approval_digest: str | None = None, via: str
     ) -> str:
         token = random_token(32)
         now = self.clock.now()
         token_id = str(uuid.uuid4())
-        MfaRepo(uow.conn).purge_session_tokens(ctx.session.id, now)
-        MfaRepo(uow.conn).add_mfa_token(
+        uow.tokens.purge_session_tokens(ctx.session.id, now)
+        uow.tokens.add_mfa_token(
             id=token_id,
             token_hash=self.keyring.keyed_hash(token, purpose=MFA_TOKEN_PURPOSE),
             user_id=ctx.user.id,
@@ -82,12 +82,12 @@ class TokenService:
         return token
 
     def check_mfa_token(
-        self, uow: UnitOfWork, ctx: AuthContext, token: str, approval_digest: str | None
+        self, uow: CoreUnit, ctx: AuthContext, token: str, approval_digest: str | None
     ) -> CheckedToken:
         """Raise :class:`TokenRefusal` unless ``token`` is a live MFA token of this session."""
         if not token or len(token) > 200:
             raise TokenRefusal("unknown")
-        row = MfaRepo(uow.conn).mfa_token(self.keyring.keyed_hash(token, purpose=MFA_TOKEN_PURPOSE))
+        row = uow.tokens.mfa_token(self.keyring.keyed_hash(token, purpose=MFA_TOKEN_PURPOSE))
         record = None
         if row is not None:
             now = self.clock.now()
@@ -95,20 +95,20 @@ class TokenService:
             record = MfaTokenRecord(
                 user_id=row.user_id,
                 session_id=row.session_id,
-                single_use=bool(row.single_use),
+                single_use=row.single_use,
                 used_at=row.used_at,
                 approval_digest=row.approval_digest,
                 session_alive=alive,
             )
         check_mfa_token(record, user_id=ctx.user.id, session_id=ctx.session.id, approval_digest=approval_digest)
         assert row is not None  # noqa: S101 - check_mfa_token refuses None
-        return CheckedToken(kind="mfa_token", id=row.id, single_use=bool(row.single_use))
+        return CheckedToken(kind=TokenKind.MFA_TOKEN, id=row.id, single_use=row.single_use)
 
-    def spend(self, uow: UnitOfWork, checked: CheckedToken) -> None:
+    def spend(self, uow: CoreUnit, checked: CheckedToken) -> None:
         """Consume a single-use token: exactly one concurrent caller wins; the others are refused."""
-        repo = MfaRepo(uow.conn)
+        repo = uow.tokens
         now = self.clock.now()
-        if checked.kind == "mfa_token":
+        if checked.kind is TokenKind.MFA_TOKEN:
             if checked.single_use:
                 if not repo.spend_mfa_token(checked.id, now):
                     raise TokenRefusal("spent")
@@ -120,7 +120,7 @@ class TokenService:
     # -- elevated tokens -----------------------------------------------------------------------
     def mint_elevated(
         self,
-        uow: UnitOfWork,
+        uow: CoreUnit,
         ctx: AuthContext,
         scopes: tuple[str, ...],
         *,
@@ -142,8 +142,8 @@ class TokenService:
         claims["iss"] = ISSUER
         kid, key = self.keys.signing_key(uow, ctx.environment.id, KeyPurpose.ELEVATED, now)
         token = jwt.encode(claims, key, algorithm="ES256", headers={"kid": kid, "typ": "elevated+jwt"})
-        MfaRepo(uow.conn).purge_session_tokens(ctx.session.id, now)
-        MfaRepo(uow.conn).add_elevated(
+        uow.tokens.purge_session_tokens(ctx.session.id, now)
+        uow.tokens.add_elevated(
             jti=jti,
             user_id=ctx.user.id,
             session_id=ctx.session.id,
@@ -167,7 +167,7 @@ class TokenService:
         return token
 
     def check_elevated(
-        self, uow: UnitOfWork, ctx: AuthContext, token: str, scope: str, approval_digest: str | None
+        self, uow: CoreUnit, ctx: AuthContext, token: str, scope: str, approval_digest: str | None
     ) -> CheckedToken:
         claims = self._decode(uow, ctx, token)
         now = self.clock.now()
@@ -179,16 +179,16 @@ class TokenService:
             now=now,
             approval_digest=approval_digest,
         )
-        row = MfaRepo(uow.conn).elevated(str(claims.get("jti", "")))
+        row = uow.tokens.elevated(str(claims.get("jti", "")))
         if row is None:
             raise TokenRefusal("unknown")
         if row.s_revoked is not None or row.s_exp is None or row.s_exp <= now:
             raise TokenRefusal("session_ended")
         if row.single_use and row.used_at is not None:
             raise TokenRefusal("spent")
-        return CheckedToken(kind="elevated", id=row.jti, single_use=bool(row.single_use))
+        return CheckedToken(kind=TokenKind.ELEVATED, id=row.jti, single_use=row.single_use)
 
-    def _decode(self, uow: UnitOfWork, ctx: AuthContext, token: str) -> dict[str, Any]:
+    def _decode(self, uow: CoreUnit, ctx: AuthContext, token: str) -> dict[str, Any]:
         if not token or len(token) > 4096:
             raise TokenRefusal("unknown")
         try:
@@ -218,7 +218,3 @@ class TokenService:
         except jwt.PyJWTError:
             raise TokenRefusal("bad_signature") from None
         return claims
-
-    @staticmethod
-    def now_of(clock: Clock) -> datetime:
-        return clock.now()

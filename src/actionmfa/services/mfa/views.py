@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
-from actionmfa.store.repos.mfa import DeviceRow
+from actionmfa.domain.records import DeviceRow, PasskeyRow
 
 
 def device_view(d: DeviceRow) -> dict[str, Any]:
@@ -21,16 +20,14 @@ def device_view(d: DeviceRow) -> dict[str, Any]:
     }
 
 
-def passkey_view(p: dict[str, Any]) -> dict[str, Any]:
-    def iso(v: Any) -> str | None:
-        return v.isoformat() if isinstance(v, datetime) else None
-
+def passkey_view(p: PasskeyRow) -> dict[str, Any]:
+    """A passkey as ``GET /users/mfa/methods`` lists it (the passkey routes show more)."""
     return {
-        "id": p.get("id"),
-        "alias": p.get("alias"),
-        "userAgent": p.get("user_agent"),
-        "origin": p.get("origin"),
-        "credentialId": p.get("credential_id"),
-        "createdAt": iso(p.get("created_at")),
-        "updatedAt": iso(p.get("updated_at")),
+        "id": p.id,
+        "alias": p.alias,
+        "userAgent": p.user_agent,
+        "origin": p.origin,
+        "credentialId": p.credential_id,
+        "createdAt": p.created_at.isoformat(),
+        "updatedAt": p.updated_at.isoformat(),
     }

@@ -1,9 +1,12 @@
-"""Operator dashboard sessions and the settings form (no web types here).
+"""The operator dashboard (no web types here): its sessions, its pages, the settings form.
 
 A dashboard session is a cookie holding the admin token sealed with the Keyring (AES-GCM, its own
 ``aad``) and an expiry: nothing to store server-side, and revoking or rotating the admin token ends
 every dashboard session made with it, because each request re-authenticates the sealed token.
 Forms carry a CSRF token derived from the cookie with a keyed hash.
+
+The pages read and write through the admin API's own use cases (:class:`EnvironmentAdmin`,
+:class:`AuditLog`), so a dashboard user can do exactly what their admin token allows there.
 """
 
 from __future__ import annotations
@@ -16,10 +19,16 @@ from typing import Any
 from actionmfa.clock import Clock, to_epoch
 from actionmfa.crypto import Keyring, constant_time_equal
 from actionmfa.domain.actions import MFAAction, MFADeviceType, TokenBehavior
-from actionmfa.domain.settings import EnvironmentSettings
+from actionmfa.domain.models import Environment, User
+from actionmfa.domain.settings import EnvironmentSettings, MfaActionSetting, SecuritySettings
 from actionmfa.errors import ForbiddenError, UnauthorizedError
-from actionmfa.services.core.environments import AdminPrincipal, EnvironmentService
-from actionmfa.store.db import Database
+from actionmfa.services.core.access import Access
+from actionmfa.services.core.environments import AdminPrincipal
+from actionmfa.services.operator.audit_log import AuditLog
+from actionmfa.services.operator.environments import EnvironmentAdmin
+
+USERS_PER_PAGE = 100
+EVENTS_PER_PAGE = 50
 
 COOKIE_NAME = "amfa_dash"
 SESSION_SECONDS = 8 * 3600
@@ -35,17 +44,50 @@ class DashboardSession:
         return keyring.keyed_hash(self.cookie, purpose="dashboard-csrf")[:40]
 
 
-class DashboardAuth:
-    def __init__(self, keyring: Keyring, environments: EnvironmentService, db: Database, clock: Clock) -> None:
-        self.keyring = keyring
-        self.environments = environments
-        self.db = db
-        self.clock = clock
+@dataclass(frozen=True)
+class EnvironmentsPage:
+    environments: list[Environment]
+    csrf: str
+    operator: bool
 
+
+@dataclass(frozen=True)
+class EnvironmentPage:
+    env: Environment
+    settings: SecuritySettings
+    actions: dict[str, MfaActionSetting]
+    methods: dict[str, bool]
+    csrf: str
+
+
+@dataclass(frozen=True)
+class UsersPage:
+    env: Environment
+    users: list[User]
+    next_cursor: str | None
+
+
+@dataclass(frozen=True)
+class AuditEventsPage:
+    env: Environment
+    rows: list[dict[str, Any]]
+    next_cursor: int | None
+
+
+class Dashboard:
+    def __init__(
+        self, keyring: Keyring, clock: Clock, access: Access, environments: EnvironmentAdmin, audit_log: AuditLog
+    ) -> None:
+        self.keyring = keyring
+        self.clock = clock
+        self.access = access
+        self.environments = environments
+        self.audit_log = audit_log
+
+    # -- sessions --------------------------------------------------------------------------------
     def login(self, admin_token: str) -> str:
         """Check the token now and return the cookie value."""
-        with self.db.read() as uow:
-            self.environments.authenticate_admin(uow, admin_token.strip())
+        self.access.admin(admin_token.strip())
         body = json.dumps({"t": admin_token.strip(), "exp": to_epoch(self.clock.now()) + SESSION_SECONDS})
         return self.keyring.encrypt(body.encode(), aad=_AAD)
 
@@ -58,13 +100,50 @@ class DashboardAuth:
             raise UnauthorizedError("Sign in to the dashboard") from None
         if not isinstance(body, dict) or int(body.get("exp", 0)) <= to_epoch(self.clock.now()):
             raise UnauthorizedError("Dashboard session expired")
-        with self.db.read() as uow:
-            principal = self.environments.authenticate_admin(uow, str(body.get("t", "")))
+        principal = self.access.admin(str(body.get("t", "")))
         return DashboardSession(principal=principal, cookie=cookie)
 
     def check_csrf(self, session: DashboardSession, presented: str | None) -> None:
         if not presented or not constant_time_equal(session.csrf(self.keyring), presented):
             raise ForbiddenError("Form expired; reload the page")
+
+    # -- pages -----------------------------------------------------------------------------------
+    def home(self, session: DashboardSession) -> EnvironmentsPage:
+        """The environments this session's token manages."""
+        principal = session.principal
+        return EnvironmentsPage(self.environments.managed(principal), session.csrf(self.keyring),
+                                operator=principal.environment_id is None)
+
+    def environment(self, session: DashboardSession, env_id: str) -> EnvironmentPage:
+        env = self.environments.get(session.principal, env_id)
+        mfa = env.settings.security.mfa
+        return EnvironmentPage(
+            env=env,
+            settings=env.settings.security,
+            actions={a.value: mfa.action(a) for a in MFAAction},
+            methods={t.value: mfa.method_enabled(t) for t in MFADeviceType},
+            csrf=session.csrf(self.keyring),
+        )
+
+    def save_environment(self, session: DashboardSession, env_id: str, form: Mapping[str, str]) -> Environment:
+        """The settings form posted: the same update as ``PUT /api/v0/environments/{id}``, with the
+        form mapped onto the settings read in the same transaction."""
+        session.principal.require(env_id)
+        self.check_csrf(session, form.get("csrf"))
+        return self.environments.update_with(
+            session.principal, env_id, name=form.get("name") or None,
+            settings_for=lambda current: settings_from_form(current, form),
+        )
+
+    def users(self, session: DashboardSession, env_id: str, cursor: str | None) -> UsersPage:
+        env = self.environments.get(session.principal, env_id)
+        users = self.environments.users(session.principal, env_id, limit=USERS_PER_PAGE, cursor=cursor)
+        return UsersPage(env, users, users[-1].id if len(users) == USERS_PER_PAGE else None)
+
+    def audit(self, session: DashboardSession, env_id: str, cursor: int | None) -> AuditEventsPage:
+        env = self.environments.get(session.principal, env_id)
+        page = self.audit_log.page(session.principal, env_id, cursor=cursor, limit=EVENTS_PER_PAGE)
+        return AuditEventsPage(env, page.events, page.next_cursor)
 
 
 def _whole_number(text: str) -> int | str:

@@ -1,56 +1,42 @@
-"""Operator actions of the MFA core: reset a user's MFA, re-encrypt secrets under the active key."""
+"""The operator's MFA reset: a user's devices, passkeys, recovery codes, tokens and lockout go."""
 
 from __future__ import annotations
 
-from typing import Any
-
+from actionmfa.clock import Clock
 from actionmfa.errors import NotFoundError
 from actionmfa.services.core import audit
 from actionmfa.services.core.audit import AuditEvent, AuditIds
-from actionmfa.services.mfa.service import codes_aad, totp_aad
-from actionmfa.store.repos.mfa import MfaRepo
+from actionmfa.services.core.environments import AdminPrincipal
+from actionmfa.services.core.ports import Transactions
+from actionmfa.services.operator.ports import OperatorUnit
 
 
-def environment_of_user(runtime: Any, user_id: str) -> str:
-    """The user's environment (404 for an unknown user; the caller then checks the admin's scope)."""
-    with runtime.db.read() as uow:
-        env_id = MfaRepo(uow.conn).environment_of_user(user_id)
-    if env_id is None:
-        raise NotFoundError("User not found")
-    return env_id
+class MfaReset:
+    def __init__(self, db: Transactions[OperatorUnit], clock: Clock) -> None:
+        self.db = db
+        self.clock = clock
 
-
-def admin_reset(runtime: Any, environment_id: str, user_id: str, *, client_address: str | None = None) -> None:
-    """``POST /api/v0/users/{userId}/mfa/reset``: devices, passkeys, codes, tokens and lockout go."""
-    with runtime.db.write() as uow:
-        if uow.users.get(environment_id, user_id) is None:
+    def environment_of_user(self, user_id: str) -> str:
+        """The user's environment (404 for an unknown user; the caller then checks the admin's scope)."""
+        with self.db.read() as uow:
+            env_id = uow.users.environment_of(user_id)
+        if env_id is None:
             raise NotFoundError("User not found")
-        MfaRepo(uow.conn).reset_user(user_id)
-        ids = AuditIds(environment_id, user_id, None, client_address)
-        audit.record(uow, ids, AuditEvent.MFA_RESET, now=runtime.clock.now(), outcome="ok", by="admin")
+        return env_id
 
+    def reset(self, environment_id: str, user_id: str, *, client_address: str | None = None) -> None:
+        """Every MFA method and proof of the user is gone (audited ``mfa.reset``)."""
+        with self.db.write() as uow:
+            if uow.users.get(environment_id, user_id) is None:
+                raise NotFoundError("User not found")
+            uow.mfa.reset_user(user_id)
+            uow.passkeys.delete_for_user(user_id)  # passkeys are MFA methods too
+            ids = AuditIds(environment_id, user_id, None, client_address)
+            audit.record(uow, ids, AuditEvent.MFA_RESET, now=self.clock.now(), outcome="ok", by="admin")
 
-def rotate_secrets(runtime: Any) -> int:
-    """Re-encrypt every TOTP secret and pending recovery-code copy under the keyring's active key."""
-    keyring = runtime.keyring
-    count = 0
-    with runtime.db.write() as uow:
-        repo = MfaRepo(uow.conn)
-        for device_id, blob in repo.all_secrets():
-            if keyring.needs_rotation(blob):
-                repo.set_secret(device_id, keyring.reencrypt(blob, aad=totp_aad(device_id)))
-                count += 1
-        for user_id, blob in repo.pending_copies():
-            if keyring.needs_rotation(blob):
-                repo.set_state(user_id, pending_codes_enc=keyring.reencrypt(blob, aad=codes_aad(user_id)))
-                count += 1
-        audit.record(
-            uow,
-            AuditIds(None),
-            AuditEvent.KEYS_ROTATED,
-            now=runtime.clock.now(),
-            outcome="ok",
-            reencrypted=count,
-            activeKeyId=keyring.active_key_id,
-        )
-    return count
+    def reset_as(self, principal: AdminPrincipal, user_id: str, *, client_address: str | None) -> str:
+        """``POST /api/v0/users/{userId}/mfa/reset``; returns the user's environment id."""
+        environment_id = self.environment_of_user(user_id)
+        principal.require(environment_id)
+        self.reset(environment_id, user_id, client_address=client_address)
+        return environment_id

@@ -28,7 +28,8 @@ import uuid
 from dataclasses import dataclass
 from datetime import timedelta
 
-from actionmfa.crypto import constant_time_equal
+from actionmfa.clock import Clock
+from actionmfa.crypto import Keyring, constant_time_equal
 from actionmfa.domain.models import RequestMeta
 from actionmfa.errors import (
     ActionMFAError,
@@ -40,11 +41,14 @@ from actionmfa.errors import (
     VerificationNotFoundError,
     VerificationUsedError,
 )
+from actionmfa.services.core.environments import EnvironmentService
+from actionmfa.services.core.ports import Transactions
 from actionmfa.services.core.sessions import IssuedSession
-from actionmfa.services.mfa import lockout as ratelimit
-from actionmfa.services.runtime import Runtime
-from actionmfa.services.signin.accounts import SignInMethod, find_or_create_user, open_session
-from actionmfa.services.signin.mailer import MailMessage
+from actionmfa.services.mfa import lockout
+from actionmfa.services.mfa.lockout import CodeRoute
+from actionmfa.services.signin.accounts import Accounts, SignInMethod
+from actionmfa.services.signin.mailer import Mailer, MailMessage
+from actionmfa.services.signin.ports import SignInUnit
 
 CODE_DIGITS = 6
 CODE_LIFETIME = timedelta(minutes=10)
@@ -52,7 +56,6 @@ MAX_ATTEMPTS = 5
 SEND_WINDOW = timedelta(minutes=10)
 MAX_CODES_PER_WINDOW = 5
 _HASH_PURPOSE = "email-code"
-_LOCKOUT_ROUTE = "email"
 # Deliberately simple: one "@", no spaces, a dot in the domain. Deliverability is what proves it.
 _EMAIL_RE = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]+$")
 
@@ -62,11 +65,6 @@ def normalize_email(raw: str) -> str:
     if len(email) > 320 or not _EMAIL_RE.match(email):
         raise InvalidRequestError("email: not a valid email address", field="email")
     return email
-
-
-def _code_hash(runtime: Runtime, verification_id: str, code: str) -> str:
-    # Bound to the verification id: a stored hash is useless for any other verification.
-    return runtime.keyring.keyed_hash(f"{verification_id}:{code}", purpose=_HASH_PURPOSE)
 
 
 def new_code() -> str:
@@ -79,79 +77,99 @@ class SentVerification:
     email: str
 
 
-def create(runtime: Runtime, environment_id: str, raw_email: str) -> SentVerification:
-    """Store a new code for ``raw_email`` and mail it. The row is committed before the mail goes
-    out so no database lock is held across the SMTP exchange."""
-    email = normalize_email(raw_email)
-    code = new_code()
-    verification_id = str(uuid.uuid4())
-    now = runtime.clock.now()
-    with runtime.db.write() as uow:
-        env = runtime.environments.get(uow, environment_id)
-        uow.email_verifications.purge_for_email(env.id, email, now - SEND_WINDOW)
-        if uow.email_verifications.count_recent(env.id, email, now - SEND_WINDOW) >= MAX_CODES_PER_WINDOW:
-            raise EmailRateLimitedError()
-        uow.email_verifications.add(
-            id=verification_id,
-            environment_id=env.id,
-            email=email,
-            code_hash=_code_hash(runtime, verification_id, code),
-            now=now,
-            expires_at=now + CODE_LIFETIME,
-        )
-    minutes = int(CODE_LIFETIME.total_seconds() // 60)
-    name = " ".join(env.name.split())  # an operator-chosen name never breaks a mail header
-    runtime.mailer.send(
-        MailMessage(
-            to=email,
-            subject=f"Your {name} sign-in code: {code}",
-            text=(
-                f"Your sign-in code for {name} is:\n\n    {code}\n\n"
-                f"It expires in {minutes} minutes and can be used once.\n"
-                "If you did not ask for it, ignore this message.\n"
-            ),
-        )
-    )
-    return SentVerification(verification_id=verification_id, email=email)
+class EmailSignIn:
+    def __init__(
+        self,
+        db: Transactions[SignInUnit],
+        keyring: Keyring,
+        clock: Clock,
+        environments: EnvironmentService,
+        accounts: Accounts,
+        mailer: Mailer,
+    ) -> None:
+        self.db = db
+        self.keyring = keyring
+        self.clock = clock
+        self.environments = environments
+        self.accounts = accounts
+        self.mailer = mailer  # replaceable: tests swap in a recording mailer
 
+    def _code_hash(self, verification_id: str, code: str) -> str:
+        # Bound to the verification id: a stored hash is useless for any other verification.
+        return self.keyring.keyed_hash(f"{verification_id}:{code}", purpose=_HASH_PURPOSE)
 
-def sign_in(
-    runtime: Runtime, environment_id: str, verification_id: str, code: str, meta: RequestMeta | None = None
-) -> IssuedSession:
-    """Check ``code`` against the verification and open a session for its address."""
-    code = code.strip()
-    failure: ActionMFAError | None = None
-    issued: IssuedSession | None = None
-    # One transaction per try. A wrong code must still commit its counted try (and the lockout
-    # failure), so the error is raised only after the transaction has ended.
-    with runtime.db.write() as uow:
-        env = runtime.environments.get(uow, environment_id)
-        row = uow.email_verifications.get(env.id, verification_id)
-        now = runtime.clock.now()
-        if row is None:
-            raise VerificationNotFoundError()
-        if row.used_at is not None:
-            raise VerificationUsedError()
-        if now >= row.expires_at:
-            raise VerificationExpiredError()
-        user = uow.users.by_email(env.id, row.email)
-        if user is not None:
-            ratelimit.begin(uow, user.id, now)  # 429 mfa_rate_limited while the user is locked out
-        if not uow.email_verifications.take_attempt(row.id, MAX_ATTEMPTS):
-            raise VerificationAttemptsExceededError()
-        if not (code.isdigit() and constant_time_equal(_code_hash(runtime, row.id, code), row.code_hash)):
-            if user is not None:
-                ratelimit.fail(uow, user.id, _LOCKOUT_ROUTE, now)
-            failure = InvalidVerificationCodeError()
-        elif not uow.email_verifications.mark_used(row.id, now):
-            raise VerificationUsedError()  # another request spent it first
-        else:
-            user, created = find_or_create_user(uow, runtime, env, email=row.email)
-            issued = open_session(
-                uow, runtime, env, user, method=SignInMethod.EMAIL, created=created,
-                client_address=meta.client_address if meta else None,
+    def create(self, environment_id: str, raw_email: str) -> SentVerification:
+        """Store a new code for ``raw_email`` and mail it. The row is committed before the mail goes
+        out so no database lock is held across the SMTP exchange."""
+        email = normalize_email(raw_email)
+        code = new_code()
+        verification_id = str(uuid.uuid4())
+        now = self.clock.now()
+        with self.db.write() as uow:
+            env = self.environments.get(uow, environment_id)
+            uow.email_verifications.purge_for_email(env.id, email, now - SEND_WINDOW)
+            if uow.email_verifications.count_recent(env.id, email, now - SEND_WINDOW) >= MAX_CODES_PER_WINDOW:
+                raise EmailRateLimitedError()
+            uow.email_verifications.add(
+                id=verification_id,
+                environment_id=env.id,
+                email=email,
+                code_hash=self._code_hash(verification_id, code),
+                now=now,
+                expires_at=now + CODE_LIFETIME,
             )
-    if failure is not None:
-        raise failure
-    assert issued is not None  # noqa: S101
-    return issued
+        minutes = int(CODE_LIFETIME.total_seconds() // 60)
+        name = " ".join(env.name.split())  # an operator-chosen name never breaks a mail header
+        self.mailer.send(
+            MailMessage(
+                to=email,
+                subject=f"Your {name} sign-in code: {code}",
+                text=(
+                    f"Your sign-in code for {name} is:\n\n    {code}\n\n"
+                    f"It expires in {minutes} minutes and can be used once.\n"
+                    "If you did not ask for it, ignore this message.\n"
+                ),
+            )
+        )
+        return SentVerification(verification_id=verification_id, email=email)
+
+    def sign_in(
+        self, environment_id: str, verification_id: str, code: str, meta: RequestMeta | None = None
+    ) -> IssuedSession:
+        """Check ``code`` against the verification and open a session for its address."""
+        code = code.strip()
+        failure: ActionMFAError | None = None
+        issued: IssuedSession | None = None
+        # One transaction per try. A wrong code must still commit its counted try (and the lockout
+        # failure), so the error is raised only after the transaction has ended.
+        with self.db.write() as uow:
+            env = self.environments.get(uow, environment_id)
+            row = uow.email_verifications.get(env.id, verification_id)
+            now = self.clock.now()
+            if row is None:
+                raise VerificationNotFoundError()
+            if row.used_at is not None:
+                raise VerificationUsedError()
+            if now >= row.expires_at:
+                raise VerificationExpiredError()
+            user = uow.users.by_email(env.id, row.email)
+            if user is not None:
+                lockout.begin(uow, user.id, now)  # 429 mfa_rate_limited while the user is locked out
+            if not uow.email_verifications.take_attempt(row.id, MAX_ATTEMPTS):
+                raise VerificationAttemptsExceededError()
+            if not (code.isdigit() and constant_time_equal(self._code_hash(row.id, code), row.code_hash)):
+                if user is not None:
+                    lockout.fail(uow, user.id, CodeRoute.EMAIL, now)
+                failure = InvalidVerificationCodeError()
+            elif not uow.email_verifications.mark_used(row.id, now):
+                raise VerificationUsedError()  # another request spent it first
+            else:
+                user, created = self.accounts.find_or_create_user(uow, env, email=row.email)
+                issued = self.accounts.open_session(
+                    uow, env, user, method=SignInMethod.EMAIL, created=created,
+                    client_address=meta.client_address if meta else None,
+                )
+        if failure is not None:
+            raise failure
+        assert issued is not None  # noqa: S101
+        return issued

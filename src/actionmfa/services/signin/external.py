@@ -34,9 +34,10 @@ from actionmfa.clock import Clock, to_epoch
 from actionmfa.domain.models import RequestMeta
 from actionmfa.domain.settings import ExternalAuthSettings, jwks_url_problem
 from actionmfa.errors import ExternalAuthUnavailableError, UnauthorizedError
+from actionmfa.services.core.environments import EnvironmentService
+from actionmfa.services.core.ports import CoreUnit, Transactions
 from actionmfa.services.core.sessions import IssuedSession
-from actionmfa.services.runtime import Runtime
-from actionmfa.services.signin.accounts import SignInMethod, find_or_create_user, open_session
+from actionmfa.services.signin.accounts import Accounts, SignInMethod
 
 log = logging.getLogger("actionmfa.external_auth")
 
@@ -46,7 +47,6 @@ JWKS_MIN_REFRESH = timedelta(seconds=30)
 LEEWAY = 30  # seconds of clock skew tolerated on exp / nbf / iat
 MAX_JWT_BYTES = 16 * 1024
 MAX_JWKS_BYTES = 256 * 1024  # a JWKS of a few dozen keys is a few KiB
-SERVICE_KEY = "external_auth"
 
 PublicKey = rsa.RSAPublicKey | ec.EllipticCurvePublicKey | ed25519.Ed25519PublicKey
 
@@ -251,26 +251,31 @@ class ExternalAuthVerifier:
             raise _refuse("issued in the future (iat)")
 
 
-def verifier_for(runtime: Runtime) -> ExternalAuthVerifier:
-    """One verifier (and JWKS cache) per process, kept in ``runtime.extras``."""
-    verifier = runtime.extras.get(SERVICE_KEY)
-    if verifier is None:
-        verifier = ExternalAuthVerifier(runtime.clock, JwksCache(runtime.clock, http_fetch_jwks))
-        runtime.extras[SERVICE_KEY] = verifier
-    assert isinstance(verifier, ExternalAuthVerifier)  # noqa: S101
-    return verifier
+class ExternalSignIn:
+    """``POST …/externalAuth/signin {jwt}``: the developer's JWT names the user (its ``sub``)."""
 
+    def __init__(
+        self,
+        db: Transactions[CoreUnit],
+        environments: EnvironmentService,
+        accounts: Accounts,
+        verifier: ExternalAuthVerifier,
+    ) -> None:
+        self.db = db
+        self.environments = environments
+        self.accounts = accounts
+        self.verifier = verifier  # one per process: it holds the JWKS cache
 
-def sign_in(runtime: Runtime, environment_id: str, token: str, meta: RequestMeta | None = None) -> IssuedSession:
-    """Verify the developer's JWT and open a session for the user its ``sub`` names."""
-    with runtime.db.read() as uow:
-        env = runtime.environments.get(uow, environment_id)
-    # Verification (maybe a JWKS fetch) happens outside any transaction: no lock is held on I/O.
-    claims = verifier_for(runtime).verify(env.settings.security.externalAuth, token)
-    with runtime.db.write() as uow:
-        env = runtime.environments.get(uow, environment_id)
-        user, created = find_or_create_user(uow, runtime, env, external_id=str(claims["sub"]))
-        return open_session(
-            uow, runtime, env, user, method=SignInMethod.EXTERNAL, created=created,
-            client_address=meta.client_address if meta else None,
-        )
+    def sign_in(self, environment_id: str, token: str, meta: RequestMeta | None = None) -> IssuedSession:
+        """Verify the developer's JWT and open a session for the user its ``sub`` names."""
+        with self.db.read() as uow:
+            env = self.environments.get(uow, environment_id)
+        # Verification (maybe a JWKS fetch) happens outside any transaction: no lock is held on I/O.
+        claims = self.verifier.verify(env.settings.security.externalAuth, token)
+        with self.db.write() as uow:
+            env = self.environments.get(uow, environment_id)
+            user, created = self.accounts.find_or_create_user(uow, env, external_id=str(claims["sub"]))
+            return self.accounts.open_session(
+                uow, env, user, method=SignInMethod.EXTERNAL, created=created,
+                client_address=meta.client_address if meta else None,
+            )
