@@ -4,6 +4,10 @@ Routers declare what they need with the ``Annotated`` aliases below and stay fre
 of storage: ``MfaDep`` gives the MFA core's use cases, ``AuthDep`` a full session, ``ProofDep`` the
 request's proof headers as one :class:`~actionmfa.domain.tokens.Proof`, and so on. None of these
 adds a parameter to the OpenAPI document beyond the headers named here.
+
+The dependencies that only pick an object or read headers are ``async`` (run on the event loop, no
+thread hop); the ones that touch the database (the session, the admin principal) are plain functions,
+which FastAPI runs in its thread pool.
 """
 
 from __future__ import annotations
@@ -30,7 +34,7 @@ from actionmfa.services.core.environments import AdminPrincipal
 from actionmfa.services.runtime import Runtime
 
 
-def get_runtime(request: Request) -> Runtime:
+async def get_runtime(request: Request) -> Runtime:
     runtime: Runtime = request.app.state.runtime
     return runtime
 
@@ -38,41 +42,41 @@ def get_runtime(request: Request) -> Runtime:
 RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
 
 
-def get_services(runtime: RuntimeDep) -> Services:
+async def get_services(runtime: RuntimeDep) -> Services:
     return runtime.services
 
 
 ServicesDep = Annotated[Services, Depends(get_services)]
 
 
-def get_config(runtime: RuntimeDep) -> ServerConfig:
+async def get_config(runtime: RuntimeDep) -> ServerConfig:
     return runtime.config
 
 
 ConfigDep = Annotated[ServerConfig, Depends(get_config)]
 
 
-def _core(services: ServicesDep) -> CoreServices:
+async def _core(services: ServicesDep) -> CoreServices:
     return services.core
 
 
-def _signin(services: ServicesDep) -> SignInServices:
+async def _signin(services: ServicesDep) -> SignInServices:
     return services.signin
 
 
-def _mfa(services: ServicesDep) -> MfaServices:
+async def _mfa(services: ServicesDep) -> MfaServices:
     return services.mfa
 
 
-def _passkeys(services: ServicesDep) -> PasskeyServices:
+async def _passkeys(services: ServicesDep) -> PasskeyServices:
     return services.passkeys
 
 
-def _wallets(services: ServicesDep) -> WalletServices:
+async def _wallets(services: ServicesDep) -> WalletServices:
     return services.wallets
 
 
-def _operator(services: ServicesDep) -> OperatorServices:
+async def _operator(services: ServicesDep) -> OperatorServices:
     return services.operator
 
 
@@ -84,7 +88,7 @@ WalletsDep = Annotated[WalletServices, Depends(_wallets)]
 OperatorDep = Annotated[OperatorServices, Depends(_operator)]
 
 
-def request_meta(request: Request, config: ConfigDep) -> RequestMeta:
+async def request_meta(request: Request, config: ConfigDep) -> RequestMeta:
     address = request.client.host if request.client else None
     if config.trust_proxy_headers:
         forwarded = request.headers.get("x-forwarded-for")
@@ -147,7 +151,7 @@ MfaTokenHeader = Annotated[str | None, Header(alias=MFA_TOKEN_HEADER)]
 ElevatedTokenHeader = Annotated[str | None, Header(alias=ELEVATED_TOKEN_HEADER)]
 
 
-def proof_headers(mfa_token: MfaTokenHeader = None, elevated_token: ElevatedTokenHeader = None) -> Proof:
+async def proof_headers(mfa_token: MfaTokenHeader = None, elevated_token: ElevatedTokenHeader = None) -> Proof:
     """The MFA proof the request presents (``x-mfa-auth-token``, ``x-dyn-elevated-access-token``)."""
     return Proof(mfa_token=mfa_token, elevated_token=elevated_token)
 
