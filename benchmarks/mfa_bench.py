@@ -45,8 +45,9 @@ import httpx
 from actionmfa.clock import SystemClock
 from actionmfa.config import ServerConfig, load_keyring
 from actionmfa.domain.models import AuthContext
+from actionmfa.domain.tokens import Proof
 from actionmfa.factors import totp
-from actionmfa.services.mfa import MintRequest, mfa_service
+from actionmfa.services.mfa.completion import MintRequest
 from actionmfa.services.runtime import Runtime
 from actionmfa.store.db import Database
 from benchmarks.harness import database, free_port
@@ -76,7 +77,7 @@ def _ctx(runtime: Runtime, env_id: str, jwt: str) -> AuthContext:
 
 
 def prepare(runtime: Runtime, env_id: str, n: int) -> list[BenchUser]:
-    svc = mfa_service(runtime)
+    mfa = runtime.services.mfa
     users: list[BenchUser] = []
     for _ in range(n):
         with runtime.db.write() as uow:
@@ -90,16 +91,16 @@ def prepare(runtime: Runtime, env_id: str, n: int) -> list[BenchUser]:
             )
             issued = runtime.sessions.start(uow, env, user, auth_method="email")
         ctx = _ctx(runtime, env_id, issued.jwt)
-        reg = svc.register_totp(ctx)
+        reg = mfa.totp.register_totp(ctx)
         # enrol with the previous step's code (accepted, window ±1) so the current step is free
-        svc.authenticate_totp(
+        mfa.totp.authenticate_totp(
             ctx,
             totp.code_at(reg.secret, runtime.clock.now() - timedelta(seconds=30)),
             device_id=reg.id,
             mint=MintRequest(),
         )
         with runtime.db.write() as uow:
-            token = svc.tokens.mint_mfa_token(uow, ctx, single_use=True, via="bench")
+            token = runtime.services.core.tokens.mint_mfa_token(uow, ctx, single_use=True, via="bench")
         users.append(BenchUser(issued.jwt, reg.secret, token))
     return users
 
@@ -288,15 +289,15 @@ def profile(iterations: int) -> str:
             uow, name="p", settings={"security": {"mfa": {"actions": [{"action": "user.update", "required": True}]}}}
         ).environment.id
     users = prepare(runtime, env_id, iterations)
-    svc = mfa_service(runtime)
+    mfa = runtime.services.mfa
     ctxs = [_ctx(runtime, env_id, u.jwt) for u in users]
     prof = cProfile.Profile()
     prof.enable()
     for u, ctx in zip(users, ctxs, strict=True):
-        res = svc.authenticate_totp(
+        res = mfa.totp.authenticate_totp(
             ctx, totp.code_at(u.secret, runtime.clock.now()), device_id=None, mint=MintRequest(create_mfa_token=True)
         )
-        svc.update_user(ctx, {"alias": "p"}, mfa_token=res.mfa_token, elevated_token=None)
+        mfa.profile.update_user(ctx, {"alias": "p"}, Proof(mfa_token=res.mfa_token))
     prof.disable()
     runtime.db.dispose()
     shutil.rmtree(data_dir, ignore_errors=True)

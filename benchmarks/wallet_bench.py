@@ -43,15 +43,15 @@ def serve(data_dir: Path, port: int, pool_size: int, fast_keys: bool) -> None:
     from actionmfa.api.app import create_app
     from actionmfa.config import ServerConfig
     from actionmfa.services.runtime import Runtime
-    from actionmfa.services.wallets import GENERATOR_KEY, wallet_service_for
     from actionmfa.wallet.ecdsa2p import PreparedPaillier
 
     config = ServerConfig(data_dir=data_dir, port=port, mail_log=True)
     runtime = Runtime.build(config)
     runtime.db.migrate()
-    runtime.extras["wallet_pool_size"] = pool_size
+    keys = runtime.services.wallets.keys
+    keys.size = pool_size
     if fast_keys:
-        runtime.extras[GENERATOR_KEY] = lambda: PreparedPaillier.generate(2048, safe_primes=False)
+        keys.use(lambda: PreparedPaillier.generate(2048, safe_primes=False))
     with runtime.db.write() as uow:
         created = runtime.environments.create(uow, name="bench", settings=None)
         import uuid
@@ -59,9 +59,9 @@ def serve(data_dir: Path, port: int, pool_size: int, fast_keys: bool) -> None:
         user = uow.users.add(id=str(uuid.uuid4()), environment_id=created.environment.id,
                              email="bench@example.com", external_id=None, now=runtime.clock.now())
         issued = runtime.sessions.start(uow, created.environment, user, auth_method="email")
-    service = wallet_service_for(runtime)
+    pool = keys.start()
     t0 = time.perf_counter()
-    while len(service.pool) < pool_size:  # warm the Paillier key pool before taking traffic
+    while len(pool) < pool_size:  # warm the Paillier key pool before taking traffic
         time.sleep(0.2)
     warm = time.perf_counter() - t0
     (data_dir / "bench.json").write_text(json.dumps({
@@ -71,7 +71,7 @@ def serve(data_dir: Path, port: int, pool_size: int, fast_keys: bool) -> None:
 
     @app.get("/bench/pool")
     def pool_state() -> dict[str, int]:  # bench-only: lets the client wait for a refilled pool
-        return {"ready": len(service.pool), "size": pool_size}
+        return {"ready": len(pool), "size": pool_size}
 
     uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning")
 

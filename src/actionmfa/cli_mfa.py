@@ -6,19 +6,22 @@ import json
 import secrets
 import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from actionmfa.config import KEYS_FILE, ServerConfig, load_keyring, write_keys_file
 from actionmfa.crypto import Keyring
 
+if TYPE_CHECKING:
+    from actionmfa.services.runtime import Runtime
+
 DataDirOpt = Annotated[Path | None, typer.Option("--data-dir", help="Data directory (ACTIONMFA_DATA_DIR).")]
 DbOpt = Annotated[str | None, typer.Option("--database-url", help="Database URL (ACTIONMFA_DATABASE_URL).")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON.")]
 
 
-def _runtime(data_dir: Path | None, database_url: str | None, keyring: Keyring | None = None) -> Any:
+def _runtime(data_dir: Path | None, database_url: str | None, keyring: Keyring | None = None) -> Runtime:
     from actionmfa.services.runtime import Runtime
 
     config = ServerConfig.from_env(data_dir=data_dir, database_url=database_url)
@@ -35,12 +38,12 @@ def reset_mfa(
 ) -> None:
     """Remove a user's MFA devices, passkeys, recovery codes, tokens and lockout (audited)."""
     from actionmfa.errors import ActionMFAError
-    from actionmfa.services import mfa_admin
 
     runtime = _runtime(data_dir, database_url)
+    reset = runtime.services.operator.mfa_reset
     try:
-        env_id = mfa_admin.environment_of_user(runtime, user_id)
-        mfa_admin.admin_reset(runtime, env_id, user_id, client_address="cli")
+        env_id = reset.environment_of_user(user_id)
+        reset.reset(env_id, user_id, client_address="cli")
     except ActionMFAError as err:
         typer.echo(json.dumps(err.to_body()) if as_json else f"error: {err.message}", err=True)
         raise typer.Exit(1) from None
@@ -73,29 +76,11 @@ def rotate_keys(data_dir: DataDirOpt = None, database_url: DbOpt = None, as_json
         write_keys_file(path, keyring)
     runtime = _runtime(data_dir, database_url, keyring=keyring)
     try:
-        from actionmfa.services.mfa_admin import rotate_secrets
-
-        count = rotate_secrets(runtime)
-        count += _rotate_signing_keys_and_wallets(runtime, keyring)
+        count = runtime.services.operator.key_rotation.rotate()
     finally:
         runtime.db.dispose()
     out = {"activeKeyId": keyring.active_key_id, "reencrypted": count}
     typer.echo(json.dumps(out) if as_json else f"Active key {keyring.active_key_id}; re-encrypted {count} secrets.")
-
-
-def _rotate_signing_keys_and_wallets(runtime: Any, keyring: Keyring) -> int:
-    from actionmfa.services.wallet_admin import rotate_wallet_secrets
-
-    count = 0
-    with runtime.db.write() as uow:
-        count += rotate_wallet_secrets(uow, keyring)  # server key shares and live ceremony state
-        for row in uow.signing_keys.all():
-            if keyring.needs_rotation(row.private_key):
-                uow.signing_keys.set_private_key(
-                    row.kid, keyring.reencrypt(row.private_key, aad=f"signing-key:{row.kid}")
-                )
-                count += 1
-    return count
 
 
 def totp_qr(

@@ -23,8 +23,8 @@ from typing import Any, TextIO
 from actionmfa.clock import FrozenClock
 from actionmfa.config import ServerConfig
 from actionmfa.errors import ActionMFAError
-from actionmfa.services.mailer import MailMessage
 from actionmfa.services.runtime import Runtime
+from actionmfa.services.signin.mailer import MailMessage
 
 DEMO_SETTINGS: dict[str, Any] = {
     "security": {
@@ -89,7 +89,6 @@ def run_demo(out: TextIO, *, paillier_generator: Callable[[], Any] | None = None
     from eth_account.messages import encode_defunct
 
     from actionmfa.sdk.client import Client
-    from actionmfa.services.wallets import GENERATOR_KEY
 
     def say(text: str) -> None:
         print(text, file=out, flush=True)
@@ -100,10 +99,11 @@ def run_demo(out: TextIO, *, paillier_generator: Callable[[], Any] | None = None
         mailer = MemoryMailer()
         runtime = Runtime.build(ServerConfig(data_dir=root / "data"), clock=clock, mailer=mailer)
         if paillier_generator is not None:
-            runtime.extras[GENERATOR_KEY] = paillier_generator
+            runtime.services.wallets.keys.use(paillier_generator)
         runtime.db.migrate()
         with runtime.db.write() as uow:
-            env = runtime.environments.create(uow, name="demo", settings=DEMO_SETTINGS).environment
+            created = runtime.environments.create(uow, name="demo", settings=DEMO_SETTINGS)
+        env = created.environment
         with _embedded_server(runtime) as url, Client(env.id, base_url=url) as client:
             say(f"ActionMFA demo — embedded server on {url} (SQLite in {root})")
             say(f"1. Environment {env.id}: wallet.waas.sign and wallet.waas.export require MFA (enrollment: action)")
@@ -164,10 +164,8 @@ def run_demo(out: TextIO, *, paillier_generator: Callable[[], Any] | None = None
                 f" — {'matches' if exported == wallet.address else 'DOES NOT MATCH'}"
             )
 
-            with runtime.db.read() as uow:
-                from actionmfa.services import audit
-
-                rows, _ = audit.page(uow, env.id, cursor=None, limit=200)
+            operator = runtime.services.core.access.admin(created.admin_token)
+            rows = runtime.services.operator.audit_log.page(operator, env.id, cursor=None, limit=200).events
             events = sorted({r["event"] for r in rows})
             say(f"10. Audit log: {len(rows)} events ({', '.join(events)})")
         runtime.db.dispose()

@@ -45,10 +45,8 @@ def prepare(config: ServerConfig) -> tuple[Runtime, Bootstrap | None]:
 def warm_up(runtime: Runtime) -> None:
     """Start the wallet's Paillier key pool now, so the first wallet creation does not wait for
     a 2048-bit prime search (seconds); the pool fills in a child process."""
-    from actionmfa.services.wallets import wallet_service_for
-
     if runtime.config.warm_wallet_pool:
-        wallet_service_for(runtime)
+        runtime.services.wallets.keys.start()
 
 
 def app_from_env() -> FastAPI:

@@ -17,7 +17,6 @@ import typer
 
 from actionmfa.config import ServerConfig
 from actionmfa.services.runtime import Runtime
-from actionmfa.services.wallet_admin import locked_wallets, unlock_wallet
 
 wallet_app = typer.Typer(help="Embedded-wallet operator commands.", no_args_is_help=True)
 
@@ -36,9 +35,7 @@ def locked(
     database_url: DbOpt = None,
 ) -> None:
     """List wallets locked for signing (JSON)."""
-    runtime = _runtime(data_dir, database_url)
-    with runtime.db.read() as uow:
-        rows = locked_wallets(uow, environment_id)
+    rows = _runtime(data_dir, database_url).services.wallets.admin.locked(environment_id)
     typer.echo(json.dumps([
         {"walletId": r.id, "environmentId": r.environment_id, "userId": r.user_id, "address": r.address,
          "lockedAt": r.locked_at.isoformat() if r.locked_at else None, "lockReason": r.lock_reason,
@@ -57,9 +54,8 @@ def unlock(
     database_url: DbOpt = None,
 ) -> None:
     """Clear the signing lock of one wallet (audited as wallet.unlocked)."""
-    runtime = _runtime(data_dir, database_url)
-    with runtime.db.write() as uow:
-        changed = unlock_wallet(uow, runtime.clock.now(), environment_id, wallet_id, operator=operator, note=note)
+    admin = _runtime(data_dir, database_url).services.wallets.admin
+    changed = admin.unlock(environment_id, wallet_id, operator=operator, note=note)
     typer.echo(json.dumps({"walletId": wallet_id, "unlocked": changed}))
 
 

@@ -6,7 +6,7 @@ from fastapi.testclient import TestClient
 
 from actionmfa.domain.actions import MFAAction
 from actionmfa.domain.settings import EnvironmentSettings
-from actionmfa.services.dashboard import COOKIE_NAME, settings_from_form
+from actionmfa.services.operator.dashboard import COOKIE_NAME, settings_from_form
 from actionmfa.services.runtime import Runtime
 from tests.conftest import EnvFixture
 

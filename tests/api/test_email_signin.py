@@ -15,9 +15,10 @@ from actionmfa.clock import FrozenClock
 from actionmfa.config import ServerConfig, SmtpConfig
 from actionmfa.crypto import Keyring
 from actionmfa.domain.actions import MFADeviceType
-from actionmfa.services import email_signin, ratelimit
-from actionmfa.services.mailer import LogMailer, MailMessage, SmtpMailer, UnconfiguredMailer, mailer_for
+from actionmfa.services.mfa import lockout as ratelimit
 from actionmfa.services.runtime import Runtime
+from actionmfa.services.signin import email as email_signin
+from actionmfa.services.signin.mailer import LogMailer, MailMessage, SmtpMailer, UnconfiguredMailer, mailer_for
 from actionmfa.store import tables as t
 from actionmfa.store.db import Database
 from actionmfa.store.repos.mfa import MfaRepo

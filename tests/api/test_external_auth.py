@@ -22,8 +22,8 @@ from jwt.algorithms import ECAlgorithm, OKPAlgorithm, RSAAlgorithm
 
 from actionmfa.clock import FrozenClock, to_epoch
 from actionmfa.domain.actions import MFADeviceType
-from actionmfa.services import external_auth
 from actionmfa.services.runtime import Runtime
+from actionmfa.services.signin import external as external_auth
 from actionmfa.store.repos.mfa import MfaRepo
 from tests.conftest import EnvFixture, make_environment
 from tests.mailsink import free_port

@@ -211,16 +211,15 @@ def test_persistent_token_reusable_but_dead_after_logout_and_foreign_session_ref
     assert app_client.post(environment.sdk("/logout"), headers=signed_in_user.headers).status_code == 204
     # the token died with its session: refused even to a caller holding session A's context
     from actionmfa.domain.actions import MFAAction
-    from actionmfa.domain.tokens import TokenRefusal
+    from actionmfa.domain.tokens import Proof, TokenRefusal
     from actionmfa.errors import MfaTokenInvalidError
-    from actionmfa.services.gate import gate_for
 
-    gate = gate_for(runtime)
+    gate = runtime.services.core.gate
     with runtime.db.read() as uow, pytest.raises(TokenRefusal) as refusal:
         gate.tokens.check_mfa_token(uow, ctx_a, token, None)
     assert refusal.value.reason == "session_ended"
     with pytest.raises(MfaTokenInvalidError), runtime.db.write() as uow:
-        gate.enforce(uow, ctx_a, MFAAction.USER_UPDATE, mfa_token=token, elevated_token=None)
+        gate.enforce(uow, ctx_a, MFAAction.USER_UPDATE, Proof(mfa_token=token))
 
 
 def test_persistent_token_dead_after_session_expiry(
@@ -235,11 +234,11 @@ def test_persistent_token_dead_after_session_expiry(
         ctx = runtime.sessions.authenticate(uow, environment.id, signed_in_user.jwt)
     clock.advance(days=2)  # past the 24 h session lifetime
     from actionmfa.domain.actions import MFAAction
+    from actionmfa.domain.tokens import Proof
     from actionmfa.errors import MfaTokenInvalidError
-    from actionmfa.services.gate import gate_for
 
     with pytest.raises(MfaTokenInvalidError), runtime.db.write() as uow:
-        gate_for(runtime).enforce(uow, ctx, MFAAction.USER_UPDATE, mfa_token=token, elevated_token=None)
+        runtime.services.core.gate.enforce(uow, ctx, MFAAction.USER_UPDATE, Proof(mfa_token=token))
 
 
 def test_elevated_token_scope_expiry_and_single_use(
@@ -410,7 +409,7 @@ def test_session_mfa_pending_scope_then_upgrade(
 ) -> None:
     enrolled = enrol_totp(app_client, environment, signed_in_user, clock)
     set_mfa(runtime, environment, enabled=True)
-    from actionmfa.services.mfa import sign_in_scope
+    from actionmfa.services.mfa.methods import sign_in_scope
 
     with runtime.db.write() as uow:
         env = runtime.environments.get(uow, environment.id)
@@ -439,7 +438,7 @@ def test_signup_enrollment_forces_pending_scope_for_user_without_method(
     runtime: Runtime, environment: EnvFixture, signed_in_user: SignedIn
 ) -> None:
     set_mfa(runtime, environment, enrollment="signup")
-    from actionmfa.services.mfa import sign_in_scope
+    from actionmfa.services.mfa.methods import sign_in_scope
 
     with runtime.db.read() as uow:
         env = runtime.environments.get(uow, environment.id)
@@ -562,7 +561,7 @@ def test_signup_enrollment_pending_session_enrols_then_upgrades(
     app_client: Client, runtime: Runtime, environment: EnvFixture, clock: FrozenClock
 ) -> None:
     set_mfa(runtime, environment, enrollment="signup")
-    from actionmfa.services.mfa import sign_in_scope
+    from actionmfa.services.mfa.methods import sign_in_scope
 
     user = sign_in(runtime, environment)
     with runtime.db.write() as uow:
@@ -614,7 +613,7 @@ def test_methods_and_digest_bound_token(
 # -- security review fixes ---------------------------------------------------------------------------
 def _pending_session(runtime: Runtime, environment: EnvFixture, user: SignedIn) -> SignedIn:
     """A new sign-in of ``user`` (scope as sign-in decides it), without going through a route."""
-    from actionmfa.services.mfa import sign_in_scope
+    from actionmfa.services.mfa.methods import sign_in_scope
 
     with runtime.db.write() as uow:
         env = runtime.environments.get(uow, environment.id)

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from actionmfa.clock import FrozenClock
 from actionmfa.domain.actions import MFADeviceType
 from actionmfa.factors import totp
-from actionmfa.services.mfa import totp_aad
+from actionmfa.services.mfa.totp import totp_aad
 from actionmfa.services.runtime import Runtime
 from actionmfa.store.mfa_tables import audit_log
 from actionmfa.store.repos.mfa import MfaRepo

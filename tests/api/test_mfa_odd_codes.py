@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 
 from actionmfa.clock import FrozenClock
 from actionmfa.factors import recovery, totp
-from actionmfa.services import ratelimit
+from actionmfa.services.mfa import lockout as ratelimit
 from actionmfa.services.runtime import Runtime
 from actionmfa.store.mfa_tables import mfa_devices, mfa_tokens, recovery_codes
 from tests.conftest import EnvFixture, SignedIn, sign_in

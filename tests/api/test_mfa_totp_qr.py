@@ -53,7 +53,7 @@ def test_qr_refuses_other_users_verified_and_unknown_devices(
 def test_qr_needs_a_full_session_once_the_user_has_a_method(
     app_client: Client, runtime: Runtime, environment: EnvFixture, signed_in_user: SignedIn, clock: FrozenClock
 ) -> None:
-    from actionmfa.services.mfa import sign_in_scope
+    from actionmfa.services.mfa.methods import sign_in_scope
 
     enrol_totp(app_client, environment, signed_in_user, clock)
     set_mfa(runtime, environment, enabled=True)
@@ -68,7 +68,7 @@ def test_qr_needs_a_full_session_once_the_user_has_a_method(
 
 
 def test_signup_enrolment_session_sees_its_qr(app_client: Client, runtime: Runtime, environment: EnvFixture) -> None:
-    from actionmfa.services.mfa import sign_in_scope
+    from actionmfa.services.mfa.methods import sign_in_scope
 
     set_mfa(runtime, environment, enrollment="signup")
     user = sign_in(runtime, environment)

@@ -491,7 +491,7 @@ def test_disabled_passkeys_refuse_every_ceremony(alice_with_passkey: PasskeyUser
 
 def test_disabled_passkeys_are_no_factor(alice_with_passkey: PasskeyUser, runtime: Runtime) -> None:
     """A passkey-only user is not asked for a factor they cannot present while passkeys are off."""
-    from actionmfa.services.signin import SignInMethod, open_session
+    from actionmfa.services.signin.accounts import SignInMethod
 
     alice = alice_with_passkey
     _put_settings(
@@ -516,7 +516,8 @@ def test_disabled_passkeys_are_no_factor(alice_with_passkey: PasskeyUser, runtim
             env = uow.environments.get(alice.env.id)
             user = uow.users.get(alice.env.id, alice.who.user.id)
             assert env is not None and user is not None
-            issued = open_session(uow, runtime, env, user, method=SignInMethod.EMAIL, created=False)
+            accounts = runtime.services.signin.accounts
+            issued = accounts.open_session(uow, env, user, method=SignInMethod.EMAIL, created=False)
         return issued.session.scope.value
 
     assert required() and has_method() and sign_in_scope() == "requiresAdditionalAuth"
@@ -529,7 +530,7 @@ def test_disabled_passkeys_are_no_factor(alice_with_passkey: PasskeyUser, runtim
 
 
 def test_passkey_limit_is_checked_when_storing(alice: PasskeyUser) -> None:
-    from actionmfa.services.passkeys import MAX_PASSKEYS_PER_USER
+    from actionmfa.services.passkeys.ceremonies import MAX_PASSKEYS_PER_USER
 
     token = alice.register(createMfaToken={"singleUse": False}).json()["mfaToken"]
     proof = {"x-mfa-auth-token": token}

@@ -45,8 +45,8 @@ def test_key_rotation_reencrypts_server_shares(open_user: WalletUser, wallet_run
     import secrets
 
     from actionmfa.crypto import Keyring
-    from actionmfa.services.wallet_admin import rotate_wallet_secrets
-    from actionmfa.services.wallets import WalletService
+    from actionmfa.services.wallets.admin import rotate_wallet_secrets
+    from actionmfa.services.wallets.vault import WalletVault
 
     wallet = open_user.sdk.wallets.create()
     old = wallet_runtime.keyring
@@ -57,5 +57,4 @@ def test_key_rotation_reencrypts_server_shares(open_user: WalletUser, wallet_run
     with wallet_runtime.db.read() as uow:
         row = WalletRepo(uow.conn).wallet_by_id(open_user.env.id, wallet.id)
     assert row is not None and new.key_id_of(row.server_share) == "k-new"
-    service = WalletService(wallet_runtime.db, new, wallet_runtime.clock, None, None)  # type: ignore[arg-type]
-    assert service._open_share(row).public_key.format().hex() == row.public_key
+    assert WalletVault(new).open_share(row).public_key.format().hex() == row.public_key

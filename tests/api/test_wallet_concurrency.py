@@ -6,9 +6,9 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
+from actionmfa.domain.tokens import Proof
 from actionmfa.errors import ActionMFAError
 from actionmfa.services.runtime import Runtime
-from actionmfa.services.wallets import wallet_service_for
 from actionmfa.wallet import ecdsa2p as p2
 from actionmfa.wallet.payloads import message_request
 from tests.api import wallet_support
@@ -45,10 +45,10 @@ def _race(*calls: Callable[[], Any]) -> list[str]:
 
 def _to_last_round(runtime: Runtime, user: WalletUser, wallet_id: str, share: p2.ClientKeyShare,
                    text: str) -> tuple[str, Any, p2.SignPartial]:
-    service = wallet_service_for(runtime)
+    service = runtime.services.wallets.signing
     ctx = user.ctx(runtime)
     request = message_request(text)
-    opened = service.open_sign(ctx, wallet_id, request, mfa_token=None, elevated_token=None)
+    opened = service.open_sign(ctx, wallet_id, request, Proof())
     digest = request.digest()
     sid = p2.sign_session_id(wallet_id, opened["ceremonyId"], digest)
     nonce, state = p2.client_sign_respond(sid, digest, p2.SignCommit.from_json(opened["message"]))
@@ -62,7 +62,7 @@ def test_the_same_round_twice_at_once_runs_once(open_user: WalletUser, wallet_ru
     share = open_user.sdk.wallets.load_share(wallet.id)
     assert share is not None
     ceremony_id, request, partial = _to_last_round(wallet_runtime, open_user, wallet.id, share, "once")
-    service, ctx = wallet_service_for(wallet_runtime), open_user.ctx(wallet_runtime)
+    service, ctx = wallet_runtime.services.wallets.signing, open_user.ctx(wallet_runtime)
 
     def complete() -> Any:
         return service.sign_complete(ctx, wallet.id, ceremony_id, request, partial.to_json())
@@ -74,7 +74,7 @@ def test_no_signature_after_a_concurrent_failure(open_user: WalletUser, wallet_r
     wallet = open_user.sdk.wallets.create()
     share = open_user.sdk.wallets.load_share(wallet.id)
     assert share is not None
-    service, ctx = wallet_service_for(wallet_runtime), open_user.ctx(wallet_runtime)
+    service, ctx = wallet_runtime.services.wallets.signing, open_user.ctx(wallet_runtime)
     honest_id, honest_req, honest = _to_last_round(wallet_runtime, open_user, wallet.id, share, "honest")
     bad_id, bad_req, bad = _to_last_round(wallet_runtime, open_user, wallet.id, share, "probe")
     pk = share.paillier

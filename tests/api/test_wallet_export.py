@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from actionmfa.errors import MfaRequiredError, WalletExportInvalidError, WalletProofInvalidError
 from actionmfa.services.runtime import Runtime
-from actionmfa.services.wallets import EXPORT_HOOKS_KEY, GENERATOR_KEY, ExportNotice
+from actionmfa.services.wallets.views import ExportNotice
 from actionmfa.store.mfa_tables import audit_log
 from actionmfa.wallet.ecdsa2p import PreparedPaillier
 from actionmfa.wallet.export import (
@@ -32,7 +32,7 @@ app_client = wallet_support.app_client
 
 def test_export_round_trip_recovers_address(mfa_user: WalletUser, wallet_runtime: Runtime) -> None:
     notices: list[ExportNotice] = []
-    wallet_runtime.extras[EXPORT_HOOKS_KEY] = [notices.append]
+    wallet_runtime.services.wallets.export.hooks.append(notices.append)
     wallet = mfa_user.sdk.wallets.create()
     with pytest.raises(MfaRequiredError):
         wallet.export_private_key()
@@ -80,10 +80,6 @@ def test_client_refuses_modulus_with_invalid_proof(
 ) -> None:
     other = PreparedPaillier.generate(2048, safe_primes=False)
     cheating = PreparedPaillier(shared_paillier.key, other.mod_proof)  # Πmod of another N
-    pool = wallet_runtime.extras.get("wallet_keypool")
-    wallet_runtime.extras[GENERATOR_KEY] = lambda: cheating
-    if pool is not None:  # a pool already built holds honest keys; drain it
-        while len(pool):
-            pool.take()
+    wallet_runtime.services.wallets.keys.use(lambda: cheating)  # a pool already built (honest keys) is dropped
     with pytest.raises(WalletProofInvalidError):
         open_user.sdk.wallets.create()

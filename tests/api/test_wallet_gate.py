@@ -11,11 +11,11 @@ from eth_account.messages import encode_defunct
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
+from actionmfa.domain.tokens import Proof
 from actionmfa.errors import ActionMFAError, MfaRequiredError, MfaTokenInvalidError
 from actionmfa.sdk.tokens import StoredToken
-from actionmfa.services.gate import gate_for
 from actionmfa.services.runtime import Runtime
-from actionmfa.services.wallets import WalletService, wallet_service_for
+from actionmfa.services.wallets.vault import WalletVault
 from actionmfa.store.wallet_tables import waas_ceremonies
 from actionmfa.wallet.payloads import message_request
 from tests.api import wallet_support
@@ -39,13 +39,13 @@ def test_sign_without_token_refused_and_leaves_nothing(
 ) -> None:
     wallet = mfa_user.sdk.wallets.create()  # creating a wallet is not gated
     touched: list[str] = []
-    original = WalletService._open_share
+    original = WalletVault.open_share
 
-    def spy(self: WalletService, row: Any) -> Any:
+    def spy(self: WalletVault, row: Any) -> Any:
         touched.append(row.id)
         return original(self, row)
 
-    monkeypatch.setattr(WalletService, "_open_share", spy)
+    monkeypatch.setattr(WalletVault, "open_share", spy)
     r = app_client.post(mfa_user.env.sdk(f"/waas/{wallet.id}/signMessage"), json=message_request("hi").to_json(),
                         headers=mfa_user.signed_in.headers)
     assert r.status_code == 403
@@ -79,7 +79,7 @@ def test_single_use_token_opens_exactly_one_of_two_concurrent_ceremonies(
 ) -> None:
     wallet = mfa_user.sdk.wallets.create()
     token = mfa_user.mint_mfa_token(wallet_runtime, single_use=True)
-    service = wallet_service_for(wallet_runtime)
+    service = wallet_runtime.services.wallets.signing
     ctx = mfa_user.ctx(wallet_runtime)
     barrier = threading.Barrier(2)
     outcomes: list[str] = []
@@ -88,7 +88,7 @@ def test_single_use_token_opens_exactly_one_of_two_concurrent_ceremonies(
     def attempt(text: str) -> None:
         barrier.wait()
         try:
-            service.open_sign(ctx, wallet.id, message_request(text), mfa_token=token, elevated_token=None)
+            service.open_sign(ctx, wallet.id, message_request(text), Proof(mfa_token=token))
             result = "opened"
         except ActionMFAError as err:
             result = err.code
@@ -109,7 +109,7 @@ def test_elevated_token_of_the_right_scope_opens_signing(
 ) -> None:
     wallet = mfa_user.sdk.wallets.create()
     ctx = mfa_user.ctx(wallet_runtime)
-    tokens = wallet_service_for(wallet_runtime).gate.tokens
+    tokens = wallet_runtime.services.core.tokens
     with wallet_runtime.db.write() as uow:
         export_only = tokens.mint_elevated(uow, ctx, ("wallet:export",), via="test")
         sign_token = tokens.mint_elevated(uow, ctx, ("wallet:sign",), via="test")
@@ -129,7 +129,7 @@ def test_token_bound_to_a_payload_signs_only_that_payload(mfa_user: WalletUser, 
     ctx = mfa_user.ctx(wallet_runtime)
     approved = message_request("pay Alice 1 ETH")
     with wallet_runtime.db.write() as uow:
-        token = gate_for(wallet_runtime).tokens.mint_mfa_token(
+        token = wallet_runtime.services.core.tokens.mint_mfa_token(
             uow, ctx, single_use=False, approval_digest=approved.approval_digest(), via="test")
     mfa_user.sdk.tokens.set_mfa_token(token, single_use=False)
     with pytest.raises(MfaTokenInvalidError):

@@ -8,9 +8,10 @@ from eth_account.messages import encode_defunct
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
+from actionmfa.domain.tokens import Proof
 from actionmfa.errors import MfaRequiredError, WalletLockedError
 from actionmfa.services.runtime import Runtime
-from actionmfa.services.wallets import GENERATOR_KEY, WalletService, wallet_service_for
+from actionmfa.services.wallets.vault import WalletVault
 from actionmfa.store.repos.wallets import WalletRepo
 from actionmfa.store.wallet_tables import waas_ceremonies
 from actionmfa.wallet.ecdsa2p import PreparedPaillier
@@ -33,14 +34,14 @@ def second_paillier() -> PreparedPaillier:
 def two_keys(wallet_runtime: Runtime, shared_paillier: PreparedPaillier, second_paillier: PreparedPaillier) -> None:
     """The pool hands out the first key, then the second (a refresh needs a *new* Paillier key)."""
     keys = iter([shared_paillier, second_paillier, second_paillier, second_paillier])
-    wallet_runtime.extras[GENERATOR_KEY] = lambda: next(keys)
+    wallet_runtime.services.wallets.keys.use(lambda: next(keys))
 
 
 def _server_n(runtime: Runtime, env_id: str, wallet_id: str) -> int:
     with runtime.db.read() as uow:
         row = WalletRepo(uow.conn).wallet_by_id(env_id, wallet_id)
     assert row is not None
-    return wallet_service_for(runtime)._open_share(row).paillier.n
+    return runtime.services.wallets.vault.open_share(row).paillier.n
 
 
 def test_refresh_keeps_address_changes_shares_and_paillier_key(
@@ -100,7 +101,7 @@ def test_refresh_does_not_unlock(open_user: WalletUser, wallet_runtime: Runtime,
     assert open_user.sdk.wallets.list()[0].locked
     with pytest.raises(WalletLockedError):
         wallet.sign_message("still locked")
-    assert isinstance(wallet_service_for(wallet_runtime), WalletService)
+    assert isinstance(wallet_runtime.services.wallets.vault, WalletVault)
 
 
 def test_stale_wallet_object_after_refresh_signs_without_locking(
@@ -125,9 +126,9 @@ def test_server_refuses_a_round_from_a_stale_share_without_locking(
     wallet = open_user.sdk.wallets.create()
     old_share = open_user.sdk.wallets.load_share(wallet.id)
     assert old_share is not None
-    service, ctx = wallet_service_for(wallet_runtime), open_user.ctx(wallet_runtime)
+    service, ctx = wallet_runtime.services.wallets.signing, open_user.ctx(wallet_runtime)
     request = message_request("race")
-    opened = service.open_sign(ctx, wallet.id, request, mfa_token=None, elevated_token=None)
+    opened = service.open_sign(ctx, wallet.id, request, Proof())
     digest = request.digest()
     sid = p2.sign_session_id(wallet.id, opened["ceremonyId"], digest)
     nonce, state = p2.client_sign_respond(sid, digest, p2.SignCommit.from_json(opened["message"]))

@@ -33,8 +33,7 @@ from actionmfa.errors import (
 )
 from actionmfa.sdk.delegated import DelegatedSigner
 from actionmfa.services.runtime import Runtime
-from actionmfa.services.wallet_reshare import server_shamir_share
-from actionmfa.services.wallets import GENERATOR_KEY, wallet_service_for
+from actionmfa.services.wallets.reshare import server_shamir_share
 from actionmfa.store.mfa_tables import audit_log
 from actionmfa.store.repos.wallets import WalletRepo
 from actionmfa.store.wallet_tables import waas_ceremonies
@@ -96,8 +95,8 @@ def distinct_keys(wallet_runtime: Runtime, shared_paillier: PreparedPaillier,
     """Every key the pool hands out in a test is new (a reshare refuses the wallet's current key;
     the pool may drop a key given back, so a short cycle could repeat one)."""
     keys = iter([shared_paillier, *more_paillier[:-1]])
-    wallet_runtime.extras[GENERATOR_KEY] = lambda: next(keys, None) or PreparedPaillier.generate(
-        2048, safe_primes=False)
+    wallet_runtime.services.wallets.keys.use(lambda: next(keys, None) or PreparedPaillier.generate(
+        2048, safe_primes=False))
 
 
 def _settings(webhook: Webhook, key: rsa.RSAPrivateKey, *, gated: bool = False) -> dict[str, object]:
@@ -136,14 +135,14 @@ def _server_shamir(runtime: Runtime, env_id: str, wallet_id: str) -> int:
     with runtime.db.read() as uow:
         row = WalletRepo(uow.conn).wallet_by_id(env_id, wallet_id)
     assert row is not None
-    return server_shamir_share(wallet_service_for(runtime)._open_share(row).x1)
+    return server_shamir_share(runtime.services.wallets.vault.open_share(row).x1)
 
 
 def _server_n(runtime: Runtime, env_id: str, wallet_id: str) -> int:
     with runtime.db.read() as uow:
         row = WalletRepo(uow.conn).wallet_by_id(env_id, wallet_id)
     assert row is not None
-    return wallet_service_for(runtime)._open_share(row).paillier.n
+    return runtime.services.wallets.vault.open_share(row).paillier.n
 
 
 def _pair_sign(server_shamir: int, delegate: rs.DelegateShare, prepared: PreparedPaillier, text: str) -> str:
@@ -293,7 +292,7 @@ def test_key_rotation_reencrypts_the_delegation_secret(
     import secrets
 
     from actionmfa.crypto import Keyring
-    from actionmfa.services.wallet_admin import rotate_wallet_secrets
+    from actionmfa.services.wallets.admin import rotate_wallet_secrets
 
     d = _delegating_user(wallet_runtime, app_client, tmp_path, webhook, developer_key)
     old = wallet_runtime.keyring

@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from actionmfa.errors import CeremonyInvalidError, WalletLockedError, WalletSignatureInvalidError
 from actionmfa.services.runtime import Runtime
-from actionmfa.services.wallet_admin import unlock_wallet
+from actionmfa.services.wallets.admin import unlock_wallet
 from actionmfa.store.mfa_tables import audit_log
 from actionmfa.wallet import ecdsa2p as p2
 from actionmfa.wallet.payloads import message_request

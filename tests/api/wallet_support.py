@@ -11,9 +11,7 @@ from fastapi.testclient import TestClient
 
 from actionmfa.domain.models import AuthContext
 from actionmfa.sdk.client import Client
-from actionmfa.services.gate import gate_for
 from actionmfa.services.runtime import Runtime
-from actionmfa.services.wallets import GENERATOR_KEY
 from actionmfa.wallet.ecdsa2p import PreparedPaillier
 from tests.conftest import EnvFixture, SignedIn, make_environment, sign_in
 
@@ -41,8 +39,7 @@ def shared_paillier() -> PreparedPaillier:
 @pytest.fixture
 def wallet_runtime(runtime_any: Runtime, shared_paillier: PreparedPaillier) -> Runtime:
     """A runtime on each backend in turn (SQLite, PostgreSQL) with a fast Paillier key generator."""
-    runtime_any.extras[GENERATOR_KEY] = lambda: shared_paillier
-    runtime_any.extras["wallet_pool_size"] = 1
+    runtime_any.services.wallets.keys.use(lambda: shared_paillier, size=1)
     return runtime_any
 
 
@@ -68,7 +65,7 @@ class WalletUser:
     def mint_mfa_token(self, runtime: Runtime, *, single_use: bool = True) -> str:
         ctx = self.ctx(runtime)
         with runtime.db.write() as uow:
-            return gate_for(runtime).tokens.mint_mfa_token(uow, ctx, single_use=single_use, via="test")
+            return runtime.services.core.tokens.mint_mfa_token(uow, ctx, single_use=single_use, via="test")
 
 
 def make_wallet_user(runtime: Runtime, app_client: TestClient, share_dir: Path,

@@ -9,7 +9,7 @@ import pytest
 
 from actionmfa.clock import FrozenClock
 from actionmfa.errors import UnauthorizedError
-from actionmfa.services.keys import KeyPurpose
+from actionmfa.services.core.keys import KeyPurpose
 from actionmfa.services.runtime import Runtime
 from tests.conftest import make_environment, sign_in
 

@@ -19,8 +19,9 @@ import pytest
 from actionmfa.clock import SystemClock
 from actionmfa.config import ServerConfig, load_keyring
 from actionmfa.domain.models import AuthContext
+from actionmfa.domain.tokens import Proof
 from actionmfa.factors import totp
-from actionmfa.services.mfa import MintRequest, mfa_service
+from actionmfa.services.mfa.completion import MintRequest
 from actionmfa.services.runtime import Runtime
 from actionmfa.store.db import Database
 from tests.concurrency import race
@@ -37,11 +38,11 @@ def _ctx(runtime: Runtime, env: EnvFixture, user: SignedIn) -> AuthContext:
 
 
 def _enrol(runtime: Runtime, env: EnvFixture, user: SignedIn) -> tuple[str, list[str]]:
-    svc = mfa_service(runtime)
+    mfa = runtime.services.mfa
     ctx = _ctx(runtime, env, user)
-    reg = svc.register_totp(ctx)
-    svc.authenticate_totp(ctx, totp.code_at(reg.secret, runtime.clock.now()), device_id=reg.id, mint=MintRequest())
-    return reg.secret, svc.recovery_codes(_ctx(runtime, env, user))
+    reg = mfa.totp.register_totp(ctx)
+    mfa.totp.authenticate_totp(ctx, totp.code_at(reg.secret, runtime.clock.now()), device_id=reg.id, mint=MintRequest())
+    return reg.secret, mfa.recovery.recovery_codes(_ctx(runtime, env, user))
 
 
 
@@ -51,9 +52,9 @@ def test_single_use_token_threads(runtime_any: Runtime) -> None:
     user = sign_in(runtime_any, env)
     secret, _ = _enrol(runtime_any, env, user)
     require_actions(runtime_any, env, "user.update")
-    svc = mfa_service(runtime_any)
+    mfa = runtime_any.services.mfa
     runtime_any.clock.advance(30)  # type: ignore[attr-defined]
-    result = svc.authenticate_totp(
+    result = mfa.totp.authenticate_totp(
         _ctx(runtime_any, env, user),
         totp.code_at(secret, runtime_any.clock.now()),
         device_id=None,
@@ -61,7 +62,7 @@ def test_single_use_token_threads(runtime_any: Runtime) -> None:
     )
     token = result.mfa_token
     ctx = _ctx(runtime_any, env, user)
-    outcome = race(N, lambda: svc.update_user(ctx, {"alias": "x"}, mfa_token=token, elevated_token=None))
+    outcome = race(N, lambda: mfa.profile.update_user(ctx, {"alias": "x"}, Proof(mfa_token=token)))
     assert outcome == Counter({"ok": 1, "mfa_token_invalid": N - 1})
 
 
@@ -70,9 +71,9 @@ def test_single_use_elevated_token_threads(runtime_any: Runtime) -> None:
     user = sign_in(runtime_any, env)
     secret, _ = _enrol(runtime_any, env, user)
     require_actions(runtime_any, env, "user.update", tokenBehavior="single_use")
-    svc = mfa_service(runtime_any)
+    mfa = runtime_any.services.mfa
     runtime_any.clock.advance(30)  # type: ignore[attr-defined]
-    result = svc.authenticate_totp(
+    result = mfa.totp.authenticate_totp(
         _ctx(runtime_any, env, user),
         totp.code_at(secret, runtime_any.clock.now()),
         device_id=None,
@@ -80,7 +81,7 @@ def test_single_use_elevated_token_threads(runtime_any: Runtime) -> None:
     )
     ctx = _ctx(runtime_any, env, user)
     outcome = race(
-        N, lambda: svc.update_user(ctx, {"alias": "x"}, mfa_token=None, elevated_token=result.elevated_token)
+        N, lambda: mfa.profile.update_user(ctx, {"alias": "x"}, Proof(elevated_token=result.elevated_token))
     )
     assert outcome == Counter({"ok": 1, "mfa_token_invalid": N - 1})
 
@@ -89,17 +90,17 @@ def test_totp_code_and_recovery_code_accepted_once_under_concurrency(runtime_any
     env = make_environment(runtime_any)
     user = sign_in(runtime_any, env)
     secret, codes = _enrol(runtime_any, env, user)
-    svc = mfa_service(runtime_any)
+    mfa = runtime_any.services.mfa
     ctx = _ctx(runtime_any, env, user)
     runtime_any.clock.advance(30)  # type: ignore[attr-defined]
     code = totp.code_at(secret, runtime_any.clock.now())
-    outcome = race(8, lambda: svc.authenticate_totp(ctx, code, device_id=None, mint=MintRequest()))
+    outcome = race(8, lambda: mfa.totp.authenticate_totp(ctx, code, device_id=None, mint=MintRequest()))
     assert outcome["ok"] == 1 and outcome["ok"] + outcome["mfa_invalid_code"] + outcome["mfa_rate_limited"] == 8
     with runtime_any.db.write() as uow:
-        from actionmfa.services import ratelimit
+        from actionmfa.services.mfa import lockout as ratelimit
 
         ratelimit.clear(uow, user.user.id)
-    outcome = race(8, lambda: svc.authenticate_recovery(ctx, codes[0], mint=MintRequest()))
+    outcome = race(8, lambda: mfa.recovery.authenticate_recovery(ctx, codes[0], mint=MintRequest()))
     assert outcome["ok"] == 1 and sum(outcome.values()) == 8
 
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections import Counter
 
 from actionmfa.domain.models import AuthContext
+from actionmfa.domain.tokens import Proof
 from actionmfa.factors.soft_authenticator import SoftAuthenticator
-from actionmfa.services.mfa import MintRequest
-from actionmfa.services.passkeys import Proof, passkeys_for
+from actionmfa.services.mfa.completion import MintRequest
 from actionmfa.services.runtime import Runtime
 from actionmfa.store.repos.passkeys import PasskeyRepo
 from tests.concurrency import race
@@ -29,16 +29,14 @@ def test_one_assertion_is_accepted_once_under_concurrency(runtime_any: Runtime) 
     env = make_environment(runtime)
     who = sign_in(runtime, env)
     ctx = _ctx(runtime, env.id, who.jwt)
-    service = passkeys_for(runtime)
+    passkeys = runtime.services.passkeys
     auth = SoftAuthenticator()
-    with runtime.db.write() as uow:
-        options = service.registration_options(uow, ctx)
-    service.register(runtime.db, ctx, auth.create(options, origin=ORIGIN), MintRequest(), Proof())
+    options = passkeys.ceremonies.registration_options(ctx)
+    passkeys.registration.register(ctx, auth.create(options, origin=ORIGIN), MintRequest(), Proof())
     ctx = _ctx(runtime, env.id, who.jwt)
-    with runtime.db.write() as uow:
-        options = service.authentication_options(uow, ctx)
+    options = passkeys.ceremonies.authentication_options(ctx)
     assertion = auth.get(options, origin=ORIGIN)
-    outcome = race(N, lambda: service.authenticate(runtime.db, ctx, assertion, MintRequest(create_mfa_token=True)))
+    outcome = race(N, lambda: passkeys.authentication.authenticate(ctx, assertion, MintRequest(create_mfa_token=True)))
     assert outcome == Counter({"ok": 1, "passkey_challenge_invalid": N - 1})
     with runtime.db.read() as uow:
         [stored] = PasskeyRepo(uow.conn).for_user(who.user.id)
@@ -50,18 +48,16 @@ def test_distinct_assertions_each_advance_the_counter_once(runtime_any: Runtime)
     env = make_environment(runtime)
     who = sign_in(runtime, env)
     ctx = _ctx(runtime, env.id, who.jwt)
-    service = passkeys_for(runtime)
+    passkeys = runtime.services.passkeys
     auth = SoftAuthenticator()
-    with runtime.db.write() as uow:
-        options = service.registration_options(uow, ctx)
-    service.register(runtime.db, ctx, auth.create(options, origin=ORIGIN), MintRequest(), Proof())
+    options = passkeys.ceremonies.registration_options(ctx)
+    passkeys.registration.register(ctx, auth.create(options, origin=ORIGIN), MintRequest(), Proof())
     ctx = _ctx(runtime, env.id, who.jwt)
     assertions = []
     for _ in range(4):
-        with runtime.db.write() as uow:
-            assertions.append(auth.get(service.authentication_options(uow, ctx), origin=ORIGIN))
+        assertions.append(auth.get(passkeys.ceremonies.authentication_options(ctx), origin=ORIGIN))
     for assertion in assertions:  # in counter order: every one grows the stored counter
-        service.authenticate(runtime.db, ctx, assertion, MintRequest())
+        passkeys.authentication.authenticate(ctx, assertion, MintRequest())
     with runtime.db.read() as uow:
         [stored] = PasskeyRepo(uow.conn).for_user(who.user.id)
     assert stored.sign_count == 4 and stored.possibly_cloned_at is None

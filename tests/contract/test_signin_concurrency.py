@@ -6,9 +6,8 @@ import threading
 from collections import Counter
 from dataclasses import dataclass, field
 
-from actionmfa.services import email_signin
-from actionmfa.services.mailer import MailMessage
 from actionmfa.services.runtime import Runtime
+from actionmfa.services.signin.mailer import MailMessage
 from tests.concurrency import race
 from tests.conftest import make_environment
 
@@ -32,8 +31,8 @@ def test_a_code_signs_in_exactly_once(runtime_any: Runtime) -> None:
     outbox = Outbox()
     runtime_any.mailer = outbox
     env = make_environment(runtime_any)
-    sent = email_signin.create(runtime_any, env.id, "race@example.com")
-    outcomes = race(6, lambda: email_signin.sign_in(runtime_any, env.id, sent.verification_id, outbox.code()))
+    sent = runtime_any.services.signin.email.create(env.id, "race@example.com")
+    outcomes = race(6, lambda: runtime_any.services.signin.email.sign_in(env.id, sent.verification_id, outbox.code()))
     assert outcomes["ok"] == 1
     assert set(outcomes) <= {"ok", "verification_used", "verification_attempts_exceeded"}
 
@@ -42,9 +41,9 @@ def test_the_try_budget_is_exact_under_concurrent_guesses(runtime_any: Runtime) 
     outbox = Outbox()
     runtime_any.mailer = outbox
     env = make_environment(runtime_any)
-    sent = email_signin.create(runtime_any, env.id, "guess@example.com")
+    sent = runtime_any.services.signin.email.create(env.id, "guess@example.com")
     wrong = f"{(int(outbox.code()) + 1) % 1_000_000:06d}"
-    outcomes = race(10, lambda: email_signin.sign_in(runtime_any, env.id, sent.verification_id, wrong))
+    outcomes = race(10, lambda: runtime_any.services.signin.email.sign_in(env.id, sent.verification_id, wrong))
     assert outcomes == Counter({"invalid_verification_code": 5, "verification_attempts_exceeded": 5})
 
 
@@ -54,7 +53,7 @@ def test_concurrent_first_sign_ins_create_one_user(runtime_any: Runtime) -> None
     env = make_environment(runtime_any)
     pending = []
     for _ in range(4):
-        sent = email_signin.create(runtime_any, env.id, "new@example.com")
+        sent = runtime_any.services.signin.email.create(env.id, "new@example.com")
         pending.append((sent.verification_id, outbox.code()))
     users: list[str] = []
     lock = threading.Lock()
@@ -63,7 +62,7 @@ def test_concurrent_first_sign_ins_create_one_user(runtime_any: Runtime) -> None
     def sign_in() -> None:
         with lock:
             vid, code = next(queue)
-        issued = email_signin.sign_in(runtime_any, env.id, vid, code)
+        issued = runtime_any.services.signin.email.sign_in(env.id, vid, code)
         with lock:
             users.append(issued.user.id)
 

@@ -4,7 +4,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from actionmfa.services.audit import AuditIds, row_values
+from actionmfa.services.core.audit import AuditIds, row_values
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 

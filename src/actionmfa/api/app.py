@@ -46,8 +46,7 @@ def create_app(runtime: Runtime, *, migrate: bool = True) -> FastAPI:
         if migrate:
             runtime.db.migrate()
         yield
-        for closer in runtime.extras.get("on_shutdown", []):
-            closer()
+        runtime.close()
 
     app = FastAPI(
         title="ActionMFA",

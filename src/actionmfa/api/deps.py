@@ -1,6 +1,13 @@
-"""FastAPI dependencies: the runtime, the caller's session, the admin principal.
+"""FastAPI dependencies: the services, the caller's session, the admin principal, the MFA proof.
 
-Routers declare what they need with the ``Annotated`` aliases below and stay free of auth logic.
+Routers declare what they need with the ``Annotated`` aliases below and stay free of auth logic and
+of storage: ``MfaDep`` gives the MFA core's use cases, ``AuthDep`` a full session, ``ProofDep`` the
+request's proof headers as one :class:`~actionmfa.domain.tokens.Proof`, and so on. None of these
+adds a parameter to the OpenAPI document beyond the headers named here.
+
+The dependencies that only pick an object or read headers are ``async`` (run on the event loop, no
+thread hop); the ones that touch the database (the session, the admin principal) are plain functions,
+which FastAPI runs in its thread pool.
 """
 
 from __future__ import annotations
@@ -9,14 +16,25 @@ from typing import Annotated
 
 from fastapi import Depends, Header, Request
 
+from actionmfa.config import ServerConfig
 from actionmfa.domain.actions import ELEVATED_TOKEN_HEADER, MFA_TOKEN_HEADER, SessionScope
 from actionmfa.domain.models import AuthContext, RequestMeta
+from actionmfa.domain.tokens import Proof
 from actionmfa.errors import MfaRequiredError, UnauthorizedError
-from actionmfa.services.environments import AdminPrincipal
+from actionmfa.services.container import (
+    CoreServices,
+    MfaServices,
+    OperatorServices,
+    PasskeyServices,
+    Services,
+    SignInServices,
+    WalletServices,
+)
+from actionmfa.services.core.environments import AdminPrincipal
 from actionmfa.services.runtime import Runtime
 
 
-def get_runtime(request: Request) -> Runtime:
+async def get_runtime(request: Request) -> Runtime:
     runtime: Runtime = request.app.state.runtime
     return runtime
 
@@ -24,9 +42,55 @@ def get_runtime(request: Request) -> Runtime:
 RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
 
 
-def request_meta(request: Request, runtime: RuntimeDep) -> RequestMeta:
+async def get_services(runtime: RuntimeDep) -> Services:
+    return runtime.services
+
+
+ServicesDep = Annotated[Services, Depends(get_services)]
+
+
+async def get_config(runtime: RuntimeDep) -> ServerConfig:
+    return runtime.config
+
+
+ConfigDep = Annotated[ServerConfig, Depends(get_config)]
+
+
+async def _core(services: ServicesDep) -> CoreServices:
+    return services.core
+
+
+async def _signin(services: ServicesDep) -> SignInServices:
+    return services.signin
+
+
+async def _mfa(services: ServicesDep) -> MfaServices:
+    return services.mfa
+
+
+async def _passkeys(services: ServicesDep) -> PasskeyServices:
+    return services.passkeys
+
+
+async def _wallets(services: ServicesDep) -> WalletServices:
+    return services.wallets
+
+
+async def _operator(services: ServicesDep) -> OperatorServices:
+    return services.operator
+
+
+CoreDep = Annotated[CoreServices, Depends(_core)]
+SignInDep = Annotated[SignInServices, Depends(_signin)]
+MfaDep = Annotated[MfaServices, Depends(_mfa)]
+PasskeysDep = Annotated[PasskeyServices, Depends(_passkeys)]
+WalletsDep = Annotated[WalletServices, Depends(_wallets)]
+OperatorDep = Annotated[OperatorServices, Depends(_operator)]
+
+
+async def request_meta(request: Request, config: ConfigDep) -> RequestMeta:
     address = request.client.host if request.client else None
-    if runtime.config.trust_proxy_headers:
+    if config.trust_proxy_headers:
         forwarded = request.headers.get("x-forwarded-for")
         if forwarded:
             address = forwarded.split(",")[0].strip()
@@ -51,14 +115,12 @@ def _bearer(authorization: str | None) -> str:
 
 def session_any_scope(
     environmentId: str,
-    runtime: RuntimeDep,
+    core: CoreDep,
     meta: MetaDep,
     authorization: Annotated[str | None, Header()] = None,
 ) -> AuthContext:
     """A live session of this environment, including one still waiting for session MFA."""
-    token = _bearer(authorization)
-    with runtime.db.read() as uow:
-        return runtime.sessions.authenticate(uow, environmentId, token, meta)
+    return core.access.session(environmentId, _bearer(authorization), meta)
 
 
 PendingAuthDep = Annotated[AuthContext, Depends(session_any_scope)]
@@ -66,21 +128,34 @@ PendingAuthDep = Annotated[AuthContext, Depends(session_any_scope)]
 
 def session_full_scope(ctx: PendingAuthDep) -> AuthContext:
     """A session that has completed session-based MFA (scope ``user:basic``)."""
+    require_full_scope(ctx)
+    return ctx
+
+
+def require_full_scope(ctx: AuthContext) -> None:
+    """For routes a pending session reaches (to enrol, say) but whose action needs a full one."""
     if ctx.session.scope is SessionScope.REQUIRES_ADDITIONAL_AUTH:
         raise MfaRequiredError()
-    return ctx
 
 
 AuthDep = Annotated[AuthContext, Depends(session_full_scope)]
 
 
-def admin_principal(runtime: RuntimeDep, authorization: Annotated[str | None, Header()] = None) -> AdminPrincipal:
-    token = _bearer(authorization)
-    with runtime.db.read() as uow:
-        return runtime.environments.authenticate_admin(uow, token)
+def admin_principal(core: CoreDep, authorization: Annotated[str | None, Header()] = None) -> AdminPrincipal:
+    return core.access.admin(_bearer(authorization))
 
 
 AdminDep = Annotated[AdminPrincipal, Depends(admin_principal)]
 
 MfaTokenHeader = Annotated[str | None, Header(alias=MFA_TOKEN_HEADER)]
 ElevatedTokenHeader = Annotated[str | None, Header(alias=ELEVATED_TOKEN_HEADER)]
+
+
+async def proof_headers(mfa_token: MfaTokenHeader = None, elevated_token: ElevatedTokenHeader = None) -> Proof:
+    """The MFA proof the request presents (``x-mfa-auth-token``, ``x-dyn-elevated-access-token``)."""
+    return Proof(mfa_token=mfa_token, elevated_token=elevated_token)
+
+
+# Declare it before the session dependency in a route's signature: the OpenAPI document lists the
+# proof headers first, as it always has.
+ProofDep = Annotated[Proof, Depends(proof_headers)]

@@ -7,7 +7,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict
 
 from actionmfa.domain.models import AuthContext, Session, User
-from actionmfa.services.sessions import IssuedSession
+from actionmfa.services.core.sessions import IssuedSession
 
 
 class WireModel(BaseModel):

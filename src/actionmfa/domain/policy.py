@@ -25,6 +25,12 @@ def method_counts(settings: MfaSettings, kind: MFADeviceType) -> bool:
     return True
 
 
+def has_any_method(*, verified_devices: int, passkeys: int) -> bool:
+    """A verified TOTP device or any stored passkey, whatever the settings say about counting them:
+    the strict question for "may a pending device still become the first method without proof"."""
+    return verified_devices > 0 or passkeys > 0
+
+
 def is_required_for_action(settings: MfaSettings, action: MFAAction, *, has_verified_method: bool) -> bool:
     """DESIGN §4, exactly.
 

@@ -14,8 +14,9 @@ caller learns nothing about which check failed (the audit log records the reason
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from enum import StrEnum
 from typing import Any
 
 from actionmfa.domain.actions import (
@@ -35,6 +36,41 @@ ELEVATED_AUDIENCE = "actionmfa:elevated"
 CREDENTIAL_UPDATE = "credential:update"
 KNOWN_SCOPES: frozenset[str] = frozenset({s.value for s in TokenScope} | {CREDENTIAL_UPDATE})
 ACTION_FOR_SCOPE: dict[str, MFAAction] = {scope.value: action for action, scope in SCOPE_FOR_ACTION.items()}
+
+
+@dataclass(frozen=True, slots=True)
+class Proof:
+    """The proof of MFA one request presents to the gate (DESIGN §6), carried from the router to
+    :meth:`actionmfa.services.core.gate.Gate.enforce` as one value.
+
+    ``mfa_token`` is the ``x-mfa-auth-token`` header, ``elevated_token`` the
+    ``x-dyn-elevated-access-token`` header (either may be absent or empty). ``approval_digest`` is the
+    hex SHA-256 of the canonical request being approved: a token bound to a digest authorises only
+    the request with that digest (the wallet's signing ceremony sets it from the payload with
+    :meth:`bound_to`; elsewhere it is None).
+    """
+
+    mfa_token: str | None = None
+    elevated_token: str | None = None
+    approval_digest: str | None = None
+
+    def bound_to(self, approval_digest: str | None) -> Proof:
+        return replace(self, approval_digest=approval_digest)
+
+
+class TokenKind(StrEnum):
+    """Which of the two proofs a checked token is (audit log ``tokenId`` rows name it)."""
+
+    MFA_TOKEN = "mfa_token"  # noqa: S105 - a kind, not a secret
+    ELEVATED = "elevated"
+
+
+class GateVia(StrEnum):
+    """How the gate allowed an action (``via`` in the audit log and in the action's own rows)."""
+
+    ELEVATED_TOKEN = "elevated_token"  # noqa: S105 - a path through the gate, not a secret
+    MFA_TOKEN = "mfa_token"  # noqa: S105
+    NOT_REQUIRED = "not_required"
 
 
 class TokenRefusal(Exception):

@@ -18,7 +18,6 @@ tokens the client holds are attached automatically. Results are eth-account's ow
 
 from __future__ import annotations
 
-import base64
 import json
 import os
 import secrets
@@ -32,6 +31,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
 from eth_account.datastructures import SignedMessage, SignedSetCodeAuthorization, SignedTransaction
 
+from actionmfa.crypto import b64u, b64u_decode
 from actionmfa.errors import NotFoundError, WalletProofInvalidError, WalletSignatureInvalidError
 from actionmfa.wallet import ecdsa2p as p2
 from actionmfa.wallet.curve import address_of
@@ -83,14 +83,6 @@ RESHARE_SCOPE = "wallet:reshare"
 _RID_ALPHABET = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
 
 
-def _b64(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
-
-
-def _unb64(text: str) -> bytes:
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
-
-
 def _default_share_dir() -> Path:
     return Path(os.environ.get("ACTIONMFA_WALLET_DIR") or Path.home() / ".actionmfa" / "wallets")
 
@@ -116,19 +108,19 @@ class ShareStore:
     def _device_key(self) -> bytes:
         path = self.directory / "device.key"
         if path.exists():
-            return _unb64(path.read_text().strip())
+            return b64u_decode(path.read_text().strip())
         self.directory.mkdir(parents=True, exist_ok=True, mode=0o700)
         key = secrets.token_bytes(32)
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "w") as fh:
-            fh.write(_b64(key))
+            fh.write(b64u(key))
         return key
 
     def _key(self, doc: dict[str, Any]) -> bytes:
         if doc["kdf"] == "scrypt":
             if self._passphrase is None:
                 raise WalletProofInvalidError("This share file needs a passphrase")
-            return Scrypt(salt=_unb64(doc["salt"]), length=32, n=2**15, r=8, p=1).derive(self._passphrase.encode())
+            return Scrypt(salt=b64u_decode(doc["salt"]), length=32, n=2**15, r=8, p=1).derive(self._passphrase.encode())
         return self._device_key()
 
     def _load(self, path: Path) -> dict[str, Any]:
@@ -136,7 +128,7 @@ class ShareStore:
             doc: dict[str, Any] = json.loads(path.read_text())
             return doc
         if self._passphrase is not None:
-            return {"version": 1, "kdf": "scrypt", "salt": _b64(secrets.token_bytes(16)), "wallets": {}}
+            return {"version": 1, "kdf": "scrypt", "salt": b64u(secrets.token_bytes(16)), "wallets": {}}
         return {"version": 1, "kdf": "device-key", "wallets": {}}
 
     def _write(self, path: Path, doc: dict[str, Any]) -> None:
@@ -158,7 +150,7 @@ class ShareStore:
             aad = f"{environment_id}:{user_id}:{wallet_id}:{version}".encode()
             ct = AESGCM(key).encrypt(nonce, json.dumps(share.to_json()).encode(), aad)
             slot = f"{wallet_id}#pending" if pending else wallet_id
-            doc["wallets"][slot] = {"nonce": _b64(nonce), "ct": _b64(ct), "version": version}
+            doc["wallets"][slot] = {"nonce": b64u(nonce), "ct": b64u(ct), "version": version}
             if not pending:
                 doc["wallets"].pop(f"{wallet_id}#pending", None)
             self._write(path, doc)
@@ -182,7 +174,7 @@ class ShareStore:
             entry_version = int(entry.get("version", 1))
             aad = f"{environment_id}:{user_id}:{wallet_id}:{entry_version}".encode()
             try:
-                plain = AESGCM(self._key(doc)).decrypt(_unb64(entry["nonce"]), _unb64(entry["ct"]), aad)
+                plain = AESGCM(self._key(doc)).decrypt(b64u_decode(entry["nonce"]), b64u_decode(entry["ct"]), aad)
             except InvalidTag as exc:
                 raise WalletProofInvalidError("User share could not be decrypted (wrong passphrase?)") from exc
             if entry is pending:

@@ -1,17 +1,22 @@
-"""The object graph of one server process, built once from the configuration and passed in."""
+"""The object graph of one server process, built once from the configuration and passed in.
+
+``Runtime`` holds the infrastructure (configuration, database, keyring, clock) and the typed
+service container (:class:`actionmfa.services.container.Services`) built on it. ``keys``,
+``sessions``, ``environments`` and ``mailer`` are shorthands into the container.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
 
 from actionmfa.clock import Clock, SystemClock
 from actionmfa.config import ServerConfig, load_keyring
 from actionmfa.crypto import Keyring
-from actionmfa.services.environments import EnvironmentService
-from actionmfa.services.keys import SigningKeys
-from actionmfa.services.mailer import Mailer, mailer_for
-from actionmfa.services.sessions import SessionService
+from actionmfa.services.container import Services, build_services
+from actionmfa.services.core.environments import EnvironmentService
+from actionmfa.services.core.keys import SigningKeys
+from actionmfa.services.core.sessions import SessionService
+from actionmfa.services.signin.mailer import Mailer, mailer_for
 from actionmfa.store.db import Database
 
 
@@ -21,12 +26,7 @@ class Runtime:
     db: Database
     keyring: Keyring
     clock: Clock
-    keys: SigningKeys
-    sessions: SessionService
-    environments: EnvironmentService
-    mailer: Mailer  # sign-in mail (SMTP, or the --mail-log sink); tests inject their own
-    # Area services that need process-wide state (caches, pools) register here by name.
-    extras: dict[str, Any] = field(default_factory=dict)
+    services: Services
 
     @classmethod
     def build(
@@ -43,14 +43,30 @@ class Runtime:
         if db is None:
             config.data_dir.mkdir(parents=True, exist_ok=True)
             db = Database(config.effective_database_url)
-        keys = SigningKeys(keyring)
-        return cls(
-            config=config,
-            db=db,
-            keyring=keyring,
-            clock=clock,
-            keys=keys,
-            sessions=SessionService(keys, clock),
-            environments=EnvironmentService(keyring, keys, clock),
-            mailer=mailer or mailer_for(config),
-        )
+        services = build_services(db=db, keyring=keyring, clock=clock, mailer=mailer or mailer_for(config))
+        return cls(config=config, db=db, keyring=keyring, clock=clock, services=services)
+
+    @property
+    def keys(self) -> SigningKeys:
+        return self.services.core.keys
+
+    @property
+    def sessions(self) -> SessionService:
+        return self.services.core.sessions
+
+    @property
+    def environments(self) -> EnvironmentService:
+        return self.services.core.environments
+
+    @property
+    def mailer(self) -> Mailer:
+        """Sign-in mail (SMTP, or the --mail-log sink); tests swap in their own."""
+        return self.services.signin.email.mailer
+
+    @mailer.setter
+    def mailer(self, mailer: Mailer) -> None:
+        self.services.signin.email.mailer = mailer
+
+    def close(self) -> None:
+        """At shutdown: stop what the services run beside the requests (the wallet key pool)."""
+        self.services.close()

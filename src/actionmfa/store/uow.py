@@ -1,4 +1,8 @@
-"""Unit of work: one connection in one transaction, with the repositories that use it."""
+"""Unit of work: one connection in one transaction, with the repositories that use it.
+
+Services reach storage only through these attributes (typed by the ports each area declares,
+``services/<area>/ports.py``); the repositories are built on first use and share the connection.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +12,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import Connection
 
 if TYPE_CHECKING:
+    from actionmfa.store.repos.audit import AuditRepo
     from actionmfa.store.repos.core import (
         AdminTokenRepo,
         EmailVerificationRepo,
@@ -16,6 +21,10 @@ if TYPE_CHECKING:
         SigningKeyRepo,
         UserRepo,
     )
+    from actionmfa.store.repos.mfa import MfaRepo
+    from actionmfa.store.repos.passkeys import PasskeyRepo
+    from actionmfa.store.repos.tokens import TokenRepo
+    from actionmfa.store.repos.wallets import WalletRepo
 
 
 class UnitOfWork:
@@ -61,3 +70,33 @@ class UnitOfWork:
         from actionmfa.store.repos.core import EmailVerificationRepo
 
         return EmailVerificationRepo(self.conn)
+
+    @cached_property
+    def audit(self) -> AuditRepo:
+        from actionmfa.store.repos.audit import AuditRepo
+
+        return AuditRepo(self.conn)
+
+    @cached_property
+    def tokens(self) -> TokenRepo:
+        from actionmfa.store.repos.tokens import TokenRepo
+
+        return TokenRepo(self.conn)
+
+    @cached_property
+    def mfa(self) -> MfaRepo:
+        from actionmfa.store.repos.mfa import MfaRepo
+
+        return MfaRepo(self.conn)
+
+    @cached_property
+    def passkeys(self) -> PasskeyRepo:
+        from actionmfa.store.repos.passkeys import PasskeyRepo
+
+        return PasskeyRepo(self.conn)
+
+    @cached_property
+    def wallets(self) -> WalletRepo:
+        from actionmfa.store.repos.wallets import WalletRepo
+
+        return WalletRepo(self.conn)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import base64
+from actionmfa.crypto import b64u, b64u_decode
 
 __all__ = ["b64_to_bytes", "b64_to_int", "bytes_to_b64", "int_to_b64"]
 
@@ -10,13 +10,13 @@ _MAX_B64_CHARS = 4096  # a 4096-bit N² is 683 chars; refuse anything absurd bef
 
 
 def bytes_to_b64(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+    return b64u(data)
 
 
 def b64_to_bytes(text: str) -> bytes:
     if not isinstance(text, str) or len(text) > _MAX_B64_CHARS * 64:
         raise ValueError("bad base64 value")
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+    return b64u_decode(text)
 
 
 def int_to_b64(value: int) -> str:

@@ -60,12 +60,12 @@ from actionmfa.wallet.messages import (
     SignNonce,
     SignPartial,
     SignReveal,
-    _bigint,
-    _hex32,
-    _point,
-    _proof,
-    _str,
 )
+from actionmfa.wallet.messages import bigint_field as _bigint
+from actionmfa.wallet.messages import hex32_field as _hex32
+from actionmfa.wallet.messages import point_field as _point
+from actionmfa.wallet.messages import proof_field as _proof
+from actionmfa.wallet.messages import str_field as _str
 from actionmfa.wallet.paillier import (
     DEFAULT_MODULUS_BITS,
     PaillierPublicKey,

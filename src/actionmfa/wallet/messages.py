@@ -12,7 +12,7 @@ from typing import Any
 
 from actionmfa.errors import WalletProofInvalidError
 from actionmfa.wallet.codec import b64_to_int, int_to_b64
-from actionmfa.wallet.curve import Point, point_from_hex, point_to_hex
+from actionmfa.wallet.curve import ORDER, Point, point_from_hex, point_to_hex
 from actionmfa.wallet.proofs import ModProof, SchnorrProof
 
 __all__ = [
@@ -67,6 +67,28 @@ def _proof(data: dict[str, Any], key: str) -> SchnorrProof:
     if not isinstance(value, dict):
         raise _bad(key)
     return SchnorrProof.from_json(value)
+
+
+def _scalar(data: dict[str, Any], key: str, *, allow_zero: bool) -> int:
+    """A secp256k1 scalar in hex: ``0 < value < n``, or ``0 <= value < n`` with ``allow_zero`` (a
+    refresh's re-randomisation may be 0; a Shamir sub-share or a share never is)."""
+    try:
+        value = int(_str(data, key), 16)
+    except ValueError as exc:
+        raise _bad(key) from exc
+    if not (0 if allow_zero else 1) <= value < ORDER:
+        raise _bad(key)
+    return value
+
+
+# The field parsers, public for the messages of the other ceremonies (ecdsa2p, refresh, reshare).
+field_error = _bad
+str_field = _str
+point_field = _point
+bigint_field = _bigint
+hex32_field = _hex32
+proof_field = _proof
+scalar_field = _scalar
 
 
 # --- key generation ---------------------------------------------------------------------------------

@@ -33,7 +33,10 @@ from actionmfa.wallet.ecdsa2p import (
     ServerKeyShare,
     check_paillier_public,
 )
-from actionmfa.wallet.messages import CommitMessage, ShareProofMessage, _bad, _hex32, _str
+from actionmfa.wallet.messages import CommitMessage, ShareProofMessage, scalar_field
+from actionmfa.wallet.messages import field_error as _bad
+from actionmfa.wallet.messages import hex32_field as _hex32
+from actionmfa.wallet.messages import str_field as _str
 from actionmfa.wallet.paillier import DEFAULT_MODULUS_BITS, PaillierPublicKey, PaillierSecretKey
 from actionmfa.wallet.proofs import ModProof, SchnorrProof, commit, verify_opening
 
@@ -59,13 +62,7 @@ def refresh_session_id(wallet_id: str, ceremony_id: str, key_version: int) -> by
 
 
 def _scalar(data: dict[str, Any], key: str) -> int:
-    try:
-        value = int(_str(data, key), 16)
-    except ValueError as exc:
-        raise _bad(key) from exc
-    if not 0 <= value < ORDER:
-        raise _bad(key)
-    return value
+    return scalar_field(data, key, allow_zero=True)  # a re-randomisation (or the new x1) may be 0
 
 
 RefreshCommit = CommitMessage

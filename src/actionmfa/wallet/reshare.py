@@ -51,7 +51,10 @@ from actionmfa.wallet.ecdsa2p import (
     ServerKeyShare,
     check_paillier_public,
 )
-from actionmfa.wallet.messages import ShareProofMessage, _bad, _hex32, _str
+from actionmfa.wallet.messages import ShareProofMessage, scalar_field
+from actionmfa.wallet.messages import field_error as _bad
+from actionmfa.wallet.messages import hex32_field as _hex32
+from actionmfa.wallet.messages import str_field as _str
 from actionmfa.wallet.paillier import DEFAULT_MODULUS_BITS, PaillierPublicKey, PaillierSecretKey
 from actionmfa.wallet.proofs import ModProof, SchnorrProof
 
@@ -216,13 +219,7 @@ def delegate_receive(sub_shares: Sequence[tuple[int, Sequence[Point]]], public_k
 
 
 def _scalar(data: dict[str, Any], key: str) -> int:
-    try:
-        value = int(_str(data, key), 16)
-    except ValueError as exc:
-        raise _bad(key) from exc
-    if not 0 < value < ORDER:
-        raise _bad(key)
-    return value
+    return scalar_field(data, key, allow_zero=False)  # a Shamir sub-share or a share is never 0
 
 
 def _commitments(data: dict[str, Any], key: str) -> tuple[Point, ...]:

@@ -7,7 +7,7 @@ from typing import Any
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
-from actionmfa.api.deps import AdminDep, RuntimeDep
+from actionmfa.api.deps import AdminDep, OperatorDep
 from actionmfa.api.schemas import SdkUser, WireModel
 from actionmfa.domain.models import Environment
 
@@ -59,10 +59,8 @@ class UserList(BaseModel):
 
 
 @router.post("/environments", response_model=EnvironmentCreated, status_code=201)
-def create_environment(body: EnvironmentCreate, admin: AdminDep, runtime: RuntimeDep) -> EnvironmentCreated:
-    runtime.environments.require_operator(admin)
-    with runtime.db.write() as uow:
-        created = runtime.environments.create(uow, name=body.name, settings=body.settings)
+def create_environment(body: EnvironmentCreate, admin: AdminDep, operator: OperatorDep) -> EnvironmentCreated:
+    created = operator.environments.create(admin, name=body.name, settings=body.settings)
     return EnvironmentCreated(
         environmentId=created.environment.id,
         adminToken=created.admin_token,
@@ -71,10 +69,8 @@ def create_environment(body: EnvironmentCreate, admin: AdminDep, runtime: Runtim
 
 
 @router.get("/environments/{environmentId}", response_model=EnvironmentOut)
-def get_environment(environmentId: str, admin: AdminDep, runtime: RuntimeDep) -> EnvironmentOut:
-    admin.require(environmentId)
-    with runtime.db.read() as uow:
-        return EnvironmentOut.of(runtime.environments.get(uow, environmentId))
+def get_environment(environmentId: str, admin: AdminDep, operator: OperatorDep) -> EnvironmentOut:
+    return EnvironmentOut.of(operator.environments.get(admin, environmentId))
 
 
 @router.put("/environments/{environmentId}", response_model=EnvironmentOut)
@@ -82,33 +78,26 @@ def update_environment(
     environmentId: str,
     body: EnvironmentUpdate,
     admin: AdminDep,
-    runtime: RuntimeDep,
+    operator: OperatorDep,
 ) -> EnvironmentOut:
-    admin.require(environmentId)
-    with runtime.db.write() as uow:
-        env = runtime.environments.update(uow, environmentId, name=body.name, settings_patch=body.settings)
+    env = operator.environments.update(admin, environmentId, name=body.name, settings_patch=body.settings)
     return EnvironmentOut.of(env)
 
 
 @router.post("/environments/{environmentId}/adminToken/rotate", response_model=AdminTokenOut)
-def rotate_admin_token(environmentId: str, admin: AdminDep, runtime: RuntimeDep) -> AdminTokenOut:
-    with runtime.db.write() as uow:
-        token = runtime.environments.rotate_admin_token(uow, admin, environmentId)
-    return AdminTokenOut(adminToken=token)
+def rotate_admin_token(environmentId: str, admin: AdminDep, operator: OperatorDep) -> AdminTokenOut:
+    return AdminTokenOut(adminToken=operator.environments.rotate_admin_token(admin, environmentId))
 
 
 @router.get("/environments/{environmentId}/users", response_model=UserList)
 def list_users(
     environmentId: str,
     admin: AdminDep,
-    runtime: RuntimeDep,
+    operator: OperatorDep,
     limit: int = Query(default=50, ge=1, le=500),
     cursor: str | None = Query(default=None, max_length=36),
 ) -> UserList:
-    admin.require(environmentId)
-    with runtime.db.read() as uow:
-        runtime.environments.get(uow, environmentId)
-        users = uow.users.list(environmentId, limit=limit, after_id=cursor)
+    users = operator.environments.users(admin, environmentId, limit=limit, cursor=cursor)
     return UserList(
         users=[SdkUser.of(u) for u in users],
         count=len(users),

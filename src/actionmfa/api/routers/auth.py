@@ -10,9 +10,9 @@ from __future__ import annotations
 from fastapi import APIRouter, Response
 from pydantic import Field
 
-from actionmfa.api.deps import MetaDep, PendingAuthDep, RuntimeDep
+from actionmfa.api.deps import MetaDep, PendingAuthDep, SignInDep
 from actionmfa.api.schemas import VerifyResponse, WireModel
-from actionmfa.services import email_signin, external_auth
+from actionmfa.services.signin.external import MAX_JWT_BYTES
 
 router = APIRouter(tags=["auth"])
 
@@ -31,41 +31,38 @@ class EmailVerificationSignIn(WireModel):
 
 
 class ExternalAuthSignIn(WireModel):
-    jwt: str = Field(min_length=1, max_length=external_auth.MAX_JWT_BYTES)
+    jwt: str = Field(min_length=1, max_length=MAX_JWT_BYTES)
 
 
 @router.post("/emailVerifications/create", response_model=EmailVerificationCreated, status_code=201)
 def create_email_verification(
-    environmentId: str, body: EmailVerificationCreate, runtime: RuntimeDep
+    environmentId: str, body: EmailVerificationCreate, signin: SignInDep
 ) -> EmailVerificationCreated:
-    sent = email_signin.create(runtime, environmentId, body.email)
+    sent = signin.email.create(environmentId, body.email)
     return EmailVerificationCreated(verificationUUID=sent.verification_id)
 
 
 @router.post("/emailVerifications/signin", response_model=VerifyResponse)
 def email_sign_in(
-    environmentId: str, body: EmailVerificationSignIn, runtime: RuntimeDep, meta: MetaDep
+    environmentId: str, body: EmailVerificationSignIn, signin: SignInDep, meta: MetaDep
 ) -> VerifyResponse:
-    issued = email_signin.sign_in(runtime, environmentId, body.verificationUUID, body.verificationToken, meta)
+    issued = signin.email.sign_in(environmentId, body.verificationUUID, body.verificationToken, meta)
     return VerifyResponse.of(issued)
 
 
 @router.post("/externalAuth/signin", response_model=VerifyResponse)
 def external_sign_in(
-    environmentId: str, body: ExternalAuthSignIn, runtime: RuntimeDep, meta: MetaDep
+    environmentId: str, body: ExternalAuthSignIn, signin: SignInDep, meta: MetaDep
 ) -> VerifyResponse:
-    return VerifyResponse.of(external_auth.sign_in(runtime, environmentId, body.jwt, meta))
+    return VerifyResponse.of(signin.external.sign_in(environmentId, body.jwt, meta))
 
 
 @router.post("/refresh", response_model=VerifyResponse)
-def refresh(ctx: PendingAuthDep, runtime: RuntimeDep) -> VerifyResponse:
-    with runtime.db.write() as uow:
-        issued = runtime.sessions.refresh(uow, ctx)
-    return VerifyResponse.of(issued)
+def refresh(ctx: PendingAuthDep, signin: SignInDep) -> VerifyResponse:
+    return VerifyResponse.of(signin.sessions.refresh(ctx))
 
 
 @router.post("/logout", status_code=204)
-def logout(ctx: PendingAuthDep, runtime: RuntimeDep) -> Response:
-    with runtime.db.write() as uow:
-        runtime.sessions.logout(uow, ctx)
+def logout(ctx: PendingAuthDep, signin: SignInDep) -> Response:
+    signin.sessions.logout(ctx)
     return Response(status_code=204)

@@ -1,7 +1,14 @@
-"""Operator dashboard: server-rendered pages over the same services as the admin API."""
+"""Operator dashboard: server-rendered pages over the same services as the admin API.
+
+Each route reads the session cookie, makes one call of :class:`~actionmfa.services.operator.dashboard.Dashboard`
+(which authorises, checks CSRF, maps the form and runs the admin API's own use cases) and renders
+the page it returns; errors become the login redirect (401), the error page (404 and the like) or
+the settings page with the message.
+"""
 
 from __future__ import annotations
 
+from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
@@ -10,18 +17,9 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
-from actionmfa.api.deps import RuntimeDep
-from actionmfa.domain.actions import MFAAction, MFADeviceType
+from actionmfa.api.deps import ConfigDep, OperatorDep
 from actionmfa.errors import ActionMFAError, UnauthorizedError
-from actionmfa.services import audit
-from actionmfa.services.dashboard import (
-    COOKIE_NAME,
-    SESSION_SECONDS,
-    DashboardAuth,
-    DashboardSession,
-    settings_from_form,
-)
-from actionmfa.services.runtime import Runtime
+from actionmfa.services.operator.dashboard import COOKIE_NAME, SESSION_SECONDS, Dashboard, DashboardSession
 
 router = APIRouter(prefix="/dashboard", include_in_schema=False)
 templates = Jinja2Templates(directory=str(Path(__file__).resolve().parents[2] / "ui" / "templates"))
@@ -32,14 +30,6 @@ _SECURITY_HEADERS = {
     "Referrer-Policy": "no-referrer",
     "Cache-Control": "no-store",
 }
-
-
-def _auth(runtime: Runtime) -> DashboardAuth:
-    found = runtime.extras.get("dashboard_auth")
-    if found is None:
-        found = DashboardAuth(runtime.keyring, runtime.environments, runtime.db, runtime.clock)
-        runtime.extras["dashboard_auth"] = found
-    return found  # type: ignore[no-any-return]
 
 
 def _render(request: Request, name: str, status: int = 200, **context: Any) -> HTMLResponse:
@@ -54,8 +44,20 @@ def _to_login() -> RedirectResponse:
     return response
 
 
-def _session(request: Request, runtime: Runtime) -> DashboardSession:
-    return _auth(runtime).session(request.cookies.get(COOKIE_NAME))
+def _session(request: Request, dashboard: Dashboard) -> DashboardSession:
+    return dashboard.session(request.cookies.get(COOKIE_NAME))
+
+
+def _environment_page(
+    request: Request, dashboard: Dashboard, session: DashboardSession, env_id: str, status: int = 200, **extra: Any
+) -> HTMLResponse:
+    page = dashboard.environment(session, env_id)
+    return _render(request, "environment.html", status=status, **_fields(page), **extra)
+
+
+def _fields(page: Any) -> dict[str, Any]:
+    """A page's fields as the template's context (shallow: the records themselves)."""
+    return {f.name: getattr(page, f.name) for f in fields(page)}
 
 
 @router.get("/login", response_class=HTMLResponse)
@@ -64,11 +66,11 @@ def login_page(request: Request) -> HTMLResponse:
 
 
 @router.post("/login", response_model=None)
-async def login(request: Request, runtime: RuntimeDep) -> Response:
+async def login(request: Request, operator: OperatorDep, config: ConfigDep) -> Response:
     form = await request.form()
     token = str(form.get("adminToken") or "")
     try:
-        cookie = await run_in_threadpool(_auth(runtime).login, token)
+        cookie = await run_in_threadpool(operator.dashboard.login, token)
     except UnauthorizedError:
         return _render(request, "login.html", status=401, error="That admin token is not valid.")
     response = RedirectResponse("/dashboard", status_code=303)
@@ -79,7 +81,7 @@ async def login(request: Request, runtime: RuntimeDep) -> Response:
         path="/dashboard",
         httponly=True,
         samesite="strict",
-        secure=runtime.config.effective_public_url.startswith("https://"),
+        secure=config.effective_public_url.startswith("https://"),
     )
     return response
 
@@ -90,48 +92,19 @@ def logout() -> RedirectResponse:
 
 
 @router.get("", response_class=HTMLResponse, response_model=None)
-def home(request: Request, runtime: RuntimeDep) -> Response:
+def home(request: Request, operator: OperatorDep) -> Response:
     try:
-        session = _session(request, runtime)
+        session = _session(request, operator.dashboard)
     except UnauthorizedError:
         return _to_login()
-    with runtime.db.read() as uow:
-        envs = [e for e in uow.environments.list() if session.principal.can_manage(e.id)]
-    return _render(
-        request,
-        "environments.html",
-        environments=envs,
-        csrf=session.csrf(runtime.keyring),
-        operator=session.principal.environment_id is None,
-    )
-
-
-def _environment_page(
-    request: Request, runtime: Runtime, session: DashboardSession, env_id: str, status: int = 200, **extra: Any
-) -> HTMLResponse:
-    with runtime.db.read() as uow:
-        env = runtime.environments.get(uow, env_id)
-    mfa = env.settings.security.mfa
-    actions = {a.value: mfa.action(a) for a in MFAAction}
-    return _render(
-        request,
-        "environment.html",
-        status=status,
-        env=env,
-        settings=env.settings.security,
-        actions=actions,
-        methods={t.value: mfa.method_enabled(t) for t in MFADeviceType},
-        csrf=session.csrf(runtime.keyring),
-        **extra,
-    )
+    return _render(request, "environments.html", **_fields(operator.dashboard.home(session)))
 
 
 @router.get("/environments/{env_id}", response_class=HTMLResponse, response_model=None)
-def environment_page(env_id: str, request: Request, runtime: RuntimeDep) -> Response:
+def environment_page(env_id: str, request: Request, operator: OperatorDep) -> Response:
     try:
-        session = _session(request, runtime)
-        session.principal.require(env_id)
-        return _environment_page(request, runtime, session, env_id)
+        session = _session(request, operator.dashboard)
+        return _environment_page(request, operator.dashboard, session, env_id)
     except UnauthorizedError:
         return _to_login()
     except ActionMFAError as err:
@@ -139,58 +112,47 @@ def environment_page(env_id: str, request: Request, runtime: RuntimeDep) -> Resp
 
 
 @router.post("/environments/{env_id}", response_class=HTMLResponse, response_model=None)
-async def save_environment(env_id: str, request: Request, runtime: RuntimeDep) -> Response:
+async def save_environment(env_id: str, request: Request, operator: OperatorDep) -> Response:
     form = {k: str(v) for k, v in (await request.form()).items()}
-    auth = _auth(runtime)
+    dashboard = operator.dashboard
 
     def save() -> Response:
         try:
-            session = _session(request, runtime)
+            session = _session(request, dashboard)
         except UnauthorizedError:
             return _to_login()
         try:
-            session.principal.require(env_id)
-            auth.check_csrf(session, form.get("csrf"))
-            with runtime.db.write() as uow:
-                env = runtime.environments.get(uow, env_id)
-                doc = settings_from_form(env.settings, form)
-                runtime.environments.update(uow, env_id, name=form.get("name") or None, settings_patch=doc)
+            dashboard.save_environment(session, env_id, form)
         except ActionMFAError as err:
             if err.status == 404:
                 return _render(request, "error.html", status=404, error=err.message)
             return _environment_page(
-                request, runtime, session, env_id, status=err.status, error=err.message, error_field=err.field
+                request, dashboard, session, env_id, status=err.status, error=err.message, error_field=err.field
             )
-        return _environment_page(request, runtime, session, env_id, saved=True)
+        return _environment_page(request, dashboard, session, env_id, saved=True)
 
     return await run_in_threadpool(save)
 
 
 @router.get("/environments/{env_id}/audit", response_class=HTMLResponse, response_model=None)
-def audit_page(env_id: str, request: Request, runtime: RuntimeDep, cursor: int | None = None) -> Response:
+def audit_page(env_id: str, request: Request, operator: OperatorDep, cursor: int | None = None) -> Response:
     try:
-        session = _session(request, runtime)
-        session.principal.require(env_id)
-        with runtime.db.read() as uow:
-            env = runtime.environments.get(uow, env_id)
-            rows, next_cursor = audit.page(uow, env_id, cursor=cursor, limit=50)
+        session = _session(request, operator.dashboard)
+        page = operator.dashboard.audit(session, env_id, cursor)
     except UnauthorizedError:
         return _to_login()
     except ActionMFAError as err:
         return _render(request, "error.html", status=err.status, error=err.message)
-    return _render(request, "audit.html", env=env, rows=rows, next_cursor=next_cursor)
+    return _render(request, "audit.html", **_fields(page))
 
 
 @router.get("/environments/{env_id}/users", response_class=HTMLResponse, response_model=None)
-def users_page(env_id: str, request: Request, runtime: RuntimeDep, cursor: str | None = None) -> Response:
+def users_page(env_id: str, request: Request, operator: OperatorDep, cursor: str | None = None) -> Response:
     try:
-        session = _session(request, runtime)
-        session.principal.require(env_id)
-        with runtime.db.read() as uow:
-            env = runtime.environments.get(uow, env_id)
-            users = uow.users.list(env_id, limit=100, after_id=cursor)
+        session = _session(request, operator.dashboard)
+        page = operator.dashboard.users(session, env_id, cursor)
     except UnauthorizedError:
         return _to_login()
     except ActionMFAError as err:
         return _render(request, "error.html", status=err.status, error=err.message)
-    return _render(request, "users.html", env=env, users=users, next_cursor=users[-1].id if len(users) == 100 else None)
+    return _render(request, "users.html", **_fields(page))

@@ -6,14 +6,14 @@ from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
 from actionmfa import __version__
-from actionmfa.api.deps import RuntimeDep
+from actionmfa.api.deps import OperatorDep
 
 router = APIRouter(tags=["health"])
 
 
 @router.get("/health")
-def health(runtime: RuntimeDep) -> JSONResponse:
-    db_ok = runtime.db.ping()
+def health(operator: OperatorDep) -> JSONResponse:
+    db_ok = operator.health.database_reachable()
     body = {
         "status": "ok" if db_ok else "degraded",
         "database": "ok" if db_ok else "unreachable",

@@ -1,8 +1,8 @@
 """MFA routes (DESIGN §5; Dynamic's paths and camelCase names, reference/dynamic-api.md §2.2).
 
-Thin: parse → one :class:`~actionmfa.services.mfa.MfaService` call → respond. Routes a session
-still waiting for session-based MFA may reach use ``PendingAuthDep`` (enrolment and MFA auth);
-the rest need a full session.
+Thin: parse → one call of an MFA-core service (``MfaDep``: totp, recovery, devices, step_up) →
+respond. Routes a session still waiting for session-based MFA may reach use ``PendingAuthDep``
+(enrolment and MFA auth); the rest need a full session.
 """
 
 from __future__ import annotations
@@ -12,10 +12,11 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Query, Response
 from pydantic import Field
 
-from actionmfa.api.deps import AuthDep, ElevatedTokenHeader, MfaTokenHeader, PendingAuthDep, RuntimeDep
+from actionmfa.api.deps import AuthDep, MfaDep, PendingAuthDep, ProofDep, require_full_scope
 from actionmfa.api.schemas import VerifyResponse, WireModel
 from actionmfa.domain.actions import MFAAction
-from actionmfa.services.mfa import AuthResult, MintRequest, mfa_service
+from actionmfa.qr import qr_png, qr_svg
+from actionmfa.services.mfa.completion import AuthResult, MintRequest
 
 router = APIRouter(tags=["mfa"])
 
@@ -65,120 +66,88 @@ def _verify_response(result: AuthResult) -> VerifyResponse:
 
 
 @router.get("/users/mfa/register/totp")
-def register_totp(
-    ctx: PendingAuthDep,
-    runtime: RuntimeDep,
-    mfa_token: MfaTokenHeader = None,
-    elevated_token: ElevatedTokenHeader = None,
-) -> dict[str, Any]:
-    reg = mfa_service(runtime).register_totp(ctx, mfa_token=mfa_token, elevated_token=elevated_token)
+def register_totp(proof: ProofDep, ctx: PendingAuthDep, mfa: MfaDep) -> dict[str, Any]:
+    reg = mfa.totp.register_totp(ctx, proof)
     return {"id": reg.id, "type": "totp", "secret": reg.secret, "uri": reg.uri}
 
 
 @router.post("/users/mfa/register/totp")
-def register_totp_verify(
-    body: TotpRegisterBody,
-    ctx: PendingAuthDep,
-    runtime: RuntimeDep,
-    mfa_token: MfaTokenHeader = None,
-    elevated_token: ElevatedTokenHeader = None,
-) -> dict[str, Any]:
-    return mfa_service(runtime).verify_totp_registration(
-        ctx, body.code, mfa_token=mfa_token, elevated_token=elevated_token
-    )
+def register_totp_verify(body: TotpRegisterBody, proof: ProofDep, ctx: PendingAuthDep, mfa: MfaDep) -> dict[str, Any]:
+    return mfa.totp.verify_totp_registration(ctx, body.code, proof)
 
 
 @router.get("/users/mfa/register/totp/qr")
 def register_totp_qr(
     ctx: PendingAuthDep,
-    runtime: RuntimeDep,
+    mfa: MfaDep,
     deviceId: Annotated[str, Query(max_length=64)],
     format: Literal["svg", "png"] = "svg",
 ) -> Response:
     """A QR code of the caller's pending TOTP device, rendered server-side from the stored secret:
     no third party sees the secret, and it is not in the URL (access logs record query strings)."""
-    from actionmfa.qr import qr_png, qr_svg
-
-    uri = mfa_service(runtime).pending_totp_uri(ctx, deviceId)
+    uri = mfa.totp.pending_totp_uri(ctx, deviceId)
     if format == "png":
         return Response(qr_png(uri), media_type="image/png", headers={"Cache-Control": "no-store"})
     return Response(qr_svg(uri), media_type="image/svg+xml", headers={"Cache-Control": "no-store"})
 
 
 @router.post("/users/mfa/auth/totp", response_model=VerifyResponse, response_model_exclude_none=True)
-def auth_totp(body: TotpAuthBody, ctx: PendingAuthDep, runtime: RuntimeDep) -> VerifyResponse:
-    return _verify_response(mfa_service(runtime).authenticate_totp(ctx, body.code, device_id=body.id, mint=body.mint()))
+def auth_totp(body: TotpAuthBody, ctx: PendingAuthDep, mfa: MfaDep) -> VerifyResponse:
+    return _verify_response(mfa.totp.authenticate_totp(ctx, body.code, device_id=body.id, mint=body.mint()))
 
 
 @router.post("/users/mfa/auth/recovery", response_model=VerifyResponse, response_model_exclude_none=True)
-def auth_recovery(body: RecoveryAuthBody, ctx: PendingAuthDep, runtime: RuntimeDep) -> VerifyResponse:
-    return _verify_response(mfa_service(runtime).authenticate_recovery(ctx, body.code, mint=body.mint()))
+def auth_recovery(body: RecoveryAuthBody, ctx: PendingAuthDep, mfa: MfaDep) -> VerifyResponse:
+    return _verify_response(mfa.recovery.authenticate_recovery(ctx, body.code, mint=body.mint()))
 
 
 @router.get("/users/mfa/recovery")
-def get_recovery_codes(ctx: AuthDep, runtime: RuntimeDep) -> dict[str, Any]:
+def get_recovery_codes(ctx: AuthDep, mfa: MfaDep) -> dict[str, Any]:
     # A full session only: a session still waiting for session MFA could otherwise read a code
     # and spend it on ``POST /users/mfa/auth/recovery`` — the first factor alone passing MFA.
-    codes = mfa_service(runtime).recovery_codes(ctx)
+    codes = mfa.recovery.recovery_codes(ctx)
     return {"count": len(codes), "recoveryCodes": codes}
 
 
 @router.post("/users/mfa/recovery")
-def regenerate_recovery_codes(
-    ctx: PendingAuthDep,
-    runtime: RuntimeDep,
-    mfa_token: MfaTokenHeader = None,
-    elevated_token: ElevatedTokenHeader = None,
-) -> dict[str, Any]:
-    _full_scope(ctx)
-    codes = mfa_service(runtime).regenerate_recovery_codes(ctx, mfa_token=mfa_token, elevated_token=elevated_token)
+def regenerate_recovery_codes(proof: ProofDep, ctx: PendingAuthDep, mfa: MfaDep) -> dict[str, Any]:
+    require_full_scope(ctx)
+    codes = mfa.recovery.regenerate_recovery_codes(ctx, proof)
     return {"count": len(codes), "recoveryCodes": codes}
 
 
 @router.get("/users/mfa")
-def list_devices(ctx: PendingAuthDep, runtime: RuntimeDep) -> dict[str, Any]:
-    devices = mfa_service(runtime).list_devices(ctx)
+def list_devices(ctx: PendingAuthDep, mfa: MfaDep) -> dict[str, Any]:
+    devices = mfa.devices.list_devices(ctx)
     return {"count": len(devices), "devices": devices}
 
 
 @router.get("/users/mfa/methods")
-def list_methods(ctx: PendingAuthDep, runtime: RuntimeDep, verifiedOnly: bool = False) -> dict[str, Any]:
-    return mfa_service(runtime).methods(ctx, verified_only=verifiedOnly)
+def list_methods(ctx: PendingAuthDep, mfa: MfaDep, verifiedOnly: bool = False) -> dict[str, Any]:
+    return mfa.devices.methods(ctx, verified_only=verifiedOnly)
 
 
 @router.get("/users/mfa/{mfaDeviceId}")
-def get_device(mfaDeviceId: str, ctx: PendingAuthDep, runtime: RuntimeDep) -> dict[str, Any]:
-    return mfa_service(runtime).get_device(ctx, mfaDeviceId)
+def get_device(mfaDeviceId: str, ctx: PendingAuthDep, mfa: MfaDep) -> dict[str, Any]:
+    return mfa.devices.get_device(ctx, mfaDeviceId)
 
 
 @router.put("/users/mfa/{mfaDeviceId}", status_code=204)
 def set_default_device(
-    mfaDeviceId: str, ctx: PendingAuthDep, runtime: RuntimeDep, body: UpdateDeviceBody | None = None
+    mfaDeviceId: str, ctx: PendingAuthDep, mfa: MfaDep, body: UpdateDeviceBody | None = None
 ) -> Response:
-    _full_scope(ctx)
-    mfa_service(runtime).set_default(ctx, mfaDeviceId)
+    require_full_scope(ctx)
+    mfa.devices.set_default(ctx, mfaDeviceId)
     return Response(status_code=204)
 
 
 @router.delete("/users/mfa/{mfaDeviceId}", status_code=204)
-def delete_device(
-    mfaDeviceId: str,
-    ctx: PendingAuthDep,
-    runtime: RuntimeDep,
-    mfa_token: MfaTokenHeader = None,
-    elevated_token: ElevatedTokenHeader = None,
-) -> Response:
-    _full_scope(ctx)
-    mfa_service(runtime).delete_device(ctx, mfaDeviceId, mfa_token=mfa_token, elevated_token=elevated_token)
+def delete_device(mfaDeviceId: str, proof: ProofDep, ctx: PendingAuthDep, mfa: MfaDep) -> Response:
+    require_full_scope(ctx)
+    mfa.devices.delete_device(ctx, mfaDeviceId, proof)
     return Response(status_code=204)
 
 
 @router.post("/mfa/isRequiredForAction")
-def is_required_for_action(body: IsRequiredBody, ctx: PendingAuthDep, runtime: RuntimeDep) -> dict[str, bool]:
-    return {"required": mfa_service(runtime).is_required_for_action(ctx, body.mfaAction)}
-
-
-def _full_scope(ctx: Any) -> None:
-    from actionmfa.api.deps import session_full_scope
-
-    session_full_scope(ctx)
+def is_required_for_action(body: IsRequiredBody, ctx: PendingAuthDep, mfa: MfaDep) -> dict[str, bool]:
+    return {"required": mfa.step_up.is_required_for_action(ctx, body.mfaAction)}

@@ -6,17 +6,14 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 
-from actionmfa.api.deps import AdminDep, MetaDep, RuntimeDep
-from actionmfa.services import audit, mfa_admin
+from actionmfa.api.deps import AdminDep, MetaDep, OperatorDep
 
 router = APIRouter(tags=["admin"])
 
 
 @router.post("/users/{userId}/mfa/reset")
-def reset_user_mfa(userId: str, admin: AdminDep, runtime: RuntimeDep, meta: MetaDep) -> dict[str, Any]:
-    environment_id = mfa_admin.environment_of_user(runtime, userId)
-    admin.require(environment_id)
-    mfa_admin.admin_reset(runtime, environment_id, userId, client_address=meta.client_address)
+def reset_user_mfa(userId: str, admin: AdminDep, operator: OperatorDep, meta: MetaDep) -> dict[str, Any]:
+    operator.mfa_reset.reset_as(admin, userId, client_address=meta.client_address)
     return {"userId": userId, "reset": True}
 
 
@@ -24,12 +21,9 @@ def reset_user_mfa(userId: str, admin: AdminDep, runtime: RuntimeDep, meta: Meta
 def audit_log(
     environmentId: str,
     admin: AdminDep,
-    runtime: RuntimeDep,
+    operator: OperatorDep,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     cursor: Annotated[int | None, Query(ge=1)] = None,
 ) -> dict[str, Any]:
-    admin.require(environmentId)
-    with runtime.db.read() as uow:
-        runtime.environments.get(uow, environmentId)
-        items, next_cursor = audit.page(uow, environmentId, cursor=cursor, limit=limit)
-    return {"events": items, "count": len(items), "nextCursor": next_cursor}
+    page = operator.audit_log.page(admin, environmentId, cursor=cursor, limit=limit)
+    return {"events": page.events, "count": len(page.events), "nextCursor": page.next_cursor}

@@ -11,10 +11,10 @@ from typing import Any, Literal
 from fastapi import APIRouter, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from actionmfa.api.deps import AuthDep, ElevatedTokenHeader, MfaTokenHeader, PendingAuthDep, RuntimeDep
+from actionmfa.api.deps import AuthDep, PasskeysDep, PendingAuthDep, ProofDep
 from actionmfa.api.schemas import VerifyResponse, WireModel
-from actionmfa.services.mfa import AuthResult, MintRequest
-from actionmfa.services.passkeys import Proof, passkey_json, passkeys_for
+from actionmfa.services.mfa.completion import AuthResult, MintRequest
+from actionmfa.services.passkeys.views import passkey_json
 
 router = APIRouter(tags=["passkeys"])
 
@@ -72,58 +72,39 @@ def _verify_response(done: AuthResult) -> VerifyResponse:
 
 
 @router.get("/users/passkeys/register")
-def get_passkey_registration_options(ctx: PendingAuthDep, runtime: RuntimeDep) -> dict[str, Any]:
-    with runtime.db.write() as uow:
-        return passkeys_for(runtime).registration_options(uow, ctx)
+def get_passkey_registration_options(ctx: PendingAuthDep, passkeys: PasskeysDep) -> dict[str, Any]:
+    return passkeys.ceremonies.registration_options(ctx)
 
 
 @router.post("/users/passkeys/register", response_model=VerifyResponse, response_model_exclude_none=True)
 def register_passkey(
-    body: PasskeyRegisterRequest,
-    ctx: PendingAuthDep,
-    runtime: RuntimeDep,
-    mfa_token: MfaTokenHeader = None,
-    elevated_token: ElevatedTokenHeader = None,
+    body: PasskeyRegisterRequest, proof: ProofDep, ctx: PendingAuthDep, passkeys: PasskeysDep
 ) -> VerifyResponse:
-    done = passkeys_for(runtime).register(
-        runtime.db, ctx, body.credential(), body.mfa(), Proof(mfa_token, elevated_token)
-    )
-    return _verify_response(done)
+    return _verify_response(passkeys.registration.register(ctx, body.credential(), body.mfa(), proof))
 
 
 @router.get("/users/passkeys/authenticate")
-def get_passkey_authentication_options(ctx: PendingAuthDep, runtime: RuntimeDep) -> dict[str, Any]:
-    with runtime.db.write() as uow:
-        return passkeys_for(runtime).authentication_options(uow, ctx)
+def get_passkey_authentication_options(ctx: PendingAuthDep, passkeys: PasskeysDep) -> dict[str, Any]:
+    return passkeys.ceremonies.authentication_options(ctx)
 
 
 @router.post("/users/mfa/auth/passkey", response_model=VerifyResponse, response_model_exclude_none=True)
-def authenticate_mfa_passkey(body: PasskeyAuthRequest, ctx: PendingAuthDep, runtime: RuntimeDep) -> VerifyResponse:
-    done = passkeys_for(runtime).authenticate(runtime.db, ctx, body.credential(), body.mfa())
-    return _verify_response(done)
+def authenticate_mfa_passkey(body: PasskeyAuthRequest, ctx: PendingAuthDep, passkeys: PasskeysDep) -> VerifyResponse:
+    return _verify_response(passkeys.authentication.authenticate(ctx, body.credential(), body.mfa()))
 
 
 @router.get("/users/passkeys")
-def get_user_passkeys(ctx: PendingAuthDep, runtime: RuntimeDep) -> dict[str, Any]:
-    with runtime.db.read() as uow:
-        rows = passkeys_for(runtime).list(uow, ctx)
+def get_user_passkeys(ctx: PendingAuthDep, passkeys: PasskeysDep) -> dict[str, Any]:
+    rows = passkeys.management.for_user(ctx)
     return {"passkeys": [passkey_json(r) for r in rows], "count": len(rows)}
 
 
 @router.put("/users/passkeys")
-def update_passkey(body: UpdateUserPasskeyRequest, ctx: AuthDep, runtime: RuntimeDep) -> dict[str, Any]:
-    with runtime.db.write() as uow:
-        row = passkeys_for(runtime).rename(uow, ctx, body.id, body.alias)
-    return passkey_json(row)
+def update_passkey(body: UpdateUserPasskeyRequest, ctx: AuthDep, passkeys: PasskeysDep) -> dict[str, Any]:
+    return passkey_json(passkeys.management.rename(ctx, body.id, body.alias))
 
 
 @router.delete("/users/passkeys", status_code=204)
-def delete_passkey(
-    body: DeleteUserPasskeyRequest,
-    ctx: AuthDep,
-    runtime: RuntimeDep,
-    mfa_token: MfaTokenHeader = None,
-    elevated_token: ElevatedTokenHeader = None,
-) -> Response:
-    passkeys_for(runtime).delete(runtime.db, ctx, body.passkeyId, Proof(mfa_token, elevated_token))
+def delete_passkey(body: DeleteUserPasskeyRequest, proof: ProofDep, ctx: AuthDep, passkeys: PasskeysDep) -> Response:
+    passkeys.management.delete(ctx, body.passkeyId, proof)
     return Response(status_code=204)

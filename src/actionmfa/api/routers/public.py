@@ -6,20 +6,16 @@ from typing import Any
 
 from fastapi import APIRouter
 
-from actionmfa.api.deps import RuntimeDep
+from actionmfa.api.deps import CoreDep
 
 router = APIRouter(tags=["sdk"])
 
 
 @router.get("/settings")
-def get_settings(environmentId: str, runtime: RuntimeDep) -> dict[str, Any]:
-    with runtime.db.read() as uow:
-        env = runtime.environments.get(uow, environmentId)
-    return env.settings.public()
+def get_settings(environmentId: str, core: CoreDep) -> dict[str, Any]:
+    return core.directory.public_settings(environmentId)
 
 
 @router.get("/.well-known/jwks.json")
-def get_jwks(environmentId: str, runtime: RuntimeDep) -> dict[str, Any]:
-    with runtime.db.read() as uow:
-        runtime.environments.get(uow, environmentId)
-        return runtime.keys.jwks(uow, environmentId, runtime.clock.now())
+def get_jwks(environmentId: str, core: CoreDep) -> dict[str, Any]:
+    return core.directory.jwks(environmentId)

@@ -7,9 +7,8 @@ from typing import Any
 from fastapi import APIRouter
 from pydantic import Field
 
-from actionmfa.api.deps import AuthDep, RuntimeDep
+from actionmfa.api.deps import AuthDep, MfaDep
 from actionmfa.api.schemas import WireModel
-from actionmfa.services.mfa import mfa_service
 
 router = APIRouter(tags=["step-up"])
 
@@ -19,5 +18,5 @@ class StepUpCheckBody(WireModel):
 
 
 @router.post("/stepUp/check")
-def step_up_check(body: StepUpCheckBody, ctx: AuthDep, runtime: RuntimeDep) -> dict[str, Any]:
-    return mfa_service(runtime).step_up_check(ctx, body.scope)
+def step_up_check(body: StepUpCheckBody, ctx: AuthDep, mfa: MfaDep) -> dict[str, Any]:
+    return mfa.step_up.step_up_check(ctx, body.scope)

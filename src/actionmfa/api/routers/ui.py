@@ -19,9 +19,8 @@ from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, HTMLResponse, Response
 from fastapi.templating import Jinja2Templates
 
-from actionmfa.api.deps import RuntimeDep
+from actionmfa.api.deps import CoreDep, PasskeysDep
 from actionmfa.errors import ActionMFAError, InvalidRequestError, NotFoundError
-from actionmfa.services.passkeys import passkeys_for
 
 router = APIRouter(prefix="/ui", include_in_schema=False)
 
@@ -66,14 +65,13 @@ def passkey_ceremony_page(
     ceremonyId: str,
     callback: str,
     state: str,
-    runtime: RuntimeDep,
+    passkeys: PasskeysDep,
 ) -> Response:
     try:
         callback = loopback_callback(callback)
         if not _STATE.match(state):
             raise InvalidRequestError("state must be 16-128 URL-safe characters", field="state")
-        with runtime.db.read() as uow:
-            ceremony = passkeys_for(runtime).hosted_ceremony(uow, environmentId, ceremonyId)
+        ceremony = passkeys.ceremonies.hosted_ceremony(environmentId, ceremonyId)
     except ActionMFAError as exc:
         page = templates.TemplateResponse(
             request, "passkeys/error.html", {"message": exc.message, "code": exc.code}, status_code=exc.status
@@ -113,7 +111,7 @@ def mfa_prompt_page(
     environmentId: str,
     callback: str,
     state: str,
-    runtime: RuntimeDep,
+    core: CoreDep,
     methods: str = "totp,recovery",
     error: str | None = None,
 ) -> Response:
@@ -127,8 +125,7 @@ def mfa_prompt_page(
         callback = loopback_callback(callback)
         if not _STATE.match(state):
             raise InvalidRequestError("state must be 16-128 URL-safe characters", field="state")
-        with runtime.db.read() as uow:
-            runtime.environments.get(uow, environmentId)
+        core.directory.environment(environmentId)
     except ActionMFAError as exc:
         page = templates.TemplateResponse(
             request, "passkeys/error.html", {"message": exc.message, "code": exc.code}, status_code=exc.status

@@ -7,9 +7,8 @@ from typing import Any
 from fastapi import APIRouter
 from pydantic import Field
 
-from actionmfa.api.deps import AuthDep, ElevatedTokenHeader, MfaTokenHeader, PendingAuthDep, RuntimeDep
+from actionmfa.api.deps import AuthDep, MfaDep, PendingAuthDep, ProofDep
 from actionmfa.api.schemas import SdkUser, WireModel
-from actionmfa.services.mfa import mfa_service
 
 router = APIRouter(tags=["users"])
 
@@ -28,14 +27,7 @@ class UserFields(WireModel):
 
 
 @router.put("/users", response_model=SdkUser)
-def update_user(
-    body: UserFields,
-    ctx: AuthDep,
-    runtime: RuntimeDep,
-    mfa_token: MfaTokenHeader = None,
-    elevated_token: ElevatedTokenHeader = None,
-) -> SdkUser:
+def update_user(body: UserFields, proof: ProofDep, ctx: AuthDep, mfa: MfaDep) -> SdkUser:
     # The user.update gate and the recovery-code acknowledgement live in the MFA core.
-    fields = body.model_dump(exclude_unset=True)
-    user = mfa_service(runtime).update_user(ctx, fields, mfa_token=mfa_token, elevated_token=elevated_token)
+    user = mfa.profile.update_user(ctx, body.model_dump(exclude_unset=True), proof)
     return SdkUser.of(user, ctx.session)

@@ -6,17 +6,13 @@ from typing import Any
 
 from fastapi import APIRouter
 
-from actionmfa.api.deps import AdminDep, RuntimeDep
-from actionmfa.services.wallet_reshare import create_delegation_secret
+from actionmfa.api.deps import AdminDep, WalletsDep
 
 router = APIRouter(tags=["admin"])
 
 
 @router.post("/environments/{environmentId}/waas/delegatedAccess/secret")
-def new_delegation_secret(environmentId: str, admin: AdminDep, runtime: RuntimeDep) -> dict[str, Any]:
+def new_delegation_secret(environmentId: str, admin: AdminDep, wallets: WalletsDep) -> dict[str, Any]:
     """A new HMAC-SHA256 key for ``wallet.delegation.*`` webhooks; the old one stops working."""
-    admin.require(environmentId)
-    with runtime.db.write() as uow:
-        runtime.environments.get(uow, environmentId)
-        secret = create_delegation_secret(uow, runtime.keyring, environmentId, now=runtime.clock.now())
+    secret = wallets.admin.new_delegation_secret(admin, environmentId)
     return {"environmentId": environmentId, "hmacSecret": secret}

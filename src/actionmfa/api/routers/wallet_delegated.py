@@ -10,10 +10,9 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Header
 
-from actionmfa.api.deps import RuntimeDep
+from actionmfa.api.deps import WalletsDep
 from actionmfa.api.schemas import WireModel
 from actionmfa.errors import UnauthorizedError
-from actionmfa.services.wallet_delegated import delegated_service_for
 from actionmfa.wallet.payloads import SignRequest
 
 router = APIRouter(tags=["wallets"])
@@ -41,23 +40,23 @@ def _api_key(authorization: str | None) -> str:
 
 
 @router.post(_BASE)
-def open_delegated_sign(environmentId: str, walletId: str, body: OpenBody, runtime: RuntimeDep,
+def open_delegated_sign(environmentId: str, walletId: str, body: OpenBody, wallets: WalletsDep,
                         authorization: AuthorizationHeader = None) -> dict[str, Any]:
     request = SignRequest.from_json(body.model_dump())
-    return delegated_service_for(runtime).open(environmentId, walletId, _api_key(authorization), request)
+    return wallets.delegated.open(environmentId, walletId, _api_key(authorization), request)
 
 
 @router.post(_BASE + "/{ceremonyId}/nonce")
-def delegated_sign_nonce(environmentId: str, walletId: str, ceremonyId: str, body: RoundBody, runtime: RuntimeDep,
+def delegated_sign_nonce(environmentId: str, walletId: str, ceremonyId: str, body: RoundBody, wallets: WalletsDep,
                          authorization: AuthorizationHeader = None) -> dict[str, Any]:
     request = SignRequest.from_json({"kind": body.kind, "payload": body.payload})
-    return delegated_service_for(runtime).nonce(environmentId, walletId, _api_key(authorization), ceremonyId,
+    return wallets.delegated.nonce(environmentId, walletId, _api_key(authorization), ceremonyId,
                                                 request, body.message)
 
 
 @router.post(_BASE + "/{ceremonyId}/complete")
 def delegated_sign_complete(environmentId: str, walletId: str, ceremonyId: str, body: RoundBody,
-                            runtime: RuntimeDep, authorization: AuthorizationHeader = None) -> dict[str, Any]:
+                            wallets: WalletsDep, authorization: AuthorizationHeader = None) -> dict[str, Any]:
     request = SignRequest.from_json({"kind": body.kind, "payload": body.payload})
-    return delegated_service_for(runtime).complete(environmentId, walletId, _api_key(authorization), ceremonyId,
+    return wallets.delegated.complete(environmentId, walletId, _api_key(authorization), ceremonyId,
                                                    request, body.message)

@@ -13,15 +13,13 @@ between 2-of-2 and 2-of-3 with the environment's delegate (delegated access, or 
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Header
+from fastapi import APIRouter, Depends, Header
 from pydantic import Field
 
-from actionmfa.api.deps import AuthDep, ElevatedTokenHeader, MetaDep, MfaTokenHeader, RuntimeDep
+from actionmfa.api.deps import AuthDep, MetaDep, ProofDep, WalletsDep
 from actionmfa.api.schemas import WireModel
-from actionmfa.services.wallet_reshare import reshare_service_for
-from actionmfa.services.wallets import wallet_service_for
 from actionmfa.wallet.payloads import SignRequest
 
 router = APIRouter(tags=["wallets"])
@@ -61,114 +59,93 @@ class ExportBody(WireModel):
     encryptionType: str = Field(default="HPKE", pattern="^HPKE$")
 
 
+def _request(body: SignOpenBody | SignRoundBody) -> SignRequest:
+    return SignRequest.from_json({"kind": body.kind, "payload": body.payload})
+
+
+def request_id_header(x_dyn_request_id: str | None = Header(default=None, alias="x-dyn-request-id")) -> str | None:
+    return x_dyn_request_id
+
+
 @router.post("/waas/create")
-def open_keygen(body: CreateBody, ctx: AuthDep, runtime: RuntimeDep) -> dict[str, Any]:
-    return wallet_service_for(runtime).open_keygen(ctx)
+def open_keygen(body: CreateBody, ctx: AuthDep, wallets: WalletsDep) -> dict[str, Any]:
+    return wallets.keygen.open_keygen(ctx)
 
 
 @router.post("/waas/create/{ceremonyId}")
-def finish_keygen(ceremonyId: str, body: RoundBody, ctx: AuthDep, runtime: RuntimeDep) -> dict[str, Any]:
-    return wallet_service_for(runtime).finish_keygen(ctx, ceremonyId, body.message)
+def finish_keygen(ceremonyId: str, body: RoundBody, ctx: AuthDep, wallets: WalletsDep) -> dict[str, Any]:
+    return wallets.keygen.finish_keygen(ctx, ceremonyId, body.message)
 
 
 @router.get("/waas/wallets")
-def list_wallets(ctx: AuthDep, runtime: RuntimeDep) -> dict[str, Any]:
-    return {"wallets": [w.to_json() for w in wallet_service_for(runtime).list_wallets(ctx)]}
+def list_wallets(ctx: AuthDep, wallets: WalletsDep) -> dict[str, Any]:
+    return {"wallets": [w.to_json() for w in wallets.keygen.list_wallets(ctx)]}
 
 
 @router.post("/waas/{walletId}/signMessage")
-def open_sign(
-    walletId: str,
-    body: SignOpenBody,
-    ctx: AuthDep,
-    runtime: RuntimeDep,
-    mfa_token: MfaTokenHeader = None,
-    elevated_token: ElevatedTokenHeader = None,
-) -> dict[str, Any]:
-    request = SignRequest.from_json(body.model_dump())
-    return wallet_service_for(runtime).open_sign(
-        ctx, walletId, request, mfa_token=mfa_token, elevated_token=elevated_token
-    )
+def open_sign(walletId: str, body: SignOpenBody, proof: ProofDep, ctx: AuthDep, wallets: WalletsDep) -> dict[str, Any]:
+    return wallets.signing.open_sign(ctx, walletId, SignRequest.from_json(body.model_dump()), proof)
 
 
 @router.post("/waas/{walletId}/signMessage/{ceremonyId}/nonce")
 def sign_nonce(walletId: str, ceremonyId: str, body: SignRoundBody, ctx: AuthDep,
-               runtime: RuntimeDep) -> dict[str, Any]:
-    request = SignRequest.from_json({"kind": body.kind, "payload": body.payload})
-    return wallet_service_for(runtime).sign_nonce(ctx, walletId, ceremonyId, request, body.message,
-                                                  key_version=body.keyVersion)
+               wallets: WalletsDep) -> dict[str, Any]:
+    return wallets.signing.sign_nonce(ctx, walletId, ceremonyId, _request(body), body.message,
+                                      key_version=body.keyVersion)
 
 
 @router.post("/waas/{walletId}/signMessage/{ceremonyId}/complete")
 def sign_complete(walletId: str, ceremonyId: str, body: SignRoundBody, ctx: AuthDep,
-                  runtime: RuntimeDep) -> dict[str, Any]:
-    request = SignRequest.from_json({"kind": body.kind, "payload": body.payload})
-    return wallet_service_for(runtime).sign_complete(ctx, walletId, ceremonyId, request, body.message,
-                                                     key_version=body.keyVersion)
+                  wallets: WalletsDep) -> dict[str, Any]:
+    return wallets.signing.sign_complete(ctx, walletId, ceremonyId, _request(body), body.message,
+                                         key_version=body.keyVersion)
 
 
 @router.post("/waas/{walletId}/privateKey/export")
 def export_private_key(
     walletId: str,
     body: ExportBody,
+    proof: ProofDep,
+    request_id: Annotated[str | None, Depends(request_id_header)],
     ctx: AuthDep,
-    runtime: RuntimeDep,
+    wallets: WalletsDep,
     meta: MetaDep,
-    mfa_token: MfaTokenHeader = None,
-    elevated_token: ElevatedTokenHeader = None,
-    x_dyn_request_id: str | None = Header(default=None, alias="x-dyn-request-id"),
 ) -> dict[str, Any]:
-    return wallet_service_for(runtime).export(
-        ctx, walletId, recipient_public_key=body.recipientPublicKey,
-        request_id=x_dyn_request_id or meta.request_id or "",
-        mfa_token=mfa_token, elevated_token=elevated_token,
-    )
+    return wallets.export.export(ctx, walletId, recipient_public_key=body.recipientPublicKey,
+                                 request_id=request_id or meta.request_id or "", proof=proof)
 
 
 @router.post("/waas/{walletId}/refresh")
-def open_refresh(
-    walletId: str,
-    ctx: AuthDep,
-    runtime: RuntimeDep,
-    mfa_token: MfaTokenHeader = None,
-    elevated_token: ElevatedTokenHeader = None,
-) -> dict[str, Any]:
-    return wallet_service_for(runtime).open_refresh(ctx, walletId, mfa_token=mfa_token, elevated_token=elevated_token)
+def open_refresh(walletId: str, proof: ProofDep, ctx: AuthDep, wallets: WalletsDep) -> dict[str, Any]:
+    return wallets.refresh.open_refresh(ctx, walletId, proof)
 
 
 @router.post("/waas/{walletId}/refresh/{ceremonyId}")
-def refresh_open(walletId: str, ceremonyId: str, body: RoundBody, ctx: AuthDep, runtime: RuntimeDep) -> dict[str, Any]:
-    return wallet_service_for(runtime).refresh_open(ctx, walletId, ceremonyId, body.message)
+def refresh_open(walletId: str, ceremonyId: str, body: RoundBody, ctx: AuthDep, wallets: WalletsDep) -> dict[str, Any]:
+    return wallets.refresh.refresh_open(ctx, walletId, ceremonyId, body.message)
 
 
 @router.post("/waas/{walletId}/refresh/{ceremonyId}/confirm")
 def refresh_confirm(walletId: str, ceremonyId: str, body: RoundBody, ctx: AuthDep,
-                    runtime: RuntimeDep) -> dict[str, Any]:
-    return wallet_service_for(runtime).refresh_confirm(ctx, walletId, ceremonyId, body.message)
+                    wallets: WalletsDep) -> dict[str, Any]:
+    return wallets.refresh.refresh_confirm(ctx, walletId, ceremonyId, body.message)
 
 
 @router.post("/waas/{walletId}/reshare")
-def open_reshare(
-    walletId: str,
-    body: ReshareBody,
-    ctx: AuthDep,
-    runtime: RuntimeDep,
-    mfa_token: MfaTokenHeader = None,
-    elevated_token: ElevatedTokenHeader = None,
-) -> dict[str, Any]:
-    return reshare_service_for(runtime).open(
+def open_reshare(walletId: str, body: ReshareBody, proof: ProofDep, ctx: AuthDep,
+                 wallets: WalletsDep) -> dict[str, Any]:
+    return wallets.reshare.open(
         ctx, walletId, old=body.oldThresholdSignatureScheme, new=body.newThresholdSignatureScheme,
-        delegate=body.delegateToProjectEnvironment, revoke=body.revokeDelegation,
-        mfa_token=mfa_token, elevated_token=elevated_token,
+        delegate=body.delegateToProjectEnvironment, revoke=body.revokeDelegation, proof=proof,
     )
 
 
 @router.post("/waas/{walletId}/reshare/{ceremonyId}")
-def reshare_deal(walletId: str, ceremonyId: str, body: RoundBody, ctx: AuthDep, runtime: RuntimeDep) -> dict[str, Any]:
-    return reshare_service_for(runtime).deal(ctx, walletId, ceremonyId, body.message)
+def reshare_deal(walletId: str, ceremonyId: str, body: RoundBody, ctx: AuthDep, wallets: WalletsDep) -> dict[str, Any]:
+    return wallets.reshare.deal(ctx, walletId, ceremonyId, body.message)
 
 
 @router.post("/waas/{walletId}/reshare/{ceremonyId}/confirm")
 def reshare_confirm(walletId: str, ceremonyId: str, body: RoundBody, ctx: AuthDep,
-                    runtime: RuntimeDep) -> dict[str, Any]:
-    return reshare_service_for(runtime).confirm(ctx, walletId, ceremonyId, body.message)
+                    wallets: WalletsDep) -> dict[str, Any]:
+    return wallets.reshare.confirm(ctx, walletId, ceremonyId, body.message)

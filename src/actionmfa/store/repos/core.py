@@ -6,9 +6,11 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, Row, delete, func, insert, select, update
+from sqlalchemy.exc import IntegrityError
 
 from actionmfa.domain.actions import SessionScope
 from actionmfa.domain.models import Environment, Session, User
+from actionmfa.domain.records import AdminTokenRow, EmailVerificationRow, SigningKeyRow
 from actionmfa.domain.settings import STORED_CONTEXT, EnvironmentSettings
 from actionmfa.store import tables as t
 
@@ -75,12 +77,13 @@ class AdminTokenRepo(_Repo):
             insert(t.admin_tokens).values(id=id, environment_id=environment_id, token_hash=token_hash, created_at=now)
         )
 
-    def find_active(self, token_hash: str) -> Row[Any] | None:
-        return self.conn.execute(
-            select(t.admin_tokens).where(
+    def find_active(self, token_hash: str) -> AdminTokenRow | None:
+        row = self.conn.execute(
+            select(t.admin_tokens.c.id, t.admin_tokens.c.environment_id).where(
                 t.admin_tokens.c.token_hash == token_hash, t.admin_tokens.c.revoked_at.is_(None)
             )
         ).first()
+        return AdminTokenRow(row.id, row.environment_id) if row else None
 
     def revoke(self, token_id: str, now: datetime) -> None:
         self.conn.execute(update(t.admin_tokens).where(t.admin_tokens.c.id == token_id).values(revoked_at=now))
@@ -91,6 +94,19 @@ class AdminTokenRepo(_Repo):
             .where(t.admin_tokens.c.environment_id == environment_id, t.admin_tokens.c.revoked_at.is_(None))
             .values(revoked_at=now)
         )
+
+
+def _signing_key(row: Row[Any]) -> SigningKeyRow:
+    return SigningKeyRow(
+        kid=row.kid,
+        environment_id=row.environment_id,
+        purpose=row.purpose,
+        private_key=row.private_key,
+        public_jwk=row.public_jwk,
+        active=bool(row.active),
+        created_at=row.created_at,
+        retired_at=row.retired_at,
+    )
 
 
 class SigningKeyRepo(_Repo):
@@ -127,8 +143,8 @@ class SigningKeyRepo(_Repo):
             .values(active=False, retired_at=now)
         )
 
-    def active(self, environment_id: str, purpose: str) -> Row[Any] | None:
-        return self.conn.execute(
+    def active(self, environment_id: str, purpose: str) -> SigningKeyRow | None:
+        row = self.conn.execute(
             select(t.signing_keys)
             .where(
                 t.signing_keys.c.environment_id == environment_id,
@@ -137,21 +153,23 @@ class SigningKeyRepo(_Repo):
             )
             .order_by(t.signing_keys.c.created_at.desc())
         ).first()
+        return _signing_key(row) if row else None
 
-    def verifiable(self, environment_id: str, purpose: str, not_retired_before: datetime) -> list[Row[Any]]:
+    def verifiable(self, environment_id: str, purpose: str, not_retired_before: datetime) -> list[SigningKeyRow]:
         """Active keys plus keys retired recently enough that tokens they signed may still live."""
         rows = self.conn.execute(
             select(t.signing_keys).where(
                 t.signing_keys.c.environment_id == environment_id, t.signing_keys.c.purpose == purpose
             )
         ).all()
-        return [r for r in rows if r.active or (r.retired_at and r.retired_at >= not_retired_before)]
+        return [_signing_key(r) for r in rows if r.active or (r.retired_at and r.retired_at >= not_retired_before)]
 
-    def get(self, kid: str) -> Row[Any] | None:
-        return self.conn.execute(select(t.signing_keys).where(t.signing_keys.c.kid == kid)).first()
+    def get(self, kid: str) -> SigningKeyRow | None:
+        row = self.conn.execute(select(t.signing_keys).where(t.signing_keys.c.kid == kid)).first()
+        return _signing_key(row) if row else None
 
-    def all(self) -> list[Row[Any]]:
-        return list(self.conn.execute(select(t.signing_keys)).all())
+    def all(self) -> list[SigningKeyRow]:
+        return [_signing_key(r) for r in self.conn.execute(select(t.signing_keys)).all()]
 
     def set_private_key(self, kid: str, sealed: str) -> None:
         self.conn.execute(update(t.signing_keys).where(t.signing_keys.c.kid == kid).values(private_key=sealed))
@@ -189,11 +207,27 @@ class UserRepo(_Repo):
         assert user is not None  # noqa: S101 - just inserted in this transaction
         return user
 
+    def add_unique(
+        self, *, id: str, environment_id: str, email: str | None, external_id: str | None, now: datetime
+    ) -> User | None:
+        """:meth:`add` inside a savepoint; None (and the transaction still usable) if another
+        transaction committed a user with this email or external id first."""
+        try:
+            with self.conn.begin_nested():
+                return self.add(id=id, environment_id=environment_id, email=email, external_id=external_id, now=now)
+        except IntegrityError:
+            return None
+
     def get(self, environment_id: str, user_id: str) -> User | None:
         row = self.conn.execute(
             select(t.users).where(t.users.c.id == user_id, t.users.c.environment_id == environment_id)
         ).first()
         return _user(row) if row else None
+
+    def environment_of(self, user_id: str) -> str | None:
+        """The environment a user id belongs to (any environment), or None for an unknown id."""
+        value = self.conn.execute(select(t.users.c.environment_id).where(t.users.c.id == user_id)).scalar()
+        return None if value is None else str(value)
 
     def by_email(self, environment_id: str, email: str) -> User | None:
         row = self.conn.execute(
@@ -320,13 +354,25 @@ class EmailVerificationRepo(_Repo):
             )
         )
 
-    def get(self, environment_id: str, verification_id: str) -> Row[Any] | None:
-        return self.conn.execute(
+    def get(self, environment_id: str, verification_id: str) -> EmailVerificationRow | None:
+        row = self.conn.execute(
             select(t.email_verifications).where(
                 t.email_verifications.c.id == verification_id,
                 t.email_verifications.c.environment_id == environment_id,
             )
         ).first()
+        if row is None:
+            return None
+        return EmailVerificationRow(
+            id=row.id,
+            environment_id=row.environment_id,
+            email=row.email,
+            code_hash=row.code_hash,
+            attempts=int(row.attempts),
+            created_at=row.created_at,
+            expires_at=row.expires_at,
+            used_at=row.used_at,
+        )
 
     def count_attempt(self, verification_id: str) -> None:
         self.conn.execute(

@@ -1,42 +1,27 @@
-"""Storage for the MFA core (tables in :mod:`actionmfa.store.mfa_tables`).
+"""Storage for the MFA core: devices, recovery codes, per-user attempt state (tables in
+:mod:`actionmfa.store.mfa_tables`; MFA and elevated tokens are :mod:`actionmfa.store.repos.tokens`).
 
 Every single-use property is one conditional UPDATE whose rowcount says who won (STYLE habit 5):
-``last_step < :step`` for TOTP, ``used_at IS NULL`` for recovery codes and tokens. They run inside
-the caller's write transaction, so a failed action rolls the spend back too.
+``last_step < :step`` for TOTP, ``used_at IS NULL`` for recovery codes. They run inside the caller's
+write transaction, so a failed action rolls the spend back too. What counts as "a verified method"
+is the MFA core's decision (:func:`actionmfa.domain.policy.has_verified_method`); this module only
+counts.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Table, delete, func, insert, or_, select, update
+from sqlalchemy import Connection, delete, func, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from actionmfa.domain.actions import MFADeviceType
-from actionmfa.domain.policy import method_counts
-from actionmfa.domain.settings import MfaSettings
+from actionmfa.domain.records import DeviceRow, MfaUserState
 from actionmfa.store import mfa_tables as m
-from actionmfa.store import passkey_tables as pk
 from actionmfa.store import tables as t
 
-# Passkeys live in another area's table; any of these names with a ``user_id`` column counts as a
-# verified method (a stored WebAuthn credential is verified by construction).
-
-
-@dataclass(frozen=True, slots=True)
-class DeviceRow:
-    id: str
-    user_id: str
-    type: MFADeviceType
-    secret_enc: str | None
-    verified: bool
-    is_default: bool
-    alias: str | None
-    last_step: int | None
-    created_at: datetime
-    verified_at: datetime | None
+__all__ = ["DeviceRow", "MfaRepo", "MfaUserState"]
 
 
 def _device(row: Any) -> DeviceRow:
@@ -54,9 +39,8 @@ def _device(row: Any) -> DeviceRow:
     )
 
 
-def passkey_table() -> Table:
-    """Passkeys are MFA methods too (counted by the requirement rule, removed by a reset)."""
-    return pk.passkeys
+def _state(row: Any) -> MfaUserState:
+    return MfaUserState(user_id=row.user_id, pending_codes_enc=row.pending_codes_enc, locked_until=row.locked_until)
 
 
 class MfaRepo:
@@ -144,34 +128,6 @@ class MfaRepo:
             ).scalar_one()
         )
 
-    def passkeys(self, user_id: str) -> list[dict[str, Any]]:
-        table = passkey_table()
-        rows = self.conn.execute(select(table).where(table.c.user_id == user_id)).mappings().all()
-        return [dict(r) for r in rows]
-
-    def has_verified_method(self, user_id: str, settings: MfaSettings | None = None) -> bool:
-        """A verified method that counts under the environment's MFA ``settings``
-        (:func:`domain.policy.method_counts`: passkeys only while enabled); without ``settings``
-        the user's environment's are read (only when the answer depends on them)."""
-        if self.count_verified_devices(user_id) > 0:
-            return True
-        # A passkey flagged as possibly cloned still counts: flagging must not lift the requirement.
-        table = passkey_table()
-        count = self.conn.execute(select(func.count()).select_from(table).where(table.c.user_id == user_id))
-        if int(count.scalar_one()) == 0:
-            return False
-        if settings is None:
-            settings = self._mfa_settings_of(user_id)
-        return settings is None or method_counts(settings, MFADeviceType.PASSKEY)
-
-    def _mfa_settings_of(self, user_id: str) -> MfaSettings | None:
-        q = select(t.environments.c.settings).join(t.users, t.users.c.environment_id == t.environments.c.id)
-        raw = self.conn.execute(q.where(t.users.c.id == user_id)).scalar()
-        if raw is None:
-            return None
-        # Only the MFA part: the rest of the document is not this question's business.
-        return MfaSettings.model_validate(((raw or {}).get("security") or {}).get("mfa") or {})
-
     # -- recovery codes ------------------------------------------------------------------------
     def replace_recovery_codes(self, user_id: str, rows: list[dict[str, Any]]) -> None:
         self.conn.execute(delete(m.recovery_codes).where(m.recovery_codes.c.user_id == user_id))
@@ -207,7 +163,7 @@ class MfaRepo:
         return result.rowcount == 1
 
     # -- per-user state: pending codes copy and lockout ----------------------------------------
-    def lock_user_state(self, user_id: str) -> Any:
+    def lock_user_state(self, user_id: str) -> MfaUserState:
         """Create the user's state row if needed and lock it (PostgreSQL ``FOR UPDATE``).
 
         Every code check of one user runs behind this lock, so the failure counter and the lockout
@@ -222,17 +178,26 @@ class MfaRepo:
         q = select(m.mfa_user_state).where(m.mfa_user_state.c.user_id == user_id)
         if self.conn.dialect.name == "postgresql":
             q = q.with_for_update()
-        return self.conn.execute(q).one()
+        return _state(self.conn.execute(q).one())
 
-    def state(self, user_id: str) -> Any:
-        return self.conn.execute(select(m.mfa_user_state).where(m.mfa_user_state.c.user_id == user_id)).first()
+    def state(self, user_id: str) -> MfaUserState | None:
+        row = self.conn.execute(select(m.mfa_user_state).where(m.mfa_user_state.c.user_id == user_id)).first()
+        return _state(row) if row else None
 
-    def set_state(self, user_id: str, **values: Any) -> None:
+    def set_pending_codes(self, user_id: str, sealed: str | None) -> None:
+        """Store (or with None drop) the sealed copy of the codes shown until acknowledged."""
         self.lock_user_state(user_id)
-        self.conn.execute(update(m.mfa_user_state).where(m.mfa_user_state.c.user_id == user_id).values(**values))
+        self._update_state(user_id, pending_codes_enc=sealed)
 
-    def update_state(self, user_id: str, **values: Any) -> None:
-        """Update an existing state row (the caller already holds it via :meth:`lock_user_state`)."""
+    def set_locked_until(self, user_id: str, until: datetime | None) -> None:
+        self.lock_user_state(user_id)
+        self._update_state(user_id, locked_until=until)
+
+    def clear_held_lockout(self, user_id: str) -> None:
+        """Clear the lockout of a state row the caller already holds (:meth:`lock_user_state`)."""
+        self._update_state(user_id, locked_until=None)
+
+    def _update_state(self, user_id: str, **values: Any) -> None:
         self.conn.execute(update(m.mfa_user_state).where(m.mfa_user_state.c.user_id == user_id).values(**values))
 
     def add_failure(self, user_id: str, route: str, now: datetime) -> None:
@@ -252,57 +217,7 @@ class MfaRepo:
     def clear_failures(self, user_id: str) -> None:
         self.conn.execute(delete(m.mfa_failures).where(m.mfa_failures.c.user_id == user_id))
 
-    # -- MFA tokens ----------------------------------------------------------------------------
-    def add_mfa_token(self, **values: Any) -> None:
-        self.conn.execute(insert(m.mfa_tokens).values(**values))
-
-    def mfa_token(self, token_hash: str) -> Any:
-        """The token joined with its session's liveness inputs."""
-        q = (
-            select(m.mfa_tokens, t.sessions.c.revoked_at.label("s_revoked"), t.sessions.c.expires_at.label("s_exp"))
-            .select_from(m.mfa_tokens.outerjoin(t.sessions, t.sessions.c.id == m.mfa_tokens.c.session_id))
-            .where(m.mfa_tokens.c.token_hash == token_hash)
-        )
-        return self.conn.execute(q).first()
-
-    def spend_mfa_token(self, token_id: str, now: datetime) -> bool:
-        result = self.conn.execute(
-            update(m.mfa_tokens)
-            .where(m.mfa_tokens.c.id == token_id, m.mfa_tokens.c.used_at.is_(None))
-            .values(used_at=now)
-        )
-        return result.rowcount == 1
-
-    def touch_mfa_token(self, token_id: str, now: datetime) -> None:
-        """Persistent tokens record their first use (informational; they stay valid)."""
-        self.conn.execute(
-            update(m.mfa_tokens)
-            .where(m.mfa_tokens.c.id == token_id, m.mfa_tokens.c.used_at.is_(None))
-            .values(used_at=now)
-        )
-
-    # -- elevated tokens -----------------------------------------------------------------------
-    def add_elevated(self, **values: Any) -> None:
-        self.conn.execute(insert(m.elevated_tokens).values(**values))
-
-    def elevated(self, jti: str) -> Any:
-        q = (
-            select(
-                m.elevated_tokens, t.sessions.c.revoked_at.label("s_revoked"), t.sessions.c.expires_at.label("s_exp")
-            )
-            .select_from(m.elevated_tokens.outerjoin(t.sessions, t.sessions.c.id == m.elevated_tokens.c.session_id))
-            .where(m.elevated_tokens.c.jti == jti)
-        )
-        return self.conn.execute(q).first()
-
-    def spend_elevated(self, jti: str, now: datetime) -> bool:
-        result = self.conn.execute(
-            update(m.elevated_tokens)
-            .where(m.elevated_tokens.c.jti == jti, m.elevated_tokens.c.used_at.is_(None))
-            .values(used_at=now)
-        )
-        return result.rowcount == 1
-
+    # -- key rotation --------------------------------------------------------------------------
     def pending_copies(self) -> list[tuple[str, str]]:
         st = m.mfa_user_state
         rows = self.conn.execute(
@@ -310,13 +225,10 @@ class MfaRepo:
         )
         return [(r.user_id, r.pending_codes_enc) for r in rows]
 
-    def environment_of_user(self, user_id: str) -> str | None:
-        value = self.conn.execute(select(t.users.c.environment_id).where(t.users.c.id == user_id)).scalar()
-        return None if value is None else str(value)
-
     # -- reset ---------------------------------------------------------------------------------
     def reset_user(self, user_id: str) -> None:
-        """Admin reset: devices, passkeys, codes, tokens, failures and lockout of one user are gone."""
+        """Admin reset of the MFA core's rows: devices, codes, tokens, failures and lockout of one user
+        are gone (passkeys are the passkey store's, :meth:`PasskeyRepo.delete_for_user`)."""
         self.lock_user_state(user_id)  # same lock order as a code attempt: no deadlock with one
         for table in (
             m.mfa_devices,
@@ -328,21 +240,3 @@ class MfaRepo:
         ):
             self.conn.execute(delete(table).where(table.c.user_id == user_id))
         self.conn.execute(update(t.users).where(t.users.c.id == user_id).values(mfa_backup_code_ack=None))
-        passkeys = passkey_table()
-        self.conn.execute(delete(passkeys).where(passkeys.c.user_id == user_id))
-
-    def purge_session_tokens(self, session_id: str, now: datetime) -> None:
-        """Housekeeping on mint: this session's expired elevated tokens and spent single-use MFA tokens
-        can never be accepted again (both deletes use the session index)."""
-        self.conn.execute(
-            delete(m.elevated_tokens).where(
-                m.elevated_tokens.c.session_id == session_id, m.elevated_tokens.c.expires_at < now
-            )
-        )
-        self.conn.execute(
-            delete(m.mfa_tokens).where(
-                m.mfa_tokens.c.session_id == session_id,
-                m.mfa_tokens.c.single_use.is_(True),
-                m.mfa_tokens.c.used_at.is_not(None),
-            )
-        )

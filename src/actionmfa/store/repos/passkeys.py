@@ -2,49 +2,18 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, Row, and_, delete, func, insert, select, update
+from sqlalchemy.exc import IntegrityError
 
+from actionmfa.domain.records import ChallengeRow, PasskeyRow
 from actionmfa.store.passkey_tables import passkey_challenges as pc
 from actionmfa.store.passkey_tables import passkeys as pk
 from actionmfa.store.tables import users
 
-
-@dataclass(frozen=True)
-class PasskeyRow:
-    id: str
-    environment_id: str
-    user_id: str
-    credential_id: str  # base64url
-    public_key: bytes
-    algorithm: int
-    sign_count: int
-    transports: tuple[str, ...]
-    aaguid: str
-    backup_eligible: bool
-    backed_up: bool
-    alias: str | None
-    origin: str | None
-    user_agent: str | None
-    created_at: datetime
-    updated_at: datetime
-    last_used_at: datetime | None
-    possibly_cloned_at: datetime | None
-
-
-@dataclass(frozen=True)
-class ChallengeRow:
-    id: str
-    environment_id: str
-    user_id: str
-    session_id: str
-    kind: str
-    options: dict[str, Any]
-    expires_at: datetime
-    used_at: datetime | None
+__all__ = ["ChallengeRow", "PasskeyRepo", "PasskeyRow"]
 
 
 def _passkey(row: Row[Any]) -> PasskeyRow:
@@ -89,8 +58,16 @@ class PasskeyRepo:
 
     # -- credentials ----------------------------------------------------------------------------
 
-    def add(self, **values: Any) -> None:
-        self.conn.execute(insert(pk).values(**values))
+    def add(self, **values: Any) -> bool:
+        """Store a credential; False if its credential id is registered in the environment already
+        (the unique index caught a registration another transaction committed meanwhile). Inside a
+        savepoint, so the caller's transaction stays usable either way."""
+        try:
+            with self.conn.begin_nested():
+                self.conn.execute(insert(pk).values(**values))
+        except IntegrityError:
+            return False
+        return True
 
     def for_user(self, user_id: str) -> list[PasskeyRow]:
         rows = self.conn.execute(select(pk).where(pk.c.user_id == user_id).order_by(pk.c.created_at, pk.c.id))

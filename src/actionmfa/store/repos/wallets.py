@@ -2,63 +2,33 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, Row, and_, delete, func, insert, select, update
 
+from actionmfa.domain.records import CeremonyRow, WalletRow
+from actionmfa.domain.wallets import CeremonyKind, CeremonyOutcome, Chain, LockReason, Stage
 from actionmfa.store.wallet_tables import waas_ceremonies as wc
 from actionmfa.store.wallet_tables import waas_delegation_secrets as wds
 from actionmfa.store.wallet_tables import waas_wallets as ww
 
-
-@dataclass(frozen=True)
-class WalletRow:
-    id: str
-    environment_id: str
-    user_id: str
-    chain: str
-    address: str
-    public_key: str
-    server_share: str
-    key_version: int
-    lock_reason: str | None
-    lock_count: int
-    created_at: datetime
-    updated_at: datetime
-    locked_at: datetime | None
-    threshold_scheme: str = "TWO_OF_TWO"
-    delegate_public_share: str | None = None
-    delegated_at: datetime | None = None
-    delegate_share: str | None = None
-    delegate_api_key_hash: str | None = None
-
-
-@dataclass(frozen=True)
-class CeremonyRow:
-    id: str
-    environment_id: str
-    user_id: str
-    session_id: str | None
-    wallet_id: str | None
-    kind: str
-    payload_kind: str | None
-    digest: str | None
-    stage: int
-    state: str
-    outcome: str | None
-    created_at: datetime
-    expires_at: datetime
-    completed_at: datetime | None
+__all__ = ["CeremonyRow", "WalletRepo", "WalletRow"]
 
 
 def _wallet(row: Row[Any]) -> WalletRow:
-    return WalletRow(**{c.name: getattr(row, c.name) for c in ww.columns})
+    values = {c.name: getattr(row, c.name) for c in ww.columns}
+    values["chain"] = Chain(values["chain"])
+    values["lock_reason"] = LockReason(values["lock_reason"]) if values["lock_reason"] is not None else None
+    return WalletRow(**values)
 
 
 def _ceremony(row: Row[Any]) -> CeremonyRow:
-    return CeremonyRow(**{c.name: getattr(row, c.name) for c in wc.columns})
+    values = {c.name: getattr(row, c.name) for c in wc.columns}
+    values["kind"] = CeremonyKind(values["kind"])
+    values["stage"] = Stage(values["stage"])
+    values["outcome"] = CeremonyOutcome(values["outcome"]) if values["outcome"] is not None else None
+    return CeremonyRow(**values)
 
 
 class WalletRepo:
@@ -94,11 +64,12 @@ class WalletRepo:
             q = q.where(ww.c.environment_id == environment_id)
         return [_wallet(r) for r in self.conn.execute(q.order_by(ww.c.locked_at)).all()]
 
-    def lock(self, wallet_id: str, *, reason: str, now: datetime) -> None:
+    def lock(self, wallet_id: str, *, reason: LockReason, now: datetime) -> None:
         self.conn.execute(
             update(ww)
             .where(ww.c.id == wallet_id)
-            .values(locked_at=now, lock_reason=reason, lock_count=ww.c.lock_count + 1, updated_at=now)
+            .values(locked_at=now, lock_reason=LockReason(reason).value, lock_count=ww.c.lock_count + 1,
+                    updated_at=now)
         )
 
     def unlock(self, wallet_id: str, *, now: datetime) -> bool:
@@ -127,9 +98,9 @@ class WalletRepo:
                 delegated_at=now if delegate_public_share is not None else None, updated_at=now)
         )
 
-    def delegated_ceremony(self, ceremony_id: str, *, wallet_id: str, kind: str) -> CeremonyRow | None:
+    def delegated_ceremony(self, ceremony_id: str, *, wallet_id: str, kind: CeremonyKind) -> CeremonyRow | None:
         row = self.conn.execute(
-            select(wc).where(wc.c.id == ceremony_id, wc.c.wallet_id == wallet_id, wc.c.kind == kind,
+            select(wc).where(wc.c.id == ceremony_id, wc.c.wallet_id == wallet_id, wc.c.kind == CeremonyKind(kind).value,
                              wc.c.session_id.is_(None))
         ).first()
         return _ceremony(row) if row else None
@@ -173,46 +144,48 @@ class WalletRepo:
     def add_ceremony(self, **values: Any) -> None:
         self.conn.execute(insert(wc).values(**values))
 
-    def ceremony(self, ceremony_id: str, *, environment_id: str, session_id: str, kind: str) -> CeremonyRow | None:
+    def ceremony(self, ceremony_id: str, *, environment_id: str, session_id: str,
+                 kind: CeremonyKind) -> CeremonyRow | None:
         row = self.conn.execute(
             select(wc).where(
                 wc.c.id == ceremony_id,
                 wc.c.environment_id == environment_id,
                 wc.c.session_id == session_id,
-                wc.c.kind == kind,
+                wc.c.kind == CeremonyKind(kind).value,
             )
         ).first()
         return _ceremony(row) if row else None
 
-    def advance(self, ceremony_id: str, *, from_stage: int, to_stage: int, now: datetime, state: str | None = None,
-                outcome: str | None = None, wallet_id: str | None = None) -> bool:
+    def advance(self, ceremony_id: str, *, from_stage: Stage, to_stage: Stage, now: datetime, state: str | None = None,
+                outcome: CeremonyOutcome | None = None, wallet_id: str | None = None) -> bool:
         """Move a live ceremony one stage on; exactly one concurrent caller wins (rowcount 1)."""
-        values: dict[str, Any] = {"stage": to_stage}
+        values: dict[str, Any] = {"stage": int(to_stage)}
         if state is not None:
             values["state"] = state
         if outcome is not None:
-            values["outcome"] = outcome
+            values["outcome"] = CeremonyOutcome(outcome).value
             values["completed_at"] = now
         if wallet_id is not None:
             values["wallet_id"] = wallet_id
         result = self.conn.execute(
             update(wc)
-            .where(and_(wc.c.id == ceremony_id, wc.c.stage == from_stage, wc.c.expires_at > now,
+            .where(and_(wc.c.id == ceremony_id, wc.c.stage == int(from_stage), wc.c.expires_at > now,
                         wc.c.outcome.is_(None)))
             .values(**values)
         )
         return result.rowcount == 1
 
-    def fail(self, ceremony_id: str, *, outcome: str, now: datetime) -> None:
+    def fail(self, ceremony_id: str, *, outcome: CeremonyOutcome, now: datetime) -> None:
         self.conn.execute(
             update(wc).where(wc.c.id == ceremony_id, wc.c.outcome.is_(None))
-            .values(outcome=outcome, completed_at=now, state="")
+            .values(outcome=CeremonyOutcome(outcome).value, completed_at=now, state="")
         )
 
     def open_keygens(self, user_id: str, now: datetime) -> int:
         """Key generations of this user still open (not finished, not expired)."""
         q = select(func.count()).select_from(wc).where(
-            wc.c.user_id == user_id, wc.c.kind == "keygen", wc.c.outcome.is_(None), wc.c.expires_at > now
+            wc.c.user_id == user_id, wc.c.kind == CeremonyKind.KEYGEN.value, wc.c.outcome.is_(None),
+            wc.c.expires_at > now
         )
         return int(self.conn.execute(q).scalar_one())
 

@@ -1,0 +1,56 @@
+"""The persisted vocabulary of embedded wallets (DESIGN §7): chains, ceremonies and their stages.
+
+Values are what the ``waas_wallets`` / ``waas_ceremonies`` columns hold; they never change without a
+migration. The cryptography itself lives in :mod:`actionmfa.wallet` (pure) and the use cases in
+:mod:`actionmfa.services.wallets`.
+"""
+
+from __future__ import annotations
+
+from enum import IntEnum, StrEnum
+
+
+class Chain(StrEnum):
+    """``waas_wallets.chain``."""
+
+    EVM = "EVM"
+
+
+class CeremonyKind(StrEnum):
+    """``waas_ceremonies.kind``: what a ceremony row is running."""
+
+    KEYGEN = "keygen"
+    SIGN = "sign"
+    REFRESH = "refresh"
+    RESHARE = "reshare"
+    DELEGATED_SIGN = "delegated_sign"
+
+
+class Stage(IntEnum):
+    """``waas_ceremonies.stage`` (an integer column). A stage only moves forward, by one conditional
+    UPDATE from the stage a round expects, so a round cannot run twice or out of order.
+
+    keygen:   OPENED → DONE
+    sign:     OPENED (server committed) → REPLIED (R1 revealed) → CLAIMED (final round running) → DONE
+    refresh:  OPENED (ρ1 committed) → REPLIED (x1′, ckey′ pending) → DONE
+    reshare:  OPENED (server dealt) → REPLIED (x1′, ckey′ pending) → DONE
+    """
+
+    OPENED = 1
+    REPLIED = 2
+    CLAIMED = 3
+    DONE = 99
+
+
+class CeremonyOutcome(StrEnum):
+    """``waas_ceremonies.outcome`` (NULL while the ceremony is live)."""
+
+    OK = "ok"
+    INVALID_SIGNATURE = "invalid_signature"
+
+
+class LockReason(StrEnum):
+    """``waas_wallets.lock_reason``: why a wallet no longer signs (until an operator unlocks it)."""
+
+    INVALID_SIGNATURE = "invalid_signature"
+

@@ -1,0 +1,105 @@
+"""Per-environment signing keys (ES256): the session key and the elevated-token key.
+
+Private keys are sealed with the Keyring; parsed keys are cached by ``kid`` (a kid's key never
+changes). Rotation retires the active key and adds a new one; retired keys keep verifying tokens
+until the longest lifetime a token could have has passed.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import uuid
+from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import Any
+
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from jwt.algorithms import ECAlgorithm
+
+from actionmfa.crypto import Keyring
+from actionmfa.services.core.ports import CoreUnit
+
+# Sessions never live longer than this (settings cap jwtDuration at 90 days); a retired key stays
+# in the published JWKS that long so that every token it signed can still be verified by others.
+MAX_TOKEN_LIFETIME = timedelta(days=90)
+
+
+class KeyPurpose(StrEnum):
+    SESSION = "session"
+    ELEVATED = "elevated"
+
+
+def signing_key_aad(kid: str) -> str:
+    return f"signing-key:{kid}"
+
+
+class SigningKeys:
+    def __init__(self, keyring: Keyring) -> None:
+        self.keyring = keyring
+        self._private: dict[str, ec.EllipticCurvePrivateKey] = {}
+        self._public: dict[str, tuple[str, str, ec.EllipticCurvePublicKey]] = {}
+        self._lock = threading.Lock()
+
+    def create(self, uow: CoreUnit, environment_id: str, purpose: KeyPurpose, now: datetime) -> str:
+        key = ec.generate_private_key(ec.SECP256R1())
+        kid = f"{purpose.value[:3]}-{uuid.uuid4().hex[:16]}"
+        pem = key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+        jwk: dict[str, Any] = json.loads(ECAlgorithm.to_jwk(key.public_key()))
+        jwk.update({"kid": kid, "alg": "ES256", "use": "sig"})
+        uow.signing_keys.retire_active(environment_id, purpose.value, now)
+        uow.signing_keys.add(
+            kid=kid,
+            environment_id=environment_id,
+            purpose=purpose.value,
+            private_key=self.keyring.encrypt(pem, aad=signing_key_aad(kid)),
+            public_jwk=jwk,
+            now=now,
+        )
+        return kid
+
+    def signing_key(
+        self, uow: CoreUnit, environment_id: str, purpose: KeyPurpose, now: datetime
+    ) -> tuple[str, ec.EllipticCurvePrivateKey]:
+        row = uow.signing_keys.active(environment_id, purpose.value)
+        if row is None:
+            kid = self.create(uow, environment_id, purpose, now)
+            row = uow.signing_keys.active(environment_id, purpose.value)
+            assert row is not None and row.kid == kid  # noqa: S101
+        cached = self._private.get(row.kid)
+        if cached is None:
+            pem = self.keyring.decrypt(row.private_key, aad=signing_key_aad(row.kid))
+            loaded = serialization.load_pem_private_key(pem, password=None)
+            assert isinstance(loaded, ec.EllipticCurvePrivateKey)  # noqa: S101
+            with self._lock:
+                self._private[row.kid] = cached = loaded
+        return row.kid, cached
+
+    def verification_key(
+        self, uow: CoreUnit, kid: str, environment_id: str, purpose: KeyPurpose
+    ) -> ec.EllipticCurvePublicKey | None:
+        """The public key for ``kid`` if it belongs to this environment and purpose."""
+        cached = self._public.get(kid)
+        if cached is None:
+            row = uow.signing_keys.get(kid)
+            if row is None:
+                return None
+            key = ECAlgorithm.from_jwk(json.dumps(row.public_jwk))
+            assert isinstance(key, ec.EllipticCurvePublicKey)  # noqa: S101
+            cached = (row.environment_id, row.purpose, key)
+            with self._lock:
+                self._public[kid] = cached
+        env_id, key_purpose, public = cached
+        if env_id != environment_id or key_purpose != purpose.value:
+            return None
+        return public
+
+    def jwks(self, uow: CoreUnit, environment_id: str, now: datetime) -> dict[str, Any]:
+        rows = uow.signing_keys.verifiable(environment_id, KeyPurpose.SESSION.value, now - MAX_TOKEN_LIFETIME)
+        return {"keys": [r.public_jwk for r in rows]}
+
+    def rotate(self, uow: CoreUnit, environment_id: str, purpose: KeyPurpose, now: datetime) -> str:
+        return self.create(uow, environment_id, purpose, now)

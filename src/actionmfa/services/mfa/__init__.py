@@ -1,0 +1,1 @@
+"""The MFA core: code attempts and lockout, TOTP, recovery codes, devices, completion, step-up, profile."""

@@ -1,0 +1,204 @@
+"""The operator dashboard (no web types here): its sessions, its pages, the settings form.
+
+A dashboard session is a cookie holding the admin token sealed with the Keyring (AES-GCM, its own
+``aad``) and an expiry: nothing to store server-side, and revoking or rotating the admin token ends
+every dashboard session made with it, because each request re-authenticates the sealed token.
+Forms carry a CSRF token derived from the cookie with a keyed hash.
+
+The pages read and write through the admin API's own use cases (:class:`EnvironmentAdmin`,
+:class:`AuditLog`), so a dashboard user can do exactly what their admin token allows there.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from actionmfa.clock import Clock, to_epoch
+from actionmfa.crypto import Keyring, constant_time_equal
+from actionmfa.domain.actions import MFAAction, MFADeviceType, TokenBehavior
+from actionmfa.domain.models import Environment, User
+from actionmfa.domain.settings import EnvironmentSettings, MfaActionSetting, SecuritySettings
+from actionmfa.errors import ForbiddenError, UnauthorizedError
+from actionmfa.services.core.access import Access
+from actionmfa.services.core.environments import AdminPrincipal
+from actionmfa.services.operator.audit_log import AuditLog
+from actionmfa.services.operator.environments import EnvironmentAdmin
+
+USERS_PER_PAGE = 100
+EVENTS_PER_PAGE = 50
+
+COOKIE_NAME = "amfa_dash"
+SESSION_SECONDS = 8 * 3600
+_AAD = "dashboard-session"
+
+
+@dataclass(frozen=True)
+class DashboardSession:
+    principal: AdminPrincipal
+    cookie: str
+
+    def csrf(self, keyring: Keyring) -> str:
+        return keyring.keyed_hash(self.cookie, purpose="dashboard-csrf")[:40]
+
+
+@dataclass(frozen=True)
+class EnvironmentsPage:
+    environments: list[Environment]
+    csrf: str
+    operator: bool
+
+
+@dataclass(frozen=True)
+class EnvironmentPage:
+    env: Environment
+    settings: SecuritySettings
+    actions: dict[str, MfaActionSetting]
+    methods: dict[str, bool]
+    csrf: str
+
+
+@dataclass(frozen=True)
+class UsersPage:
+    env: Environment
+    users: list[User]
+    next_cursor: str | None
+
+
+@dataclass(frozen=True)
+class AuditEventsPage:
+    env: Environment
+    rows: list[dict[str, Any]]
+    next_cursor: int | None
+
+
+class Dashboard:
+    def __init__(
+        self, keyring: Keyring, clock: Clock, access: Access, environments: EnvironmentAdmin, audit_log: AuditLog
+    ) -> None:
+        self.keyring = keyring
+        self.clock = clock
+        self.access = access
+        self.environments = environments
+        self.audit_log = audit_log
+
+    # -- sessions --------------------------------------------------------------------------------
+    def login(self, admin_token: str) -> str:
+        """Check the token now and return the cookie value."""
+        self.access.admin(admin_token.strip())
+        body = json.dumps({"t": admin_token.strip(), "exp": to_epoch(self.clock.now()) + SESSION_SECONDS})
+        return self.keyring.encrypt(body.encode(), aad=_AAD)
+
+    def session(self, cookie: str | None) -> DashboardSession:
+        if not cookie:
+            raise UnauthorizedError("Sign in to the dashboard")
+        try:
+            body = json.loads(self.keyring.decrypt(cookie, aad=_AAD))
+        except Exception:
+            raise UnauthorizedError("Sign in to the dashboard") from None
+        if not isinstance(body, dict) or int(body.get("exp", 0)) <= to_epoch(self.clock.now()):
+            raise UnauthorizedError("Dashboard session expired")
+        principal = self.access.admin(str(body.get("t", "")))
+        return DashboardSession(principal=principal, cookie=cookie)
+
+    def check_csrf(self, session: DashboardSession, presented: str | None) -> None:
+        if not presented or not constant_time_equal(session.csrf(self.keyring), presented):
+            raise ForbiddenError("Form expired; reload the page")
+
+    # -- pages -----------------------------------------------------------------------------------
+    def home(self, session: DashboardSession) -> EnvironmentsPage:
+        """The environments this session's token manages."""
+        principal = session.principal
+        return EnvironmentsPage(self.environments.managed(principal), session.csrf(self.keyring),
+                                operator=principal.environment_id is None)
+
+    def environment(self, session: DashboardSession, env_id: str) -> EnvironmentPage:
+        env = self.environments.get(session.principal, env_id)
+        mfa = env.settings.security.mfa
+        return EnvironmentPage(
+            env=env,
+            settings=env.settings.security,
+            actions={a.value: mfa.action(a) for a in MFAAction},
+            methods={t.value: mfa.method_enabled(t) for t in MFADeviceType},
+            csrf=session.csrf(self.keyring),
+        )
+
+    def save_environment(self, session: DashboardSession, env_id: str, form: Mapping[str, str]) -> Environment:
+        """The settings form posted: the same update as ``PUT /api/v0/environments/{id}``, with the
+        form mapped onto the settings read in the same transaction."""
+        session.principal.require(env_id)
+        self.check_csrf(session, form.get("csrf"))
+        return self.environments.update_with(
+            session.principal, env_id, name=form.get("name") or None,
+            settings_for=lambda current: settings_from_form(current, form),
+        )
+
+    def users(self, session: DashboardSession, env_id: str, cursor: str | None) -> UsersPage:
+        env = self.environments.get(session.principal, env_id)
+        users = self.environments.users(session.principal, env_id, limit=USERS_PER_PAGE, cursor=cursor)
+        return UsersPage(env, users, users[-1].id if len(users) == USERS_PER_PAGE else None)
+
+    def audit(self, session: DashboardSession, env_id: str, cursor: int | None) -> AuditEventsPage:
+        env = self.environments.get(session.principal, env_id)
+        page = self.audit_log.page(session.principal, env_id, cursor=cursor, limit=EVENTS_PER_PAGE)
+        return AuditEventsPage(env, page.events, page.next_cursor)
+
+
+def _whole_number(text: str) -> int | str:
+    """An ASCII whole number as int; anything else is passed on as text for the settings model to
+    refuse with the field named ("²".isdigit() is true, and int() of 5,000 digits raises)."""
+    if text.isascii() and text.isdigit() and len(text) <= 9:
+        return int(text)
+    return text
+
+
+def settings_from_form(current: EnvironmentSettings, form: Mapping[str, str]) -> dict[str, Any]:
+    """Turn the settings form into a full settings document (validated by the caller)."""
+
+    def checked(name: str) -> bool:
+        return form.get(name) in ("on", "true", "1")
+
+    actions = []
+    for action in MFAAction:
+        key = action.value
+        behavior = form.get(f"action.{key}.tokenBehavior") or ""
+        expiry = (form.get(f"action.{key}.tokenExpirySeconds") or "").strip()
+        item: dict[str, Any] = {"action": key, "required": checked(f"action.{key}.required")}
+        if behavior in {b.value for b in TokenBehavior}:
+            item["tokenBehavior"] = behavior
+        if expiry:
+            item["tokenExpirySeconds"] = _whole_number(expiry)
+        actions.append(item)
+    doc = current.model_dump(mode="json")
+    security = doc["security"]
+    security["mfa"] = {
+        "enabled": checked("mfa.enabled"),
+        "enrollment": form.get("mfa.enrollment", "none"),
+        "methods": [{"type": t.value, "enabled": checked(f"method.{t.value}")} for t in MFADeviceType],
+        "actions": actions,
+    }
+    origins = [o.strip() for o in (form.get("passkeys.origins") or "").splitlines() if o.strip()]
+    security["passkeys"] = {
+        "rpId": (form.get("passkeys.rpId") or "").strip(),
+        "rpName": (form.get("passkeys.rpName") or "").strip(),
+        "origins": origins,
+    }
+    amount = (form.get("jwtDuration.amount") or "").strip()
+    security["jwtDuration"] = {
+        "amount": _whole_number(amount),
+        "unit": form.get("jwtDuration.unit", "hours"),
+    }
+    ext = security.get("externalAuth", {})
+    ext.update(
+        {
+            "enabled": checked("externalAuth.enabled"),
+            "iss": (form.get("externalAuth.iss") or "").strip() or None,
+            "aud": (form.get("externalAuth.aud") or "").strip() or None,
+            "jwksUrl": (form.get("externalAuth.jwksUrl") or "").strip() or None,
+            "publicKeyPem": (form.get("externalAuth.publicKeyPem") or "").strip() or None,
+        }
+    )
+    security["externalAuth"] = ext
+    return doc

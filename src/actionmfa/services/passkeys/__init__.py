@@ -1,0 +1,1 @@
+"""Passkeys as an MFA method: WebAuthn ceremonies, verification, management."""

@@ -1,0 +1,1 @@
+"""Sign-in: email one-time codes, external JWTs, the session lifecycle, outgoing mail."""

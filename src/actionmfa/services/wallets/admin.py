@@ -1,0 +1,104 @@
+"""Operator actions on embedded wallets: the delegation webhook secret, list and unlock locked
+wallets, finish a key rotation.
+
+Used by the admin API (``POST …/waas/delegatedAccess/secret``) and ``actionmfa wallet …``
+(:mod:`actionmfa.wallet_cli`). Read docs/wallet-security.md §6 before unlocking a wallet.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from actionmfa.clock import Clock
+from actionmfa.crypto import Keyring
+from actionmfa.domain.records import WalletRow
+from actionmfa.errors import NotFoundError
+from actionmfa.services.core import audit
+from actionmfa.services.core.audit import AuditEvent, AuditIds
+from actionmfa.services.core.environments import AdminPrincipal, EnvironmentService
+from actionmfa.services.core.ports import Transactions
+from actionmfa.services.wallets.delivery import create_delegation_secret
+from actionmfa.services.wallets.ports import WalletUnit
+from actionmfa.services.wallets.vault import (
+    WalletVault,
+    delegate_share_aad,
+    delegation_secret_aad,
+    share_aad,
+    state_aad,
+)
+
+__all__ = ["WalletAdmin", "locked_wallets", "rotate_wallet_secrets", "unlock_wallet"]
+
+
+def unlock_wallet(uow: WalletUnit, now: datetime, environment_id: str, wallet_id: str, *, operator: str,
+                  note: str = "") -> bool:
+    """Clear a wallet's signing lock (audited). False if it was not locked. No key pool needed."""
+    wallet = uow.wallets.wallet_by_id(environment_id, wallet_id)
+    if wallet is None:
+        raise NotFoundError("Wallet not found")
+    changed = uow.wallets.unlock(wallet_id, now=now)
+    if changed:
+        audit.record(uow, AuditIds(environment_id, wallet.user_id), AuditEvent.WALLET_UNLOCKED, now=now,
+                     outcome="ok", walletId=wallet_id, operator=operator, note=note[:200],
+                     lockReason=wallet.lock_reason, lockCount=wallet.lock_count)
+    return changed
+
+
+def rotate_wallet_secrets(uow: WalletUnit, keyring: Keyring) -> int:
+    """Re-encrypt every server share (also the delegate-pair ones), live ceremony state and delegation
+    webhook secret under the keyring's active key.
+
+    For ``actionmfa keys rotate``: old keys stay readable, so this only finishes a rotation.
+    """
+    repo = uow.wallets
+    count = 0
+    for wallet_id, blob in repo.sealed_shares():
+        if keyring.needs_rotation(blob):
+            repo.set_sealed_share(wallet_id, keyring.reencrypt(blob, aad=share_aad(wallet_id)))
+            count += 1
+    for ceremony_id, blob in repo.sealed_states():
+        if blob and keyring.needs_rotation(blob):
+            repo.set_sealed_state(ceremony_id, keyring.reencrypt(blob, aad=state_aad(ceremony_id)))
+            count += 1
+    for wallet_id, blob in repo.sealed_delegate_shares():
+        if keyring.needs_rotation(blob):
+            repo.set_sealed_delegate_share(wallet_id, keyring.reencrypt(blob, aad=delegate_share_aad(wallet_id)))
+            count += 1
+    for environment_id, blob in repo.sealed_delegation_secrets():
+        if keyring.needs_rotation(blob):
+            aad = delegation_secret_aad(environment_id)
+            repo.set_sealed_delegation_secret(environment_id, keyring.reencrypt(blob, aad=aad))
+            count += 1
+    return count
+
+
+def locked_wallets(uow: WalletUnit, environment_id: str | None = None) -> list[WalletRow]:
+    """Every wallet locked for signing (optionally of one environment), for the operator."""
+    return uow.wallets.locked(environment_id)
+
+
+class WalletAdmin:
+    """The same operator actions as use cases, each in its own transaction."""
+
+    def __init__(
+        self, db: Transactions[WalletUnit], clock: Clock, vault: WalletVault, environments: EnvironmentService
+    ) -> None:
+        self.db = db
+        self.clock = clock
+        self.vault = vault
+        self.environments = environments
+
+    def new_delegation_secret(self, principal: AdminPrincipal, environment_id: str) -> str:
+        """A new HMAC-SHA256 key for ``wallet.delegation.*`` webhooks; the old one stops working."""
+        principal.require(environment_id)
+        with self.db.write() as uow:
+            self.environments.get(uow, environment_id)
+            return create_delegation_secret(uow, self.vault, environment_id, now=self.clock.now())
+
+    def locked(self, environment_id: str | None = None) -> list[WalletRow]:
+        with self.db.read() as uow:
+            return locked_wallets(uow, environment_id)
+
+    def unlock(self, environment_id: str, wallet_id: str, *, operator: str, note: str = "") -> bool:
+        with self.db.write() as uow:
+            return unlock_wallet(uow, self.clock.now(), environment_id, wallet_id, operator=operator, note=note)

@@ -1,0 +1,87 @@
+"""Wallet creation (DESIGN §7): the two-party key generation of :mod:`actionmfa.wallet.ecdsa2p`.
+
+Creation is not gated, so it is bounded per user (each opening consumes a pooled Paillier key that
+costs seconds of prime search to replace).
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from actionmfa.clock import Clock
+from actionmfa.domain.models import AuthContext
+from actionmfa.domain.wallets import CeremonyKind, Chain, Stage
+from actionmfa.errors import WalletLimitError
+from actionmfa.services.core import audit
+from actionmfa.services.core.audit import AuditEvent
+from actionmfa.services.core.ports import Transactions
+from actionmfa.services.wallets.keysource import PaillierKeys
+from actionmfa.services.wallets.ports import WalletUnit
+from actionmfa.services.wallets.vault import WalletVault
+from actionmfa.services.wallets.views import WalletView
+from actionmfa.wallet import ecdsa2p as p2
+from actionmfa.wallet.curve import address_of, point_to_hex
+
+MAX_WALLETS_PER_USER = 20
+MAX_OPEN_KEYGENS_PER_USER = 3
+
+
+class Keygen:
+    def __init__(self, db: Transactions[WalletUnit], clock: Clock, vault: WalletVault, keys: PaillierKeys) -> None:
+        self.db = db
+        self.clock = clock
+        self.vault = vault
+        self.keys = keys
+
+    def list_wallets(self, ctx: AuthContext) -> list[WalletView]:
+        """``GET /waas/wallets``: the caller's wallets."""
+        with self.db.read() as uow:
+            return [WalletView.of(r) for r in uow.wallets.wallets_of(ctx.environment.id, ctx.user.id)]
+
+    def open_keygen(self, ctx: AuthContext) -> dict[str, Any]:
+        """``POST /waas/create``, round 1: the server commits to its public share. The Paillier key
+        comes from the pool."""
+        now = self.clock.now()
+        with self.db.read() as uow:
+            if len(uow.wallets.wallets_of(ctx.environment.id, ctx.user.id)) >= MAX_WALLETS_PER_USER:
+                raise WalletLimitError(f"At most {MAX_WALLETS_PER_USER} wallets per user")
+            if uow.wallets.open_keygens(ctx.user.id, now) >= MAX_OPEN_KEYGENS_PER_USER:
+                raise WalletLimitError("Too many wallet creations in progress; finish or wait a minute")
+        prepared = self.keys.take()
+        ceremony_id = str(uuid.uuid4())
+        sid = p2.keygen_session_id(ceremony_id, ctx.environment.id, ctx.user.id)
+        message, state = p2.server_keygen_begin(sid, prepared)
+        with self.db.write() as uow:
+            expires = self.vault.open_ceremony(
+                uow, ceremony_id=ceremony_id, environment_id=ctx.environment.id, user_id=ctx.user.id,
+                session_id=ctx.session.id, wallet_id=None, kind=CeremonyKind.KEYGEN, state=state.to_json(),
+                now=now, purge=True,
+            )
+        return {"ceremonyId": ceremony_id, "userId": ctx.user.id, "expiresAt": expires.isoformat(),
+                "message": message.to_json()}
+
+    def finish_keygen(self, ctx: AuthContext, ceremony_id: str, message: dict[str, Any]) -> dict[str, Any]:
+        """``POST /waas/create/{ceremonyId}``, round 2: check the client's proof, store the new
+        wallet, open the commitment."""
+        client_msg = p2.KeygenShare.from_json(message)
+        now = self.clock.now()
+        with self.db.write() as uow:
+            row = self.vault.live_ceremony(uow, ctx, ceremony_id, CeremonyKind.KEYGEN, Stage.OPENED, now)
+            state = p2.ServerKeygenState.from_json(self.vault.open_state(row))
+            opening, share = p2.server_keygen_finish(state, client_msg)
+            wallet_id = str(uuid.uuid4())
+            address = address_of(share.public_key)
+            uow.wallets.add_wallet(
+                id=wallet_id, environment_id=ctx.environment.id, user_id=ctx.user.id, chain=Chain.EVM.value,
+                address=address, public_key=point_to_hex(share.public_key),
+                server_share=self.vault.seal_share(wallet_id, share), key_version=1, lock_reason=None,
+                lock_count=0, created_at=now, updated_at=now, locked_at=None,
+            )
+            # The conditional UPDATE is the guard: a second finish of the same ceremony rolls back.
+            self.vault.finish(uow, ceremony_id, Stage.OPENED, now, wallet_id=wallet_id)
+            audit.record(uow, ctx, AuditEvent.WALLET_CREATED, now=now, outcome="ok", walletId=wallet_id,
+                         address=address, modulusBits=share.paillier.n.bit_length())
+            wallet = uow.wallets.wallet(ctx.environment.id, ctx.user.id, wallet_id)
+        assert wallet is not None  # noqa: S101 - inserted above
+        return {"wallet": WalletView.of(wallet).to_json(), "message": opening.to_json()}

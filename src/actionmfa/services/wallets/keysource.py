@@ -1,0 +1,73 @@
+"""The wallet's supply of Paillier keys (each with its Πmod proof): a bounded background pool
+(:class:`actionmfa.wallet.keypool.KeyPool`) started on first use, or at start-up to warm it.
+
+Key generation and refresh each take a key that no other wallet ever had; a reshare takes one or two.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+
+from actionmfa.wallet.ecdsa2p import PreparedPaillier
+from actionmfa.wallet.keypool import KeyPool, ProcessKeyGenerator, default_paillier_generator
+
+KeyGenerator = Callable[[], PreparedPaillier]
+DEFAULT_POOL_SIZE = 4
+TAKE_WAIT_SECONDS = 30.0
+
+
+class PaillierKeys:
+    def __init__(self, *, size: int = DEFAULT_POOL_SIZE, generator: KeyGenerator | None = None) -> None:
+        self.size = size
+        self._generator = generator
+        self._owned: ProcessKeyGenerator | None = None  # the default generator, closed with the pool
+        self._pool: KeyPool[PreparedPaillier] | None = None
+        self._lock = threading.Lock()  # two first requests at once must not build two pools
+
+    def use(self, generator: KeyGenerator, *, size: int | None = None) -> None:
+        """Generate with ``generator`` from now on (tests and benchmarks inject fast or fixed keys);
+        a pool already running is stopped and its keys dropped."""
+        with self._lock:
+            pool, self._pool = self._pool, None
+            self._generator = generator
+            if size is not None:
+                self.size = size
+        if pool is not None:
+            pool.stop()
+
+    @property
+    def pool(self) -> KeyPool[PreparedPaillier] | None:
+        """The running pool, if one was started."""
+        return self._pool
+
+    def start(self) -> KeyPool[PreparedPaillier]:
+        """The pool, started now if it is not running yet (the first prime search begins at once)."""
+        with self._lock:
+            if self._pool is None:
+                generator = self._generator
+                if generator is None:
+                    self._owned = default_paillier_generator()
+                    generator = self._generator = self._owned
+                self._pool = KeyPool(generator, size=self.size).start()
+            return self._pool
+
+    def take(self) -> PreparedPaillier:
+        """A fresh key: from the pool, after waiting up to 30 s for it, else generated inline."""
+        return self.start().take(wait=TAKE_WAIT_SECONDS)
+
+    def put(self, key: PreparedPaillier) -> None:
+        """Give back a key that was taken but never used (the ceremony did not open)."""
+        self.start().put(key)
+
+    def close(self) -> None:
+        """Stop the pool, then the default generator's child process (at shutdown)."""
+        with self._lock:
+            pool, self._pool = self._pool, None
+            owned, self._owned = self._owned, None
+        if pool is not None:
+            pool.stop()
+        if owned is not None:
+            owned.close()
+            if self._generator is owned:
+                self._generator = None

@@ -1,0 +1,154 @@
+"""Storage for the gate's proofs: MFA tokens and elevated access tokens (tables in
+:mod:`actionmfa.store.mfa_tables`).
+
+Only keyed hashes of MFA tokens are stored, and one row per elevated token ``jti``. Spending a
+single-use token is one conditional ``UPDATE … WHERE used_at IS NULL`` in the caller's write
+transaction: exactly one concurrent caller sees rowcount 1, and a rolled-back action does not spend it.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Connection, delete, insert, select, update
+
+from actionmfa.domain.records import ElevatedTokenRow, MfaTokenRow
+from actionmfa.store import mfa_tables as m
+from actionmfa.store import tables as t
+
+
+class TokenRepo:
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    # -- MFA tokens ----------------------------------------------------------------------------
+    def add_mfa_token(
+        self,
+        *,
+        id: str,
+        token_hash: str,
+        user_id: str,
+        session_id: str,
+        single_use: bool,
+        approval_digest: str | None,
+        created_at: datetime,
+    ) -> None:
+        self.conn.execute(
+            insert(m.mfa_tokens).values(
+                id=id,
+                token_hash=token_hash,
+                user_id=user_id,
+                session_id=session_id,
+                single_use=single_use,
+                approval_digest=approval_digest,
+                created_at=created_at,
+            )
+        )
+
+    def mfa_token(self, token_hash: str) -> MfaTokenRow | None:
+        """The token joined with its session's liveness inputs."""
+        q = (
+            select(m.mfa_tokens, t.sessions.c.revoked_at.label("s_revoked"), t.sessions.c.expires_at.label("s_exp"))
+            .select_from(m.mfa_tokens.outerjoin(t.sessions, t.sessions.c.id == m.mfa_tokens.c.session_id))
+            .where(m.mfa_tokens.c.token_hash == token_hash)
+        )
+        row = self.conn.execute(q).first()
+        if row is None:
+            return None
+        return MfaTokenRow(
+            id=row.id,
+            user_id=row.user_id,
+            session_id=row.session_id,
+            single_use=bool(row.single_use),
+            approval_digest=row.approval_digest,
+            used_at=row.used_at,
+            s_revoked=row.s_revoked,
+            s_exp=row.s_exp,
+        )
+
+    def spend_mfa_token(self, token_id: str, now: datetime) -> bool:
+        result = self.conn.execute(
+            update(m.mfa_tokens)
+            .where(m.mfa_tokens.c.id == token_id, m.mfa_tokens.c.used_at.is_(None))
+            .values(used_at=now)
+        )
+        return result.rowcount == 1
+
+    def touch_mfa_token(self, token_id: str, now: datetime) -> None:
+        """Persistent tokens record their first use (informational; they stay valid)."""
+        self.conn.execute(
+            update(m.mfa_tokens)
+            .where(m.mfa_tokens.c.id == token_id, m.mfa_tokens.c.used_at.is_(None))
+            .values(used_at=now)
+        )
+
+    # -- elevated tokens -----------------------------------------------------------------------
+    def add_elevated(
+        self,
+        *,
+        jti: str,
+        user_id: str,
+        session_id: str,
+        scope: str,
+        single_use: bool,
+        created_at: datetime,
+        expires_at: datetime,
+    ) -> None:
+        self.conn.execute(
+            insert(m.elevated_tokens).values(
+                jti=jti,
+                user_id=user_id,
+                session_id=session_id,
+                scope=scope,
+                single_use=single_use,
+                created_at=created_at,
+                expires_at=expires_at,
+            )
+        )
+
+    def elevated(self, jti: str) -> ElevatedTokenRow | None:
+        q = (
+            select(
+                m.elevated_tokens, t.sessions.c.revoked_at.label("s_revoked"), t.sessions.c.expires_at.label("s_exp")
+            )
+            .select_from(m.elevated_tokens.outerjoin(t.sessions, t.sessions.c.id == m.elevated_tokens.c.session_id))
+            .where(m.elevated_tokens.c.jti == jti)
+        )
+        row = self.conn.execute(q).first()
+        if row is None:
+            return None
+        return ElevatedTokenRow(
+            jti=row.jti,
+            user_id=row.user_id,
+            session_id=row.session_id,
+            scope=row.scope,
+            single_use=bool(row.single_use),
+            expires_at=row.expires_at,
+            used_at=row.used_at,
+            s_revoked=row.s_revoked,
+            s_exp=row.s_exp,
+        )
+
+    def spend_elevated(self, jti: str, now: datetime) -> bool:
+        result = self.conn.execute(
+            update(m.elevated_tokens)
+            .where(m.elevated_tokens.c.jti == jti, m.elevated_tokens.c.used_at.is_(None))
+            .values(used_at=now)
+        )
+        return result.rowcount == 1
+
+    def purge_session_tokens(self, session_id: str, now: datetime) -> None:
+        """Housekeeping on mint: this session's expired elevated tokens and spent single-use MFA tokens
+        can never be accepted again (both deletes use the session index)."""
+        self.conn.execute(
+            delete(m.elevated_tokens).where(
+                m.elevated_tokens.c.session_id == session_id, m.elevated_tokens.c.expires_at < now
+            )
+        )
+        self.conn.execute(
+            delete(m.mfa_tokens).where(
+                m.mfa_tokens.c.session_id == session_id,
+                m.mfa_tokens.c.single_use.is_(True),
+                m.mfa_tokens.c.used_at.is_not(None),
+            )
+        )
