@@ -275,8 +275,8 @@ class MfaResource:
         return list(body["recoveryCodes"])
 
     def complete_acknowledgement(self) -> None:
-        user = self._c.request("PUT", "/users", json={"mfaBackupCodeAcknowledgement": "complete"})
-        self._c.session.user = user
+        body = self._c.request("PUT", "/users", json={"mfaBackupCodeAcknowledgement": "complete"})
+        self._c.set_session(body)
 
     def is_pending_recovery_codes_acknowledgment(self) -> bool:
         user = self._c.request("GET", "/users")
