@@ -15,6 +15,7 @@ __all__ = [
     "ActionMFAError",
     "CeremonyInvalidError",
     "ConflictError",
+    "ForbiddenError",
     "InternalError",
     "InvalidRequestError",
     "InvalidScopesError",
@@ -244,6 +245,9 @@ class WalletExportInvalidError(ActionMFAError):
 
 __all__ += ["WalletExportInvalidError", "WalletProofInvalidError", "WalletSignatureInvalidError"]
 ERRORS_BY_CODE.update(_registry())
+
+
+__all__ += ["MfaMethodDisabledError", "RecoveryCodesAcknowledgedError"]
 
 
 class RecoveryCodesAcknowledgedError(ActionMFAError):

@@ -7,7 +7,7 @@ import asyncio
 from eth_account import Account
 from eth_account.messages import encode_defunct
 
-from actionmfa.sdk.client import AsyncClient
+from actionmfa.sdk import AsyncClient
 from tests.api import wallet_support
 from tests.api.wallet_support import WalletUser
 

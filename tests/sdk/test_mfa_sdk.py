@@ -14,7 +14,7 @@ from actionmfa.clock import FrozenClock
 from actionmfa.domain.actions import MFAAction
 from actionmfa.errors import MfaInvalidCodeError, MfaRateLimitedError, MfaRequiredError, TotpDeviceExistsError
 from actionmfa.factors import totp
-from actionmfa.sdk.client import AsyncClient, Client
+from actionmfa.sdk import AsyncClient, Client
 from actionmfa.sdk.ui import MfaPrompt
 from actionmfa.services.runtime import Runtime
 from tests.conftest import EnvFixture, sign_in
@@ -92,7 +92,7 @@ def test_step_up_elevated_token_wins_and_single_use_dropped(
     _, secret, _ = _enrol(client, clock)
     require_actions(runtime, environment, "user.update", tokenBehavior="single_use")
     check = client.step_up.check("user:update")
-    assert check.is_required and check.credentials[0]["format"] == "totp"
+    assert check.is_required and check.credentials[0].format == "totp"
     persistent = client.mfa.authenticate_device(code=_next(secret, clock), create_mfa_token={"single_use": False})
     elevated = client.step_up.authenticate(requested_scopes=["user:update"], code=_next(secret, clock))
     assert elevated and client.tokens.elevated

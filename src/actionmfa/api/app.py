@@ -8,9 +8,10 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi.routing import APIRoute
 
 from actionmfa import __version__
-from actionmfa.api.errors import install_error_handlers
+from actionmfa.api.errors import MethodTable, install_error_handlers
 from actionmfa.api.limits import BodySizeLimit
 from actionmfa.api.schemas import ErrorBody
 from actionmfa.services.runtime import Runtime
@@ -60,8 +61,13 @@ def create_app(runtime: Runtime, *, migrate: bool = True) -> FastAPI:
     )
     app.state.runtime = runtime
     install_error_handlers(app)
+    methods = MethodTable()
     for module_name, prefix in ROUTERS:
         module = importlib.import_module(module_name)
         app.include_router(module.router, prefix=prefix)
+        for route in module.router.routes:
+            if isinstance(route, APIRoute) and route.methods:
+                methods.add(prefix + route.path, route.methods)
+    app.state.methods = methods
     app.add_middleware(BodySizeLimit, max_bytes=runtime.config.max_body_bytes)
     return app

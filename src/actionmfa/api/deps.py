@@ -141,6 +141,14 @@ def require_full_scope(ctx: AuthContext) -> None:
 AuthDep = Annotated[AuthContext, Depends(session_full_scope)]
 
 
+def bearer_token(authorization: Annotated[str | None, Header()] = None) -> str:
+    """The session JWT the request presents (routes that hand it back, as ``PUT /users`` does)."""
+    return _bearer(authorization)
+
+
+BearerDep = Annotated[str, Depends(bearer_token)]
+
+
 def admin_principal(core: CoreDep, authorization: Annotated[str | None, Header()] = None) -> AdminPrincipal:
     return core.access.admin(_bearer(authorization))
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -10,6 +11,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import compile_path
 
 from actionmfa.errors import ActionMFAError, InternalError, InvalidRequestError
 
@@ -43,6 +45,27 @@ def _validation_error(exc: RequestValidationError) -> InvalidRequestError:
     return InvalidRequestError(f"{field or 'body'}: {first.get('msg', 'invalid')}", field=field)
 
 
+class MethodTable:
+    """Which methods each path template has, across every router: the ``Allow`` of a 405.
+
+    FastAPI registers one route per method, and Starlette's 405 names only the first route that
+    matched the path; a client (and Schemathesis) expects all of the path's methods."""
+
+    def __init__(self) -> None:
+        self._paths: list[tuple[re.Pattern[str], set[str]]] = []
+
+    def add(self, path: str, methods: set[str]) -> None:
+        regex, _, _ = compile_path(path)
+        for pattern, known in self._paths:
+            if pattern.pattern == regex.pattern:
+                known |= methods
+                return
+        self._paths.append((regex, set(methods)))
+
+    def allowed(self, path: str) -> list[str]:
+        return sorted({m for pattern, methods in self._paths if pattern.match(path) for m in methods})
+
+
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(ActionMFAError)
     async def _domain(_: Request, exc: ActionMFAError) -> JSONResponse:
@@ -55,18 +78,20 @@ def install_error_handlers(app: FastAPI) -> None:
         return error_response(_validation_error(exc))
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         if exc.status_code == 400 and isinstance(exc.__cause__, (ValueError, RecursionError)):
             # FastAPI could not read a JSON body (e.g. an integer beyond Python's digit limit):
             # bad input, answered as every other unreadable body (limits.py refuses most before).
             return error_response(InvalidRequestError("Malformed JSON body", field="body"))
         code = _HTTP_CODES.get(exc.status_code, "http_error")
         message = exc.detail if isinstance(exc.detail, str) else "Request failed"
-        return JSONResponse(
-            status_code=exc.status_code,
-            content={"error": message, "code": code},
-            headers=getattr(exc, "headers", None),
-        )
+        headers = dict(getattr(exc, "headers", None) or {})
+        if exc.status_code == 405:
+            table: MethodTable | None = getattr(request.app.state, "methods", None)
+            allowed = table.allowed(request.url.path) if table is not None else []
+            if allowed:
+                headers["Allow"] = ", ".join(allowed)
+        return JSONResponse(status_code=exc.status_code, content={"error": message, "code": code}, headers=headers)
 
     @app.exception_handler(DataError)
     async def _data(_: Request, exc: DataError) -> JSONResponse:

@@ -34,10 +34,18 @@ _OPEN = frozenset(b"[{")
 _NON_FINITE_HINT = re.compile(rb"NaN|Infinity|[0-9][eE]")
 
 
+# An oversized body is read to its end (and thrown away) before the 413 goes out, up to this many
+# bytes: a client that writes the whole body before reading (urllib, requests) then reads the 413;
+# closing on unread data would reset the connection under it. Past this bound the 413 is sent at
+# once and the connection closed (such a client sees the reset; nothing legitimate sends that much).
+DRAIN_LIMIT_BYTES = 16 * 1024 * 1024
+
+
 class BodySizeLimit:
     def __init__(self, app: ASGIApp, max_bytes: int) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.drain_limit = max(DRAIN_LIMIT_BYTES, 4 * max_bytes)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -46,11 +54,13 @@ class BodySizeLimit:
         for name, value in scope.get("headers", []):
             if name == b"content-length":
                 try:
-                    too_big = int(value) > self.max_bytes
+                    declared = int(value)
                 except ValueError:
-                    too_big = True
-                if too_big:
-                    await _refuse(send)
+                    declared = self.drain_limit + 1
+                if declared > self.max_bytes:
+                    if declared <= self.drain_limit:
+                        await self._drain(receive, 0)
+                    await _refuse(send, close=True)
                     return
         # Buffer the body (bounded by max_bytes) so that an oversized chunked body is refused
         # before the application sees any of it.
@@ -64,7 +74,9 @@ class BodySizeLimit:
             chunk = message.get("body", b"")
             seen += len(chunk)
             if seen > self.max_bytes:
-                await _refuse(send)
+                if message.get("more_body", False):
+                    await self._drain(receive, seen)
+                await _refuse(send, close=True)
                 return
             chunks.append(chunk)
             if not message.get("more_body", False):
@@ -74,6 +86,16 @@ class BodySizeLimit:
             await _refuse(send, InvalidRequestError(problem, field="body"))
             return
         await self.app(scope, _replay(chunks, None, receive), send)
+
+    async def _drain(self, receive: Receive, seen: int) -> None:
+        """Read and discard the rest of the body, at most up to :attr:`drain_limit` bytes in all."""
+        while seen <= self.drain_limit:
+            message = await receive()
+            if message["type"] != "http.request":
+                return
+            seen += len(message.get("body", b""))
+            if not message.get("more_body", False):
+                return
 
 
 def _is_json(headers: list[tuple[bytes, bytes]]) -> bool:
@@ -197,15 +219,12 @@ def _replay(chunks: list[bytes], first: Message | None, receive: Receive | None 
     return replay
 
 
-async def _refuse(send: Send, err: ActionMFAError | None = None) -> None:
+async def _refuse(send: Send, err: ActionMFAError | None = None, *, close: bool = False) -> None:
     err = err if err is not None else PayloadTooLargeError()
     body: dict[str, Any] = err.to_body()
     raw = json.dumps(body).encode()
-    await send(
-        {
-            "type": "http.response.start",
-            "status": err.status,
-            "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(raw)).encode())],
-        }
-    )
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(raw)).encode())]
+    if close:  # the connection may still hold unread body bytes: do not reuse it
+        headers.append((b"connection", b"close"))
+    await send({"type": "http.response.start", "status": err.status, "headers": headers})
     await send({"type": "http.response.body", "body": raw})

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
-from actionmfa.domain.models import AuthContext, Session, User
+from actionmfa.domain.credentials import VerifiedCredential, sign_in_credential_id
+from actionmfa.domain.models import Session, User
 from actionmfa.services.core.sessions import IssuedSession
 
 
@@ -14,7 +15,45 @@ class WireModel(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-class SdkUser(BaseModel):
+class VerifiedCredentialModel(BaseModel):
+    """Dynamic's ``JwtVerifiedCredential`` (see :mod:`actionmfa.domain.credentials`). Four of its
+    wire names are snake_case in Dynamic's API (``public_identifier``, ``wallet_name``,
+    ``wallet_provider``, ``embedded_wallet_id``): kept so, since Dynamic's deserializer reads them so."""
+
+    model_config = ConfigDict(title="JwtVerifiedCredential")
+
+    id: str
+    format: Literal["email", "externalUser", "totp", "passkey", "blockchain"]
+    signInEnabled: bool
+    email: str | None = None
+    publicIdentifier: str | None = Field(default=None, serialization_alias="public_identifier")
+    address: str | None = None
+    chain: str | None = None
+    walletName: str | None = Field(default=None, serialization_alias="wallet_name")
+    walletProvider: Literal["embeddedWallet"] | None = Field(default=None, serialization_alias="wallet_provider")
+    embeddedWalletId: str | None = Field(default=None, serialization_alias="embedded_wallet_id")
+    verifiedAt: str | None = None
+
+    @classmethod
+    def of(cls, c: VerifiedCredential) -> VerifiedCredentialModel:
+        return cls(
+            id=c.id,
+            format=c.format.value,  # type: ignore[arg-type]
+            signInEnabled=c.sign_in_enabled,
+            email=c.email,
+            publicIdentifier=c.public_identifier,
+            address=c.address,
+            chain=c.chain,
+            walletName=c.wallet_name,
+            walletProvider=c.wallet_provider,  # type: ignore[arg-type]
+            embeddedWalletId=c.embedded_wallet_id,
+            verifiedAt=c.verified_at.isoformat() if c.verified_at else None,
+        )
+
+
+class UserRecord(BaseModel):
+    """A user as the operator API lists it."""
+
     id: str
     environmentId: str
     email: str | None = None
@@ -22,14 +61,12 @@ class SdkUser(BaseModel):
     firstName: str | None = None
     lastName: str | None = None
     metadata: dict[str, Any] | None = None
-    scope: str | None = None
-    sessionId: str | None = None
-    mfaBackupCodeAcknowledgement: str | None = None
+    mfaBackupCodeAcknowledgement: Literal["pending", "complete"] | None = None
     externalUserId: str | None = None
     createdAt: str
 
     @classmethod
-    def of(cls, user: User, session: Session | None = None) -> SdkUser:
+    def of(cls, user: User) -> UserRecord:
         return cls(
             id=user.id,
             environmentId=user.environment_id,
@@ -38,20 +75,42 @@ class SdkUser(BaseModel):
             firstName=user.first_name,
             lastName=user.last_name,
             metadata=user.metadata,
-            scope=session.scope.value if session else None,
-            sessionId=session.id if session else None,
-            mfaBackupCodeAcknowledgement=user.mfa_backup_code_ack,
+            mfaBackupCodeAcknowledgement=user.mfa_backup_code_ack,  # type: ignore[arg-type]
             externalUserId=user.external_id,
             createdAt=user.created_at.isoformat(),
         )
 
+
+class SdkUser(UserRecord):
+    """Dynamic's ``SdkUser``: the signed-in user with its credentials, environment and session.
+
+    ``environmentId`` (ActionMFA's older name) stays beside Dynamic's ``projectEnvironmentId``."""
+
+    projectEnvironmentId: str
+    verifiedCredentials: list[VerifiedCredentialModel]
+    lastVerifiedCredentialId: str | None = None
+    scope: str | None = None
+    sessionId: str | None = None
+
     @classmethod
-    def of_ctx(cls, ctx: AuthContext) -> SdkUser:
-        return cls.of(ctx.user, ctx.session)
+    def of_session(cls, user: User, session: Session, credentials: list[VerifiedCredential]) -> SdkUser:
+        record = UserRecord.of(user).model_dump()
+        return cls(
+            **record,
+            projectEnvironmentId=user.environment_id,
+            verifiedCredentials=[VerifiedCredentialModel.of(c) for c in credentials],
+            lastVerifiedCredentialId=sign_in_credential_id(user),
+            scope=session.scope.value,
+            sessionId=session.id,
+        )
 
 
 class VerifyResponse(BaseModel):
+    """Dynamic's ``VerifyResponse``. ``minifiedJwt`` is the session JWT too: it carries no
+    credentials, so there is nothing to minify (Dynamic's JS SDK sends it as the bearer)."""
+
     jwt: str
+    minifiedJwt: str
     user: SdkUser
     expiresAt: int
     mfaToken: str | None = None
@@ -59,15 +118,29 @@ class VerifyResponse(BaseModel):
 
     @classmethod
     def of(
-        cls, issued: IssuedSession, *, mfa_token: str | None = None, elevated_access_token: str | None = None
+        cls,
+        issued: IssuedSession,
+        credentials: list[VerifiedCredential],
+        *,
+        mfa_token: str | None = None,
+        elevated_access_token: str | None = None,
     ) -> VerifyResponse:
         return cls(
             jwt=issued.jwt,
-            user=SdkUser.of(issued.user, issued.session),
+            minifiedJwt=issued.jwt,
+            user=SdkUser.of_session(issued.user, issued.session, credentials),
             expiresAt=issued.expires_at,
             mfaToken=mfa_token,
             elevatedAccessToken=elevated_access_token,
         )
+
+
+class UpdateSelfResponse(VerifyResponse):
+    """Dynamic's ``UpdateSelfResponse`` (``PUT /users``): the updated user, the session's JWT
+    (Dynamic's JS SDK replaces its session with it) and ``nextView`` ``done`` (no email or SMS
+    verification ever follows a profile change here)."""
+
+    nextView: Literal["done"] = "done"
 
 
 class ErrorBody(BaseModel):

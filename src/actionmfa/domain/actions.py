@@ -21,6 +21,8 @@ class TokenScope(StrEnum):
     USER_UPDATE = "user:update"
     CREDENTIAL_LINK = "credential:link"
     CREDENTIAL_UNLINK = "credential:unlink"
+    # Dynamic's SDK mints this one for both refresh and reshare (reference/dynamic-api.md §5.3–5.4).
+    WALLET_DELEGATE = "wallet:delegate"
 
 
 class SessionScope(StrEnum):
@@ -56,6 +58,24 @@ SCOPE_FOR_ACTION: dict[MFAAction, TokenScope] = {
     MFAAction.WALLET_WAAS_RESHARE: TokenScope.WALLET_RESHARE,
     MFAAction.USER_UPDATE: TokenScope.USER_UPDATE,
 }
+
+
+# Coarser scopes of Dynamic's that also cover an action (beside the action's own, finer scope):
+# a ``wallet:delegate`` token authorises a refresh or a reshare, as Dynamic's SDK expects.
+ALSO_COVERED_BY: dict[MFAAction, tuple[TokenScope, ...]] = {
+    MFAAction.WALLET_WAAS_REFRESH: (TokenScope.WALLET_DELEGATE,),
+    MFAAction.WALLET_WAAS_RESHARE: (TokenScope.WALLET_DELEGATE,),
+}
+
+
+def scopes_covering(action: MFAAction) -> tuple[TokenScope, ...]:
+    """Every scope whose elevated token authorises ``action``: its own first, then Dynamic's coarser ones."""
+    return (SCOPE_FOR_ACTION[action], *ALSO_COVERED_BY.get(action, ()))
+
+
+def actions_of_scope(scope: str) -> tuple[MFAAction, ...]:
+    """The actions an elevated token of ``scope`` authorises (none for ``credential:*``)."""
+    return tuple(a for a in MFAAction if scope in scopes_covering(a))
 
 
 def default_token_behavior(scope: TokenScope) -> TokenBehavior:

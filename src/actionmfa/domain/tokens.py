@@ -19,7 +19,14 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from actionmfa.domain.actions import SCOPE_FOR_ACTION, MFAAction, TokenBehavior, TokenScope
+from actionmfa.domain.actions import (
+    SCOPE_FOR_ACTION,
+    MFAAction,
+    TokenBehavior,
+    TokenScope,
+    actions_of_scope,
+    scopes_covering,
+)
 from actionmfa.domain.settings import MfaSettings
 from actionmfa.errors import InvalidScopesError
 
@@ -127,10 +134,16 @@ def grant_for_scopes(settings: MfaSettings, scopes: tuple[str, ...]) -> Elevated
     single_use = False
     ttl: int | None = None
     for scope in scopes:
-        action = ACTION_FOR_SCOPE.get(scope)
-        if action is not None:
-            item = settings.action(action)
-            behavior, seconds = item.effective_behavior(), item.effective_expiry_seconds()
+        actions = actions_of_scope(scope)
+        if actions:
+            # A scope covering several actions (``wallet:delegate``) gets the strictest of their settings.
+            items = [settings.action(a) for a in actions]
+            behavior = (
+                TokenBehavior.SINGLE_USE
+                if any(i.effective_behavior() is TokenBehavior.SINGLE_USE for i in items)
+                else TokenBehavior.TIME_BOUND
+            )
+            seconds = min(i.effective_expiry_seconds() for i in items)
         elif scope.startswith("credential:"):
             # Adding, removing or changing a credential is a one-off: the token is spent by the
             # request that does it (DESIGN §8, "a credential:link elevated token (spent by the POST)").
@@ -184,8 +197,8 @@ def check_elevated_claims(
     exp = claims.get("exp")
     if not isinstance(exp, int) or exp <= int(now.timestamp()):
         raise TokenRefusal("expired")
-    scopes = str(claims.get("scope", "")).split()
-    if scope not in scopes:
+    scopes = set(str(claims.get("scope", "")).split())
+    if not scopes & set(_covering(scope)):
         raise TokenRefusal("wrong_scope")
     _check_digest(claims.get("approvalDigest"), approval_digest)
 
@@ -194,6 +207,12 @@ def _check_digest(bound: object, presented: str | None) -> None:
     # A token bound to a payload digest authorises exactly that payload and nothing else.
     if bound is not None and bound != presented:
         raise TokenRefusal("digest_mismatch")
+
+
+def _covering(scope: str) -> tuple[str, ...]:
+    """The presented scopes that satisfy a check for ``scope`` (an action's scope, or a credential scope)."""
+    action = ACTION_FOR_SCOPE.get(scope)
+    return tuple(s.value for s in scopes_covering(action)) if action is not None else (scope,)
 
 
 def scope_of(target: MFAAction | str) -> str:

@@ -1,5 +1,6 @@
-"""ActionMFA Python SDK."""
+"""ActionMFA Python SDK: ``Client`` and ``AsyncClient`` (same typed surface), errors in ``actionmfa.sdk.errors``."""
 
-from actionmfa.sdk.client import AsyncClient, Client
+from actionmfa.sdk.async_client import AsyncClient, AsyncWallet
+from actionmfa.sdk.client import Client
 
-__all__ = ["AsyncClient", "Client"]
+__all__ = ["AsyncClient", "AsyncWallet", "Client"]

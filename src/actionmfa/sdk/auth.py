@@ -23,7 +23,7 @@ from actionmfa.errors import ActionMFAError, InvalidRequestError
 from actionmfa.sdk.users import SdkUser
 
 if TYPE_CHECKING:
-    from actionmfa.sdk.client import Client
+    from actionmfa.sdk.transport import Transport
 
 
 @dataclass(frozen=True)
@@ -44,16 +44,14 @@ class SignInResult:
         return cls(jwt=str(body["jwt"]), expires_at=int(body["expiresAt"]), user=SdkUser(body["user"]))
 
 
-def _accept(client: Client, body: dict[str, Any]) -> SignInResult:
+def _accept(client: Transport, body: dict[str, Any]) -> SignInResult:
     client.tokens.clear()  # tokens of a previous session are useless with the new one
     client.set_session(body)
     return SignInResult.of(body)
 
 
 class EmailAuth:
-    __sdk_resource__ = True
-
-    def __init__(self, client: Client) -> None:
+    def __init__(self, client: Transport) -> None:
         self._c = client
         self._lock = threading.Lock()
         self.verification_uuid: str | None = None
@@ -84,9 +82,7 @@ class EmailAuth:
 
 
 class ExternalAuth:
-    __sdk_resource__ = True
-
-    def __init__(self, client: Client) -> None:
+    def __init__(self, client: Transport) -> None:
         self._c = client
 
     def sign_in(self, jwt: str) -> SignInResult:
@@ -96,9 +92,7 @@ class ExternalAuth:
 
 
 class AuthResource:
-    __sdk_resource__ = True
-
-    def __init__(self, client: Client) -> None:
+    def __init__(self, client: Transport) -> None:
         self._c = client
         self.email = EmailAuth(client)
         self.external = ExternalAuth(client)

@@ -1,20 +1,20 @@
 """The Python SDK: ``Client`` (sync, httpx) and ``AsyncClient`` with the same surface.
 
 Resources hang off the client as attributes (``client.auth``, ``client.users``, ``client.mfa``,
-``client.step_up``, ``client.passkeys``, ``client.wallets``, ``client.ui``). Errors come back as
-the server's own exception classes (:mod:`actionmfa.errors`), carrying ``status_code``, ``code``
-and the request id.
+``client.step_up``, ``client.passkeys``, ``client.wallets``, ``client.ui``), each typed against the
+one :class:`~actionmfa.sdk.transport.Transport` that this client implements. Errors come back as
+the server's own exception classes (:mod:`actionmfa.sdk.errors`), carrying ``status_code``,
+``code`` and the request id. :class:`~actionmfa.sdk.async_client.AsyncClient` has the same surface,
+awaitable.
 """
 
 from __future__ import annotations
 
-import asyncio
-import functools
 import secrets
 import string
 import threading
 import time
-from dataclasses import dataclass
+from collections.abc import Mapping
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
@@ -22,26 +22,20 @@ import httpx
 
 from actionmfa.errors import ActionMFAError, UnauthorizedError, error_from_body
 from actionmfa.sdk.tokens import TokenStore
+from actionmfa.sdk.transport import JSON, SessionState
 
 if TYPE_CHECKING:
     from actionmfa.sdk.auth import AuthResource
+    from actionmfa.sdk.mfa import MfaResource
+    from actionmfa.sdk.passkeys import PasskeysResource
+    from actionmfa.sdk.step_up import StepUpResource
+    from actionmfa.sdk.ui import UiResource
     from actionmfa.sdk.users import UsersResource
+    from actionmfa.sdk.wallets import WalletsResource
 
 DEFAULT_BASE_URL = "http://127.0.0.1:8080"
 _IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS"})
 _RID_ALPHABET = string.ascii_letters + string.digits
-
-
-@dataclass
-class SessionState:
-    jwt: str | None = None
-    expires_at: int | None = None
-    user: dict[str, Any] | None = None
-
-    def clear(self) -> None:
-        self.jwt = None
-        self.expires_at = None
-        self.user = None
 
 
 class Client:
@@ -85,37 +79,37 @@ class Client:
         return UsersResource(self)
 
     @cached_property
-    def mfa(self) -> Any:
+    def mfa(self) -> MfaResource:
         from actionmfa.sdk.mfa import MfaResource
 
         return MfaResource(self)
 
     @cached_property
-    def step_up(self) -> Any:
+    def step_up(self) -> StepUpResource:
         from actionmfa.sdk.step_up import StepUpResource
 
-        return StepUpResource(self)
+        return StepUpResource(self, self.mfa)
 
     @cached_property
-    def passkeys(self) -> Any:
+    def passkeys(self) -> PasskeysResource:
         from actionmfa.sdk.passkeys import PasskeysResource
 
         return PasskeysResource(self)
 
     @cached_property
-    def wallets(self) -> Any:
+    def wallets(self) -> WalletsResource:
         from actionmfa.sdk.wallets import WalletsResource
 
         return WalletsResource(self)
 
     @cached_property
-    def ui(self) -> Any:
+    def ui(self) -> UiResource:
         from actionmfa.sdk.ui import UiResource
 
         return UiResource(self)
 
     # -- session ----------------------------------------------------------------------------
-    def set_session(self, verify_response: dict[str, Any]) -> None:
+    def set_session(self, verify_response: Mapping[str, Any]) -> None:
         """Keep the session from a ``VerifyResponse`` (and any tokens it minted)."""
         self.session.jwt = verify_response.get("jwt") or self.session.jwt
         self.session.expires_at = verify_response.get("expiresAt") or self.session.expires_at
@@ -142,14 +136,14 @@ class Client:
         path: str,
         *,
         json: Any = None,
-        params: dict[str, Any] | None = None,
+        params: Mapping[str, Any] | None = None,
         authenticated: bool = True,
         scope: str | None = None,
         include_mfa_token: bool = False,
-        headers: dict[str, str] | None = None,
+        headers: Mapping[str, str] | None = None,
         refresh: bool = True,
         absolute: bool = False,
-    ) -> Any:
+    ) -> JSON:
         """Send one SDK call. ``scope``/``include_mfa_token`` mark it as gated: stored tokens
         are attached and single-use ones dropped once carried."""
         if authenticated and refresh:
@@ -180,7 +174,7 @@ class Client:
         raise AssertionError("unreachable")
 
     @staticmethod
-    def _decode(response: httpx.Response, request_id: str) -> Any:
+    def _decode(response: httpx.Response, request_id: str) -> JSON:
         if (response.status_code == 204 or not response.content) and response.is_success:
             return None
         try:
@@ -209,70 +203,4 @@ def _token_rejected(response: httpx.Response) -> bool:
         return False
 
 
-class _AsyncProxy:
-    """Wraps a sync resource: every method becomes a coroutine run on a worker thread."""
-
-    def __init__(self, target: Any) -> None:
-        self._target = target
-
-    def __getattr__(self, name: str) -> Any:
-        attr = getattr(self._target, name)
-        if getattr(attr, "__sdk_resource__", False):  # nested resource (client.auth.email)
-            return _AsyncProxy(attr)
-        if not callable(attr):
-            return attr
-
-        @functools.wraps(attr)
-        async def call(*args: Any, **kwargs: Any) -> Any:
-            return _async_view(await asyncio.to_thread(attr, *args, **kwargs))
-
-        return call
-
-
-def _async_view(value: Any) -> Any:
-    """Objects with methods of their own (``Wallet``) come back awaitable too."""
-    if getattr(type(value), "__sdk_resource__", False) and not isinstance(value, dict):
-        return _AsyncProxy(value)
-    if isinstance(value, list) and value and all(getattr(type(v), "__sdk_resource__", False) for v in value):
-        return [_AsyncProxy(v) for v in value]
-    return value
-
-
-class AsyncClient:
-    """The same surface as :class:`Client`, awaitable.
-
-    Calls run the synchronous client on a worker thread (``asyncio.to_thread``), so the event
-    loop never blocks and both clients share one implementation of every flow.
-    """
-
-    def __init__(self, environment_id: str, **kwargs: Any) -> None:
-        self._sync = Client(environment_id, **kwargs)
-
-    @property
-    def sync(self) -> Client:
-        return self._sync
-
-    @property
-    def tokens(self) -> TokenStore:
-        return self._sync.tokens
-
-    @property
-    def session(self) -> SessionState:
-        return self._sync.session
-
-    def __getattr__(self, name: str) -> Any:
-        if name in {"auth", "users", "mfa", "step_up", "passkeys", "wallets", "ui"}:
-            return _AsyncProxy(getattr(self._sync, name))
-        raise AttributeError(name)
-
-    async def aclose(self) -> None:
-        await asyncio.to_thread(self._sync.close)
-
-    async def __aenter__(self) -> AsyncClient:
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.aclose()
-
-
-__all__ = ["ActionMFAError", "AsyncClient", "Client"]
+__all__ = ["ActionMFAError", "Client", "SessionState"]

@@ -4,7 +4,13 @@ Every failed call raises the class whose ``code`` the server answered with, carr
 ``status_code``, ``code``, ``message``, ``field`` and the ``request_id`` the SDK sent::
 
     from actionmfa.sdk.errors import InvalidVerificationCodeError, MfaRequiredError
+
+Every error class of :mod:`actionmfa.errors` is importable from here (a test keeps it so), plus the
+SDK's own :class:`PasskeyCeremonyError` (the authenticator produced no credential).
 """
 
 from actionmfa.errors import *  # noqa: F403 - deliberate re-export of the one error vocabulary
-from actionmfa.errors import __all__ as __all__
+from actionmfa.errors import __all__ as _server_errors
+from actionmfa.sdk.authenticators import PasskeyCeremonyError
+
+__all__ = [*_server_errors, "PasskeyCeremonyError"]

@@ -16,9 +16,11 @@ from typing import TYPE_CHECKING, Any
 
 from actionmfa.domain.actions import MFAAction
 from actionmfa.errors import ActionMFAError
+from actionmfa.sdk.users import SdkUser
 
 if TYPE_CHECKING:
-    from actionmfa.sdk.client import Client
+    from actionmfa.sdk.passkeys import UserPasskey
+    from actionmfa.sdk.transport import Transport
 
 CreateMfaToken = bool | dict[str, bool] | None
 EVENTS = ("mfaCompletionSuccess", "mfaCompletionFailure")
@@ -76,13 +78,50 @@ class TotpSetup:
 
 
 @dataclass(frozen=True)
+class MfaMethods:
+    """``GET /users/mfa/methods``: the user's TOTP devices and passkeys."""
+
+    devices: list[MfaDevice]
+    passkeys: list[UserPasskey]
+    user_has_verified_mfa_methods: bool
+
+    @classmethod
+    def of(cls, body: dict[str, Any]) -> MfaMethods:
+        from actionmfa.sdk.passkeys import UserPasskey
+
+        return cls(
+            devices=[MfaDevice.of(d) for d in body.get("devices", [])],
+            passkeys=[UserPasskey.from_json(p) for p in body.get("passkeys", [])],
+            user_has_verified_mfa_methods=bool(body.get("userHasVerifiedMfaMethods")),
+        )
+
+
+@dataclass(frozen=True)
 class MfaAuthResult:
     """What an MFA authentication returned (the session JWT is already stored on the client)."""
 
     mfa_token: str | None
     elevated_access_token: str | None
-    user: dict[str, Any]
+    user: SdkUser
     expires_at: int
+
+
+def accept_verify_response(client: Transport, response: dict[str, Any], *, single_use: bool | None) -> MfaAuthResult:
+    """Keep the re-issued session of an MFA authentication and store the tokens it minted
+    (TOTP, recovery codes and passkeys share this bookkeeping)."""
+    client.set_session(response)
+    mfa_token = response.get("mfaToken")
+    elevated = response.get("elevatedAccessToken")
+    if mfa_token:
+        client.tokens.set_mfa_token(mfa_token, single_use=bool(single_use if single_use is not None else True))
+    if elevated:
+        client.tokens.add_elevated(elevated)
+    return MfaAuthResult(
+        mfa_token=mfa_token,
+        elevated_access_token=elevated,
+        user=SdkUser(response.get("user") or {}),
+        expires_at=int(response.get("expiresAt", 0)),
+    )
 
 
 def _mint_body(
@@ -100,7 +139,7 @@ def _mint_body(
 
 
 class MfaResource:
-    def __init__(self, client: Client) -> None:
+    def __init__(self, client: Transport) -> None:
         self._c = client
         self._listeners: dict[str, list[Callable[[dict[str, Any]], None]]] = {e: [] for e in EVENTS}
         self._lock = threading.Lock()
@@ -157,10 +196,9 @@ class MfaResource:
         body = self._c.request("GET", "/users/mfa")
         return [MfaDevice.of(d) for d in body["devices"]]
 
-    def get_methods(self, *, verified_only: bool = False) -> dict[str, Any]:
+    def get_methods(self, *, verified_only: bool = False) -> MfaMethods:
         params = {"verifiedOnly": "true"} if verified_only else None
-        result: dict[str, Any] = self._c.request("GET", "/users/mfa/methods", params=params)
-        return result
+        return MfaMethods.of(self._c.request("GET", "/users/mfa/methods", params=params))
 
     def update_user_device(self, device_id: str) -> None:
         """Make ``device_id`` the default device."""
@@ -191,7 +229,7 @@ class MfaResource:
         body = {"code": code, **_mint_body(create_mfa_token, requested_scopes, approval_digest)}
         if device_id:
             body["id"] = device_id
-        return self._authenticate("/users/mfa/auth/totp", body, device_id).mfa_token
+        return self.send_authentication("/users/mfa/auth/totp", body, device_id=device_id).mfa_token
 
     def authenticate_recovery_code(
         self,
@@ -202,33 +240,23 @@ class MfaResource:
         approval_digest: str | None = None,
     ) -> str | None:
         body = {"code": code, **_mint_body(create_mfa_token, requested_scopes, approval_digest)}
-        return self._authenticate("/users/mfa/auth/recovery", body, None).mfa_token
+        return self.send_authentication("/users/mfa/auth/recovery", body).mfa_token
 
-    def _authenticate(self, path: str, body: dict[str, Any], device_id: str | None) -> MfaAuthResult:
+    def send_authentication(self, path: str, body: dict[str, Any], *, device_id: str | None = None) -> MfaAuthResult:
+        """POST one MFA authentication (``/users/mfa/auth/totp`` or ``…/recovery``), keep what it
+        returns and tell the completion listeners (``client.step_up`` uses this too)."""
         try:
             response = self._c.request("POST", path, json=body)
         except ActionMFAError as err:
             self._emit("mfaCompletionFailure", {"deviceId": device_id, "error": err})
             raise
-        result = self.accept_verify_response(response, single_use=body.get("createMfaToken", {}).get("singleUse"))
+        result = accept_verify_response(self._c, response, single_use=body.get("createMfaToken", {}).get("singleUse"))
         self._emit("mfaCompletionSuccess", {"deviceId": device_id, "mfaToken": result.mfa_token})
         return result
 
     def accept_verify_response(self, response: dict[str, Any], *, single_use: bool | None) -> MfaAuthResult:
-        """Keep the re-issued session and the minted tokens (also used by passkeys)."""
-        self._c.set_session(response)
-        mfa_token = response.get("mfaToken")
-        elevated = response.get("elevatedAccessToken")
-        if mfa_token:
-            self._c.tokens.set_mfa_token(mfa_token, single_use=bool(single_use if single_use is not None else True))
-        if elevated:
-            self._c.tokens.add_elevated(elevated)
-        return MfaAuthResult(
-            mfa_token=mfa_token,
-            elevated_access_token=elevated,
-            user=response.get("user", {}),
-            expires_at=int(response.get("expiresAt", 0)),
-        )
+        """Keep the re-issued session and the minted tokens of a ``VerifyResponse``."""
+        return accept_verify_response(self._c, response, single_use=single_use)
 
     def get_mfa_token(self) -> str | None:
         """The stored MFA token (not consumed)."""
@@ -247,8 +275,8 @@ class MfaResource:
         return list(body["recoveryCodes"])
 
     def complete_acknowledgement(self) -> None:
-        user = self._c.request("PUT", "/users", json={"mfaBackupCodeAcknowledgement": "complete"})
-        self._c.session.user = user
+        body = self._c.request("PUT", "/users", json={"mfaBackupCodeAcknowledgement": "complete"})
+        self._c.set_session(body)
 
     def is_pending_recovery_codes_acknowledgment(self) -> bool:
         user = self._c.request("GET", "/users")

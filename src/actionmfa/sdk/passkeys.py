@@ -8,11 +8,14 @@ mint are kept by the client and "applied automatically" to the next gated call.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from actionmfa.errors import ActionMFAError
 from actionmfa.sdk.authenticators import Authenticator, BrowserAuthenticator, Ceremony
-from actionmfa.sdk.mfa import MfaAuthResult
+
+if TYPE_CHECKING:
+    from actionmfa.sdk.mfa import MfaAuthResult
+    from actionmfa.sdk.transport import Transport
 
 CreateMfaToken = bool | dict[str, bool] | None
 
@@ -67,7 +70,7 @@ def _mfa_body(create_mfa_token: CreateMfaToken, requested_scopes: list[str] | No
 
 
 class PasskeysResource:
-    def __init__(self, client: Any) -> None:
+    def __init__(self, client: Transport) -> None:
         self._client = client
 
     def get(self) -> list[UserPasskey]:
@@ -146,5 +149,6 @@ class PasskeysResource:
         single_use = None
         if isinstance(create_mfa_token, dict):
             single_use = bool(create_mfa_token.get("single_use", create_mfa_token.get("singleUse", True)))
-        result: MfaAuthResult = self._client.mfa.accept_verify_response(body, single_use=single_use)
-        return result
+        from actionmfa.sdk.mfa import accept_verify_response
+
+        return accept_verify_response(self._client, body, single_use=single_use)

@@ -5,28 +5,49 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+import httpx
+
+from actionmfa.errors import ActionMFAError
+
 if TYPE_CHECKING:
-    from actionmfa.sdk.client import Client
+    from actionmfa.sdk.mfa import MfaResource
+    from actionmfa.sdk.transport import Transport
+
+
+@dataclass(frozen=True)
+class StepUpCredential:
+    """A credential the user can step up with (``format``: ``totp``, ``passkey`` …)."""
+
+    id: str
+    format: str
+    type: str | None = None
+    alias: str | None = None
+
+    @classmethod
+    def of(cls, body: dict[str, Any]) -> StepUpCredential:
+        return cls(id=str(body["id"]), format=str(body["format"]), type=body.get("type"), alias=body.get("alias"))
 
 
 @dataclass(frozen=True)
 class StepUpCheck:
     is_required: bool
-    credentials: list[dict[str, Any]]
+    credentials: list[StepUpCredential]
     default_credential_id: str | None
 
 
 class StepUpResource:
-    def __init__(self, client: Client) -> None:
+    def __init__(self, client: Transport, mfa: MfaResource) -> None:
         self._c = client
+        self._mfa = mfa
 
     def check(self, scope: str) -> StepUpCheck:
         """``POST /stepUp/check``. Per Dynamic's contract a failed check means "required"."""
         try:
             body = self._c.request("POST", "/stepUp/check", json={"scope": scope})
-        except Exception:  # the API says: default to requiring step-up if this endpoint fails
+        except (ActionMFAError, httpx.HTTPError):  # the API says: default to requiring step-up if this endpoint fails
             return StepUpCheck(True, [], None)
-        return StepUpCheck(bool(body["isRequired"]), list(body.get("credentials", [])), body.get("defaultCredentialId"))
+        credentials = [StepUpCredential.of(c) for c in body.get("credentials", [])]
+        return StepUpCheck(bool(body["isRequired"]), credentials, body.get("defaultCredentialId"))
 
     def authenticate(
         self,
@@ -54,5 +75,4 @@ class StepUpResource:
         else:
             body["code"] = recovery_code
             path = "/users/mfa/auth/recovery"
-        result = self._c.mfa._authenticate(path, body, device_id)
-        return result.elevated_access_token  # type: ignore[no-any-return]
+        return self._mfa.send_authentication(path, body, device_id=device_id).elevated_access_token

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import jwt as pyjwt
 
-from actionmfa.domain.actions import ELEVATED_TOKEN_HEADER, MFA_TOKEN_HEADER
+from actionmfa.domain.actions import ELEVATED_TOKEN_HEADER, MFA_TOKEN_HEADER, MFAAction, scopes_covering
 
 
 @dataclass(frozen=True)
@@ -26,6 +26,16 @@ class StoredToken:
 
     def live(self, now: float) -> bool:
         return self.expires_at is None or now < self.expires_at
+
+
+def covering_scopes(scope: str) -> tuple[str, ...]:
+    """The stored scopes whose token a call of ``scope`` may carry: ``wallet:refresh`` and
+    ``wallet:reshare`` calls also take Dynamic's ``wallet:delegate`` (as the server does)."""
+    for action in MFAAction:
+        covering = tuple(s.value for s in scopes_covering(action))
+        if covering[0] == scope:
+            return covering
+    return (scope,)
 
 
 class TokenStore:
@@ -66,8 +76,9 @@ class TokenStore:
         with self._lock:
             self.elevated = [t for t in self.elevated if t.live(now)]
             if scope is not None:
+                covering = set(covering_scopes(scope))
                 for token in self.elevated:
-                    if scope in token.scopes:
+                    if token.scopes & covering:
                         headers[ELEVATED_TOKEN_HEADER] = token.value
                         used.append(token)
                         break

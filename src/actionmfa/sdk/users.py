@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from actionmfa.sdk.client import Client
+    from actionmfa.sdk.transport import Transport
 
 
 class SdkUser(dict[str, Any]):
@@ -24,7 +24,12 @@ class SdkUser(dict[str, Any]):
 
     @property
     def environment_id(self) -> str | None:
-        return self.get("environmentId")
+        return self.get("projectEnvironmentId") or self.get("environmentId")
+
+    @property
+    def verified_credentials(self) -> list[dict[str, Any]]:
+        """Dynamic's ``verifiedCredentials``: the sign-in credential, MFA methods and wallets."""
+        return list(self.get("verifiedCredentials") or [])
 
     @property
     def email(self) -> str | None:
@@ -67,9 +72,7 @@ class SdkUser(dict[str, Any]):
 
 
 class UsersResource:
-    __sdk_resource__ = True
-
-    def __init__(self, client: Client) -> None:
+    def __init__(self, client: Transport) -> None:
         self._c = client
 
     def me(self) -> SdkUser:
@@ -77,10 +80,11 @@ class UsersResource:
         self._c.session.user = user
         return SdkUser(user)
 
-    def update(self, **fields: Any) -> SdkUser:
-        """``PUT /users`` — the ``user.update`` action; stored MFA tokens are applied."""
-        user: dict[str, Any] = self._c.request(
+    def update(self, /, **fields: Any) -> SdkUser:
+        """``PUT /users`` — the ``user.update`` action; stored MFA tokens are applied. The answer
+        (Dynamic's ``UpdateSelfResponse``) carries the session too, which the client keeps."""
+        body: dict[str, Any] = self._c.request(
             "PUT", "/users", json=fields, scope="user:update", include_mfa_token=True
         )
-        self._c.session.user = user
-        return SdkUser(user)
+        self._c.set_session(body)
+        return SdkUser(body["user"])

@@ -24,7 +24,7 @@ import secrets
 import threading
 from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, overload
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -72,7 +72,7 @@ from actionmfa.wallet.reshare import (
 )
 
 if TYPE_CHECKING:
-    from actionmfa.sdk.client import Client
+    from actionmfa.sdk.transport import Transport
 
 __all__ = ["ShareStore", "Wallet", "WalletsResource"]
 
@@ -186,9 +186,6 @@ class ShareStore:
 
 class Wallet:
     """One embedded wallet; signing methods return eth-account's result types."""
-
-    # Marks an SDK resource for AsyncClient's proxy (methods become coroutines when it wraps results).
-    __sdk_resource__ = True
 
     def __init__(self, resource: WalletsResource, data: Mapping[str, Any]) -> None:
         self._r = resource
@@ -350,7 +347,16 @@ class Wallet:
         return dict(report) if isinstance(report, dict) else {}
 
     # -- export ---------------------------------------------------------------------------------------
-    def export_private_key(self, *, password: str | None = None) -> Any:
+    @overload
+    def export_private_key(self) -> str: ...
+
+    @overload
+    def export_private_key(self, *, password: str) -> dict[str, Any]: ...
+
+    @overload
+    def export_private_key(self, *, password: str | None) -> str | dict[str, Any]: ...
+
+    def export_private_key(self, *, password: str | None = None) -> str | dict[str, Any]:
         """The full private key as 64 hex characters without ``0x`` — or, with ``password``, a v3
         keystore dict. The server's share arrives HPKE-sealed to a one-time key; the key is
         assembled here and checked against the address."""
@@ -379,7 +385,7 @@ class Wallet:
 class WalletsResource:
     """``client.wallets``. Configure where user shares live with :meth:`configure`."""
 
-    def __init__(self, client: Client) -> None:
+    def __init__(self, client: Transport) -> None:
         self.client = client
         self.store = ShareStore()
         self.min_modulus_bits = DEFAULT_MODULUS_BITS
@@ -424,7 +430,8 @@ class WalletsResource:
     def user_id(self) -> str:
         user = self.client.session.user
         if not user or "id" not in user:
-            user = self.client.users.me()
+            user = self.client.request("GET", "/users")
+            self.client.session.user = user
         return str(user["id"])
 
     def load_share(self, wallet_id: str, *, version: int | None = None) -> p2.ClientKeyShare | None:

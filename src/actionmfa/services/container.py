@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from actionmfa.clock import Clock
 from actionmfa.crypto import Keyring
 from actionmfa.services.core.access import Access
+from actionmfa.services.core.credentials import Credentials
 from actionmfa.services.core.directory import Directory
 from actionmfa.services.core.environments import EnvironmentService
 from actionmfa.services.core.gate import Gate
@@ -68,6 +69,7 @@ class CoreServices:
     gate: Gate
     access: Access
     directory: Directory
+    credentials: Credentials
 
 
 @dataclass(frozen=True)
@@ -143,7 +145,8 @@ def build_services(*, db: Database, keyring: Keyring, clock: Clock, mailer: Mail
     tokens = TokenService(keyring, keys, clock)
     gate = Gate(tokens)
     access = Access(db, sessions, environments)
-    core = CoreServices(keys, sessions, environments, tokens, gate, access, Directory(db, environments, keys, clock))
+    directory = Directory(db, environments, keys, clock)
+    core = CoreServices(keys, sessions, environments, tokens, gate, access, directory, Credentials(db))
 
     accounts = Accounts(sessions, clock)
     verifier = ExternalAuthVerifier(clock, JwksCache(clock, http_fetch_jwks))

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
 from actionmfa.api.deps import AdminDep, OperatorDep
-from actionmfa.api.schemas import SdkUser, WireModel
+from actionmfa.api.schemas import UserRecord, WireModel
 from actionmfa.domain.models import Environment
 
 router = APIRouter(tags=["admin"])
@@ -53,7 +53,7 @@ class AdminTokenOut(BaseModel):
 
 
 class UserList(BaseModel):
-    users: list[SdkUser]
+    users: list[UserRecord]
     count: int
     nextCursor: str | None = None
 
@@ -99,7 +99,7 @@ def list_users(
 ) -> UserList:
     users = operator.environments.users(admin, environmentId, limit=limit, cursor=cursor)
     return UserList(
-        users=[SdkUser.of(u) for u in users],
+        users=[UserRecord.of(u) for u in users],
         count=len(users),
         nextCursor=users[-1].id if len(users) == limit else None,
     )

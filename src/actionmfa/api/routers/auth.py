@@ -10,8 +10,9 @@ from __future__ import annotations
 from fastapi import APIRouter, Response
 from pydantic import Field
 
-from actionmfa.api.deps import MetaDep, PendingAuthDep, SignInDep
+from actionmfa.api.deps import CoreDep, MetaDep, PendingAuthDep, SignInDep
 from actionmfa.api.schemas import VerifyResponse, WireModel
+from actionmfa.api.views import verify_response
 from actionmfa.services.signin.external import MAX_JWT_BYTES
 
 router = APIRouter(tags=["auth"])
@@ -23,6 +24,7 @@ class EmailVerificationCreate(WireModel):
 
 class EmailVerificationCreated(WireModel):
     verificationUUID: str
+    email: str  # Dynamic's EmailVerificationCreateResponse echoes the address
 
 
 class EmailVerificationSignIn(WireModel):
@@ -39,30 +41,37 @@ def create_email_verification(
     environmentId: str, body: EmailVerificationCreate, signin: SignInDep
 ) -> EmailVerificationCreated:
     sent = signin.email.create(environmentId, body.email)
-    return EmailVerificationCreated(verificationUUID=sent.verification_id)
+    return EmailVerificationCreated(verificationUUID=sent.verification_id, email=body.email)
 
 
 @router.post("/emailVerifications/signin", response_model=VerifyResponse)
 def email_sign_in(
-    environmentId: str, body: EmailVerificationSignIn, signin: SignInDep, meta: MetaDep
+    environmentId: str, body: EmailVerificationSignIn, signin: SignInDep, core: CoreDep, meta: MetaDep
 ) -> VerifyResponse:
     issued = signin.email.sign_in(environmentId, body.verificationUUID, body.verificationToken, meta)
-    return VerifyResponse.of(issued)
+    return verify_response(core, issued)
 
 
 @router.post("/externalAuth/signin", response_model=VerifyResponse)
 def external_sign_in(
-    environmentId: str, body: ExternalAuthSignIn, signin: SignInDep, meta: MetaDep
+    environmentId: str, body: ExternalAuthSignIn, signin: SignInDep, core: CoreDep, meta: MetaDep
 ) -> VerifyResponse:
-    return VerifyResponse.of(signin.external.sign_in(environmentId, body.jwt, meta))
+    return verify_response(core, signin.external.sign_in(environmentId, body.jwt, meta))
 
 
 @router.post("/refresh", response_model=VerifyResponse)
-def refresh(ctx: PendingAuthDep, signin: SignInDep) -> VerifyResponse:
-    return VerifyResponse.of(signin.sessions.refresh(ctx))
+def refresh(ctx: PendingAuthDep, signin: SignInDep, core: CoreDep) -> VerifyResponse:
+    return verify_response(core, signin.sessions.refresh(ctx))
 
 
 @router.post("/logout", status_code=204)
 def logout(ctx: PendingAuthDep, signin: SignInDep) -> Response:
+    signin.sessions.logout(ctx)
+    return Response(status_code=204)
+
+
+@router.post("/revoke", status_code=204)
+def revoke(ctx: PendingAuthDep, signin: SignInDep) -> Response:
+    """Dynamic's sign-out (``revokeSession``): ends the session exactly as ``/logout`` does."""
     signin.sessions.logout(ctx)
     return Response(status_code=204)

@@ -10,14 +10,15 @@ from __future__ import annotations
 
 from dataclasses import fields
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
 from actionmfa.api.deps import ConfigDep, OperatorDep
+from actionmfa.api.routers.mfa_admin import MAX_CURSOR
 from actionmfa.errors import ActionMFAError, UnauthorizedError
 from actionmfa.services.operator.dashboard import COOKIE_NAME, SESSION_SECONDS, Dashboard, DashboardSession
 
@@ -135,7 +136,12 @@ async def save_environment(env_id: str, request: Request, operator: OperatorDep)
 
 
 @router.get("/environments/{env_id}/audit", response_class=HTMLResponse, response_model=None)
-def audit_page(env_id: str, request: Request, operator: OperatorDep, cursor: int | None = None) -> Response:
+def audit_page(
+    env_id: str,
+    request: Request,
+    operator: OperatorDep,
+    cursor: Annotated[int | None, Query(ge=1, le=MAX_CURSOR)] = None,
+) -> Response:
     try:
         session = _session(request, operator.dashboard)
         page = operator.dashboard.audit(session, env_id, cursor)

@@ -12,11 +12,12 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Query, Response
 from pydantic import Field
 
-from actionmfa.api.deps import AuthDep, MfaDep, PendingAuthDep, ProofDep, require_full_scope
+from actionmfa.api.deps import AuthDep, CoreDep, MfaDep, PendingAuthDep, ProofDep, require_full_scope
 from actionmfa.api.schemas import VerifyResponse, WireModel
+from actionmfa.api.views import mfa_verify_response
 from actionmfa.domain.actions import MFAAction
 from actionmfa.qr import qr_png, qr_svg
-from actionmfa.services.mfa.completion import AuthResult, MintRequest
+from actionmfa.services.mfa.completion import MintRequest
 
 router = APIRouter(tags=["mfa"])
 
@@ -61,10 +62,6 @@ class IsRequiredBody(WireModel):
     mfaAction: MFAAction
 
 
-def _verify_response(result: AuthResult) -> VerifyResponse:
-    return VerifyResponse.of(result.issued, mfa_token=result.mfa_token, elevated_access_token=result.elevated_token)
-
-
 @router.get("/users/mfa/register/totp")
 def register_totp(proof: ProofDep, ctx: PendingAuthDep, mfa: MfaDep) -> dict[str, Any]:
     reg = mfa.totp.register_totp(ctx, proof)
@@ -92,13 +89,13 @@ def register_totp_qr(
 
 
 @router.post("/users/mfa/auth/totp", response_model=VerifyResponse, response_model_exclude_none=True)
-def auth_totp(body: TotpAuthBody, ctx: PendingAuthDep, mfa: MfaDep) -> VerifyResponse:
-    return _verify_response(mfa.totp.authenticate_totp(ctx, body.code, device_id=body.id, mint=body.mint()))
+def auth_totp(body: TotpAuthBody, ctx: PendingAuthDep, mfa: MfaDep, core: CoreDep) -> VerifyResponse:
+    return mfa_verify_response(core, mfa.totp.authenticate_totp(ctx, body.code, device_id=body.id, mint=body.mint()))
 
 
 @router.post("/users/mfa/auth/recovery", response_model=VerifyResponse, response_model_exclude_none=True)
-def auth_recovery(body: RecoveryAuthBody, ctx: PendingAuthDep, mfa: MfaDep) -> VerifyResponse:
-    return _verify_response(mfa.recovery.authenticate_recovery(ctx, body.code, mint=body.mint()))
+def auth_recovery(body: RecoveryAuthBody, ctx: PendingAuthDep, mfa: MfaDep, core: CoreDep) -> VerifyResponse:
+    return mfa_verify_response(core, mfa.recovery.authenticate_recovery(ctx, body.code, mint=body.mint()))
 
 
 @router.get("/users/mfa/recovery")

@@ -8,6 +8,9 @@ from fastapi import APIRouter, Query
 
 from actionmfa.api.deps import AdminDep, MetaDep, OperatorDep
 
+# Audit ids are 64-bit integers in both databases: a larger cursor is bad input, not a query to run.
+MAX_CURSOR = 2**63 - 1
+
 router = APIRouter(tags=["admin"])
 
 
@@ -23,7 +26,7 @@ def audit_log(
     admin: AdminDep,
     operator: OperatorDep,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    cursor: Annotated[int | None, Query(ge=1)] = None,
+    cursor: Annotated[int | None, Query(ge=1, le=MAX_CURSOR)] = None,
 ) -> dict[str, Any]:
     page = operator.audit_log.page(admin, environmentId, cursor=cursor, limit=limit)
     return {"events": page.events, "count": len(page.events), "nextCursor": page.next_cursor}

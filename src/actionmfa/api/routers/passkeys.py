@@ -11,9 +11,10 @@ from typing import Any, Literal
 from fastapi import APIRouter, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from actionmfa.api.deps import AuthDep, PasskeysDep, PendingAuthDep, ProofDep
+from actionmfa.api.deps import AuthDep, CoreDep, PasskeysDep, PendingAuthDep, ProofDep
 from actionmfa.api.schemas import VerifyResponse, WireModel
-from actionmfa.services.mfa.completion import AuthResult, MintRequest
+from actionmfa.api.views import mfa_verify_response
+from actionmfa.services.mfa.completion import MintRequest
 from actionmfa.services.passkeys.views import passkey_json
 
 router = APIRouter(tags=["passkeys"])
@@ -67,10 +68,6 @@ class DeleteUserPasskeyRequest(WireModel):
     passkeyId: str = Field(max_length=36)
 
 
-def _verify_response(done: AuthResult) -> VerifyResponse:
-    return VerifyResponse.of(done.issued, mfa_token=done.mfa_token, elevated_access_token=done.elevated_token)
-
-
 @router.get("/users/passkeys/register")
 def get_passkey_registration_options(ctx: PendingAuthDep, passkeys: PasskeysDep) -> dict[str, Any]:
     return passkeys.ceremonies.registration_options(ctx)
@@ -78,9 +75,9 @@ def get_passkey_registration_options(ctx: PendingAuthDep, passkeys: PasskeysDep)
 
 @router.post("/users/passkeys/register", response_model=VerifyResponse, response_model_exclude_none=True)
 def register_passkey(
-    body: PasskeyRegisterRequest, proof: ProofDep, ctx: PendingAuthDep, passkeys: PasskeysDep
+    body: PasskeyRegisterRequest, proof: ProofDep, ctx: PendingAuthDep, passkeys: PasskeysDep, core: CoreDep
 ) -> VerifyResponse:
-    return _verify_response(passkeys.registration.register(ctx, body.credential(), body.mfa(), proof))
+    return mfa_verify_response(core, passkeys.registration.register(ctx, body.credential(), body.mfa(), proof))
 
 
 @router.get("/users/passkeys/authenticate")
@@ -89,8 +86,10 @@ def get_passkey_authentication_options(ctx: PendingAuthDep, passkeys: PasskeysDe
 
 
 @router.post("/users/mfa/auth/passkey", response_model=VerifyResponse, response_model_exclude_none=True)
-def authenticate_mfa_passkey(body: PasskeyAuthRequest, ctx: PendingAuthDep, passkeys: PasskeysDep) -> VerifyResponse:
-    return _verify_response(passkeys.authentication.authenticate(ctx, body.credential(), body.mfa()))
+def authenticate_mfa_passkey(
+    body: PasskeyAuthRequest, ctx: PendingAuthDep, passkeys: PasskeysDep, core: CoreDep
+) -> VerifyResponse:
+    return mfa_verify_response(core, passkeys.authentication.authenticate(ctx, body.credential(), body.mfa()))
 
 
 @router.get("/users/passkeys")

@@ -7,15 +7,16 @@ from typing import Any
 from fastapi import APIRouter
 from pydantic import Field
 
-from actionmfa.api.deps import AuthDep, MfaDep, PendingAuthDep, ProofDep
-from actionmfa.api.schemas import SdkUser, WireModel
+from actionmfa.api.deps import AuthDep, BearerDep, CoreDep, MfaDep, PendingAuthDep, ProofDep
+from actionmfa.api.schemas import SdkUser, UpdateSelfResponse, WireModel
+from actionmfa.api.views import sdk_user, update_self_response
 
 router = APIRouter(tags=["users"])
 
 
 @router.get("/users", response_model=SdkUser)
-def get_user(ctx: PendingAuthDep) -> SdkUser:
-    return SdkUser.of_ctx(ctx)
+def get_user(ctx: PendingAuthDep, core: CoreDep) -> SdkUser:
+    return sdk_user(core, ctx)
 
 
 class UserFields(WireModel):
@@ -26,8 +27,10 @@ class UserFields(WireModel):
     mfaBackupCodeAcknowledgement: str | None = None
 
 
-@router.put("/users", response_model=SdkUser)
-def update_user(body: UserFields, proof: ProofDep, ctx: AuthDep, mfa: MfaDep) -> SdkUser:
+@router.put("/users", response_model=UpdateSelfResponse)
+def update_user(
+    body: UserFields, proof: ProofDep, ctx: AuthDep, jwt: BearerDep, mfa: MfaDep, core: CoreDep
+) -> UpdateSelfResponse:
     # The user.update gate and the recovery-code acknowledgement live in the MFA core.
     user = mfa.profile.update_user(ctx, body.model_dump(exclude_unset=True), proof)
-    return SdkUser.of(user, ctx.session)
+    return update_self_response(core, ctx, user, jwt)

@@ -7,6 +7,8 @@ from typing import Any
 
 from actionmfa.clock import Clock
 from actionmfa.domain.models import Environment
+from actionmfa.domain.project_settings import project_settings
+from actionmfa.domain.wallets import Chain
 from actionmfa.services.core.environments import EnvironmentService
 from actionmfa.services.core.keys import SigningKeys
 from actionmfa.services.core.ports import CoreUnit, Transactions
@@ -27,8 +29,10 @@ class Directory:
             return self.environments.get(uow, environment_id)
 
     def public_settings(self, environment_id: str) -> dict[str, Any]:
-        """``GET …/sdk/{environmentId}/settings``: the settings document minus secrets."""
-        return self.environment(environment_id).settings.public()
+        """``GET …/sdk/{environmentId}/settings``: Dynamic's ``ProjectSettings`` (the settings minus
+        secrets, and the sections Dynamic's clients require, see :mod:`actionmfa.domain.project_settings`)."""
+        env = self.environment(environment_id)
+        return project_settings(env.name, env.settings, chains=[c.value for c in Chain])
 
     def jwks(self, environment_id: str) -> dict[str, Any]:
         """``GET …/.well-known/jwks.json``: the session keys that may still verify a live JWT."""

@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from actionmfa.domain.actions import MFAAction
+from actionmfa.domain.actions import MFAAction, actions_of_scope
 from actionmfa.domain.models import AuthContext
-from actionmfa.domain.tokens import ACTION_FOR_SCOPE, KNOWN_SCOPES
+from actionmfa.domain.tokens import KNOWN_SCOPES
 from actionmfa.errors import InvalidScopesError
 from actionmfa.services.core.gate import Gate
 from actionmfa.services.core.ports import Transactions
@@ -28,9 +28,15 @@ class StepUp:
         """``POST /stepUp/check {scope}`` → ``{isRequired, credentials, defaultCredentialId}``."""
         if scope not in KNOWN_SCOPES:
             raise InvalidScopesError(f"unknown scope {scope!r}", field="scope")
-        action = ACTION_FOR_SCOPE.get(scope)
+        # A scope covering several actions (Dynamic's wallet:delegate: refresh and reshare) is required
+        # when any of them is.
+        actions = actions_of_scope(scope)
         with self.db.read() as uow:
-            required = self.gate.is_required(uow, ctx, action if action is not None else scope)
+            required = (
+                any(self.gate.is_required(uow, ctx, a) for a in actions)
+                if actions
+                else self.gate.is_required(uow, ctx, scope)
+            )
             devices = [d for d in uow.mfa.devices(ctx.user.id) if d.verified]
             passkeys = uow.passkeys.for_user(ctx.user.id)
         if not required:

@@ -1,0 +1,39 @@
+"""Responses that carry the user: Dynamic's ``SdkUser`` needs the user's credentials, read here."""
+
+from __future__ import annotations
+
+from actionmfa.api.schemas import SdkUser, UpdateSelfResponse, VerifyResponse
+from actionmfa.domain.models import AuthContext, User
+from actionmfa.services.container import CoreServices
+from actionmfa.services.core.sessions import IssuedSession
+from actionmfa.services.mfa.completion import AuthResult
+
+
+def sdk_user(core: CoreServices, ctx: AuthContext, user: User | None = None) -> SdkUser:
+    """The caller (or ``user``, their updated record) as ``SdkUser``."""
+    who = user or ctx.user
+    return SdkUser.of_session(who, ctx.session, core.credentials.of(who))
+
+
+def verify_response(core: CoreServices, issued: IssuedSession) -> VerifyResponse:
+    return VerifyResponse.of(issued, core.credentials.of(issued.user))
+
+
+def mfa_verify_response(core: CoreServices, result: AuthResult) -> VerifyResponse:
+    """An MFA authentication's answer: the re-issued session and the tokens it minted."""
+    return VerifyResponse.of(
+        result.issued,
+        core.credentials.of(result.issued.user),
+        mfa_token=result.mfa_token,
+        elevated_access_token=result.elevated_token,
+    )
+
+
+def update_self_response(core: CoreServices, ctx: AuthContext, user: User, jwt: str) -> UpdateSelfResponse:
+    """``PUT /users``: the updated user with the session's JWT and expiry."""
+    return UpdateSelfResponse(
+        jwt=jwt,
+        minifiedJwt=jwt,
+        user=sdk_user(core, ctx, user),
+        expiresAt=int(ctx.session.expires_at.timestamp()),
+    )
