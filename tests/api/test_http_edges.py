@@ -22,8 +22,6 @@ from tests.conftest import EnvFixture, SignedIn
 from tests.live_server import LiveServer, serve
 
 EIGHT_MB = 8 * 1024 * 1024
-# The server side of issue 10 / 11.5 lands after the house refactor (drafted on branch compat-next).
-PENDING_SERVER = pytest.mark.xfail(strict=True, reason="server side pending (issue 10 B, 11.5)")
 
 
 @pytest.fixture
@@ -33,7 +31,6 @@ def live(runtime: Runtime) -> Iterator[LiveServer]:
 
 
 @pytest.mark.parametrize("chunked", [False, True], ids=["content-length", "chunked"])
-@PENDING_SERVER
 def test_urllib_sending_8_mb_reads_the_413(live: LiveServer, environment: EnvFixture, chunked: bool) -> None:
     url = f"{live.url}{environment.sdk('/emailVerifications/create')}"
     body = b'{"email": "' + b"a" * EIGHT_MB + b'"}'
@@ -60,7 +57,6 @@ def _documented_methods(client: TestClient, template: str) -> set[str]:
         ("/api/v0/sdk/{environmentId}/users/mfa/register/totp", "DELETE"),
     ],
 )
-@PENDING_SERVER
 def test_405_allow_lists_every_method_of_the_path(
     app_client: TestClient, environment: EnvFixture, signed_in_user: SignedIn, template: str, wrong: str
 ) -> None:
@@ -72,7 +68,6 @@ def test_405_allow_lists_every_method_of_the_path(
     assert allowed == _documented_methods(app_client, template), r.headers["allow"]
 
 
-@PENDING_SERVER
 def test_audit_cursor_beyond_a_64_bit_integer_is_a_422(app_client: TestClient, environment: EnvFixture) -> None:
     r = app_client.get(
         f"/api/v0/environments/{environment.id}/audit",
@@ -83,7 +78,6 @@ def test_audit_cursor_beyond_a_64_bit_integer_is_a_422(app_client: TestClient, e
     assert r.json()["code"] == "invalid_request" and r.json()["field"] == "query.cursor"
 
 
-@PENDING_SERVER
 def test_dashboard_audit_cursor_beyond_a_64_bit_integer_is_no_500(runtime: Runtime, environment: EnvFixture) -> None:
     with TestClient(create_app(runtime, migrate=False), raise_server_exceptions=False) as client:
         login = client.post("/dashboard/login", data={"adminToken": environment.admin_token}, follow_redirects=False)

@@ -79,7 +79,7 @@ def test_legacy_register_verify_then_recovery_codes_and_acknowledgement(
     assert codes["count"] == 10 and len(set(codes["recoveryCodes"])) == 10
     assert app_client.get(environment.sdk("/users"), headers=h).json()["mfaBackupCodeAcknowledgement"] == "pending"
     r = app_client.put(environment.sdk("/users"), headers=h, json={"mfaBackupCodeAcknowledgement": "complete"})
-    assert r.status_code == 200 and r.json()["mfaBackupCodeAcknowledgement"] == "complete"
+    assert r.status_code == 200 and r.json()["user"]["mfaBackupCodeAcknowledgement"] == "complete"
     r = app_client.get(environment.sdk("/users/mfa/recovery"), headers=h)
     assert r.status_code == 409 and r.json()["code"] == "recovery_codes_acknowledged"
 

@@ -74,12 +74,8 @@ def stage(node_packages: None, sqlite_url: str, tmp_path: Path, keyring: Keyring
             runtime.db.dispose()
 
 
-# The server side of issue 10 / 11.5 lands after the house refactor (drafted on branch compat-next);
-# the stories are not run until then (each costs half a minute against the old server).
-PENDING_SERVER = pytest.mark.xfail(strict=True, run=False, reason="server side pending (issue 10 B, 11.5)")
 
 
-@PENDING_SERVER
 def test_dynamic_generated_client_runs_the_whole_story(stage: Stage) -> None:
     result = stage.run("sdk_api_story.mjs")
     assert result.returncode == 0 and not result.failures, (
@@ -87,7 +83,6 @@ def test_dynamic_generated_client_runs_the_whole_story(stage: Stage) -> None:
     )
 
 
-@PENDING_SERVER
 def test_dynamic_js_sdk_runs_its_mfa_functions(stage: Stage) -> None:
     result = stage.run("client_story.mjs")
     assert result.returncode == 0 and not result.failures, (
