@@ -173,7 +173,7 @@ class Totp:
         adding it is ``POST /users/mfa/register/totp`` with ``credential:link`` proof."""
         check_mint(mint)
 
-        def check(uow: MfaUnit, now: datetime) -> AuthResult | None:
+        def check(uow: MfaUnit, now: datetime) -> AuthResult | Refused | None:
             devices = [d for d in uow.mfa.devices(ctx.user.id) if d.type is MFADeviceType.TOTP]
             device = next((d for d in devices if d.verified and device_id in (None, d.id)), None)
             if device is None and not has_any_method(uow, ctx.user.id):
