@@ -34,7 +34,8 @@ def test_env_require_on_the_bootstrapped_environment(data_dir: Path) -> None:
     assert result.exit_code == 0, result.output
     assert f"Environment {boot.environment_id} requires MFA for wallet.waas.sign" in result.output
     result = runner.invoke(
-        app, ["env", "require", "wallet.waas.export", "--env", boot.environment_id, "--json", "--data-dir", str(data_dir)]
+        app,
+        ["env", "require", "wallet.waas.export", "--env", boot.environment_id, "--json", "--data-dir", str(data_dir)],
     )
     assert json.loads(result.output)["required"] == ["wallet.waas.sign", "wallet.waas.export"]
     result = runner.invoke(app, ["env", "require", "wallet.waas.sign", "--off", "--json", "--data-dir", str(data_dir)])
