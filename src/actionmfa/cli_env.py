@@ -3,15 +3,39 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from actionmfa.cli import DataDirOpt, DbOpt, JsonFlag, _admin_runtime, _config
+from actionmfa.cli import DataDirOpt, DbOpt, JsonFlag
 from actionmfa.config import ServerConfig
 
 if TYPE_CHECKING:
     from actionmfa.services.runtime import Runtime
+
+
+def _config(data_dir: Path | None, database_url: str | None) -> ServerConfig:
+    return ServerConfig.from_env(data_dir=data_dir, database_url=database_url)
+
+
+@contextmanager
+def _admin_runtime(data_dir: Path | None, database_url: str | None, as_json: bool) -> Iterator[Runtime]:
+    """A migrated runtime on the configured store; service errors become exit code 1."""
+    from actionmfa.errors import ActionMFAError
+    from actionmfa.services.runtime import Runtime
+
+    runtime = Runtime.build(_config(data_dir, database_url))
+    try:
+        runtime.db.migrate()
+        yield runtime
+    except ActionMFAError as err:
+        typer.echo(json.dumps(err.to_body()) if as_json else f"error: {err.message}", err=True)
+        raise typer.Exit(1) from None
+    finally:
+        runtime.db.dispose()
 
 
 def _default_environment(runtime: Runtime, config: ServerConfig) -> str:
