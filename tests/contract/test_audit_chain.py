@@ -167,7 +167,7 @@ def test_concurrent_writers_never_fork_the_chain(runtime_any: Runtime, writers: 
 
 
 def test_pre_chain_rows_are_counted_as_legacy(runtime_any: Runtime) -> None:
-    """Rows older than migration 0006 stay unsealed; they are the chain's prehistory, not tampering."""
+    """Rows older than migration 0007 stay unsealed; they are the chain's prehistory, not tampering."""
     now = runtime_any.clock.now()
     _sql(runtime_any, insert(audit_log).values(environment_id=ENV, event="auth.signed_in", details={}, created_at=now))
     _write(runtime_any, 2)
