@@ -32,6 +32,7 @@ from actionmfa.sdk.auth import AuthResource, EmailAuth, ExternalAuth
 from actionmfa.sdk.client import Client
 from actionmfa.sdk.mfa import MfaResource
 from actionmfa.sdk.passkeys import PasskeysResource
+from actionmfa.sdk.solana_wallets import SolanaWallet
 from actionmfa.sdk.step_up import StepUpResource
 from actionmfa.sdk.tokens import TokenStore
 from actionmfa.sdk.transport import SessionState
@@ -246,12 +247,40 @@ class AsyncWallet(AsyncView[Wallet]):
         return self._target.threshold_scheme
 
 
-def _one_wallet(runner: Runner, wallet: Wallet) -> AsyncWallet:
+class AsyncSolanaWallet(AsyncView[SolanaWallet]):
+    """A Solana wallet; the same methods as :class:`~actionmfa.sdk.solana_wallets.SolanaWallet`, awaitable."""
+
+    sign_message = awaitable(SolanaWallet.sign_message)
+    sign_transaction = awaitable(SolanaWallet.sign_transaction)
+
+    def __repr__(self) -> str:
+        return f"AsyncSolanaWallet(id={self.id!r}, address={self.address!r})"
+
+    @property
+    def id(self) -> str:
+        return self._target.id
+
+    @property
+    def address(self) -> str:
+        return self._target.address
+
+    @property
+    def chain(self) -> str:
+        return self._target.chain
+
+    @property
+    def key_version(self) -> int:
+        return self._target.key_version
+
+
+def _one_wallet(runner: Runner, wallet: Wallet | SolanaWallet) -> AsyncWallet | AsyncSolanaWallet:
+    if isinstance(wallet, SolanaWallet):
+        return AsyncSolanaWallet(wallet, runner)
     return AsyncWallet(wallet, runner)
 
 
-def _wallets(runner: Runner, wallets: list[Wallet]) -> list[AsyncWallet]:
-    return [AsyncWallet(w, runner) for w in wallets]
+def _wallets(runner: Runner, wallets: list[Wallet | SolanaWallet]) -> list[AsyncWallet | AsyncSolanaWallet]:
+    return [_one_wallet(runner, w) for w in wallets]
 
 
 class AsyncWalletsResource(AsyncView[WalletsResource]):
