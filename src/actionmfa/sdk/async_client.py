@@ -26,7 +26,7 @@ from collections.abc import Callable, Coroutine, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from functools import cached_property
 from pathlib import Path
-from typing import Any, Concatenate, Generic, ParamSpec, TypeVar, overload
+from typing import Any, Concatenate, Generic, Literal, ParamSpec, TypeVar, overload
 
 from actionmfa.sdk.auth import AuthResource, EmailAuth, ExternalAuth
 from actionmfa.sdk.client import Client
@@ -252,6 +252,8 @@ class AsyncSolanaWallet(AsyncView[SolanaWallet]):
 
     sign_message = awaitable(SolanaWallet.sign_message)
     sign_transaction = awaitable(SolanaWallet.sign_transaction)
+    export_private_key = awaitable(SolanaWallet.export_private_key)
+    refresh = awaitable(SolanaWallet.refresh)
 
     def __repr__(self) -> str:
         return f"AsyncSolanaWallet(id={self.id!r}, address={self.address!r})"
@@ -284,7 +286,18 @@ def _wallets(runner: Runner, wallets: list[Wallet | SolanaWallet]) -> list[Async
 
 
 class AsyncWalletsResource(AsyncView[WalletsResource]):
-    create = awaitable(WalletsResource.create, wrap=_one_wallet)
+    @overload
+    async def create(self, *, chain: Literal["EVM"] = "EVM") -> AsyncWallet: ...
+
+    @overload
+    async def create(self, *, chain: Literal["SOL"]) -> AsyncSolanaWallet: ...
+
+    async def create(self, *, chain: str = "EVM") -> AsyncWallet | AsyncSolanaWallet:
+        """Run two-party key generation (``chain="SOL"``: a Solana wallet)."""
+        if chain == "SOL":
+            return AsyncSolanaWallet(await self._runner(self._target.create, chain="SOL"), self._runner)
+        return AsyncWallet(await self._runner(self._target.create, chain="EVM"), self._runner)
+
     list = awaitable(WalletsResource.list, wrap=_wallets)
     get = awaitable(WalletsResource.get, wrap=_one_wallet)
     user_id = awaitable(WalletsResource.user_id)

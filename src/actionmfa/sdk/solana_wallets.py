@@ -18,6 +18,7 @@ aggregate signature with solders before returning it.
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -28,9 +29,11 @@ from solders.transaction import Transaction, VersionedTransaction
 
 from actionmfa.errors import NotFoundError, WalletProofInvalidError, WalletSignatureInvalidError
 from actionmfa.sdk.solana_shares import SolanaShareStore
+from actionmfa.wallet.export import ExportEnvelope, export_info, generate_recipient_key, recipient_public_key_b64
 from actionmfa.wallet.frost import ceremony as fc
 from actionmfa.wallet.frost.keys import KeyShare
-from actionmfa.wallet.frost.transcript import dkg_context
+from actionmfa.wallet.frost.transcript import dkg_context, refresh_context
+from actionmfa.wallet.solana.export import combine_exported, open_server_share
 from actionmfa.wallet.solana.payloads import SolanaSignRequest, message_request, transaction_request
 
 if TYPE_CHECKING:
@@ -39,6 +42,8 @@ if TYPE_CHECKING:
 __all__ = ["SolanaWallet", "create_solana_wallet"]
 
 SIGN_SCOPE = "wallet:sign"
+EXPORT_SCOPE = "wallet:export"
+REFRESH_SCOPE = "wallet:refresh"
 
 
 def _address(share: KeyShare) -> str:
@@ -127,6 +132,46 @@ class SolanaWallet:
         if not sig.verify(self.pubkey, request.message):
             raise WalletSignatureInvalidError("Server returned a signature that does not verify")
         return sig, index
+
+
+    # -- export and refresh -----------------------------------------------------------------------
+    def export_private_key(self) -> str:
+        """base58 of the 64 bytes scalar ‖ public key (gate ``wallet.waas.export``). Not a seed-based
+        keypair: see :mod:`actionmfa.wallet.solana.export` for what can use it."""
+        share = self._user_share()
+        recipient = generate_recipient_key()
+        request_id = secrets.token_urlsafe(24)
+        body = {"recipientPublicKey": recipient_public_key_b64(recipient), "encryptionType": "HPKE"}
+        response = self._client.request("POST", f"/waas/{self.id}/privateKey/export", json=body, scope=EXPORT_SCOPE,
+                                        include_mfa_token=True, headers={"x-dyn-request-id": request_id})
+        if response.get("requestId") != request_id or response.get("walletId") != self.id:
+            raise WalletProofInvalidError("Export response is for another request")
+        if int(response.get("keyVersion", self.key_version)) != self.key_version:
+            raise WalletProofInvalidError("The wallet was refreshed on another device; reload it and retry")
+        info = export_info(self.id, request_id, str(response.get("tokenId")))
+        server_secret = open_server_share(ExportEnvelope.from_json(response), recipient, info)
+        return combine_exported(share, server_secret)
+
+    def refresh(self) -> None:
+        """New shares of the same key (gate ``wallet.waas.refresh``); the new user share is stored as
+        pending before the server switches, so a crash in between loses nothing."""
+        share = self._user_share()
+        c, base = self._client, f"/waas/{self.id}/refresh"
+        opened = c.request("POST", base, json={}, scope=REFRESH_SCOPE, include_mfa_token=True)
+        ceremony_id, version = str(opened["ceremonyId"]), int(opened["keyVersion"])
+        if version != self.key_version:
+            raise WalletProofInvalidError("The wallet was refreshed on another device; reload it and retry")
+        context = refresh_context(wallet_id=self.id, ceremony_id=ceremony_id, key_version=version)
+        state, message = fc.client_refresh_begin(context, opened["message"])
+        done = c.request("POST", f"{base}/{ceremony_id}", json={"message": message})
+        new_share = fc.client_refresh_finish(share, state, context, done["message"])
+        env_id, user_id = c.environment_id, self._user_id()
+        self._store.save(env_id, user_id, self.id, new_share, version=version + 1, pending=True)
+        confirmed = c.request("POST", f"{base}/{ceremony_id}/confirm",
+                              json={"message": fc.refresh_confirmation(new_share, context)})
+        self.key_version = int(confirmed["wallet"]["keyVersion"])
+        self._store.save(env_id, user_id, self.id, new_share, version=self.key_version)
+        self._share = new_share
 
 
 def create_solana_wallet(client: Transport, store: SolanaShareStore) -> SolanaWallet:

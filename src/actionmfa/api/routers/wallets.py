@@ -124,29 +124,37 @@ def export_private_key(
     wallets: WalletsDep,
     meta: MetaDep,
 ) -> dict[str, Any]:
-    return wallets.export.export(ctx, walletId, recipient_public_key=body.recipientPublicKey,
-                                 request_id=request_id or meta.request_id or "", proof=proof)
+    service = wallets.solana.export if wallets.solana.shares.chain_of(ctx, walletId) is Chain.SOL else wallets.export
+    return service.export(ctx, walletId, recipient_public_key=body.recipientPublicKey,
+                          request_id=request_id or meta.request_id or "", proof=proof)
 
 
 @router.post("/waas/{walletId}/refresh")
 def open_refresh(walletId: str, proof: ProofDep, ctx: AuthDep, wallets: WalletsDep) -> dict[str, Any]:
+    if wallets.solana.shares.chain_of(ctx, walletId) is Chain.SOL:
+        return wallets.solana.refresh.open_refresh(ctx, walletId, proof)
     return wallets.refresh.open_refresh(ctx, walletId, proof)
 
 
 @router.post("/waas/{walletId}/refresh/{ceremonyId}")
 def refresh_open(walletId: str, ceremonyId: str, body: RoundBody, ctx: AuthDep, wallets: WalletsDep) -> dict[str, Any]:
+    if wallets.solana.shares.chain_of(ctx, walletId) is Chain.SOL:
+        return wallets.solana.refresh.refresh_open(ctx, walletId, ceremonyId, body.message)
     return wallets.refresh.refresh_open(ctx, walletId, ceremonyId, body.message)
 
 
 @router.post("/waas/{walletId}/refresh/{ceremonyId}/confirm")
 def refresh_confirm(walletId: str, ceremonyId: str, body: RoundBody, ctx: AuthDep,
                     wallets: WalletsDep) -> dict[str, Any]:
+    if wallets.solana.shares.chain_of(ctx, walletId) is Chain.SOL:
+        return wallets.solana.refresh.refresh_confirm(ctx, walletId, ceremonyId, body.message)
     return wallets.refresh.refresh_confirm(ctx, walletId, ceremonyId, body.message)
 
 
 @router.post("/waas/{walletId}/reshare")
 def open_reshare(walletId: str, body: ReshareBody, proof: ProofDep, ctx: AuthDep,
                  wallets: WalletsDep) -> dict[str, Any]:
+    wallets.solana.shares.refuse_reshare(ctx, walletId)
     return wallets.reshare.open(
         ctx, walletId, old=body.oldThresholdSignatureScheme, new=body.newThresholdSignatureScheme,
         delegate=body.delegateToProjectEnvironment, revoke=body.revokeDelegation, proof=proof,

@@ -14,14 +14,19 @@ from solders.pubkey import Pubkey
 from actionmfa.domain.models import AuthContext
 from actionmfa.domain.records import WalletRow
 from actionmfa.domain.wallets import CeremonyKind, Chain
-from actionmfa.errors import NotFoundError, WalletProofInvalidError
+from actionmfa.errors import NotFoundError, WalletChainUnsupportedError, WalletProofInvalidError
 from actionmfa.services.core.ports import Transactions
 from actionmfa.services.wallets.ports import WalletUnit
 from actionmfa.services.wallets.vault import WalletVault, share_aad
 from actionmfa.wallet.frost.group import GroupError
 from actionmfa.wallet.frost.keys import KeyShare
 
-__all__ = ["SolanaShares", "solana_address"]
+__all__ = ["RESHARE_UNSUPPORTED", "SolanaShares", "solana_address"]
+
+RESHARE_UNSUPPORTED = (
+    "Reshare and delegated access are not supported for Solana wallets yet: their FROST key is "
+    "2-of-2 between the user's device and the server, with no delegate share to move it to"
+)
 
 
 def solana_address(group_public_key: bytes) -> str:
@@ -58,6 +63,11 @@ class SolanaShares:
         if row is None:
             raise NotFoundError("Wallet not found")
         return row.chain
+
+    def refuse_reshare(self, ctx: AuthContext, wallet_id: str) -> None:
+        """422 ``wallet_chain_unsupported`` with the reason, for a Solana wallet's reshare."""
+        if self.chain_of(ctx, wallet_id) is Chain.SOL:
+            raise WalletChainUnsupportedError(RESHARE_UNSUPPORTED)
 
     def ceremony_chain(self, ctx: AuthContext, ceremony_id: str, kind: CeremonyKind) -> Chain:
         """The chain a ceremony of the caller's session runs for (Solana key generations are marked
