@@ -19,6 +19,7 @@ __all__ = [
     "InternalError",
     "InvalidRequestError",
     "InvalidScopesError",
+    "MfaCodeAlreadyUsedError",
     "MfaDeviceNotFoundError",
     "MfaInvalidCodeError",
     "MfaRateLimitedError",
@@ -127,6 +128,16 @@ class MfaInvalidCodeError(ActionMFAError):
     code = "mfa_invalid_code"
     status = 422
     default_message = "Invalid code"
+
+
+class MfaCodeAlreadyUsedError(MfaInvalidCodeError):
+    """A right TOTP code for a time step already accepted (RFC 6238 §5.2: each step once). Counted
+    toward the lockout like a wrong code (DESIGN §8); ``payload.retryAfterSeconds`` says when the
+    next step begins. A subclass of :class:`MfaInvalidCodeError`, so callers that catch that keep working."""
+
+    code = "mfa_code_already_used"
+    status = 422
+    default_message = "This code was already used — wait for the next one"
 
 
 class MfaRateLimitedError(ActionMFAError):
