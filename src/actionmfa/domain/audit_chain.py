@@ -107,7 +107,7 @@ class Finding:
 class ChainReport:
     chain: str
     rows: int = 0  # sealed rows checked
-    legacy_rows: int = 0  # rows older than the chain (migration 0007 left them unsealed)
+    legacy_rows: int = 0  # rows older than the chain (migration 0008 left them unsealed)
     head_seq: int = 0
     head_hash: str | None = None
     findings: list[Finding] = field(default_factory=list)

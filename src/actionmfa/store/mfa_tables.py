@@ -117,7 +117,7 @@ audit_log = sa.Table(
     sa.Column("details", sa.JSON, nullable=False),
     sa.Column("client_address", sa.String(64), nullable=True),
     sa.Column("created_at", _TS, nullable=False),
-    # The keyed hash chain (migration 0007, domain/audit_chain.py): NULL on rows older than it.
+    # The keyed hash chain (migration 0008, domain/audit_chain.py): NULL on rows older than it.
     sa.Column("chain_seq", sa.BigInteger, nullable=True),
     sa.Column("chain_prev", sa.String(64), nullable=True),
     sa.Column("chain_hash", sa.String(64), nullable=True),

@@ -6,14 +6,14 @@ key is not in the database, and sealing them at the next start would vouch for r
 vouch for. ``actionmfa audit verify`` counts them as the chain's prehistory ("legacy rows"); an
 unsealed row *after* the first sealed one is reported as inserted.
 
-Revision ID: 0007
+Revision ID: 0008
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0007"
-down_revision = "0006"
+revision = "0008"
+down_revision = "0007"
 branch_labels = None
 depends_on = None
 
