@@ -397,3 +397,16 @@ class MaxPasskeysPerUserError(ActionMFAError):
 
 __all__ += ["MaxPasskeysPerUserError"]
 ERRORS_BY_CODE.update(_registry())
+
+
+class WalletChainUnsupportedError(ActionMFAError):
+    """The operation or payload does not apply to the wallet's chain (an EVM payload for a Solana
+    wallet, or a flow Solana wallets do not support yet); the message says which and why."""
+
+    code = "wallet_chain_unsupported"
+    status = 422
+    default_message = "Not supported for this wallet's chain"
+
+
+__all__ += ["WalletChainUnsupportedError"]
+ERRORS_BY_CODE.update(_registry())

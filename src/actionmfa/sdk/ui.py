@@ -14,10 +14,17 @@ import getpass
 import sys
 import time
 from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import TYPE_CHECKING, Any, Protocol, TextIO, runtime_checkable
 
 from actionmfa.errors import ActionMFAError, MfaCodeAlreadyUsedError, MfaInvalidCodeError, MfaRateLimitedError
-from actionmfa.wallet.payloads import SignRequest
+
+
+@runtime_checkable
+class HasJson(Protocol):
+    """A signing request (EVM :class:`~actionmfa.wallet.payloads.SignRequest` or Solana's)."""
+
+    def to_json(self) -> dict[str, Any]: ...
+
 
 if TYPE_CHECKING:
     from actionmfa.sdk.client import Client
@@ -73,10 +80,9 @@ class MfaPrompt:
         open_url: Callable[[str], Any] | None = None,
         page_origin: str | None = None,
         timeout: float = 300.0,
-        payload: SignRequest | Mapping[str, Any] | None = None,
+        payload: HasJson | Mapping[str, Any] | None = None,
         action: str | None = None,
         abi: list[dict[str, Any]] | None = None,
-        chain: str = "EVM",
     ) -> str | None:
         """Prompt until a code is accepted; returns the MFA token (or ``None`` if none was asked).
 
@@ -91,7 +97,7 @@ class MfaPrompt:
         shows the export warning instead.
         """
         mint: Any = {"single_use": True} if create_mfa_token is True else (create_mfa_token or None)
-        approval = self._approval(payload, action, abi, chain) if payload is not None or action else None
+        approval = self._approval(payload, action, abi) if payload is not None or action else None
         digest = approval.get("approvalDigest") if approval else None
         if browser:
             from actionmfa.sdk.hosted_prompt import HostedMfaPrompt
@@ -152,15 +158,14 @@ class MfaPrompt:
 
     def _approval(
         self,
-        payload: SignRequest | Mapping[str, Any] | None,
+        payload: HasJson | Mapping[str, Any] | None,
         action: str | None,
         abi: list[dict[str, Any]] | None,
-        chain: str,
     ) -> dict[str, Any]:
         """``POST /approvals``: the server's description of what is approved, and its digest."""
-        body: dict[str, Any] = {"action": action or "wallet.waas.sign", "chain": chain}
+        body: dict[str, Any] = {"action": action or "wallet.waas.sign"}
         if payload is not None:
-            doc = payload.to_json() if isinstance(payload, SignRequest) else dict(payload)
+            doc = payload.to_json() if isinstance(payload, HasJson) else dict(payload)
             body.update(kind=doc.get("kind"), payload=doc.get("payload"))
         if abi is not None:
             body["abi"] = abi

@@ -10,7 +10,8 @@
   fields, nested fields flattened to ``a.b``;
 * EIP-191 message: the text, or the hex of bytes that are not printable text;
 * EIP-7702 authorization: the delegate contract and the chain (``0`` = every chain, warned);
-* export (:func:`describe_export`): a warning that the full private key leaves the two-party setup.
+* export (:func:`describe_export`): a warning that the full private key leaves the two-party setup;
+* Solana payloads: :mod:`actionmfa.wallet.solana.approval` (from frost's :func:`summarize`).
 
 Everything shown is derived from the canonical payload the server signs; ``digest`` is its
 ``approvalDigest`` (DESIGN §6), which the token minted after the prompt is bound to. Values are
@@ -20,7 +21,7 @@ EIP-55 checksummed, because a shortened address is what address-poisoning attack
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -31,7 +32,7 @@ from eth_utils.address import is_address, to_checksum_address
 
 from actionmfa.wallet.payloads import PayloadKind, SignRequest
 
-__all__ = ["ApprovalView", "describe", "describe_export", "register_chain_summary"]
+__all__ = ["ApprovalView", "describe", "describe_export", "rows_view"]
 
 MAX_ROWS = 40
 MAX_VALUE_CHARS = 300
@@ -100,29 +101,13 @@ class _Rows:
         self.items.append((label, text if len(text) <= MAX_VALUE_CHARS else text[: MAX_VALUE_CHARS - 1] + "…"))
 
 
-ChainSummary = Callable[[SignRequest], list[tuple[str, str]]]
-_CHAIN_SUMMARIES: dict[str, ChainSummary] = {}
-
-
-def register_chain_summary(chain: str, summary: ChainSummary) -> None:
-    """Hook for other chains' payloads (e.g. Solana: a plain function summarising a transaction as
-    labelled rows); :func:`describe` uses it for wallets of that ``chain``."""
-    _CHAIN_SUMMARIES[chain] = summary
-
-
-def describe(
-    request: SignRequest, *, abi: list[dict[str, Any]] | None = None, chain: str = "EVM", app: str = ""
-) -> ApprovalView:
+def describe(request: SignRequest, *, abi: list[dict[str, Any]] | None = None, app: str = "") -> ApprovalView:
     """The prompt's view of a signing request (validated: raises ``InvalidRequestError`` like signing)."""
     digest = request.approval_digest()
     request.digest()  # the same validation as the signing route
     rows = _Rows()
     warning: str | None = None
-    if chain != "EVM" and chain in _CHAIN_SUMMARIES:
-        for label, value in _CHAIN_SUMMARIES[chain](request):
-            rows.add(label, value)
-        title = f"Sign a {chain} {request.kind.value}"
-    elif request.kind is PayloadKind.TRANSACTION:
+    if request.kind is PayloadKind.TRANSACTION:
         title, warning = _transaction(request.payload, abi, rows)
     elif request.kind is PayloadKind.TYPED_DATA:
         title = _typed_data(request.payload, rows)
@@ -131,16 +116,29 @@ def describe(
         _message(request.payload, rows)
     else:
         title, warning = _authorization(request.payload, rows)
-    if app:
-        title = f"{app}: {title[0].lower()}{title[1:]}"
-    return ApprovalView("wallet.waas.sign", title, tuple(rows.items), warning, digest)
+    return ApprovalView("wallet.waas.sign", _titled(app, title), tuple(rows.items), warning, digest)
+
+
+def _titled(app: str, title: str) -> str:
+    return f"{app}: {title[0].lower()}{title[1:]}" if app else title
+
+
+def rows_view(
+    action: str, title: str, rows: Iterable[tuple[str, object]], *, warning: str | None, digest: str | None,
+    app: str = "",
+) -> ApprovalView:
+    """An :class:`ApprovalView` from rows another chain's describer made (same limits as :func:`describe`)."""
+    kept = _Rows()
+    for label, value in rows:
+        kept.add(label, value)
+    return ApprovalView(action, _titled(app, title), tuple(kept.items), warning, digest)
 
 
 def describe_export(*, app: str = "") -> ApprovalView:
     title = "Export the wallet's private key"
     return ApprovalView(
         "wallet.waas.export",
-        f"{app}: {title[0].lower()}{title[1:]}" if app else title,
+        _titled(app, title),
         (("Action", "reveal the whole private key to this device"),),
         "Anyone who gets the exported key controls the wallet and its funds, with no second factor. "
         "Approve only if you started the export yourself and will store the key safely.",

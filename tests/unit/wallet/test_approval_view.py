@@ -106,3 +106,26 @@ def test_export_is_a_clear_warning() -> None:
     view = describe_export(app="Acme")
     assert view.action == "wallet.waas.export" and view.digest is None
     assert "controls the wallet" in (view.warning or "")
+
+
+def test_a_solana_transfer_names_payer_recipient_and_sol() -> None:
+    from solders.hash import Hash
+    from solders.message import Message
+    from solders.pubkey import Pubkey
+    from solders.system_program import TransferParams, transfer
+
+    from actionmfa.wallet.approval_solana import describe_solana
+    from actionmfa.wallet.solana.payloads import message_request as sol_message
+    from actionmfa.wallet.solana.payloads import transaction_request as sol_transaction
+
+    payer, to = Pubkey.new_unique(), Pubkey.new_unique()
+    message = Message.new_with_blockhash(
+        [transfer(TransferParams(from_pubkey=payer, to_pubkey=to, lamports=1_500_000_000))], payer, Hash.default()
+    )
+    request = sol_transaction(message)
+    view = describe_solana(request, app="Acme")
+    r = rows(view)
+    assert view.title == "Acme: send 1.5 SOL" and view.digest == request.approval_digest()
+    assert r["Chain"] == "Solana" and r["Fee payer"] == str(payer) and r["Transfer 1: to"] == str(to)
+    assert r["Transfer 1: amount"] == "1.5 SOL (1,500,000,000 lamports)" and r["Programs"] == "System Program"
+    assert rows(describe_solana(sol_message("gm")))["Message"] == "gm"

@@ -21,12 +21,13 @@ router = APIRouter(tags=["mfa"])
 
 class ApprovalBody(WireModel):
     action: str = Field(max_length=64, description="wallet.waas.sign or wallet.waas.export")
-    kind: str | None = Field(default=None, max_length=32, description="signMessage's kind (for wallet.waas.sign)")
+    kind: str | None = Field(
+        default=None, max_length=32, description="signMessage's kind (solTransaction/solMessage for Solana)"
+    )
     payload: Any = Field(default=None, description="signMessage's payload (for wallet.waas.sign)")
     abi: list[dict[str, Any]] | None = Field(
         default=None, max_length=256, description="the called contract's ABI, to decode the call"
     )
-    chain: str = Field(default="EVM", pattern="^(EVM|SOL)$")
 
 
 class ApprovalDetail(WireModel):
@@ -52,6 +53,6 @@ class ApprovalResponse(WireModel):
 )
 def create_approval(body: ApprovalBody, ctx: AuthDep, mfa: MfaDep) -> ApprovalResponse:
     approval = mfa.approvals.create(
-        ctx, action=body.action, kind=body.kind, payload=body.payload, abi=body.abi, chain=body.chain
+        ctx, action=body.action, kind=body.kind, payload=body.payload, abi=body.abi
     )
     return ApprovalResponse(approvalId=approval.ticket, expiresAt=approval.expires_at, **approval.view.to_json())

@@ -22,7 +22,9 @@ from actionmfa.domain.actions import MFAAction
 from actionmfa.domain.models import AuthContext
 from actionmfa.errors import InvalidRequestError
 from actionmfa.wallet.approval import ApprovalView, describe, describe_export
+from actionmfa.wallet.approval_solana import describe_solana
 from actionmfa.wallet.payloads import SignRequest
+from actionmfa.wallet.solana.payloads import SolanaSignRequest, is_solana_kind
 
 TICKET_LIFETIME = timedelta(minutes=10)
 MAX_TICKET_CHARS = 6000  # it travels in the prompt page's URL
@@ -48,7 +50,6 @@ class Approvals:
         kind: str | None,
         payload: Any,
         abi: list[dict[str, Any]] | None,
-        chain: str = "EVM",
     ) -> Approval:
         app = ctx.settings.app_name()
         if action == MFAAction.WALLET_WAAS_EXPORT.value:
@@ -56,7 +57,11 @@ class Approvals:
         elif action == MFAAction.WALLET_WAAS_SIGN.value:
             if kind is None:
                 raise InvalidRequestError("kind and payload are required to approve a signature", field="kind")
-            view = describe(SignRequest.from_json({"kind": kind, "payload": payload}), abi=abi, chain=chain, app=app)
+            doc = {"kind": kind, "payload": payload}
+            if is_solana_kind(kind):
+                view = describe_solana(SolanaSignRequest.from_json(doc), app=app)
+            else:
+                view = describe(SignRequest.from_json(doc), abi=abi, app=app)
         else:
             raise InvalidRequestError(
                 "action must be wallet.waas.sign or wallet.waas.export", field="action"
