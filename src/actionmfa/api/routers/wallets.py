@@ -16,13 +16,26 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header
-from pydantic import Field
+from pydantic import ConfigDict, Field
 
 from actionmfa.api.deps import AuthDep, MetaDep, ProofDep, WalletsDep
+from actionmfa.api.responses import FULL_SESSION, errors
 from actionmfa.api.schemas import WireModel
-from actionmfa.wallet.payloads import SignRequest
+from actionmfa.api.wallet_wire import (
+    CeremonyRound,
+    ExportedShare,
+    KeygenFinished,
+    KeygenOpened,
+    SignatureResult,
+    SignOpened,
+    WalletCeremonyOpened,
+    WalletList,
+    WalletUpdated,
+)
+from actionmfa.wallet.payloads import PayloadKind, SignRequest
+from actionmfa.wallet.reshare import ThresholdScheme
 
-router = APIRouter(tags=["wallets"])
+router = APIRouter(tags=["wallets"], responses=FULL_SESSION | errors(409, 423, 429))
 
 
 class CreateBody(WireModel):
@@ -34,22 +47,38 @@ class RoundBody(WireModel):
 
 
 class SignOpenBody(WireModel):
-    kind: str
+    kind: PayloadKind
     payload: Any
 
 
 class SignRoundBody(WireModel):
-    kind: str
+    kind: PayloadKind
     payload: Any
     message: dict[str, Any]
     keyVersion: int | None = None  # the share version the client signs with (refused if stale)
 
 
-class ReshareBody(WireModel):
-    """Dynamic's ``ReshareRequest`` names (``clientKeygenIds``, ``shareSetId`` … are not used here)."""
+# The two transitions a reshare makes (services/wallets/reshare.py): delegate or revoke.
+_RESHARES: dict[str, Any] = {"oneOf": [
+    {"properties": {"oldThresholdSignatureScheme": {"const": "TWO_OF_TWO"},
+                    "newThresholdSignatureScheme": {"const": "TWO_OF_THREE"},
+                    "delegateToProjectEnvironment": {"const": True}, "revokeDelegation": {"const": False}},
+     "required": ["delegateToProjectEnvironment"]},
+    {"properties": {"oldThresholdSignatureScheme": {"const": "TWO_OF_THREE"},
+                    "newThresholdSignatureScheme": {"const": "TWO_OF_TWO"},
+                    "delegateToProjectEnvironment": {"const": False}, "revokeDelegation": {"const": True}},
+     "required": ["revokeDelegation"]},
+]}
 
-    oldThresholdSignatureScheme: str = Field(max_length=32)
-    newThresholdSignatureScheme: str = Field(max_length=32)
+
+class ReshareBody(WireModel):
+    """Dynamic's ``ReshareRequest`` names (``clientKeygenIds``, ``shareSetId`` … are not used here):
+    2-of-2 → 2-of-3 with ``delegateToProjectEnvironment``, or 2-of-3 → 2-of-2 with ``revokeDelegation``."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra=_RESHARES)
+
+    oldThresholdSignatureScheme: ThresholdScheme
+    newThresholdSignatureScheme: ThresholdScheme
     delegateToProjectEnvironment: bool = False
     revokeDelegation: bool = False
 
@@ -60,48 +89,49 @@ class ExportBody(WireModel):
 
 
 def _request(body: SignOpenBody | SignRoundBody) -> SignRequest:
-    return SignRequest.from_json({"kind": body.kind, "payload": body.payload})
+    return SignRequest.from_json({"kind": body.kind.value, "payload": body.payload})
 
 
 def request_id_header(x_dyn_request_id: str | None = Header(default=None, alias="x-dyn-request-id")) -> str | None:
     return x_dyn_request_id
 
 
-@router.post("/waas/create")
-def open_keygen(body: CreateBody, ctx: AuthDep, wallets: WalletsDep) -> dict[str, Any]:
-    return wallets.keygen.open_keygen(ctx)
+@router.post("/waas/create", operation_id="createWaasAccount")
+def open_keygen(body: CreateBody, ctx: AuthDep, wallets: WalletsDep) -> KeygenOpened:
+    return KeygenOpened.model_validate(wallets.keygen.open_keygen(ctx))
 
 
-@router.post("/waas/create/{ceremonyId}")
-def finish_keygen(ceremonyId: str, body: RoundBody, ctx: AuthDep, wallets: WalletsDep) -> dict[str, Any]:
-    return wallets.keygen.finish_keygen(ctx, ceremonyId, body.message)
+@router.post("/waas/create/{ceremonyId}", operation_id="completeWaasAccount")
+def finish_keygen(ceremonyId: str, body: RoundBody, ctx: AuthDep, wallets: WalletsDep) -> KeygenFinished:
+    return KeygenFinished.model_validate(wallets.keygen.finish_keygen(ctx, ceremonyId, body.message))
 
 
-@router.get("/waas/wallets")
-def list_wallets(ctx: AuthDep, wallets: WalletsDep) -> dict[str, Any]:
-    return {"wallets": [w.to_json() for w in wallets.keygen.list_wallets(ctx)]}
+@router.get("/waas/wallets", operation_id="getWaasWallets")
+def list_wallets(ctx: AuthDep, wallets: WalletsDep) -> WalletList:
+    return WalletList.model_validate({"wallets": [w.to_json() for w in wallets.keygen.list_wallets(ctx)]})
 
 
-@router.post("/waas/{walletId}/signMessage")
-def open_sign(walletId: str, body: SignOpenBody, proof: ProofDep, ctx: AuthDep, wallets: WalletsDep) -> dict[str, Any]:
-    return wallets.signing.open_sign(ctx, walletId, SignRequest.from_json(body.model_dump()), proof)
+@router.post("/waas/{walletId}/signMessage", operation_id="signMessage")
+def open_sign(walletId: str, body: SignOpenBody, proof: ProofDep, ctx: AuthDep, wallets: WalletsDep) -> SignOpened:
+    return SignOpened.model_validate(
+        wallets.signing.open_sign(ctx, walletId, SignRequest.from_json(body.model_dump(mode="json")), proof))
 
 
-@router.post("/waas/{walletId}/signMessage/{ceremonyId}/nonce")
+@router.post("/waas/{walletId}/signMessage/{ceremonyId}/nonce", operation_id="signMessageNonce")
 def sign_nonce(walletId: str, ceremonyId: str, body: SignRoundBody, ctx: AuthDep,
-               wallets: WalletsDep) -> dict[str, Any]:
-    return wallets.signing.sign_nonce(ctx, walletId, ceremonyId, _request(body), body.message,
-                                      key_version=body.keyVersion)
+               wallets: WalletsDep) -> CeremonyRound:
+    return CeremonyRound.model_validate(wallets.signing.sign_nonce(ctx, walletId, ceremonyId, _request(body),
+                                                                   body.message, key_version=body.keyVersion))
 
 
-@router.post("/waas/{walletId}/signMessage/{ceremonyId}/complete")
+@router.post("/waas/{walletId}/signMessage/{ceremonyId}/complete", operation_id="signMessageComplete")
 def sign_complete(walletId: str, ceremonyId: str, body: SignRoundBody, ctx: AuthDep,
-                  wallets: WalletsDep) -> dict[str, Any]:
-    return wallets.signing.sign_complete(ctx, walletId, ceremonyId, _request(body), body.message,
-                                         key_version=body.keyVersion)
+                  wallets: WalletsDep) -> SignatureResult:
+    return SignatureResult.model_validate(wallets.signing.sign_complete(
+        ctx, walletId, ceremonyId, _request(body), body.message, key_version=body.keyVersion))
 
 
-@router.post("/waas/{walletId}/privateKey/export")
+@router.post("/waas/{walletId}/privateKey/export", operation_id="exportPrivateKey")
 def export_private_key(
     walletId: str,
     body: ExportBody,
@@ -110,42 +140,43 @@ def export_private_key(
     ctx: AuthDep,
     wallets: WalletsDep,
     meta: MetaDep,
-) -> dict[str, Any]:
-    return wallets.export.export(ctx, walletId, recipient_public_key=body.recipientPublicKey,
-                                 request_id=request_id or meta.request_id or "", proof=proof)
+) -> ExportedShare:
+    return ExportedShare.model_validate(wallets.export.export(
+        ctx, walletId, recipient_public_key=body.recipientPublicKey, request_id=request_id or meta.request_id or "",
+        proof=proof))
 
 
-@router.post("/waas/{walletId}/refresh")
-def open_refresh(walletId: str, proof: ProofDep, ctx: AuthDep, wallets: WalletsDep) -> dict[str, Any]:
-    return wallets.refresh.open_refresh(ctx, walletId, proof)
+@router.post("/waas/{walletId}/refresh", operation_id="refreshKeyShares")
+def open_refresh(walletId: str, proof: ProofDep, ctx: AuthDep, wallets: WalletsDep) -> WalletCeremonyOpened:
+    return WalletCeremonyOpened.model_validate(wallets.refresh.open_refresh(ctx, walletId, proof))
 
 
-@router.post("/waas/{walletId}/refresh/{ceremonyId}")
-def refresh_open(walletId: str, ceremonyId: str, body: RoundBody, ctx: AuthDep, wallets: WalletsDep) -> dict[str, Any]:
-    return wallets.refresh.refresh_open(ctx, walletId, ceremonyId, body.message)
+@router.post("/waas/{walletId}/refresh/{ceremonyId}", operation_id="refreshKeySharesRound")
+def refresh_open(walletId: str, ceremonyId: str, body: RoundBody, ctx: AuthDep, wallets: WalletsDep) -> CeremonyRound:
+    return CeremonyRound.model_validate(wallets.refresh.refresh_open(ctx, walletId, ceremonyId, body.message))
 
 
-@router.post("/waas/{walletId}/refresh/{ceremonyId}/confirm")
+@router.post("/waas/{walletId}/refresh/{ceremonyId}/confirm", operation_id="refreshKeySharesConfirm")
 def refresh_confirm(walletId: str, ceremonyId: str, body: RoundBody, ctx: AuthDep,
-                    wallets: WalletsDep) -> dict[str, Any]:
-    return wallets.refresh.refresh_confirm(ctx, walletId, ceremonyId, body.message)
+                    wallets: WalletsDep) -> WalletUpdated:
+    return WalletUpdated.model_validate(wallets.refresh.refresh_confirm(ctx, walletId, ceremonyId, body.message))
 
 
-@router.post("/waas/{walletId}/reshare")
+@router.post("/waas/{walletId}/reshare", operation_id="reshare")
 def open_reshare(walletId: str, body: ReshareBody, proof: ProofDep, ctx: AuthDep,
-                 wallets: WalletsDep) -> dict[str, Any]:
-    return wallets.reshare.open(
-        ctx, walletId, old=body.oldThresholdSignatureScheme, new=body.newThresholdSignatureScheme,
+                 wallets: WalletsDep) -> WalletCeremonyOpened:
+    return WalletCeremonyOpened.model_validate(wallets.reshare.open(
+        ctx, walletId, old=body.oldThresholdSignatureScheme.value, new=body.newThresholdSignatureScheme.value,
         delegate=body.delegateToProjectEnvironment, revoke=body.revokeDelegation, proof=proof,
-    )
+    ))
 
 
-@router.post("/waas/{walletId}/reshare/{ceremonyId}")
-def reshare_deal(walletId: str, ceremonyId: str, body: RoundBody, ctx: AuthDep, wallets: WalletsDep) -> dict[str, Any]:
-    return wallets.reshare.deal(ctx, walletId, ceremonyId, body.message)
+@router.post("/waas/{walletId}/reshare/{ceremonyId}", operation_id="reshareRound")
+def reshare_deal(walletId: str, ceremonyId: str, body: RoundBody, ctx: AuthDep, wallets: WalletsDep) -> CeremonyRound:
+    return CeremonyRound.model_validate(wallets.reshare.deal(ctx, walletId, ceremonyId, body.message))
 
 
-@router.post("/waas/{walletId}/reshare/{ceremonyId}/confirm")
+@router.post("/waas/{walletId}/reshare/{ceremonyId}/confirm", operation_id="reshareConfirm")
 def reshare_confirm(walletId: str, ceremonyId: str, body: RoundBody, ctx: AuthDep,
-                    wallets: WalletsDep) -> dict[str, Any]:
-    return wallets.reshare.confirm(ctx, walletId, ceremonyId, body.message)
+                    wallets: WalletsDep) -> WalletUpdated:
+    return WalletUpdated.model_validate(wallets.reshare.confirm(ctx, walletId, ceremonyId, body.message))
