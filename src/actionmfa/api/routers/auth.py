@@ -57,7 +57,7 @@ def email_sign_in(
 
 
 @router.post("/externalAuth/signin", response_model=VerifyResponse, operation_id="externalAuthSignin",
-             responses=errors(401, 503))
+             responses=errors(401, 429, 503))
 def external_sign_in(
     environmentId: str, body: ExternalAuthSignIn, signin: SignInDep, core: CoreDep, meta: MetaDep
 ) -> VerifyResponse:
