@@ -16,7 +16,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header
-from pydantic import ConfigDict, Field
+from pydantic import Field
 
 from actionmfa.api.deps import AuthDep, MetaDep, ProofDep, WalletsDep
 from actionmfa.api.responses import FULL_SESSION, errors
@@ -58,24 +58,12 @@ class SignRoundBody(WireModel):
     keyVersion: int | None = None  # the share version the client signs with (refused if stale)
 
 
-# The two transitions a reshare makes (services/wallets/reshare.py): delegate or revoke.
-_RESHARES: dict[str, Any] = {"oneOf": [
-    {"properties": {"oldThresholdSignatureScheme": {"const": "TWO_OF_TWO"},
-                    "newThresholdSignatureScheme": {"const": "TWO_OF_THREE"},
-                    "delegateToProjectEnvironment": {"const": True}, "revokeDelegation": {"const": False}},
-     "required": ["delegateToProjectEnvironment"]},
-    {"properties": {"oldThresholdSignatureScheme": {"const": "TWO_OF_THREE"},
-                    "newThresholdSignatureScheme": {"const": "TWO_OF_TWO"},
-                    "delegateToProjectEnvironment": {"const": False}, "revokeDelegation": {"const": True}},
-     "required": ["revokeDelegation"]},
-]}
-
-
 class ReshareBody(WireModel):
-    """Dynamic's ``ReshareRequest`` names (``clientKeygenIds``, ``shareSetId`` … are not used here):
-    2-of-2 → 2-of-3 with ``delegateToProjectEnvironment``, or 2-of-3 → 2-of-2 with ``revokeDelegation``."""
-
-    model_config = ConfigDict(extra="forbid", json_schema_extra=_RESHARES)
+    """Dynamic's ``ReshareRequest`` names (``clientKeygenIds``, ``shareSetId`` … are not used here).
+    Two transitions are made: TWO_OF_TWO → TWO_OF_THREE with ``delegateToProjectEnvironment``, and
+    TWO_OF_THREE → TWO_OF_TWO with ``revokeDelegation``; any other combination is refused (422,
+    ``field: newThresholdSignatureScheme``). The document does not say it as a ``oneOf`` of
+    constants: client generators (openapi-python-client) cannot build a model from one."""
 
     oldThresholdSignatureScheme: ThresholdScheme
     newThresholdSignatureScheme: ThresholdScheme
