@@ -80,11 +80,12 @@ class SignatureOut(Open):
 
 
 class SignatureResult(Open):
-    """The signature (and, for a transaction, ``signedTransaction``, the signed raw transaction)."""
+    """The signature: ECDSA ``{r, s, v}`` (and, for a transaction, ``signedTransaction``, the signed
+    raw transaction); Ed25519 (Solana) as base58 text with ``signatureHex`` and ``signerIndex``."""
 
     ceremonyId: str
     digest: str
-    signature: SignatureOut
+    signature: SignatureOut | str
 
 
 class ExportedShare(Open):

@@ -32,14 +32,16 @@ from actionmfa.api.wallet_wire import (
     WalletList,
     WalletUpdated,
 )
+from actionmfa.domain.wallets import CeremonyKind, Chain
 from actionmfa.wallet.payloads import PayloadKind, SignRequest
 from actionmfa.wallet.reshare import ThresholdScheme
+from actionmfa.wallet.solana.payloads import SolanaPayloadKind, SolanaSignRequest, is_solana_kind
 
 router = APIRouter(tags=["wallets"], responses=FULL_SESSION | errors(409, 423, 429))
 
 
 class CreateBody(WireModel):
-    chain: str = Field(default="EVM", pattern="^EVM$")
+    chain: str = Field(default="EVM", pattern="^(EVM|SOL)$")
 
 
 class RoundBody(WireModel):
@@ -47,12 +49,12 @@ class RoundBody(WireModel):
 
 
 class SignOpenBody(WireModel):
-    kind: PayloadKind
+    kind: PayloadKind | SolanaPayloadKind
     payload: Any
 
 
 class SignRoundBody(WireModel):
-    kind: PayloadKind
+    kind: PayloadKind | SolanaPayloadKind
     payload: Any
     message: dict[str, Any]
     keyVersion: int | None = None  # the share version the client signs with (refused if stale)
@@ -86,11 +88,15 @@ def request_id_header(x_dyn_request_id: str | None = Header(default=None, alias=
 
 @router.post("/waas/create", operation_id="createWaasAccount")
 def open_keygen(body: CreateBody, ctx: AuthDep, wallets: WalletsDep) -> KeygenOpened:
+    if body.chain == Chain.SOL.value:
+        return KeygenOpened.model_validate(wallets.solana.keygen.open_keygen(ctx))
     return KeygenOpened.model_validate(wallets.keygen.open_keygen(ctx))
 
 
 @router.post("/waas/create/{ceremonyId}", operation_id="completeWaasAccount")
 def finish_keygen(ceremonyId: str, body: RoundBody, ctx: AuthDep, wallets: WalletsDep) -> KeygenFinished:
+    if wallets.solana.shares.ceremony_chain(ctx, ceremonyId, CeremonyKind.KEYGEN) is Chain.SOL:
+        return KeygenFinished.model_validate(wallets.solana.keygen.finish_keygen(ctx, ceremonyId, body.message))
     return KeygenFinished.model_validate(wallets.keygen.finish_keygen(ctx, ceremonyId, body.message))
 
 
@@ -101,8 +107,11 @@ def list_wallets(ctx: AuthDep, wallets: WalletsDep) -> WalletList:
 
 @router.post("/waas/{walletId}/signMessage", operation_id="signMessage")
 def open_sign(walletId: str, body: SignOpenBody, proof: ProofDep, ctx: AuthDep, wallets: WalletsDep) -> SignOpened:
-    return SignOpened.model_validate(
-        wallets.signing.open_sign(ctx, walletId, SignRequest.from_json(body.model_dump(mode="json")), proof))
+    request = body.model_dump(mode="json")
+    if is_solana_kind(body.kind):
+        return SignOpened.model_validate(
+            wallets.solana.signing.open_sign(ctx, walletId, SolanaSignRequest.from_json(request), proof))
+    return SignOpened.model_validate(wallets.signing.open_sign(ctx, walletId, SignRequest.from_json(request), proof))
 
 
 @router.post("/waas/{walletId}/signMessage/{ceremonyId}/nonce", operation_id="signMessageNonce")
@@ -115,6 +124,11 @@ def sign_nonce(walletId: str, ceremonyId: str, body: SignRoundBody, ctx: AuthDep
 @router.post("/waas/{walletId}/signMessage/{ceremonyId}/complete", operation_id="signMessageComplete")
 def sign_complete(walletId: str, ceremonyId: str, body: SignRoundBody, ctx: AuthDep,
                   wallets: WalletsDep) -> SignatureResult:
+    if is_solana_kind(body.kind):  # FROST has no nonce round: open, then complete
+        return SignatureResult.model_validate(wallets.solana.signing.sign_complete(
+            ctx, walletId, ceremonyId, SolanaSignRequest.from_json(body.model_dump(mode="json")), body.message,
+            key_version=body.keyVersion,
+        ))
     return SignatureResult.model_validate(wallets.signing.sign_complete(
         ctx, walletId, ceremonyId, _request(body), body.message, key_version=body.keyVersion))
 
@@ -129,30 +143,40 @@ def export_private_key(
     wallets: WalletsDep,
     meta: MetaDep,
 ) -> ExportedShare:
-    return ExportedShare.model_validate(wallets.export.export(
+    service = wallets.solana.export if wallets.solana.shares.chain_of(ctx, walletId) is Chain.SOL else wallets.export
+    return ExportedShare.model_validate(service.export(
         ctx, walletId, recipient_public_key=body.recipientPublicKey, request_id=request_id or meta.request_id or "",
         proof=proof))
 
 
 @router.post("/waas/{walletId}/refresh", operation_id="refreshKeyShares")
 def open_refresh(walletId: str, proof: ProofDep, ctx: AuthDep, wallets: WalletsDep) -> WalletCeremonyOpened:
+    if wallets.solana.shares.chain_of(ctx, walletId) is Chain.SOL:
+        return WalletCeremonyOpened.model_validate(wallets.solana.refresh.open_refresh(ctx, walletId, proof))
     return WalletCeremonyOpened.model_validate(wallets.refresh.open_refresh(ctx, walletId, proof))
 
 
 @router.post("/waas/{walletId}/refresh/{ceremonyId}", operation_id="refreshKeySharesRound")
 def refresh_open(walletId: str, ceremonyId: str, body: RoundBody, ctx: AuthDep, wallets: WalletsDep) -> CeremonyRound:
+    if wallets.solana.shares.chain_of(ctx, walletId) is Chain.SOL:
+        return CeremonyRound.model_validate(
+            wallets.solana.refresh.refresh_open(ctx, walletId, ceremonyId, body.message))
     return CeremonyRound.model_validate(wallets.refresh.refresh_open(ctx, walletId, ceremonyId, body.message))
 
 
 @router.post("/waas/{walletId}/refresh/{ceremonyId}/confirm", operation_id="refreshKeySharesConfirm")
 def refresh_confirm(walletId: str, ceremonyId: str, body: RoundBody, ctx: AuthDep,
                     wallets: WalletsDep) -> WalletUpdated:
+    if wallets.solana.shares.chain_of(ctx, walletId) is Chain.SOL:
+        return WalletUpdated.model_validate(
+            wallets.solana.refresh.refresh_confirm(ctx, walletId, ceremonyId, body.message))
     return WalletUpdated.model_validate(wallets.refresh.refresh_confirm(ctx, walletId, ceremonyId, body.message))
 
 
 @router.post("/waas/{walletId}/reshare", operation_id="reshare")
 def open_reshare(walletId: str, body: ReshareBody, proof: ProofDep, ctx: AuthDep,
                  wallets: WalletsDep) -> WalletCeremonyOpened:
+    wallets.solana.shares.refuse_reshare(ctx, walletId)
     return WalletCeremonyOpened.model_validate(wallets.reshare.open(
         ctx, walletId, old=body.oldThresholdSignatureScheme.value, new=body.newThresholdSignatureScheme.value,
         delegate=body.delegateToProjectEnvironment, revoke=body.revokeDelegation, proof=proof,
