@@ -83,15 +83,21 @@ class Database:
             with self._sqlite_writer, self.engine.connect() as conn:
                 conn.execution_options(sqlite_begin="IMMEDIATE")
                 with conn.begin():
-                    yield UnitOfWork(conn)
+                    uow = UnitOfWork(conn)
+                    yield uow
+                    uow.flush()
             return
         with self.engine.connect() as conn, conn.begin():
-            yield UnitOfWork(conn)
+            uow = UnitOfWork(conn)
+            yield uow
+            uow.flush()
 
     @contextmanager
     def read(self) -> Iterator[UnitOfWork]:
         with self.engine.connect() as conn, conn.begin():
-            yield UnitOfWork(conn)
+            uow = UnitOfWork(conn)
+            yield uow
+            uow.flush()
 
     def ping(self) -> bool:
         try:

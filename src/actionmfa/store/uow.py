@@ -21,6 +21,7 @@ if TYPE_CHECKING:
         SigningKeyRepo,
         UserRepo,
     )
+    from actionmfa.store.repos.credentials import CredentialRepo
     from actionmfa.store.repos.mfa import MfaRepo
     from actionmfa.store.repos.passkeys import PasskeyRepo
     from actionmfa.store.repos.tokens import TokenRepo
@@ -30,6 +31,11 @@ if TYPE_CHECKING:
 class UnitOfWork:
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
+
+    def flush(self) -> None:
+        """Write what the repositories hold back (the audit rows) — before the transaction commits."""
+        if "audit" in self.__dict__:
+            self.audit.flush()
 
     @property
     def dialect(self) -> str:
@@ -88,6 +94,12 @@ class UnitOfWork:
         from actionmfa.store.repos.mfa import MfaRepo
 
         return MfaRepo(self.conn)
+
+    @cached_property
+    def credentials(self) -> CredentialRepo:
+        from actionmfa.store.repos.credentials import CredentialRepo
+
+        return CredentialRepo(self.conn)
 
     @cached_property
     def passkeys(self) -> PasskeyRepo:
