@@ -32,6 +32,7 @@ from actionmfa.services.mfa.profile import Profile
 from actionmfa.services.mfa.recovery import RecoveryCodes
 from actionmfa.services.mfa.stepup import StepUp
 from actionmfa.services.mfa.totp import Totp
+from actionmfa.services.operator.audit_chain import AuditChain
 from actionmfa.services.operator.audit_log import AuditLog
 from actionmfa.services.operator.dashboard import Dashboard
 from actionmfa.services.operator.environments import EnvironmentAdmin
@@ -134,6 +135,7 @@ class WalletServices:
 class OperatorServices:
     environments: EnvironmentAdmin
     audit_log: AuditLog
+    audit_chain: AuditChain
     dashboard: Dashboard
     mfa_reset: MfaReset
     key_rotation: KeyRotation
@@ -225,10 +227,12 @@ def build_services(*, db: Database, keyring: Keyring, clock: Clock, mailer: Mail
 
     environment_admin = EnvironmentAdmin(db, environments)
     audit_log = AuditLog(db, environments)
+    audit_chain = AuditChain(db, keyring)
     operator = OperatorServices(
         environments=environment_admin,
         audit_log=audit_log,
-        dashboard=Dashboard(keyring, clock, access, environment_admin, audit_log),
+        audit_chain=audit_chain,
+        dashboard=Dashboard(keyring, clock, access, environment_admin, audit_log, audit_chain),
         mfa_reset=MfaReset(db, clock),
         key_rotation=KeyRotation(db, keyring, clock),
         health=Health(db),

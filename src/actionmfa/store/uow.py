@@ -29,8 +29,14 @@ if TYPE_CHECKING:
 
 
 class UnitOfWork:
-    def __init__(self, conn: Connection) -> None:
+    def __init__(self, conn: Connection, *, audit_key: bytes | None = None) -> None:
         self.conn = conn
+        self.audit_key = audit_key
+
+    def before_commit(self) -> None:
+        """Called by :class:`Database` as the transaction is about to commit: seal the audit rows."""
+        if "audit" in self.__dict__:  # the repository was used
+            self.audit.flush()
 
     @property
     def dialect(self) -> str:
@@ -82,7 +88,7 @@ class UnitOfWork:
     def audit(self) -> AuditRepo:
         from actionmfa.store.repos.audit import AuditRepo
 
-        return AuditRepo(self.conn)
+        return AuditRepo(self.conn, self.audit_key)
 
     @cached_property
     def tokens(self) -> TokenRepo:
