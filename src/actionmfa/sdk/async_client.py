@@ -196,6 +196,7 @@ class AsyncPasskeysResource(AsyncView[PasskeysResource]):
     origins = awaitable(PasskeysResource.origins)
     update = awaitable(PasskeysResource.update)
     delete = awaitable(PasskeysResource.delete)
+    origins = awaitable(PasskeysResource.origins)
 
 
 class AsyncWallet(AsyncView[Wallet]):

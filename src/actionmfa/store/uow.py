@@ -21,6 +21,7 @@ if TYPE_CHECKING:
         SigningKeyRepo,
         UserRepo,
     )
+    from actionmfa.store.repos.credentials import CredentialRepo
     from actionmfa.store.repos.mfa import MfaRepo
     from actionmfa.store.repos.passkeys import PasskeyRepo
     from actionmfa.store.repos.signin import SignInAttemptRepo
@@ -101,6 +102,12 @@ class UnitOfWork:
         from actionmfa.store.repos.mfa import MfaRepo
 
         return MfaRepo(self.conn)
+
+    @cached_property
+    def credentials(self) -> CredentialRepo:
+        from actionmfa.store.repos.credentials import CredentialRepo
+
+        return CredentialRepo(self.conn)
 
     @cached_property
     def passkeys(self) -> PasskeyRepo:
