@@ -2,7 +2,9 @@
 Sign out, passes axe-core with no serious violation, and works from the keyboard; the Users page
 shows methods, wallets and lock states and can reset MFA and unlock a wallet; the audit log filters.
 
-Screenshots of each page at both widths are written to docs/screenshots/.
+Screenshots of each page at both widths go to the test's temporary directory, or — with
+``ACTIONMFA_SCREENSHOTS=1`` — to docs/screenshots/ (how the committed ones were made), so that an
+ordinary test run leaves the work tree as it was.
 """
 
 from __future__ import annotations
@@ -11,6 +13,8 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+
+import os
 
 import httpx
 import pyotp
@@ -79,19 +83,20 @@ def _fits(page: Any) -> None:
     assert width <= viewport, f"{page.url}: document is {width} px wide in a {viewport} px window"
 
 
-def _check(page: Any, name: str, size: str) -> None:
+def _check(page: Any, name: str, size: str, shots: Path) -> None:
     _fits(page)
     assert page.locator("#sign-out").count() == 1, f"{page.url}: no Sign out"
     violations = serious_violations(page)
     assert violations == [], f"{page.url} at {size}: {violations}"
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / f"dashboard-{name}-{size}.png"), full_page=True)
+    shots.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(shots / f"dashboard-{name}-{size}.png"), full_page=True)
 
 
 @pytest.mark.parametrize("size", list(WIDTHS))
 def test_every_page_fits_has_sign_out_and_passes_axe(live: LiveServer, tmp_path: Path, size: str) -> None:
     env, user_id, _wallet_id = _populate(live, tmp_path)
     width, height = WIDTHS[size]
+    shots = SCREENSHOTS if os.environ.get("ACTIONMFA_SCREENSHOTS") == "1" else tmp_path / "screenshots"
     with chromium_browser() as browser:
         context = browser.new_context(viewport={"width": width, "height": height}, bypass_csp=True)
         page = context.new_page()
@@ -102,15 +107,15 @@ def test_every_page_fits_has_sign_out_and_passes_axe(live: LiveServer, tmp_path:
         page.keyboard.type(env.admin_token)
         page.keyboard.press("Enter")
         page.wait_for_url(f"{live.url}/dashboard")
-        _check(page, "environments", size)
+        _check(page, "environments", size, shots)
         page.goto(f"{live.url}/dashboard/environments/{env.id}")
-        _check(page, "settings", size)
+        _check(page, "settings", size, shots)
         page.goto(f"{live.url}/dashboard/environments/{env.id}/users")
         row = page.inner_text(f"#user-{user_id}")
         assert "TOTP" in row and "locked: invalid_signature" in row and "MFA locked until" in row
-        _check(page, "users", size)
+        _check(page, "users", size, shots)
         page.goto(f"{live.url}/dashboard/environments/{env.id}/audit")
-        _check(page, "audit", size)
+        _check(page, "audit", size, shots)
         context.close()
 
 
