@@ -194,6 +194,7 @@ class AsyncPasskeysResource(AsyncView[PasskeysResource]):
     authenticate_mfa = awaitable(PasskeysResource.authenticate_mfa)
     update = awaitable(PasskeysResource.update)
     delete = awaitable(PasskeysResource.delete)
+    origins = awaitable(PasskeysResource.origins)
 
 
 class AsyncWallet(AsyncView[Wallet]):
