@@ -9,12 +9,11 @@ ordinary test run leaves the work tree as it was.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-
-import os
 
 import httpx
 import pyotp
