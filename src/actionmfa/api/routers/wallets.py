@@ -60,6 +60,12 @@ class SignRoundBody(WireModel):
     keyVersion: int | None = None  # the share version the client signs with (refused if stale)
 
 
+class SignNonceBody(SignRoundBody):
+    """The nonce round is two-party ECDSA's (EVM kinds); FROST (Solana) goes from open to complete."""
+
+    kind: PayloadKind  # type: ignore[assignment]
+
+
 class ReshareBody(WireModel):
     """Dynamic's ``ReshareRequest`` names (``clientKeygenIds``, ``shareSetId`` … are not used here).
     Two transitions are made: TWO_OF_TWO → TWO_OF_THREE with ``delegateToProjectEnvironment``, and
@@ -115,7 +121,7 @@ def open_sign(walletId: str, body: SignOpenBody, proof: ProofDep, ctx: AuthDep, 
 
 
 @router.post("/waas/{walletId}/signMessage/{ceremonyId}/nonce", operation_id="signMessageNonce")
-def sign_nonce(walletId: str, ceremonyId: str, body: SignRoundBody, ctx: AuthDep,
+def sign_nonce(walletId: str, ceremonyId: str, body: SignNonceBody, ctx: AuthDep,
                wallets: WalletsDep) -> CeremonyRound:
     return CeremonyRound.model_validate(wallets.signing.sign_nonce(ctx, walletId, ceremonyId, _request(body),
                                                                    body.message, key_version=body.keyVersion))
