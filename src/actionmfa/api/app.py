@@ -29,6 +29,7 @@ ROUTERS: tuple[tuple[str, str], ...] = (
     ("actionmfa.api.routers.users", SDK_PREFIX),
     ("actionmfa.api.routers.mfa", SDK_PREFIX),
     ("actionmfa.api.routers.stepup", SDK_PREFIX),
+    ("actionmfa.api.routers.approvals", SDK_PREFIX),
     ("actionmfa.api.routers.passkeys", SDK_PREFIX),
     ("actionmfa.api.routers.wallets", SDK_PREFIX),
     ("actionmfa.api.routers.admin", "/api/v0"),
