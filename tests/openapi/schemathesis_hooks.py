@@ -83,6 +83,8 @@ def _content_checked_by_the_server(case: Case, field: object) -> bool:
         return False
     if case.operation.path.endswith(SIGNING) and field not in SIGNING_BODY:
         return True
+    if case.operation.path.endswith("/approvals") and field not in ("action", "abi"):
+        return True  # what is signed, as above; and a signature's approval needs its kind (a rule across fields)
     return any(field == prefix or field.startswith(prefix + ".") for prefix in CONTENT_CHECKED_BY_THE_SERVER)
 
 
