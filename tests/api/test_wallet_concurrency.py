@@ -50,7 +50,7 @@ def _to_last_round(runtime: Runtime, user: WalletUser, wallet_id: str, share: p2
     request = message_request(text)
     opened = service.open_sign(ctx, wallet_id, request, Proof())
     digest = request.digest()
-    sid = p2.sign_session_id(wallet_id, opened["ceremonyId"], digest)
+    sid = p2.sign_session_id(wallet_id, opened["ceremonyId"], digest, key_version=int(opened["keyVersion"]))
     nonce, state = p2.client_sign_respond(sid, digest, p2.SignCommit.from_json(opened["message"]))
     revealed = service.sign_nonce(ctx, wallet_id, opened["ceremonyId"], request, nonce.to_json())
     partial = p2.client_sign_finish(share, state, p2.SignReveal.from_json(revealed["message"]))

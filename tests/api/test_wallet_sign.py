@@ -82,7 +82,7 @@ def test_payload_changed_between_rounds_refused(app_client: TestClient, open_use
     good = message_request("pay Alice 1 ETH")
     opened = _open(app_client, open_user, wallet_id, good.to_json()).json()
     digest = good.digest()
-    sid = p2.sign_session_id(wallet_id, opened["ceremonyId"], digest)
+    sid = p2.sign_session_id(wallet_id, opened["ceremonyId"], digest, key_version=int(opened["keyVersion"]))
     nonce, _ = p2.client_sign_respond(sid, digest, p2.SignCommit.from_json(opened["message"]))
     evil = message_request("pay Mallory 100 ETH").to_json()
     r = app_client.post(open_user.env.sdk(f"/waas/{wallet_id}/signMessage/{opened['ceremonyId']}/nonce"),
@@ -96,7 +96,7 @@ def test_expired_ceremony_refused(app_client: TestClient, open_user: WalletUser,
     request = message_request("late")
     opened = _open(app_client, open_user, wallet_id, request.to_json()).json()
     digest = request.digest()
-    sid = p2.sign_session_id(wallet_id, opened["ceremonyId"], digest)
+    sid = p2.sign_session_id(wallet_id, opened["ceremonyId"], digest, key_version=int(opened["keyVersion"]))
     nonce, _ = p2.client_sign_respond(sid, digest, p2.SignCommit.from_json(opened["message"]))
     wallet_runtime.clock.advance(61)  # type: ignore[attr-defined]
     r = app_client.post(open_user.env.sdk(f"/waas/{wallet_id}/signMessage/{opened['ceremonyId']}/nonce"),
@@ -110,7 +110,7 @@ def test_round_cannot_be_replayed(app_client: TestClient, open_user: WalletUser)
     request = message_request("once")
     opened = _open(app_client, open_user, wallet_id, request.to_json()).json()
     digest = request.digest()
-    sid = p2.sign_session_id(wallet_id, opened["ceremonyId"], digest)
+    sid = p2.sign_session_id(wallet_id, opened["ceremonyId"], digest, key_version=int(opened["keyVersion"]))
     nonce, _ = p2.client_sign_respond(sid, digest, p2.SignCommit.from_json(opened["message"]))
     url = open_user.env.sdk(f"/waas/{wallet_id}/signMessage/{opened['ceremonyId']}/nonce")
     body = {**request.to_json(), "message": nonce.to_json()}
@@ -127,7 +127,7 @@ def test_tampered_client_message_locks_wallet(
     opened = _open(app_client, open_user, wallet_id, request.to_json()).json()
     digest = request.digest()
     base = open_user.env.sdk(f"/waas/{wallet_id}/signMessage/{opened['ceremonyId']}")
-    sid = p2.sign_session_id(wallet_id, opened["ceremonyId"], digest)
+    sid = p2.sign_session_id(wallet_id, opened["ceremonyId"], digest, key_version=int(opened["keyVersion"]))
     nonce, state = p2.client_sign_respond(sid, digest, p2.SignCommit.from_json(opened["message"]))
     revealed = app_client.post(f"{base}/nonce", json={**request.to_json(), "message": nonce.to_json()},
                                headers=open_user.signed_in.headers).json()

@@ -5,11 +5,11 @@ from __future__ import annotations
 import io
 
 from actionmfa.demo import run_demo
-from actionmfa.wallet.ecdsa2p import PreparedPaillier
+from tests import wallet_keys
 
 
 def test_demo_walks_the_story() -> None:
-    key = PreparedPaillier.generate(2048, safe_primes=False)
+    key = wallet_keys.server_keys()[0]
     out = io.StringIO()
     result = run_demo(out, paillier_generator=lambda: key)
     text = out.getvalue()

@@ -10,9 +10,10 @@ persists each state between HTTP rounds. Every message and state has ``to_json``
 
 Key generation (3 messages)::
 
-    P1 → P2  KeygenCommit   com(Q1 ‖ π1)                       π = Schnorr PoK bound to sid
-    P2 → P1  KeygenShare    Q2, π2
-    P1 → P2  KeygenOpen     Q1, π1, opening, N, Πmod(N), ckey = Enc(x1)
+    P1 → P2  KeygenCommit   com(Q1 ‖ π1)                       π = Schnorr PoK bound to sid and role
+    P2 → P1  KeygenShare    Q2, π2, the client's ring-Pedersen parameters with Πprm
+    P1 → P2  KeygenOpen     Q1, π1, opening, key proof (N, s, t, Πmod, Πprm, Πfac),
+                            ckey = Enc(x1) with Πlog*        (:mod:`actionmfa.wallet.keyproofs`)
 
 Signing (4 messages)::
 
@@ -22,13 +23,11 @@ Signing (4 messages)::
     P2 → P1  SignPartial    c = Enc(ρq + k2⁻¹(m + r·x2)) ⊕ (k2⁻¹·r) ⊙ ckey
     P1       s = k1⁻¹·Dec(c) mod q, low-s, verify — or raise WalletSignatureInvalidError
 
-Security: semi-honest, with commitments, Schnorr PoKs, Πmod and the stop-on-failure rule
-(CVE-2023-33242) — see docs/wallet-security.md for exactly what is and is not proven.
+Security: docs/wallet-security.md says exactly what is proven, by which proof, against whom.
 """
 
 from __future__ import annotations
 
-import hashlib
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -38,7 +37,7 @@ import gmpy2
 from coincurve import PublicKey
 
 from actionmfa.errors import WalletProofInvalidError, WalletSignatureInvalidError
-from actionmfa.wallet.codec import int_to_b64
+from actionmfa.wallet.codec import b64_to_int, int_to_b64
 from actionmfa.wallet.curve import (
     HALF_ORDER,
     ORDER,
@@ -51,6 +50,7 @@ from actionmfa.wallet.curve import (
     point_y,
     random_scalar,
 )
+from actionmfa.wallet.keyproofs import ClientRing, PreparedPaillier, encrypt_share, prove_key, verify_key
 from actionmfa.wallet.messages import (
     KeygenCommit,
     KeygenOpen,
@@ -66,16 +66,13 @@ from actionmfa.wallet.messages import hex32_field as _hex32
 from actionmfa.wallet.messages import point_field as _point
 from actionmfa.wallet.messages import proof_field as _proof
 from actionmfa.wallet.messages import str_field as _str
-from actionmfa.wallet.paillier import (
-    DEFAULT_MODULUS_BITS,
-    PaillierPublicKey,
-    PaillierSecretKey,
-    generate_paillier_key,
-)
-from actionmfa.wallet.proofs import ModProof, SchnorrProof, commit, verify_opening
+from actionmfa.wallet.paillier import PaillierPublicKey, PaillierSecretKey
+from actionmfa.wallet.proofs import SchnorrProof, commit, verify_opening
+from actionmfa.wallet.transcript import Role, session_id
+from actionmfa.wallet.zk.ring import RingParams, RingSecret
+from actionmfa.wallet.zk.sizes import MIN_MODULUS_BITS
 
 __all__ = [
-    "MOD_PROOF_CONTEXT",
     "ClientKeyShare",
     "ClientKeygenState",
     "ClientSignState",
@@ -91,7 +88,6 @@ __all__ = [
     "SignPartial",
     "SignReveal",
     "Signature",
-    "check_paillier_public",
     "client_keygen_finish",
     "client_keygen_respond",
     "client_sign_finish",
@@ -106,45 +102,21 @@ __all__ = [
     "verify_signature",
 ]
 
-MOD_PROOF_CONTEXT = b"actionmfa/paillier-blum-modulus/v1"
-_MAX_MODULUS_BITS = 4096
-# Plaintext of the signing ciphertext: ρ·q + a + b·x1 < q³·2^128 + 2q² must stay below N.
+# Plaintext of the signing ciphertext before the proof of item 4: ρ·q + a + b·x1 (kept for the
+# unproven path of old shares; see client_sign_finish).
 _RHO_BOUND = ORDER * ORDER * (1 << 128)
-_MIN_MODULUS_BITS_FOR_BOUND = (ORDER**3 * (1 << 129)).bit_length() + 1
 
 
-def _h(*parts: bytes) -> bytes:
-    return hashlib.sha256(b"".join(len(p).to_bytes(4, "big") + p for p in parts)).digest()
+def keygen_session_id(ceremony_id: str, environment_id: str, user_id: str, *, wallet_id: str) -> bytes:
+    """The context of a key-generation ceremony (the wallet id is assigned when it opens)."""
+    return session_id("keygen", wallet_id=wallet_id, ceremony_id=ceremony_id, key_version=1,
+                      extra=(environment_id.encode(), user_id.encode()))
 
 
-def keygen_session_id(ceremony_id: str, environment_id: str, user_id: str) -> bytes:
-    """The Fiat–Shamir session id of a key-generation ceremony."""
-    return _h(b"actionmfa/keygen/v1", ceremony_id.encode(), environment_id.encode(), user_id.encode())
-
-
-def sign_session_id(wallet_id: str, ceremony_id: str, digest: bytes) -> bytes:
-    """The session id of a signing ceremony; binds every proof to the digest being signed."""
-    return _h(b"actionmfa/sign/v1", wallet_id.encode(), ceremony_id.encode(), digest)
-
-
-# --- Paillier key with its precomputed modulus proof ---------------------------------------------
-
-
-@dataclass(frozen=True)
-class PreparedPaillier:
-    """A Paillier key plus its Πmod proof, produced off the request path (see ``keypool``)."""
-
-    key: PaillierSecretKey
-    mod_proof: ModProof
-
-    @classmethod
-    def generate(cls, bits: int = DEFAULT_MODULUS_BITS, *, safe_primes: bool = True) -> PreparedPaillier:
-        key = generate_paillier_key(bits, safe_primes=safe_primes)
-        return cls(key, ModProof.prove(key, MOD_PROOF_CONTEXT))
-
-    @classmethod
-    def from_key(cls, key: PaillierSecretKey) -> PreparedPaillier:
-        return cls(key, ModProof.prove(key, MOD_PROOF_CONTEXT))
+def sign_session_id(wallet_id: str, ceremony_id: str, digest: bytes, *, key_version: int) -> bytes:
+    """The context of a signing ceremony; binds every proof to the digest and the key version."""
+    return session_id("sign", wallet_id=wallet_id, ceremony_id=ceremony_id, key_version=key_version,
+                      extra=(digest,))
 
 
 # --- key shares --------------------------------------------------------------------------------
@@ -157,17 +129,22 @@ class ServerKeyShare:
     x1: int
     paillier: PaillierSecretKey
     public_key: Point  # Q = x·G
+    ring: RingSecret | None = None  # ring-Pedersen parameters on N (None: a share from before issue 9)
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        out: dict[str, Any] = {
             "x1": format(self.x1, "064x"),
             "paillier": self.paillier.to_json(),
             "Q": point_to_hex(self.public_key),
         }
+        if self.ring is not None:
+            out["ring"] = self.ring.to_json()
+        return out
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> ServerKeyShare:
-        return cls(int(_str(data, "x1"), 16), PaillierSecretKey.from_json(data["paillier"]), _point(data, "Q"))
+        ring = RingSecret.from_json(data["ring"]) if "ring" in data else None
+        return cls(int(_str(data, "x1"), 16), PaillierSecretKey.from_json(data["paillier"]), _point(data, "Q"), ring)
 
 
 @dataclass(frozen=True)
@@ -179,24 +156,31 @@ class ClientKeyShare:
     server_public_share: Point
     paillier: PaillierPublicKey
     ckey: int
+    ring: RingParams | None = None  # the server's proven (N, s, t); None: a share from before issue 9
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        out = {
             "x2": format(self.x2, "064x"),
             "Q": point_to_hex(self.public_key),
             "Q1": point_to_hex(self.server_public_share),
             "N": int_to_b64(self.paillier.n),
             "ckey": int_to_b64(self.ckey),
         }
+        if self.ring is not None:
+            out["ringS"], out["ringT"] = int_to_b64(self.ring.s), int_to_b64(self.ring.t)
+        return out
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> ClientKeyShare:
+        n = _bigint(data, "N")
+        ring = RingParams(n, b64_to_int(data["ringS"]), b64_to_int(data["ringT"])) if "ringS" in data else None
         return cls(
             int(_str(data, "x2"), 16),
             _point(data, "Q"),
             _point(data, "Q1"),
-            PaillierPublicKey(_bigint(data, "N")),
+            PaillierPublicKey(n),
             _bigint(data, "ckey"),
+            ring,
         )
 
 
@@ -217,13 +201,12 @@ class ServerKeygenState:
             "x1": format(self.x1, "064x"),
             "proof": self.proof.to_json(),
             "nonce": self.nonce.hex(),
-            "paillier": self.prepared.key.to_json(),
-            "modProof": self.prepared.mod_proof.to_json(),
+            "prepared": self.prepared.to_json(),
         }
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> ServerKeygenState:
-        prepared = PreparedPaillier(PaillierSecretKey.from_json(data["paillier"]), ModProof.from_json(data["modProof"]))
+        prepared = PreparedPaillier.from_json(data["prepared"])
         return cls(_hex32(data, "sid"), int(_str(data, "x1"), 16), _proof(data, "proof"),
                    _hex32(data, "nonce"), prepared)
 
@@ -233,62 +216,63 @@ class ClientKeygenState:
     sid: bytes
     x2: int
     commitment: bytes
+    ring: RingParams  # the client's own ring-Pedersen parameters, sent in round 2
 
     def to_json(self) -> dict[str, Any]:
-        return {"sid": self.sid.hex(), "x2": format(self.x2, "064x"), "commitment": self.commitment.hex()}
+        return {"sid": self.sid.hex(), "x2": format(self.x2, "064x"), "commitment": self.commitment.hex(),
+                "ring": self.ring.to_json()}
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> ClientKeygenState:
-        return cls(_hex32(data, "sid"), int(_str(data, "x2"), 16), _hex32(data, "commitment"))
+        return cls(_hex32(data, "sid"), int(_str(data, "x2"), 16), _hex32(data, "commitment"),
+                   RingParams.from_json(data.get("ring")))
 
 
 def server_keygen_begin(sid: bytes, prepared: PreparedPaillier) -> tuple[KeygenCommit, ServerKeygenState]:
     """P1, round 1: choose ``x1`` and commit to ``Q1`` and its proof of knowledge."""
     x1 = random_scalar()
     q1 = base_mul(x1)
-    proof = SchnorrProof.prove(sid, x1, q1)
-    com = commit(sid, q1.format() + proof.to_bytes())
+    proof = SchnorrProof.prove(sid, x1, q1, role=Role.SERVER)
+    com = commit(sid, q1.format() + proof.to_bytes(), role=Role.SERVER)
     return KeygenCommit(com.digest), ServerKeygenState(sid, x1, proof, com.nonce, prepared)
 
 
-def client_keygen_respond(sid: bytes, message: KeygenCommit) -> tuple[KeygenShare, ClientKeygenState]:
-    """P2, round 2: choose ``x2``, send ``Q2`` with its proof of knowledge."""
+def client_keygen_respond(sid: bytes, message: KeygenCommit,
+                          ring: ClientRing) -> tuple[KeygenShare, ClientKeygenState]:
+    """P2, round 2: choose ``x2``, send ``Q2`` with its proof of knowledge and the client's
+    ring-Pedersen parameters (with Πprm), against which the server will prove its key and ckey."""
     x2 = random_scalar()
     q2 = base_mul(x2)
-    return KeygenShare(q2, SchnorrProof.prove(sid, x2, q2)), ClientKeygenState(sid, x2, message.commitment)
+    message_out = KeygenShare(q2, SchnorrProof.prove(sid, x2, q2, role=Role.CLIENT), ring)
+    return message_out, ClientKeygenState(sid, x2, message.commitment, ring.params)
 
 
 def server_keygen_finish(state: ServerKeygenState, message: KeygenShare) -> tuple[KeygenOpen, ServerKeyShare]:
-    """P1, round 3: check π2, open the commitment, send N with Πmod and ``ckey = Enc(x1)``."""
-    message.proof.verify(state.sid, message.public_share)
+    """P1, round 3: check π2 and the client's Πprm (the caller may have checked it already: pass a
+    message whose ring was verified, see :class:`~actionmfa.wallet.keyproofs.VerifiedRings`), open
+    the commitment, send the key proof and ``ckey = Enc(x1)`` with Πlog*."""
+    message.proof.verify(state.sid, message.public_share, role=Role.CLIENT)
     q1 = base_mul(state.x1)
     public_key = add_points(q1, message.public_share)
-    key = state.prepared.key
-    ckey = key.public.encrypt(state.x1)
-    opening = KeygenOpen(q1, state.proof, state.nonce, key.n, ckey, state.prepared.mod_proof)
-    return opening, ServerKeyShare(state.x1, key, public_key)
-
-
-def check_paillier_public(n: int, ckey: int, *, min_modulus_bits: int = DEFAULT_MODULUS_BITS) -> None:
-    """The server's modulus has an acceptable size and ``ckey`` is a unit modulo N² (Πmod is separate)."""
-    bits = n.bit_length()
-    if bits < max(min_modulus_bits, _MIN_MODULUS_BITS_FOR_BOUND) or bits > _MAX_MODULUS_BITS:
-        raise WalletProofInvalidError("Paillier modulus has the wrong size")
-    if not PaillierPublicKey(n).is_ciphertext(ckey):
-        raise WalletProofInvalidError("Encrypted key share is not a valid ciphertext")
+    prepared = state.prepared
+    key_proof = prove_key(prepared, message.ring.params, state.sid)
+    encrypted = encrypt_share(prepared, message.ring.params, state.sid, state.x1, q1)
+    opening = KeygenOpen(q1, state.proof, state.nonce, key_proof, encrypted)
+    return opening, ServerKeyShare(state.x1, prepared.key, public_key, prepared.ring)
 
 
 def client_keygen_finish(
-    state: ClientKeygenState, message: KeygenOpen, *, min_modulus_bits: int = DEFAULT_MODULUS_BITS
+    state: ClientKeygenState, message: KeygenOpen, *, min_modulus_bits: int = MIN_MODULUS_BITS
 ) -> ClientKeyShare:
-    """P2, round 3: check the opening, π1, the size of N and Πmod; derive Q = Q1 + Q2."""
-    verify_opening(state.sid, state.commitment, message.nonce, message.public_share.format() + message.proof.to_bytes())
-    message.proof.verify(state.sid, message.public_share)
-    check_paillier_public(message.paillier_n, message.ckey, min_modulus_bits=min_modulus_bits)
-    message.mod_proof.verify(message.paillier_n, MOD_PROOF_CONTEXT)
-    paillier = PaillierPublicKey(message.paillier_n)
+    """P2, round 3: check the opening, π1 and the key proof and Πlog* of ckey
+    (:func:`~actionmfa.wallet.keyproofs.verify_key`); derive Q = Q1 + Q2."""
+    verify_opening(state.sid, state.commitment, message.nonce, message.public_share.format() + message.proof.to_bytes(),
+                   role=Role.SERVER)
+    message.proof.verify(state.sid, message.public_share, role=Role.SERVER)
+    proven = verify_key(message.key_proof, message.encrypted_share, state.ring, state.sid, message.public_share,
+                        min_modulus_bits=min_modulus_bits)
     public_key = add_points(message.public_share, base_mul(state.x2))
-    return ClientKeyShare(state.x2, public_key, message.public_share, paillier, message.ckey)
+    return ClientKeyShare(state.x2, public_key, message.public_share, proven.paillier, proven.ckey, proven.ring)
 
 
 # --- signing states and steps ---------------------------------------------------------------------------
@@ -336,8 +320,8 @@ def server_sign_begin(sid: bytes, digest: bytes) -> tuple[SignCommit, ServerSign
         raise ValueError("digest must be 32 bytes")
     k1 = random_scalar()
     r1 = base_mul(k1)
-    proof = SchnorrProof.prove(sid, k1, r1)
-    com = commit(sid, r1.format() + proof.to_bytes())
+    proof = SchnorrProof.prove(sid, k1, r1, role=Role.SERVER)
+    com = commit(sid, r1.format() + proof.to_bytes(), role=Role.SERVER)
     return SignCommit(com.digest), ServerSignState(sid, digest, k1, proof, com.nonce)
 
 
@@ -345,12 +329,13 @@ def client_sign_respond(sid: bytes, digest: bytes, message: SignCommit) -> tuple
     """P2, round 2: choose ``k2``, send ``R2`` with its proof (bound to sid, hence to the digest)."""
     k2 = random_scalar()
     r2 = base_mul(k2)
-    return SignNonce(r2, SchnorrProof.prove(sid, k2, r2)), ClientSignState(sid, digest, k2, message.commitment)
+    proof = SchnorrProof.prove(sid, k2, r2, role=Role.CLIENT)
+    return SignNonce(r2, proof), ClientSignState(sid, digest, k2, message.commitment)
 
 
 def server_sign_reveal(state: ServerSignState, message: SignNonce) -> tuple[SignReveal, ServerSignState]:
     """P1, round 3: check πk2 and open ``R1``."""
-    message.proof.verify(state.sid, message.nonce_point)
+    message.proof.verify(state.sid, message.nonce_point, role=Role.CLIENT)
     reveal = SignReveal(base_mul(state.k1), state.proof, state.nonce)
     return reveal, ServerSignState(state.sid, state.digest, state.k1, state.proof, state.nonce, message.nonce_point)
 
@@ -366,8 +351,9 @@ def client_sign_finish(
 
     ``randomness`` returns a precomputed ``r^N mod N²`` (e.g. ``RandomnessPool.take``).
     """
-    verify_opening(state.sid, state.commitment, message.nonce, message.nonce_point.format() + message.proof.to_bytes())
-    message.proof.verify(state.sid, message.nonce_point)
+    verify_opening(state.sid, state.commitment, message.nonce, message.nonce_point.format() + message.proof.to_bytes(),
+                   role=Role.SERVER)
+    message.proof.verify(state.sid, message.nonce_point, role=Role.SERVER)
     r = point_x(point_mul(message.nonce_point, state.k2)) % ORDER
     if r == 0:
         raise WalletProofInvalidError("Degenerate nonce")

@@ -73,7 +73,8 @@ class DelegatedSigningService:
             wallet = self._wallet(uow, environment_id, wallet_id, api_key)
             if wallet.locked_at is not None:
                 raise WalletLockedError()
-            message, state = p2.server_sign_begin(p2.sign_session_id(wallet.id, ceremony_id, digest), digest)
+            sid = p2.sign_session_id(wallet.id, ceremony_id, digest, key_version=wallet.key_version)
+            message, state = p2.server_sign_begin(sid, digest)
             expires = self.vault.open_ceremony(
                 uow, ceremony_id=ceremony_id, environment_id=environment_id, user_id=wallet.user_id,
                 session_id=None, wallet_id=wallet.id, kind=CeremonyKind.DELEGATED_SIGN,

@@ -56,7 +56,7 @@ class Signing:
             decision = self.gate.enforce(
                 uow, ctx, MFAAction.WALLET_WAAS_SIGN, proof.bound_to(request.approval_digest())
             )
-            sid = p2.sign_session_id(wallet.id, ceremony_id, digest)
+            sid = p2.sign_session_id(wallet.id, ceremony_id, digest, key_version=wallet.key_version)
             message, state = p2.server_sign_begin(sid, digest)
             expires = self.vault.open_ceremony(
                 uow, ceremony_id=ceremony_id, environment_id=ctx.environment.id, user_id=ctx.user.id,
