@@ -307,10 +307,17 @@ def test_key_rotation_reencrypts_the_delegation_secret(
 
 
 def test_invalid_delegated_signature_locks_the_wallet_for_everyone(
-    delegating: Delegating, app_client: TestClient, webhook: Webhook, developer_key: rsa.RSAPrivateKey
+    delegating: Delegating, app_client: TestClient, webhook: Webhook, developer_key: rsa.RSAPrivateKey,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from actionmfa.errors import CeremonyInvalidError, WalletLockedError, WalletSignatureInvalidError
+    from actionmfa.errors import (
+        CeremonyInvalidError,
+        WalletLockedError,
+        WalletProofInvalidError,
+        WalletSignatureInvalidError,
+    )
     from actionmfa.wallet import ecdsa2p as p2
+    from actionmfa.wallet.zk.piaffg import AffgProof
 
     wallet = delegating.user.sdk.wallets.create()
     wallet.reshare(delegate=True)
@@ -326,9 +333,22 @@ def test_invalid_delegated_signature_locks_the_wallet_for_everyone(
     with pytest.raises(CeremonyInvalidError):  # the payload is bound to the ceremony
         signer._post(f"/{ceremony_id}/nonce", {**message_request("other").to_json(), "message": nonce_msg.to_json()})
     signer._post(f"/{ceremony_id}/nonce", {**request.to_json(), "message": nonce_msg.to_json()})
-    bogus = p2.SignPartial(access.pair_share.paillier.encrypt(12345))
+    bogus = p2.SignPartial(access.pair_share.paillier.encrypt(12345), None)
+    with pytest.raises(WalletProofInvalidError):  # no Πaff-g: refused before any decryption
+        signer._post(f"/{ceremony_id}/complete", {**request.to_json(), "message": bogus.to_json()})
+    # With the proof check disabled (a simulated bug) the lock still catches the probe.
+    monkeypatch.setattr(AffgProof, "verify", lambda self, *a, **k: None)
+    opened = signer._post("", request.to_json())
+    ceremony_id = str(opened["ceremonyId"])
+    sid = p2.sign_session_id(wallet.id, ceremony_id, request.digest(), key_version=int(opened["keyVersion"]))
+    nonce_msg, state = p2.client_sign_respond(sid, request.digest(), p2.SignCommit.from_json(opened["message"]))
+    revealed = signer._post(f"/{ceremony_id}/nonce", {**request.to_json(), "message": nonce_msg.to_json()})
+    honest = p2.client_sign_finish(access.pair_share, state, p2.SignReveal.from_json(revealed["message"]))
+    pk = access.pair_share.paillier
+    bogus = p2.SignPartial(pk.add(honest.ciphertext, pk.encrypt(12345)), honest.proof)
     with pytest.raises(WalletSignatureInvalidError):
         signer._post(f"/{ceremony_id}/complete", {**request.to_json(), "message": bogus.to_json()})
+    monkeypatch.undo()
     with pytest.raises(WalletLockedError):
         wallet.sign_message("user after a failed delegated signature")
     with pytest.raises(WalletLockedError):

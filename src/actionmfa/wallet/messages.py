@@ -15,6 +15,7 @@ from actionmfa.wallet.codec import b64_to_int, int_to_b64
 from actionmfa.wallet.curve import ORDER, Point, point_from_hex, point_to_hex
 from actionmfa.wallet.keyproofs import ClientRing, EncryptedShare, KeyProof
 from actionmfa.wallet.proofs import SchnorrProof
+from actionmfa.wallet.zk.piaffg import AffgProof
 
 __all__ = [
     "KeygenCommit",
@@ -236,13 +237,18 @@ class SignReveal:
 @dataclass(frozen=True)
 class SignPartial:
     ciphertext: int
+    proof: AffgProof | None  # required by the server; None only parses (and is refused)
 
     def to_json(self) -> dict[str, Any]:
-        return {"c": int_to_b64(self.ciphertext)}
+        out: dict[str, Any] = {"c": int_to_b64(self.ciphertext)}
+        if self.proof is not None:
+            out["proof"] = self.proof.to_json()
+        return out
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> SignPartial:
-        return cls(_bigint(data, "c"))
+        proof = AffgProof.from_json(_dict(data, "proof")) if "proof" in data else None
+        return cls(_bigint(data, "c"), proof)
 
 
 @dataclass(frozen=True)

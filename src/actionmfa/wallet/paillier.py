@@ -103,8 +103,13 @@ class PaillierPublicKey:
 
     def randomness(self) -> int:
         """A fresh ``r^N mod N²`` — the expensive part of an encryption."""
+        return self.randomness_pair()[1]
+
+    def randomness_pair(self) -> tuple[int, int]:
+        """A fresh ``(r, r^N mod N²)``: a proof about the ciphertext needs ``r`` itself."""
         _release_gil()
-        return int(gmpy2.powmod(self.random_unit(), self._n, self._n2))
+        r = self.random_unit()
+        return int(r), int(gmpy2.powmod(r, self._n, self._n2))
 
     def encrypt(self, plaintext: int, *, rn: int | None = None) -> int:
         """Enc(m) = (1 + m·N) · r^N mod N². ``rn`` is a precomputed ``r^N`` used exactly once."""
@@ -200,7 +205,7 @@ class RandomnessPool:
     def __init__(self, public: PaillierPublicKey, *, target: int = 16) -> None:
         self.public = public
         self.target = target
-        self._items: deque[int] = deque()
+        self._items: deque[tuple[int, int]] = deque()
         self._lock = threading.Lock()
         self._wake = threading.Event()
         self._stop = threading.Event()
@@ -212,16 +217,20 @@ class RandomnessPool:
     def fill(self, count: int | None = None) -> None:
         want = self.target if count is None else count
         while len(self._items) < want and not self._stop.is_set():
-            value = self.public.randomness()
+            value = self.public.randomness_pair()
             with self._lock:
                 self._items.append(value)
 
-    def take(self) -> int:
-        """A precomputed ``r^N`` if one is ready, else a freshly computed one."""
+    def take_pair(self) -> tuple[int, int]:
+        """A precomputed ``(r, r^N)`` if one is ready, else a freshly computed one."""
         with self._lock:
             value = self._items.popleft() if self._items else None
         self._wake.set()
-        return value if value is not None else self.public.randomness()
+        return value if value is not None else self.public.randomness_pair()
+
+    def take(self) -> int:
+        """A precomputed ``r^N`` if one is ready, else a freshly computed one."""
+        return self.take_pair()[1]
 
     def start_background(self) -> None:
         if self._thread is not None:

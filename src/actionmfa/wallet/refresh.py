@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from actionmfa.errors import WalletProofInvalidError
+from actionmfa.wallet.codec import b64_to_int, int_to_b64
 from actionmfa.wallet.curve import ORDER, add_points, base_mul, point_mul
 from actionmfa.wallet.ecdsa2p import ClientKeyShare, ServerKeyShare
 from actionmfa.wallet.keyproofs import (
@@ -127,6 +128,7 @@ class ServerRefreshState:
     nonce: bytes
     prepared: PreparedPaillier
     new_x1: int | None = None  # known after the open round
+    ckey: int | None = None  # ckey' sent in the open round
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -137,13 +139,16 @@ class ServerRefreshState:
         }
         if self.new_x1 is not None:
             out["x1"] = format(self.new_x1, "064x")
+        if self.ckey is not None:
+            out["ckey"] = int_to_b64(self.ckey)
         return out
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> ServerRefreshState:
         prepared = PreparedPaillier.from_json(data["prepared"])
         new_x1 = _scalar(data, "x1") if "x1" in data else None
-        return cls(_hex32(data, "sid"), _scalar(data, "rho1"), _hex32(data, "nonce"), prepared, new_x1)
+        ckey = b64_to_int(data["ckey"]) if "ckey" in data else None
+        return cls(_hex32(data, "sid"), _scalar(data, "rho1"), _hex32(data, "nonce"), prepared, new_x1, ckey)
 
 
 @dataclass(frozen=True)
@@ -178,9 +183,9 @@ def server_refresh_open(share: ServerKeyShare, state: ServerRefreshState,
     if prepared.key.n == share.paillier.n:  # wallet-crypto.md §5.B: never keep the old Paillier key
         raise WalletProofInvalidError("A refresh needs a new Paillier key")
     client_ring = message.ring.params
-    opening = RefreshOpen(state.rho1, state.nonce, prove_key(prepared, client_ring, state.sid),
-                          encrypt_share(prepared, client_ring, state.sid, new_x1))
-    return opening, ServerRefreshState(state.sid, state.rho1, state.nonce, state.prepared, new_x1)
+    encrypted = encrypt_share(prepared, client_ring, state.sid, new_x1)
+    opening = RefreshOpen(state.rho1, state.nonce, prove_key(prepared, client_ring, state.sid), encrypted)
+    return opening, ServerRefreshState(state.sid, state.rho1, state.nonce, state.prepared, new_x1, encrypted.ckey)
 
 
 def client_refresh_finish(
@@ -213,4 +218,4 @@ def server_refresh_confirm(share: ServerKeyShare, state: ServerRefreshState, mes
     except ValueError as exc:  # the point at infinity: x2' = 0
         raise WalletProofInvalidError("Degenerate refresh") from exc
     message.proof.verify(state.sid, new_q2, role=Role.CLIENT)
-    return ServerKeyShare(state.new_x1, state.prepared.key, share.public_key, state.prepared.ring)
+    return ServerKeyShare(state.new_x1, state.prepared.key, share.public_key, state.prepared.ring, state.ckey)

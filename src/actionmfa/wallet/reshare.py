@@ -329,6 +329,7 @@ class ServerReshareState:
     prepared: PreparedPaillier
     new_x1: int | None = None  # known after the open round
     user_commitments: tuple[Point, ...] | None = None
+    ckey: int | None = None  # ckey' sent in the open round
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -342,6 +343,8 @@ class ServerReshareState:
             out["x1"] = format(self.new_x1, "064x")
         if self.user_commitments is not None:
             out["userCommitments"] = _commitments_json(self.user_commitments)
+        if self.ckey is not None:
+            out["ckey"] = int_to_b64(self.ckey)
         return out
 
     @classmethod
@@ -350,7 +353,8 @@ class ServerReshareState:
         subs = {int(j): int(v, 16) for j, v in dict(data["subShares"]).items()}
         return cls(_hex32(data, "sid"), _scheme(data, "scheme"), _commitments(data, "commitments"), subs, prepared,
                    _scalar(data, "x1") if "x1" in data else None,
-                   _commitments(data, "userCommitments") if "userCommitments" in data else None)
+                   _commitments(data, "userCommitments") if "userCommitments" in data else None,
+                   b64_to_int(data["ckey"]) if "ckey" in data else None)
 
 
 @dataclass(frozen=True)
@@ -410,10 +414,10 @@ def server_reshare_open(share: ServerKeyShare, state: ServerReshareState,
     if prepared.key.n == share.paillier.n:  # wallet-crypto.md §5.B: never keep the old Paillier key
         raise WalletProofInvalidError("A reshare needs a new Paillier key")
     client_ring = message.ring.params
-    opening = ReshareOpen(prove_key(prepared, client_ring, state.sid),
-                          encrypt_share(prepared, client_ring, state.sid, new_x1))
+    encrypted = encrypt_share(prepared, client_ring, state.sid, new_x1)
+    opening = ReshareOpen(prove_key(prepared, client_ring, state.sid), encrypted)
     new_state = ServerReshareState(state.sid, state.scheme, state.commitments, state.sub_shares, state.prepared,
-                                   new_x1, message.commitments)
+                                   new_x1, message.commitments, encrypted.ckey)
     return opening, new_state
 
 
@@ -445,7 +449,7 @@ def server_reshare_confirm(share: ServerKeyShare, state: ServerReshareState,
     except ValueError as exc:
         raise WalletProofInvalidError("Degenerate reshare") from exc
     message.proof.verify(state.sid, new_q2, role=Role.CLIENT)
-    return ServerKeyShare(state.new_x1, state.prepared.key, share.public_key, state.prepared.ring)
+    return ServerKeyShare(state.new_x1, state.prepared.key, share.public_key, state.prepared.ring, state.ckey)
 
 
 # --- a signing pair other than (user, server) -------------------------------------------------
@@ -492,9 +496,10 @@ def server_pair_share(server_shamir: int, public_key: Point, signers: Sequence[i
     """P1 (the server, index 2) of the pair ``signers``: additive share and a fresh Paillier key."""
     x1 = additive_share(SERVER_INDEX, server_shamir, signers)
     key = prepared.key
-    setup = PairSetup(base_mul(x1), prepared.key_id, key.n, prepared.ring.public, key.public.encrypt(x1),
-                      prepared.mod_proof, prepared.prm_proof)
-    return setup, ServerKeyShare(x1, key, public_key, prepared.ring)
+    ckey = key.public.encrypt(x1)
+    setup = PairSetup(base_mul(x1), prepared.key_id, key.n, prepared.ring.public, ckey, prepared.mod_proof,
+                      prepared.prm_proof)
+    return setup, ServerKeyShare(x1, key, public_key, prepared.ring, ckey)
 
 
 def client_pair_share(shamir: DelegateShare, signers: Sequence[int], setup: PairSetup, *,

@@ -83,8 +83,30 @@ def test_eip7702_authorization_and_type4_transaction(wallet_shares: Shares) -> N
     assert Account.recover_transaction(signed.raw_transaction) == address
 
 
-def test_tampered_client_ciphertext_gives_invalid_signature(wallet_shares: Shares) -> None:
-    """A malicious P2 adds an offset under encryption: P1 must notice (CVE-2023-33242 precondition)."""
+def test_tampered_client_ciphertext_is_refused_by_its_proof(wallet_shares: Shares) -> None:
+    """A malicious P2 adds an offset under encryption: Πaff-g fails, nothing is decrypted."""
+    server, client = wallet_shares
+    digest = message_request("x").digest()
+    sid = e.sign_session_id("wallet-1", "tampered-proof", digest, key_version=1)
+    m1, sstate = e.server_sign_begin(sid, digest)
+    m2, cstate = e.client_sign_respond(sid, digest, m1)
+    m3, sstate = e.server_sign_reveal(sstate, m2)
+    partial = e.client_sign_finish(client, cstate, m3)
+    pk = client.paillier
+    tampered = dataclasses.replace(partial, ciphertext=pk.add(partial.ciphertext, pk.encrypt(2**200)))
+    with pytest.raises(WalletProofInvalidError):
+        e.server_sign_complete(server, sstate, tampered)
+    with pytest.raises(WalletProofInvalidError):
+        e.server_sign_complete(server, sstate, dataclasses.replace(partial, proof=None))
+    assert e.verify_signature(client.public_key, digest, e.server_sign_complete(server, sstate, partial))
+
+
+def test_tampered_client_ciphertext_gives_invalid_signature(wallet_shares: Shares,
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    """With the proof check disabled, the signature check is the last line (CVE-2023-33242)."""
+    from actionmfa.wallet.zk.piaffg import AffgProof
+
+    monkeypatch.setattr(AffgProof, "verify", lambda self, *a, **k: None)
     server, client = wallet_shares
     digest = message_request("x").digest()
     sid = e.sign_session_id("wallet-1", "tampered", digest, key_version=1)

@@ -27,6 +27,7 @@ from actionmfa.errors import (
     NotFoundError,
     UnauthorizedError,
     WalletLockedError,
+    WalletProofInvalidError,
     WalletSignatureInvalidError,
 )
 from actionmfa.services.core import audit
@@ -137,6 +138,12 @@ class DelegatedSigningService:
             try:
                 sig = p2.server_sign_complete(self.vault.open_pair_share(wallet), p2.ServerSignState.from_json(data),
                                               client_msg)
+            except WalletProofInvalidError as exc:  # never decrypted: no lock, the ceremony ends
+                uow.wallets.advance(ceremony_id, from_stage=Stage.CLAIMED, to_stage=Stage.DONE, now=now, state="",
+                                    outcome=CeremonyOutcome.INVALID_PROOF)
+                audit.record(uow, who, AuditEvent.WALLET_SIGN_PROOF_INVALID, now=now, outcome="refused",
+                             walletId=wallet.id, ceremonyId=ceremony_id, digest=row.digest, delegated=True)
+                failure = exc
             except WalletSignatureInvalidError:
                 self.vault.lock_after_invalid_signature(uow, wallet.id, ceremony_id, now)
                 audit.record(uow, who, AuditEvent.WALLET_SIGNATURE_INVALID, now=now, outcome="locked",
