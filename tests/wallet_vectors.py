@@ -11,7 +11,7 @@ import gmpy2
 from actionmfa.wallet.curve import ORDER, base_mul, point_mul, point_to_hex
 from actionmfa.wallet.proofs import SchnorrProof
 from actionmfa.wallet.transcript import Role, Transcript, session_id
-from actionmfa.wallet.zk.piaffg import AffgProof
+from actionmfa.wallet.zk.piaffg import AffgMask, AffgProof
 from actionmfa.wallet.zk.pifac import FacProof
 from actionmfa.wallet.zk.pilog import LogProof
 from actionmfa.wallet.zk.pimod import ModProof
@@ -60,10 +60,11 @@ def proofs() -> dict[str, Any]:
     d = int(gmpy2.powmod(ckey, b, pk.n_squared) * (1 + y * pk.n) * gmpy2.powmod(rho_y, pk.n, pk.n_squared)
             % pk.n_squared)
     r2 = base_mul(k2)
-    mask = (mask_r, int(gmpy2.powmod(mask_r, pk.n, pk.n_squared)))
+    pair = (mask_r, int(gmpy2.powmod(mask_r, pk.n, pk.n_squared)))
+    mask = AffgMask.make(pk, prepared.ring.public, ckey, pair=pair, rand=fixed_rand("piaffg"))
     out["piaffg"] = AffgProof.prove(pk, prepared.ring.public, Transcript(b"piaffg/v2", SID, Role.CLIENT), c=ckey,
                                     d=d, base=r2, x_pt=point_mul(r2, b), y_pt=point_mul(r2, y), x=b, y=y,
-                                    rho=rho_y, mask=mask, rand=fixed_rand("piaffg"))
+                                    rho=rho_y, mask=mask)
     out["_affg"] = {"d": d, "R2": r2, "X": point_mul(r2, b), "Y": point_mul(r2, y)}
     return out
 

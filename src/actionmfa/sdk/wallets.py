@@ -46,7 +46,7 @@ from actionmfa.wallet.export import (
     recipient_public_key_b64,
 )
 from actionmfa.wallet.keyproofs import ClientRing
-from actionmfa.wallet.paillier import RandomnessPool
+from actionmfa.wallet.paillier import PrecomputePool
 from actionmfa.wallet.payloads import (
     PayloadKind,
     SignRequest,
@@ -214,7 +214,8 @@ class Wallet:
         return self._share
 
     def precompute(self, count: int = 8, *, background: bool = False) -> None:
-        """Precompute Paillier randomness ``r^N mod N²`` now (the costly part of a signing round)."""
+        """Precompute the witness-free part of ``count`` signatures now — the Paillier randomness
+        and the Πaff-g commitments, the costly part of a signing round's client side."""
         pool = self._randomness()
         pool.target = max(pool.target, count)
         if background:
@@ -222,7 +223,7 @@ class Wallet:
         else:
             pool.fill(count)
 
-    def _randomness(self) -> RandomnessPool:
+    def _randomness(self) -> PrecomputePool[p2.SignPrecompute]:
         return self._r.randomness_pool(self.id, self._client_share())
 
     # -- signing ----------------------------------------------------------------------------------
@@ -270,7 +271,7 @@ class Wallet:
         base = f"/waas/{self.id}/signMessage/{ceremony_id}"
         revealed = c.request("POST", f"{base}/nonce", json={**body, "message": nonce_msg.to_json()})
         partial = p2.client_sign_finish(share, state, p2.SignReveal.from_json(revealed["message"]),
-                                        randomness=self._randomness().take_pair)
+                                        precomputed=self._randomness().take_item())
         done = c.request("POST", f"{base}/complete", json={**body, "message": partial.to_json()})
         sig = p2.Signature.from_json(done["signature"])
         if not p2.verify_signature(share.public_key, digest, sig):
@@ -393,7 +394,7 @@ class WalletsResource:
         self.store = ShareStore()
         self.min_modulus_bits = MIN_MODULUS_BITS
         self.precompute = 4
-        self._pools: dict[tuple[str, int], RandomnessPool] = {}
+        self._pools: dict[tuple[str, int], PrecomputePool[p2.SignPrecompute]] = {}
         self._pools_lock = threading.Lock()
         self._ring: ClientRing | None = None
         self._ring_lock = threading.Lock()
@@ -428,7 +429,7 @@ class WalletsResource:
             self.precompute = precompute
         return self
 
-    def randomness_pool(self, wallet_id: str, share: p2.ClientKeyShare) -> RandomnessPool:
+    def randomness_pool(self, wallet_id: str, share: p2.ClientKeyShare) -> PrecomputePool[p2.SignPrecompute]:
         """One pool per (wallet, server modulus), shared by every ``Wallet`` object of that wallet."""
         key = (wallet_id, share.paillier.n)
         with self._pools_lock:
@@ -436,7 +437,7 @@ class WalletsResource:
             if pool is None:
                 for old_key in [k for k in self._pools if k[0] == wallet_id]:  # modulus changed: refresh
                     self._pools.pop(old_key).stop()
-                pool = RandomnessPool(share.paillier, target=max(self.precompute, 1))
+                pool = PrecomputePool(lambda: p2.sign_precompute(share), target=max(self.precompute, 1))
                 if self.precompute > 0:
                     pool.start_background()
                 self._pools[key] = pool

@@ -29,7 +29,6 @@ Security: docs/wallet-security.md says exactly what is proven, by which proof, a
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -69,7 +68,7 @@ from actionmfa.wallet.messages import str_field as _str
 from actionmfa.wallet.paillier import PaillierPublicKey, PaillierSecretKey
 from actionmfa.wallet.proofs import SchnorrProof, commit, verify_opening
 from actionmfa.wallet.transcript import Role, Transcript, session_id
-from actionmfa.wallet.zk.piaffg import AffgProof
+from actionmfa.wallet.zk.piaffg import AffgMask, AffgProof
 from actionmfa.wallet.zk.ring import RingParams, RingSecret
 from actionmfa.wallet.zk.sizes import MIN_MODULUS_BITS, RHO_BITS
 
@@ -87,6 +86,7 @@ __all__ = [
     "SignCommit",
     "SignNonce",
     "SignPartial",
+    "SignPrecompute",
     "SignReveal",
     "Signature",
     "client_keygen_finish",
@@ -99,6 +99,7 @@ __all__ = [
     "server_sign_begin",
     "server_sign_complete",
     "server_sign_reveal",
+    "sign_precompute",
     "sign_session_id",
     "verify_signature",
 ]
@@ -341,8 +342,26 @@ def server_sign_reveal(state: ServerSignState, message: SignNonce) -> tuple[Sign
     return reveal, ServerSignState(state.sid, state.digest, state.k1, state.proof, state.nonce, message.nonce_point)
 
 
-RandomPair = Callable[[], tuple[int, int]]
 _AFFG_TAG = b"piaffg/v2"
+
+
+@dataclass(frozen=True)
+class SignPrecompute:
+    """What a signature's client side can compute before the ceremony: the encryption randomness
+    ``(ρ, ρ^N)`` and the witness-free part of Πaff-g, for one share (its N, ring and ckey)."""
+
+    enc: tuple[int, int]
+    mask: AffgMask
+
+
+def sign_precompute(share: ClientKeyShare) -> SignPrecompute:
+    """One :class:`SignPrecompute` for ``share`` (about three Paillier-size exponentiations and four
+    ring-Pedersen ones: the SDK keeps a few ready in a background thread)."""
+    if share.ring is None:
+        raise WalletProofInvalidError("This share predates the signing proof; refresh the wallet first")
+    pk = share.paillier
+    return SignPrecompute(pk.randomness_pair(), AffgMask.make(pk, share.ring, share.ckey,
+                                                              pair=pk.randomness_pair()))
 
 
 def _sign_statement(share_q: Point, q1: Point, nonce_point: Point, r: int, m: int) -> tuple[Point, Point]:
@@ -356,13 +375,12 @@ def client_sign_finish(
     state: ClientSignState,
     message: SignReveal,
     *,
-    randomness: RandomPair | None = None,
+    precomputed: SignPrecompute | None = None,
 ) -> SignPartial:
     """P2, round 4: check the opening and πk1, then send the encrypted partial signature
     ``c3 = ckey^b · Enc(ρ·q + a)`` with its Πaff-g proof (:mod:`actionmfa.wallet.zk.piaffg`).
 
-    ``randomness`` returns a precomputed pair ``(r, r^N mod N²)`` (e.g. ``RandomnessPool.take_pair``);
-    it is called twice (the encryption and the proof's mask).
+    ``precomputed``: from :func:`sign_precompute` (made now if omitted).
     """
     verify_opening(state.sid, state.commitment, message.nonce, message.nonce_point.format() + message.proof.to_bytes(),
                    role=Role.SERVER)
@@ -378,20 +396,15 @@ def client_sign_finish(
     b = k2_inv * r % ORDER
     y = secrets.randbits(RHO_BITS) * ORDER + a  # ρ·q masks x̃1·b + a (x̃1 is only proven below 2^768)
     pk = share.paillier
-    take = randomness or (lambda: _fresh_pair(pk))
-    rho, rho_n = take()
+    pre = precomputed if precomputed is not None else sign_precompute(share)
+    rho, rho_n = pre.enc
     n2 = pk.n_squared
     c3 = int(gmpy2.powmod(share.ckey, b, n2) * (1 + y * pk.n) * rho_n % n2)
     r2 = base_mul(state.k2)
     x_pt, y_pt = _sign_statement(share.public_key, share.server_public_share, r2, r, m)
     proof = AffgProof.prove(pk, share.ring, Transcript(_AFFG_TAG, state.sid, Role.CLIENT), c=share.ckey, d=c3,
-                            base=r2, x_pt=x_pt, y_pt=y_pt, x=b, y=y, rho=rho, mask=take())
+                            base=r2, x_pt=x_pt, y_pt=y_pt, x=b, y=y, rho=rho, mask=pre.mask)
     return SignPartial(c3, proof)
-
-
-def _fresh_pair(pk: PaillierPublicKey) -> tuple[int, int]:
-    r = pk.random_unit()
-    return int(r), int(gmpy2.powmod(r, pk.n, pk.n_squared))
 
 
 def server_sign_complete(share: ServerKeyShare, state: ServerSignState, message: SignPartial) -> Signature:
@@ -420,7 +433,8 @@ def server_sign_complete(share: ServerKeyShare, state: ServerSignState, message:
     x_pt, y_pt = _sign_statement(share.public_key, q1, state.client_nonce_point, r, m)
     ckey = _server_ckey(share)
     message.proof.verify(pk, share.ring.public, Transcript(_AFFG_TAG, state.sid, Role.CLIENT), c=ckey,
-                         d=message.ciphertext, base=state.client_nonce_point, x_pt=x_pt, y_pt=y_pt)
+                         d=message.ciphertext, base=state.client_nonce_point, x_pt=x_pt, y_pt=y_pt,
+                         factors=(share.paillier.p, share.paillier.q))
     v = (ry & 1) | (2 if rx >= ORDER else 0)
     k1_inv = int(gmpy2.invert(state.k1, ORDER))
     plain = share.paillier.decrypt(message.ciphertext)

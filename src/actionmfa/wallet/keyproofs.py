@@ -28,6 +28,7 @@ import json
 import secrets
 import threading
 from collections import OrderedDict
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -37,7 +38,13 @@ from gmpy2 import mpz
 from actionmfa.errors import WalletProofInvalidError
 from actionmfa.wallet.codec import b64_to_int, int_to_b64
 from actionmfa.wallet.curve import Point, base_mul
-from actionmfa.wallet.paillier import DEFAULT_MODULUS_BITS, PaillierPublicKey, PaillierSecretKey, generate_paillier_key
+from actionmfa.wallet.paillier import (
+    DEFAULT_MODULUS_BITS,
+    PaillierPublicKey,
+    PaillierSecretKey,
+    generate_paillier_key,
+    release_gil,
+)
 from actionmfa.wallet.transcript import Role, Transcript, frame, session_id
 from actionmfa.wallet.zk.pifac import FacProof
 from actionmfa.wallet.zk.pilog import LogProof
@@ -266,8 +273,16 @@ class _KeyOnlyProofs:
                 return
         if ring.n != n:
             raise WalletProofInvalidError("Ring-Pedersen parameters must use the Paillier modulus")
-        mod_proof.verify(n, _key_transcript(_MOD_TAG, key_id))
-        prm_proof.verify(ring, _key_transcript(_PRM_TAG, key_id))
+
+        def mod() -> None:
+            release_gil()  # the two 128-round checks run on two cores
+            mod_proof.verify(n, _key_transcript(_MOD_TAG, key_id))
+
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            pending = pool.submit(mod)
+            release_gil()
+            prm_proof.verify(ring, _key_transcript(_PRM_TAG, key_id))
+            pending.result()
         with self._lock:
             self._passed[digest] = None
             while len(self._passed) > self.size:

@@ -32,11 +32,11 @@ from actionmfa.wallet.codec import b64_to_int, b64_to_signed, int_to_b64, signed
 from actionmfa.wallet.curve import ORDER, Point, point_from_hex, point_to_hex
 from actionmfa.wallet.paillier import PaillierPublicKey
 from actionmfa.wallet.transcript import Transcript, int_bytes
-from actionmfa.wallet.zk.group import combo, paillier_pow
+from actionmfa.wallet.zk.group import Residues, combo, paillier_pow
 from actionmfa.wallet.zk.ring import Rand, RingParams
 from actionmfa.wallet.zk.sizes import EPS, L_SIGN_ADD, L, in_range
 
-__all__ = ["AffgProof"]
+__all__ = ["AffgMask", "AffgProof"]
 
 _UNSIGNED = ("A", "E", "S", "F", "T", "w")
 _SIGNED = ("z1", "z2", "z3", "z4")
@@ -44,6 +44,44 @@ _SIGNED = ("z1", "z2", "z3", "z4")
 
 def _pm(rand: Rand, bound: int) -> int:
     return rand(2 * bound + 1) - bound
+
+
+@dataclass(frozen=True)
+class AffgMask:
+    """Everything of the prover's first message that does not depend on the witness, for one
+    ``(N0, ring, C)``: computed ahead of time (in the SDK's background pool), used exactly once."""
+
+    c: int
+    alpha: int
+    beta: int
+    gamma: int
+    delta: int
+    m: int
+    mu: int
+    r: int
+    a: int  # C^α · (1+N0)^β · r^N0 mod N0²
+    e: int  # s^α t^γ mod N̂
+    f: int  # s^β t^δ mod N̂
+    t_m: int  # t^m mod N̂
+    t_mu: int  # t^μ mod N̂
+
+    @classmethod
+    def make(cls, pk: PaillierPublicKey, ring: RingParams, c: int, *, pair: tuple[int, int] | None = None,
+             rand: Rand = secrets.randbelow) -> AffgMask:
+        n, n2, nh = pk.n, pk.n_squared, ring.n
+        alpha = _pm(rand, 1 << (L + EPS))
+        beta = _pm(rand, 1 << (L_SIGN_ADD + EPS))
+        gamma, delta = _pm(rand, nh << (L + EPS)), _pm(rand, nh << (L + EPS))
+        m, mu = _pm(rand, nh << L), _pm(rand, nh << L)
+        if pair is None:
+            r = pk.random_unit()
+            pair = (int(r), int(gmpy2.powmod(r, n, n2)))
+        r_, rn = pair
+        n2m, nhm = mpz(n2), mpz(nh)
+        a = int(gmpy2.powmod(mpz(c), alpha, n2m) * paillier_pow(n, n2, beta) * rn % n2m)
+        t = mpz(ring.t)
+        return cls(c, alpha, beta, gamma, delta, m, mu, r_, a, ring.commit(alpha, gamma), ring.commit(beta, delta),
+                   int(gmpy2.powmod(t, m, nhm)), int(gmpy2.powmod(t, mu, nhm)))
 
 
 @dataclass(frozen=True)
@@ -71,36 +109,34 @@ class AffgProof:
 
     @classmethod
     def prove(cls, pk: PaillierPublicKey, ring: RingParams, fs: Transcript, *, c: int, d: int, base: Point,
-              x_pt: Point, y_pt: Point, x: int, y: int, rho: int, mask: tuple[int, int] | None = None,
+              x_pt: Point, y_pt: Point, x: int, y: int, rho: int, mask: AffgMask | None = None,
               rand: Rand = secrets.randbelow) -> AffgProof:
-        """``rho`` is the randomness of ``Enc(y)`` inside D; ``mask`` an optional precomputed
-        ``(r, r^N0 mod N0²)`` pair (e.g. from :class:`~actionmfa.wallet.paillier.RandomnessPool`)."""
-        n, n2, nh = pk.n, pk.n_squared, ring.n
-        alpha = _pm(rand, 1 << (L + EPS))
-        beta = _pm(rand, 1 << (L_SIGN_ADD + EPS))
-        gamma, delta = _pm(rand, nh << (L + EPS)), _pm(rand, nh << (L + EPS))
-        m, mu = _pm(rand, nh << L), _pm(rand, nh << L)
+        """``rho`` is the randomness of ``Enc(y)`` inside D; ``mask`` the precomputed witness-free
+        part (:meth:`AffgMask.make`), made here if omitted. Online cost: ``s^x``, ``s^y``, two
+        point multiplications and the hash."""
         if mask is None:
-            r = pk.random_unit()
-            mask = (int(r), int(gmpy2.powmod(r, n, n2)))
-        r_, rn = mask
-        n2m = mpz(n2)
-        a = int(gmpy2.powmod(mpz(c), alpha, n2m) * paillier_pow(n, n2, beta) * rn % n2m)
-        bx, by = _point(combo((alpha, base))), _point(combo((beta, base)))
-        e_, s = ring.commit(alpha, gamma), ring.commit(x, m)
-        f, t = ring.commit(beta, delta), ring.commit(y, mu)
-        e = cls._challenge(fs, pk, ring, c, d, base, x_pt, y_pt, (a, bx, by, e_, s, f, t))
-        w = int(mpz(r_) * gmpy2.powmod(mpz(rho), e, mpz(n)) % n)
-        return cls(a, bx, by, e_, s, f, t, alpha + e * x, beta + e * y, gamma + e * m, delta + e * mu, w)
+            mask = AffgMask.make(pk, ring, c, rand=rand)
+        if mask.c != c:
+            raise ValueError("mask made for another ciphertext")
+        n, nh = pk.n, ring.n
+        nhm, s_ = mpz(nh), mpz(ring.s)
+        bx, by = _point(combo((mask.alpha, base))), _point(combo((mask.beta, base)))
+        s = int(gmpy2.powmod(s_, x, nhm) * mask.t_m % nhm)
+        t = int(gmpy2.powmod(s_, y, nhm) * mask.t_mu % nhm)
+        e = cls._challenge(fs, pk, ring, c, d, base, x_pt, y_pt, (mask.a, bx, by, mask.e, s, mask.f, t))
+        w = int(mpz(mask.r) * gmpy2.powmod(mpz(rho), e, mpz(n)) % n)
+        return cls(mask.a, bx, by, mask.e, s, mask.f, t, mask.alpha + e * x, mask.beta + e * y, mask.gamma + e * mask.m,
+                   mask.delta + e * mask.mu, w)
 
     def verify(self, pk: PaillierPublicKey, ring: RingParams, fs: Transcript, *, c: int, d: int, base: Point,
-               x_pt: Point, y_pt: Point) -> None:
+               x_pt: Point, y_pt: Point, factors: tuple[int, int] | None = None) -> None:
+        """``factors``: the verifier's own (p, q) of N = N̂ (the server), for CRT arithmetic."""
         bad = WalletProofInvalidError("Signing ciphertext proof invalid")
         n, n2, nh = pk.n, pk.n_squared, ring.n
         if not pk.is_ciphertext(d) or not pk.is_ciphertext(self.A):
             raise bad
         for u in (self.E, self.S, self.F, self.T):
-            if not 0 < u < nh:
+            if not 0 < u < nh or gmpy2.gcd(u, nh) != 1:
                 raise bad
         if not 0 < self.w < n or gmpy2.gcd(self.w, n) != 1:
             raise bad
@@ -108,17 +144,18 @@ class AffgProof:
             raise bad
         e = self._challenge(fs, pk, ring, c, d, base, x_pt, y_pt,
                             (self.A, self.Bx, self.By, self.E, self.S, self.F, self.T))
-        n2m, nhm = mpz(n2), mpz(nh)
-        lhs = gmpy2.powmod(mpz(c), self.z1, n2m) * paillier_pow(n, n2, self.z2) * gmpy2.powmod(mpz(self.w), n, n2m)
-        if lhs % n2m != self.A * gmpy2.powmod(mpz(d), e, n2m) % n2m:
-            raise bad
         if combo((self.z1, base)) != combo((1, self.Bx), (e, x_pt)):
             raise bad
         if combo((self.z2, base)) != combo((1, self.By), (e, y_pt)):
             raise bad
-        if ring.commit(self.z1, self.z3) != self.E * gmpy2.powmod(mpz(self.S), e, nhm) % nhm:
+        own = factors is not None and factors[0] * factors[1] == n == nh
+        mod2 = Residues.factored(*factors, 2) if own and factors else Residues.plain(n2)
+        mod1 = Residues.factored(*factors, 1) if own and factors else Residues.plain(nh)
+        if not mod2.equal([(c, self.z1), (paillier_pow(n, n2, self.z2), 1), (self.w, n)], [(self.A, 1), (d, e)]):
             raise bad
-        if ring.commit(self.z2, self.z4) != self.F * gmpy2.powmod(mpz(self.T), e, nhm) % nhm:
+        if not mod1.equal([(ring.s, self.z1), (ring.t, self.z3)], [(self.E, 1), (self.S, e)]):
+            raise bad
+        if not mod1.equal([(ring.s, self.z2), (ring.t, self.z4)], [(self.F, 1), (self.T, e)]):
             raise bad
 
     def to_json(self) -> dict[str, str]:
