@@ -308,6 +308,14 @@ class EmailRateLimitedError(ActionMFAError):
     default_message = "Too many codes sent to this address; try again later"
 
 
+class SignInRateLimitedError(ActionMFAError):
+    """Too many failed sign-ins from this client, or for this address (never the MFA lockout)."""
+
+    code = "signin_rate_limited"
+    status = 429
+    default_message = "Too many failed sign-in attempts; try again later"
+
+
 class EmailDeliveryError(ActionMFAError):
     code = "email_delivery_failed"
     status = 503
@@ -327,6 +335,7 @@ __all__ += [
     "EmailRateLimitedError",
     "ExternalAuthUnavailableError",
     "InvalidVerificationCodeError",
+    "SignInRateLimitedError",
     "VerificationAttemptsExceededError",
     "VerificationExpiredError",
     "VerificationNotFoundError",

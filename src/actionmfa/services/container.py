@@ -153,7 +153,7 @@ def build_services(*, db: Database, keyring: Keyring, clock: Clock, mailer: Mail
     signin = SignInServices(
         accounts=accounts,
         email=EmailSignIn(db, keyring, clock, environments, accounts, mailer),
-        external=ExternalSignIn(db, environments, accounts, verifier),
+        external=ExternalSignIn(db, clock, environments, accounts, verifier),
         sessions=SessionLifecycle(db, sessions),
     )
 
