@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 from eth_account import Account
 from fastapi.testclient import TestClient
@@ -80,7 +82,7 @@ def test_client_refuses_modulus_with_invalid_proof(
     open_user: WalletUser, wallet_runtime: Runtime, shared_paillier: PreparedPaillier
 ) -> None:
     other = wallet_keys.server_keys()[1]
-    cheating = PreparedPaillier(shared_paillier.key, other.mod_proof)  # Πmod of another N
+    cheating = dataclasses.replace(shared_paillier, mod_proof=other.mod_proof)  # Πmod of another N
     wallet_runtime.services.wallets.keys.use(lambda: cheating)  # a pool already built (honest keys) is dropped
     with pytest.raises(WalletProofInvalidError):
         open_user.sdk.wallets.create()

@@ -14,8 +14,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from actionmfa.errors import WalletProofInvalidError
-from actionmfa.wallet.curve import base_mul
+from actionmfa.wallet.curve import ORDER, base_mul, point_mul
 from actionmfa.wallet.transcript import Role, Transcript
+from actionmfa.wallet.zk.piaffg import AffgProof
+from actionmfa.wallet.zk.pilog import LogProof
 from tests import wallet_keys
 from tests.wallet_vectors import SID, _scalar, build_vectors, proofs
 
@@ -120,3 +122,45 @@ def _encodable(proof: Any) -> bool:
     except ValueError:  # a negative value in an unsigned field: only reachable in memory
         return False
     return True
+
+
+@settings(max_examples=5, deadline=None)
+@given(x1=st.integers(min_value=0, max_value=ORDER - 1), negative=st.booleans())
+def test_honest_log_proofs_verify_for_any_share(x1: int, negative: bool) -> None:
+    """Πlog* completeness over the whole range ±q (the range proof's slack covers negatives too)."""
+    import gmpy2
+
+    prepared = wallet_keys.server_keys()[0]
+    pk, ring = prepared.key.public, wallet_keys.client_ring_secret(0).public
+    x = -x1 if negative else x1
+    rho = int(pk.random_unit())
+    c = int(gmpy2.powmod(1 + pk.n, x, pk.n_squared) * gmpy2.powmod(rho, pk.n, pk.n_squared) % pk.n_squared)
+    fs = Transcript(b"pilog/v2", SID, Role.SERVER)
+    if x % ORDER == 0:  # the point at infinity has no encoding: use x = 1 instead
+        x, c = 1, int((1 + pk.n) * gmpy2.powmod(rho, pk.n, pk.n_squared) % pk.n_squared)
+    point = base_mul(x)
+    proof = LogProof.prove(pk, ring, fs, c=c, x_point=point, g=base_mul(1), x=x, rho=rho)
+    proof.verify(pk, ring, fs, c=c, x_point=point, g=base_mul(1))
+
+
+@settings(max_examples=5, deadline=None)
+@given(b=st.integers(min_value=1, max_value=ORDER - 1), y=st.integers(min_value=0, max_value=(1 << 1152) - 1))
+def test_honest_affg_proofs_verify_for_any_witness(b: int, y: int) -> None:
+    import gmpy2
+
+    made = _made()
+    prepared = wallet_keys.server_keys()[0]
+    pk, ckey = prepared.key.public, made["_ckey"]
+    rho = int(pk.random_unit())
+    d = int(gmpy2.powmod(ckey, b, pk.n_squared) * (1 + y * pk.n) * gmpy2.powmod(rho, pk.n, pk.n_squared)
+            % pk.n_squared)
+    r2 = base_mul(_scalar("k2"))
+    x_pt = point_mul(r2, b)
+    if y % ORDER == 0:
+        return  # Y would be the point at infinity (probability 2^-256 in the protocol)
+    y_pt = point_mul(r2, y)
+    fs = Transcript(b"piaffg/v2", SID, Role.CLIENT)
+    proof = AffgProof.prove(pk, prepared.ring.public, fs, c=ckey, d=d, base=r2, x_pt=x_pt, y_pt=y_pt, x=b, y=y, rho=rho)
+    proof.verify(pk, prepared.ring.public, fs, c=ckey, d=d, base=r2, x_pt=x_pt, y_pt=y_pt,
+                 factors=(prepared.key.p, prepared.key.q))
+    proof.verify(pk, prepared.ring.public, fs, c=ckey, d=d, base=r2, x_pt=x_pt, y_pt=y_pt)
