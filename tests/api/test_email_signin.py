@@ -80,7 +80,8 @@ def test_code_arrives_by_smtp_and_signs_in_creating_the_user(
     mail = smtp.last()
     assert mail.rcpt_tos == ["alice@example.com"]
     assert mail.mail_from == "auth@acme.test"
-    assert mail.message["Subject"].startswith("Your Acme sign-in code")
+    # the app's display name (default: the passkey rp name), never the environment's name "Acme"
+    assert mail.message["Subject"].startswith("Your ActionMFA sign-in code")
     status, body = signin(client, env, vid, mail.code())
     assert status == 200, body
     user = body["user"]
@@ -298,14 +299,17 @@ def test_starttls_verifies_the_certificate_then_logs_in(tmp_path: Path, monkeypa
         assert sink.last().auth_user == "mailer" and sink.last().code() == "246810"
 
 
-def test_environment_name_cannot_break_the_mail_header(
+def test_display_name_names_the_app_and_cannot_break_the_mail_header(
     client: TestClient, smtp: SmtpSink, smtp_runtime: Runtime
 ) -> None:
-    env = make_environment(smtp_runtime, "Acme\nBcc: victim@example.com")
+    env = make_environment(
+        smtp_runtime, "prod-eu-1", settings={"general": {"displayName": "Acme\nBcc: victim@example.com"}}
+    )
     send_code(client, env, "a@example.com")
     mail = smtp.last()
     assert mail.rcpt_tos == ["a@example.com"] and mail.message["Bcc"] is None
     assert mail.message["Subject"].startswith("Your Acme Bcc: victim@example.com sign-in code")
+    assert "prod-eu-1" not in mail.message.as_string()
 
 
 def test_old_verifications_of_an_address_are_purged_on_its_next_code(

@@ -115,7 +115,7 @@ class EmailSignIn:
                 expires_at=now + CODE_LIFETIME,
             )
         minutes = int(CODE_LIFETIME.total_seconds() // 60)
-        name = " ".join(env.name.split())  # an operator-chosen name never breaks a mail header
+        name = env.settings.app_name()  # the app's display name (one line), not the environment's label
         self.mailer.send(
             MailMessage(
                 to=email,
