@@ -119,6 +119,15 @@ class KeyPool(Generic[T]):
         self.inline_fallbacks += 1
         return self._generator()
 
+    def take_spare(self, reserve: int) -> T | None:
+        """A ready item only while more than ``reserve`` are ready; never waits, never generates."""
+        with self._cond:
+            if len(self._items) > reserve:
+                item = self._items.popleft()
+                self._cond.notify_all()
+                return item
+        return None
+
     def _run(self) -> None:
         while not self._stop.is_set():
             with self._cond:

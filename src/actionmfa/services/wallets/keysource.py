@@ -63,6 +63,10 @@ class PaillierKeys:
         """A fresh key: from the pool, after waiting up to 30 s for it, else generated inline."""
         return self.start().take(wait=TAKE_WAIT_SECONDS)
 
+    def take_spare(self, reserve: int) -> PreparedPaillier | None:
+        """A key only if the pool has more than ``reserve`` ready (no waiting, no inline search)."""
+        return self.start().take_spare(reserve)
+
     def put(self, key: PreparedPaillier) -> None:
         """Give back a key that was taken but never used (the ceremony did not open)."""
         self.start().put(key)
