@@ -8,8 +8,9 @@ suite itself is not run from inside itself) and ``actionmfa demo`` (the whole st
 2048-bit safe-prime key pool).
 
 One shortcut, so that the test needs neither the network nor minutes of ``pip install``: the clone's
-``.venv`` is a fresh venv that sees this checkout's installed dependencies (a ``.pth`` file) and has
-the clone itself installed editable with ``--no-deps`` — the code that runs is the clone's own.
+``.venv`` is a fresh venv that sees this checkout's installed dependencies and the clone's own
+``src`` (two ``.pth`` files) with the ``actionmfa`` console script — what an editable install makes —
+so the code that runs is the clone's own. (CI's ``.ci/run`` does the real install from scratch.)
 """
 
 from __future__ import annotations
@@ -62,12 +63,11 @@ def _clone(tmp: Path) -> Path:
     venv = clone / ".venv"
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=120)
     site = Path(sysconfig.get_paths(vars={"base": str(venv), "platbase": str(venv)})["purelib"])
-    (site / "_actionmfa_deps.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
-    subprocess.run(
-        [str(venv / "bin" / "python"), "-m", "pip", "install", "--quiet", "--no-deps", "--no-build-isolation",
-         "--no-index", "-e", str(clone)],
-        check=True, timeout=300, capture_output=True,
-    )
+    (site / "_a_src.pth").write_text(str(clone / "src") + "\n")
+    (site / "_b_deps.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
+    script = venv / "bin" / "actionmfa"
+    script.write_text(f"#!{venv / 'bin' / 'python'}\nimport sys\nfrom actionmfa.cli import main\nsys.exit(main())\n")
+    script.chmod(0o755)
     want = hashlib.sha256((clone / "pyproject.toml").read_bytes()).hexdigest()
     (venv / ".actionmfa-installed").write_text(want + "\n")  # what scripts/_venv.sh checks
     return clone
@@ -82,6 +82,9 @@ def _env(port: int) -> dict[str, str]:
 
 def test_the_first_screen_from_a_clean_clone(tmp_path: Path) -> None:
     clone = _clone(tmp_path)
+    where = subprocess.run([str(clone / ".venv" / "bin" / "python"), "-c", "import actionmfa; print(actionmfa.__file__)"],
+                           capture_output=True, text=True, timeout=60, check=True, env=_env(0))
+    assert where.stdout.startswith(str(clone / "src")), where.stdout  # the clone's code, not this checkout's
     port = free_port()
     env = _env(port)
     base = f"http://127.0.0.1:{port}"
