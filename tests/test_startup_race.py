@@ -11,8 +11,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
 from benchmarks.startup_race import race_round
+
 from tests.databases import PostgresProvider
 
 ROUNDS = 1
