@@ -68,7 +68,9 @@ class Keygen:
             with self.in_flight.slot(ctx.environment.id, ctx.user.id):
                 prepared = self.keys.take()
         ceremony_id = str(uuid.uuid4())
-        sid = p2.keygen_session_id(ceremony_id, ctx.environment.id, ctx.user.id)
+        # The wallet id is fixed now so that every transcript of the ceremony is bound to it.
+        wallet_id = str(uuid.uuid4())
+        sid = p2.keygen_session_id(ceremony_id, ctx.environment.id, ctx.user.id, wallet_id=wallet_id)
         message, state = p2.server_keygen_begin(sid, prepared)
         try:
             with self.db.write() as uow:
@@ -77,25 +79,27 @@ class Keygen:
                     raise WalletLimitError("Too many wallet creations in progress; finish or wait a minute")
                 expires = self.vault.open_ceremony(
                     uow, ceremony_id=ceremony_id, environment_id=ctx.environment.id, user_id=ctx.user.id,
-                    session_id=ctx.session.id, wallet_id=None, kind=CeremonyKind.KEYGEN, state=state.to_json(),
-                    now=now, purge=True,
+                    session_id=ctx.session.id, wallet_id=None, kind=CeremonyKind.KEYGEN,
+                    state={"walletId": wallet_id, **state.to_json()}, now=now, purge=True,
                 )
         except ActionMFAError:
             self.keys.put(prepared)  # never used: another wallet may have it
             raise
-        return {"ceremonyId": ceremony_id, "userId": ctx.user.id, "expiresAt": expires.isoformat(),
-                "message": message.to_json()}
+        return {"ceremonyId": ceremony_id, "userId": ctx.user.id, "walletId": wallet_id,
+                "expiresAt": expires.isoformat(), "message": message.to_json()}
 
     def finish_keygen(self, ctx: AuthContext, ceremony_id: str, message: dict[str, Any]) -> dict[str, Any]:
         """``POST /waas/create/{ceremonyId}``, round 2: check the client's proof, store the new
         wallet, open the commitment."""
         client_msg = p2.KeygenShare.from_json(message)
+        self.keys.check_ring(client_msg.ring)  # Πprm of the client's parameters, outside the transaction
         now = self.clock.now()
         with self.db.write() as uow:
             row = self.vault.live_ceremony(uow, ctx, ceremony_id, CeremonyKind.KEYGEN, Stage.OPENED, now)
-            state = p2.ServerKeygenState.from_json(self.vault.open_state(row))
+            data = self.vault.open_state(row)
+            state = p2.ServerKeygenState.from_json(data)
             opening, share = p2.server_keygen_finish(state, client_msg)
-            wallet_id = str(uuid.uuid4())
+            wallet_id = str(data["walletId"])
             address = address_of(share.public_key)
             uow.wallets.add_wallet(
                 id=wallet_id, environment_id=ctx.environment.id, user_id=ctx.user.id, chain=Chain.EVM.value,
