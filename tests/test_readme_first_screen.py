@@ -82,7 +82,8 @@ def _env(port: int) -> dict[str, str]:
 
 def test_the_first_screen_from_a_clean_clone(tmp_path: Path) -> None:
     clone = _clone(tmp_path)
-    where = subprocess.run([str(clone / ".venv" / "bin" / "python"), "-c", "import actionmfa; print(actionmfa.__file__)"],
+    probe = "import actionmfa; print(actionmfa.__file__)"
+    where = subprocess.run([str(clone / ".venv" / "bin" / "python"), "-c", probe],
                            capture_output=True, text=True, timeout=60, check=True, env=_env(0))
     assert where.stdout.startswith(str(clone / "src")), where.stdout  # the clone's code, not this checkout's
     port = free_port()
