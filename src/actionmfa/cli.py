@@ -39,9 +39,12 @@ def serve(
     mail_log: Annotated[bool, typer.Option("--mail-log", help="Print mail to the log instead of SMTP.")] = False,
 ) -> None:
     """Run the server (creates and migrates the store; bootstraps an empty one)."""
+    import logging.config
+
     import uvicorn
 
     from actionmfa.api.app import create_app
+    from actionmfa.logs import log_config, metrics_dir_for_workers
     from actionmfa.server import prepare
 
     config = ServerConfig.from_env(
@@ -52,6 +55,9 @@ def serve(
         workers=workers,
         mail_log=True if mail_log else None,
     )
+    logging.config.dictConfig(log_config(config.log_format))
+    if config.workers > 1:
+        metrics_dir_for_workers(config)
     runtime, boot = prepare(config)
     if boot is not None:
         typer.echo("First start: created an environment and an operator admin token (shown once).")
@@ -78,6 +84,8 @@ def serve(
                 port=config.port,
                 workers=config.workers,
                 log_level="info",
+                log_config=log_config(config.log_format),
+                access_log=False,  # the JSON request log replaces it (no raw paths or queries)
             )
         )
     else:
@@ -85,7 +93,14 @@ def serve(
 
         app = create_app(runtime, migrate=False)
         warm_up(runtime)
-        uvicorn.run(app, host=config.host, port=config.port, log_level="info")
+        uvicorn.run(
+            app,
+            host=config.host,
+            port=config.port,
+            log_level="info",
+            log_config=log_config(config.log_format),
+            access_log=False,
+        )
 
 
 def startup_notes(config: ServerConfig, dialect: str) -> list[str]:

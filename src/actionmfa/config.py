@@ -47,6 +47,15 @@ class ServerConfig:
     trust_proxy_headers: bool = False
     workers: int = 1
     warm_wallet_pool: bool = True  # start Paillier prime search at start-up, not at the first wallet
+    metrics_token: str | None = None  # bearer token for GET /metrics; unset: loopback clients only
+    log_format: str = "json"  # "json" (one object per line) or "text"
+    ready_min_keys: int | None = None  # /health/ready wants this many pooled keys (default 1 if warmed)
+
+    @property
+    def effective_ready_min_keys(self) -> int:
+        if self.ready_min_keys is not None:
+            return self.ready_min_keys
+        return 1 if self.warm_wallet_pool else 0
 
     @property
     def effective_database_url(self) -> str:
@@ -81,6 +90,9 @@ class ServerConfig:
             trust_proxy_headers=_bool(e.get("ACTIONMFA_TRUST_PROXY_HEADERS", "false")),
             workers=int(e.get("ACTIONMFA_WORKERS", "1")),
             warm_wallet_pool=_bool(e.get("ACTIONMFA_WALLET_POOL_WARM", "true")),
+            metrics_token=e.get("ACTIONMFA_METRICS_TOKEN") or None,
+            log_format="text" if e.get("ACTIONMFA_LOG_FORMAT", "json").strip().lower() == "text" else "json",
+            ready_min_keys=int(e["ACTIONMFA_READY_MIN_KEYS"]) if e.get("ACTIONMFA_READY_MIN_KEYS") else None,
         )
         return replace(cfg, **{k: v for k, v in overrides.items() if v is not None})
 

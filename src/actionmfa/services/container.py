@@ -235,6 +235,6 @@ def build_services(*, db: Database, keyring: Keyring, clock: Clock, mailer: Mail
         dashboard=Dashboard(keyring, clock, access, environment_admin, audit_log, audit_chain),
         mfa_reset=MfaReset(db, clock),
         key_rotation=KeyRotation(db, keyring, clock),
-        health=Health(db),
+        health=Health(db, clock, paillier),
     )
     return Services(core, signin, mfa, passkeys, wallets, operator)

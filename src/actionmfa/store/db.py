@@ -13,20 +13,24 @@ Both seal the audit rows the transaction wrote into their chains just before com
 
 from __future__ import annotations
 
+import logging
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from alembic import command
 from alembic.config import Config
+from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.pool import QueuePool, StaticPool
 
 from actionmfa.store.uow import UnitOfWork
 
+log = logging.getLogger("actionmfa.store")
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 _PG_MIGRATION_LOCK = 0x414D4641  # "AMFA": advisory lock id so concurrent workers migrate once
 
@@ -39,6 +43,7 @@ def _sqlite_engine(url: str) -> Engine:
         url,
         connect_args={"check_same_thread": False, "timeout": 30},
         poolclass=StaticPool if memory else QueuePool,
+        hide_parameters=True,  # a driver error in the log must not carry an email or a hash
         **({} if memory else {"pool_size": 8, "max_overflow": 56}),
     )
 
@@ -66,13 +71,16 @@ def create_db_engine(url: str, *, pool_size: int = 10) -> Engine:
         return _sqlite_engine(url)
     if parsed.get_backend_name() == "postgresql" and parsed.drivername == "postgresql":
         url = str(parsed.set(drivername="postgresql+psycopg"))
-    return create_engine(url, pool_size=pool_size, max_overflow=20, pool_pre_ping=True)
+    return create_engine(url, pool_size=pool_size, max_overflow=20, pool_pre_ping=True, hide_parameters=True)
 
 
 class Database:
     def __init__(self, url: str, *, pool_size: int = 10, audit_key: bytes | None = None) -> None:
         self.url = url
         self.audit_key = audit_key
+        # Called with the audit rows of each transaction once it has committed (the metrics).
+        self.audit_observers: list[Callable[[Sequence[Mapping[str, Any]]], None]] = []
+        self._head_revision: str | None = None
         self.engine = create_db_engine(url, pool_size=pool_size)
         self.dialect = self.engine.dialect.name
         self._sqlite_writer = threading.RLock()
@@ -90,19 +98,31 @@ class Database:
                 with conn.begin():
                     uow = UnitOfWork(conn, audit_key=self.audit_key)
                     yield uow
-                    uow.before_commit()
+                    sealed = uow.before_commit()
+            self._committed(sealed)
             return
         with self.engine.connect() as conn, conn.begin():
             uow = UnitOfWork(conn, audit_key=self.audit_key)
             yield uow
-            uow.before_commit()
+            sealed = uow.before_commit()
+        self._committed(sealed)
 
     @contextmanager
     def read(self) -> Iterator[UnitOfWork]:
         with self.engine.connect() as conn, conn.begin():
             uow = UnitOfWork(conn, audit_key=self.audit_key)
             yield uow
-            uow.before_commit()
+            sealed = uow.before_commit()
+        self._committed(sealed)
+
+    def _committed(self, audit_rows: Sequence[Mapping[str, Any]]) -> None:
+        if not audit_rows:
+            return
+        for observe in self.audit_observers:
+            try:
+                observe(audit_rows)
+            except Exception:  # an observer (metrics) must never fail a committed transaction
+                log.exception("audit observer failed")
 
     def ping(self) -> bool:
         try:
@@ -111,6 +131,16 @@ class Database:
             return True
         except Exception:  # health check reports, never raises
             return False
+
+    def schema_revision(self) -> tuple[str | None, str]:
+        """(the database's Alembic revision, the code's head revision) for ``/health/ready``."""
+        if self._head_revision is None:
+            cfg = Config()
+            cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
+            self._head_revision = str(ScriptDirectory.from_config(cfg).get_current_head())
+        with self.engine.connect() as conn:
+            current = MigrationContext.configure(conn).get_current_revision()
+        return current, self._head_revision
 
     def migrate(self) -> None:
         """Bring the schema to the newest revision (Alembic)."""

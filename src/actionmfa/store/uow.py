@@ -7,7 +7,7 @@ Services reach storage only through these attributes (typed by the ports each ar
 from __future__ import annotations
 
 from functools import cached_property
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection
 
@@ -22,6 +22,7 @@ if TYPE_CHECKING:
         UserRepo,
     )
     from actionmfa.store.repos.mfa import MfaRepo
+    from actionmfa.store.repos.ops import OpsRepo
     from actionmfa.store.repos.passkeys import PasskeyRepo
     from actionmfa.store.repos.signin import SignInAttemptRepo
     from actionmfa.store.repos.tokens import TokenRepo
@@ -33,10 +34,12 @@ class UnitOfWork:
         self.conn = conn
         self.audit_key = audit_key
 
-    def before_commit(self) -> None:
-        """Called by :class:`Database` as the transaction is about to commit: seal the audit rows."""
+    def before_commit(self) -> list[dict[str, Any]]:
+        """Called by :class:`Database` as the transaction is about to commit: seal the audit rows
+        (returned, for the observers told after the commit)."""
         if "audit" in self.__dict__:  # the repository was used
-            self.audit.flush()
+            return self.audit.flush()
+        return []
 
     @property
     def dialect(self) -> str:
@@ -113,3 +116,9 @@ class UnitOfWork:
         from actionmfa.store.repos.wallets import WalletRepo
 
         return WalletRepo(self.conn)
+
+    @cached_property
+    def ops(self) -> OpsRepo:
+        from actionmfa.store.repos.ops import OpsRepo
+
+        return OpsRepo(self.conn)
