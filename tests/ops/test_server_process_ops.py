@@ -33,9 +33,10 @@ class Served:
     proc: subprocess.Popen[bytes]
 
 
-def wait_until_up(url: str, proc: subprocess.Popen[bytes], path: str = "/health") -> None:
-    """Poll until the server answers (bounded); this waits for a process, not for time to pass."""
-    deadline = time.monotonic() + 60
+def wait_until_up(url: str, proc: subprocess.Popen[bytes], path: str = "/health", bound: float = 180) -> None:
+    """Poll until the server answers (bounded: worker start-up takes ~50 s on a loaded 2-core box);
+    this waits for a process, not for time to pass."""
+    deadline = time.monotonic() + bound
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             raise RuntimeError(f"server exited with {proc.returncode}")
@@ -48,7 +49,9 @@ def wait_until_up(url: str, proc: subprocess.Popen[bytes], path: str = "/health"
     raise TimeoutError("server did not come up")
 
 
-def start_server(data_dir: Path, log: Path, extra: dict[str, str] | None = None) -> Served:
+def start_server(
+    data_dir: Path, log: Path, extra: dict[str, str] | None = None, args: tuple[str, ...] = ()
+) -> Served:
     port = free_port()
     env = {
         **os.environ,
@@ -57,9 +60,11 @@ def start_server(data_dir: Path, log: Path, extra: dict[str, str] | None = None)
         "ACTIONMFA_METRICS_TOKEN": METRICS_TOKEN,
         **(extra or {}),
     }
-    env.pop("ACTIONMFA_DATABASE_URL", None)
-    env.pop("PROMETHEUS_MULTIPROC_DIR", None)
-    cmd = [sys.executable, "-m", "actionmfa.cli", "serve", "--host", "127.0.0.1", "--port", str(port)]
+    for var in ("ACTIONMFA_DATABASE_URL", "ACTIONMFA_ENCRYPTION_KEYS", "ACTIONMFA_HASH_KEY"):
+        env.pop(var, None)
+    if not (extra or {}).get("PROMETHEUS_MULTIPROC_DIR"):
+        env.pop("PROMETHEUS_MULTIPROC_DIR", None)
+    cmd = [sys.executable, "-m", "actionmfa.cli", "serve", "--host", "127.0.0.1", "--port", str(port), *args]
     with log.open("wb") as err:
         proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=err)
     served = Served(f"http://127.0.0.1:{port}", data_dir, log, proc)
@@ -170,3 +175,30 @@ def test_ready_is_apart_from_liveness(server: Served) -> None:
     doc = r.json()
     assert doc["ready"] is True and doc["database"] == "ok" and doc["migrations"]["atHead"] is True
     assert doc["migrations"]["current"] == doc["migrations"]["head"]
+
+
+def _health_count(url: str) -> float:
+    from prometheus_client.parser import text_string_to_metric_families
+
+    body = httpx.get(f"{url}/metrics", headers={"Authorization": f"Bearer {METRICS_TOKEN}"}, timeout=30).text
+    total = 0.0
+    for family in text_string_to_metric_families(body):
+        for sample in family.samples:
+            if sample.name == "actionmfa_http_requests_total" and sample.labels.get("route") == "/health":
+                total += sample.value
+    return total
+
+
+def test_two_workers_report_one_sum(tmp_path: Path) -> None:
+    """``--workers 2``: whichever worker answers the scrape reports both workers' requests."""
+    served = start_server(tmp_path / "data", tmp_path / "server.log", args=("--workers", "2"))
+    try:
+        before = _health_count(served.url)
+        with httpx.Client(base_url=served.url, timeout=30) as client:
+            for _ in range(20):
+                client.get("/health", headers={"Connection": "close"})  # new connection: either worker
+        for _ in range(4):  # every scrape, by whichever worker, sees all 20
+            assert _health_count(served.url) - before == 20
+    finally:
+        stop(served)
+    assert (tmp_path / "data" / "prometheus").is_dir()
