@@ -76,6 +76,13 @@ class _ScrapeGauges(Collector):
         )
 
 
+def _factor(row: Mapping[str, Any]) -> str:
+    """The code route (``totp``, ``recovery``, ``email``) or, for passkeys, ``passkey``."""
+    details = row.get("details") or {}
+    method = details.get("method") if isinstance(details, Mapping) else None
+    return str(row.get("action") or method or "unknown")
+
+
 class Metrics:
     """One app's metrics. In multiprocess mode the samples live in the shared directory and the
     registry is built per scrape; otherwise each app has its own registry (tests build many apps)."""
@@ -144,9 +151,9 @@ class Metrics:
             if event in ("gate.allowed", "gate.denied"):
                 self.gate.labels(str(row.get("action")), str(row.get("outcome"))).inc()
             elif event == "mfa.auth_failed":
-                self.mfa_failures.labels(str(row.get("action"))).inc()
+                self.mfa_failures.labels(_factor(row)).inc()
             elif event == "mfa.locked_out":
-                self.lockouts.labels(str(row.get("action"))).inc()
+                self.lockouts.labels(_factor(row)).inc()
             elif event == "wallet.delegation_delivered":
                 self.webhooks.labels("delivered").inc()
             elif event == "wallet.delegation_delivery_failed":
