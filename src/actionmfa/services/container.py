@@ -25,6 +25,7 @@ from actionmfa.services.core.gate import Gate
 from actionmfa.services.core.keys import SigningKeys
 from actionmfa.services.core.sessions import SessionService
 from actionmfa.services.core.tokens import TokenService
+from actionmfa.services.mfa.approvals import Approvals
 from actionmfa.services.mfa.completion import Completion
 from actionmfa.services.mfa.devices import Devices
 from actionmfa.services.mfa.lockout import CodeAttempts
@@ -95,6 +96,7 @@ class MfaServices:
     devices: Devices
     step_up: StepUp
     profile: Profile
+    approvals: Approvals
 
 
 @dataclass(frozen=True)
@@ -198,6 +200,7 @@ def build_services(*, db: Database, keyring: Keyring, clock: Clock, mailer: Mail
         devices=Devices(db, clock, gate),
         step_up=StepUp(db, gate),
         profile=Profile(db, clock, gate, recovery),
+        approvals=Approvals(keyring, clock),
     )
 
     ceremonies = PasskeyCeremonies(db, keyring, clock)

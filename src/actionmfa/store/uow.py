@@ -21,6 +21,7 @@ if TYPE_CHECKING:
         SigningKeyRepo,
         UserRepo,
     )
+    from actionmfa.store.repos.credentials import CredentialRepo
     from actionmfa.store.repos.mfa import MfaRepo
     from actionmfa.store.repos.ops import OpsRepo
     from actionmfa.store.repos.passkeys import PasskeyRepo
@@ -104,6 +105,12 @@ class UnitOfWork:
         from actionmfa.store.repos.mfa import MfaRepo
 
         return MfaRepo(self.conn)
+
+    @cached_property
+    def credentials(self) -> CredentialRepo:
+        from actionmfa.store.repos.credentials import CredentialRepo
+
+        return CredentialRepo(self.conn)
 
     @cached_property
     def passkeys(self) -> PasskeyRepo:

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import ipaddress
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Header, Request
 from fastapi.responses import JSONResponse, Response
+from pydantic import BaseModel, ConfigDict
 
 from actionmfa import __version__
 from actionmfa.api.deps import ConfigDep, OperatorDep
@@ -18,15 +19,24 @@ from actionmfa.errors import ForbiddenError, UnauthorizedError
 router = APIRouter(tags=["health"])
 
 
-@router.get("/health")
+class Health(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    status: Literal["ok", "degraded"]
+    database: Literal["ok", "unreachable"]
+    version: str
+
+
+@router.get(
+    "/health",
+    operation_id="getHealth",
+    response_model=Health,
+    responses={503: {"model": Health, "description": "The database cannot be reached"}},
+)
 def health(operator: OperatorDep) -> JSONResponse:
     db_ok = operator.health.database_reachable()
-    body = {
-        "status": "ok" if db_ok else "degraded",
-        "database": "ok" if db_ok else "unreachable",
-        "version": __version__,
-    }
-    return JSONResponse(status_code=200 if db_ok else 503, content=body)
+    body = Health(status="ok" if db_ok else "degraded", database="ok" if db_ok else "unreachable", version=__version__)
+    return JSONResponse(status_code=200 if db_ok else 503, content=body.model_dump())
 
 
 class MigrationState(WireModel):
@@ -44,7 +54,7 @@ class KeyPoolState(WireModel):
 
 class ReadyResponse(WireModel):
     ready: bool
-    database: str  # "ok" | "unreachable"
+    database: Literal["ok", "unreachable"]
     migrations: MigrationState
     keyPool: KeyPoolState
     version: str
@@ -52,6 +62,7 @@ class ReadyResponse(WireModel):
 
 @router.get(
     "/health/ready",
+    operation_id="getReadiness",
     response_model=ReadyResponse,
     responses={503: {"model": ReadyResponse, "description": "Not ready: the body says which check failed"}},
 )
@@ -78,11 +89,12 @@ def _loopback(request: Request) -> bool:
 
 @router.get(
     "/metrics",
+    operation_id="getMetrics",
     response_class=Response,
     responses={
         200: {"content": {"text/plain": {"schema": {"type": "string"}}}, "description": "Prometheus text format"},
-        401: {"model": ErrorBody},
-        403: {"model": ErrorBody},
+        401: {"model": ErrorBody, "description": "ACTIONMFA_METRICS_TOKEN is set and was not presented"},
+        403: {"model": ErrorBody, "description": "No metrics token is configured and the client is not local"},
     },
 )
 def metrics(
