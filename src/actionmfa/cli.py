@@ -74,33 +74,26 @@ def serve(
             "ACTIONMFA_MAIL_LOG": "true" if config.mail_log else "false",
         }
         os.environ.update(env)
-        from actionmfa.server import run_workers
+        from actionmfa.server import run_workers, uvicorn_config
 
         run_workers(
-            uvicorn.Config(
+            uvicorn_config(
                 "actionmfa.server:app_from_env",
+                config,
                 factory=True,
-                host=config.host,
-                port=config.port,
                 workers=config.workers,
-                log_level="info",
                 log_config=log_config(config.log_format),
                 access_log=False,  # the JSON request log replaces it (no raw paths or queries)
             )
         )
     else:
-        from actionmfa.server import warm_up
+        from actionmfa.server import uvicorn_config, warm_up
 
         app = create_app(runtime, migrate=False)
         warm_up(runtime)
-        uvicorn.run(
-            app,
-            host=config.host,
-            port=config.port,
-            log_level="info",
-            log_config=log_config(config.log_format),
-            access_log=False,
-        )
+        uvicorn.Server(
+            uvicorn_config(app, config, log_config=log_config(config.log_format), access_log=False)
+        ).run()
 
 
 def startup_notes(config: ServerConfig, dialect: str) -> list[str]:

@@ -47,6 +47,13 @@ class ServerConfig:
     trust_proxy_headers: bool = False
     workers: int = 1
     warm_wallet_pool: bool = True  # start Paillier prime search at start-up, not at the first wallet
+    # Bounded connections (issue 11.2, actionmfa.connections): deadlines in seconds, caps per worker.
+    header_timeout: float = 10.0
+    body_timeout: float = 30.0
+    keep_alive_timeout: int = 5
+    max_connections: int = 800
+    max_connections_per_client: int = 64
+    graceful_shutdown_timeout: int = 15
     metrics_token: str | None = None  # bearer token for GET /metrics; unset: loopback clients only
     log_format: str = "json"  # "json" (one object per line) or "text"
     ready_min_keys: int | None = None  # /health/ready wants this many pooled keys (default 1 if warmed)
@@ -90,6 +97,12 @@ class ServerConfig:
             trust_proxy_headers=_bool(e.get("ACTIONMFA_TRUST_PROXY_HEADERS", "false")),
             workers=int(e.get("ACTIONMFA_WORKERS", "1")),
             warm_wallet_pool=_bool(e.get("ACTIONMFA_WALLET_POOL_WARM", "true")),
+            header_timeout=float(e.get("ACTIONMFA_HEADER_TIMEOUT", "10")),
+            body_timeout=float(e.get("ACTIONMFA_BODY_TIMEOUT", "30")),
+            keep_alive_timeout=int(e.get("ACTIONMFA_KEEP_ALIVE_TIMEOUT", "5")),
+            max_connections=int(e.get("ACTIONMFA_MAX_CONNECTIONS", "800")),
+            max_connections_per_client=int(e.get("ACTIONMFA_MAX_CONNECTIONS_PER_CLIENT", "64")),
+            graceful_shutdown_timeout=int(e.get("ACTIONMFA_GRACEFUL_SHUTDOWN_TIMEOUT", "15")),
             metrics_token=e.get("ACTIONMFA_METRICS_TOKEN") or None,
             log_format="text" if e.get("ACTIONMFA_LOG_FORMAT", "json").strip().lower() == "text" else "json",
             ready_min_keys=int(e["ACTIONMFA_READY_MIN_KEYS"]) if e.get("ACTIONMFA_READY_MIN_KEYS") else None,

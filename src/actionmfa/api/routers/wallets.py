@@ -23,19 +23,21 @@ from actionmfa.api.responses import FULL_SESSION, errors
 from actionmfa.api.schemas import WireModel
 from actionmfa.api.wallet_wire import (
     CeremonyRound,
+    EvmSignKind,
     ExportedShare,
     KeygenFinished,
     KeygenOpened,
     SignatureResult,
+    SignKind,
     SignOpened,
     WalletCeremonyOpened,
     WalletList,
     WalletUpdated,
 )
 from actionmfa.domain.wallets import CeremonyKind, Chain
-from actionmfa.wallet.payloads import PayloadKind, SignRequest
+from actionmfa.wallet.payloads import SignRequest
 from actionmfa.wallet.reshare import ThresholdScheme
-from actionmfa.wallet.solana.payloads import SolanaPayloadKind, SolanaSignRequest, is_solana_kind
+from actionmfa.wallet.solana.payloads import SolanaSignRequest, is_solana_kind
 
 router = APIRouter(tags=["wallets"], responses=FULL_SESSION | errors(409, 423, 429))
 
@@ -49,15 +51,21 @@ class RoundBody(WireModel):
 
 
 class SignOpenBody(WireModel):
-    kind: PayloadKind | SolanaPayloadKind
+    kind: SignKind
     payload: Any
 
 
 class SignRoundBody(WireModel):
-    kind: PayloadKind | SolanaPayloadKind
+    kind: SignKind
     payload: Any
     message: dict[str, Any]
     keyVersion: int | None = None  # the share version the client signs with (refused if stale)
+
+
+class SignNonceBody(SignRoundBody):
+    """The nonce round is two-party ECDSA's (EVM kinds); FROST (Solana) goes from open to complete."""
+
+    kind: EvmSignKind
 
 
 class ReshareBody(WireModel):
@@ -79,7 +87,7 @@ class ExportBody(WireModel):
 
 
 def _request(body: SignOpenBody | SignRoundBody) -> SignRequest:
-    return SignRequest.from_json({"kind": body.kind.value, "payload": body.payload})
+    return SignRequest.from_json({"kind": body.kind, "payload": body.payload})
 
 
 def request_id_header(x_dyn_request_id: str | None = Header(default=None, alias="x-dyn-request-id")) -> str | None:
@@ -115,7 +123,7 @@ def open_sign(walletId: str, body: SignOpenBody, proof: ProofDep, ctx: AuthDep, 
 
 
 @router.post("/waas/{walletId}/signMessage/{ceremonyId}/nonce", operation_id="signMessageNonce")
-def sign_nonce(walletId: str, ceremonyId: str, body: SignRoundBody, ctx: AuthDep,
+def sign_nonce(walletId: str, ceremonyId: str, body: SignNonceBody, ctx: AuthDep,
                wallets: WalletsDep) -> CeremonyRound:
     return CeremonyRound.model_validate(wallets.signing.sign_nonce(ctx, walletId, ceremonyId, _request(body),
                                                                    body.message, key_version=body.keyVersion))
