@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-import os
 import socket
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,7 +11,7 @@ import uvicorn
 from fastapi import FastAPI
 
 from actionmfa.api.app import create_app
-from actionmfa.config import ServerConfig
+from actionmfa.config import ServerConfig, write_private_file
 from actionmfa.connections import ConnectionLimits, attach, ensure_descriptors
 from actionmfa.services.runtime import Runtime
 
@@ -28,19 +26,17 @@ class Bootstrap:
 
 
 def prepare(config: ServerConfig) -> tuple[Runtime, Bootstrap | None]:
-    """Migrate the store and, if it is empty, create the first environment and operator token."""
+    """Migrate the store and, if it is empty, create the first environment and operator token —
+    both in one transaction under the database's start-up lock (:meth:`Database.startup`), so that
+    servers starting together bootstrap exactly once (issue 11.3)."""
     runtime = Runtime.build(config)
-    runtime.db.migrate()
-    with runtime.db.write() as uow:
+    with runtime.db.startup() as uow:
         result = runtime.environments.bootstrap(uow)
     if result is None:
         return runtime, None
     created, operator_token = result
     path = config.data_dir / BOOTSTRAP_FILE
-    config.data_dir.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as fh:
-        json.dump({"environmentId": created.environment.id, "adminToken": operator_token}, fh, indent=2)
+    write_private_file(path, {"environmentId": created.environment.id, "adminToken": operator_token})
     return runtime, Bootstrap(created.environment.id, operator_token, path)
 
 
