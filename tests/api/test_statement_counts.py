@@ -21,9 +21,9 @@ from tests.mfa_support import enrol_totp, fresh_code, require_actions
 # Before issue 15 (SQLite): GET /users 6, TOTP auth 21, recovery 16, passkey 16, gated PUT 14.
 EXPECTED: dict[str, tuple[int, int]] = {
     "GET /users": (4, 2),
-    "TOTP auth + createMfaToken": (11, 8),
-    "recovery-code auth": (9, 6),
-    "passkey auth": (11, 7),
+    "TOTP auth + createMfaToken": (10, 7),
+    "recovery-code auth": (8, 5),
+    "passkey auth": (10, 6),
     "gated PUT /users": (10, 7),
 }
 
