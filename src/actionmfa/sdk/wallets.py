@@ -24,7 +24,7 @@ import secrets
 import threading
 from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, overload
+from typing import TYPE_CHECKING, Any, Literal, overload
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -33,6 +33,8 @@ from eth_account.datastructures import SignedMessage, SignedSetCodeAuthorization
 
 from actionmfa.crypto import b64u, b64u_decode
 from actionmfa.errors import NotFoundError, WalletProofInvalidError, WalletSignatureInvalidError
+from actionmfa.sdk.solana_shares import SolanaShareStore
+from actionmfa.sdk.solana_wallets import SolanaWallet, create_solana_wallet
 from actionmfa.wallet import ecdsa2p as p2
 from actionmfa.wallet.curve import address_of
 from actionmfa.wallet.delegation import seal_envelope, sub_share_plaintext
@@ -388,6 +390,7 @@ class WalletsResource:
     def __init__(self, client: Transport) -> None:
         self.client = client
         self.store = ShareStore()
+        self.solana_store = SolanaShareStore(self.store.directory)
         self.min_modulus_bits = DEFAULT_MODULUS_BITS
         self.precompute = 4
         self._pools: dict[tuple[str, int], RandomnessPool] = {}
@@ -400,6 +403,7 @@ class WalletsResource:
         if share_dir is not None or passphrase is not None:
             self.store = ShareStore(share_dir if share_dir is not None else self.store.directory,
                                     passphrase=passphrase)
+            self.solana_store = SolanaShareStore(self.store.directory, passphrase=passphrase)
         if min_modulus_bits is not None:
             self.min_modulus_bits = min_modulus_bits
         if precompute is not None:
@@ -437,8 +441,19 @@ class WalletsResource:
     def load_share(self, wallet_id: str, *, version: int | None = None) -> p2.ClientKeyShare | None:
         return self.store.load(self.client.environment_id, self.user_id(), wallet_id, version=version)
 
-    def create(self) -> Wallet:
-        """Run two-party key generation; the user share is written to the share store."""
+    @overload
+    def create(self, *, chain: Literal["EVM"] = "EVM") -> Wallet: ...
+
+    @overload
+    def create(self, *, chain: Literal["SOL"]) -> SolanaWallet: ...
+
+    def create(self, *, chain: str = "EVM") -> Wallet | SolanaWallet:
+        """Run two-party key generation (``chain="SOL"``: FROST, :mod:`actionmfa.sdk.solana_wallets`);
+        the user share is written to the share store."""
+        if chain == "SOL":
+            return create_solana_wallet(self.client, self.solana_store)
+        if chain != "EVM":
+            raise ValueError("chain must be 'EVM' or 'SOL'")
         opened = self.client.request("POST", "/waas/create", json={"chain": "EVM"})
         ceremony_id = str(opened["ceremonyId"])
         user_id = str(opened["userId"])
@@ -454,11 +469,16 @@ class WalletsResource:
         wallet._share = share
         return wallet
 
-    def list(self) -> list[Wallet]:
-        body = self.client.request("GET", "/waas/wallets")
-        return [Wallet(self, w) for w in body["wallets"]]
+    def _wallet(self, data: Mapping[str, Any]) -> Wallet | SolanaWallet:
+        if data.get("chain") == "SOL":
+            return SolanaWallet(self.client, self.solana_store, self.user_id, data)
+        return Wallet(self, data)
 
-    def get(self, wallet_id: str) -> Wallet:
+    def list(self) -> list[Wallet | SolanaWallet]:
+        body = self.client.request("GET", "/waas/wallets")
+        return [self._wallet(w) for w in body["wallets"]]
+
+    def get(self, wallet_id: str) -> Wallet | SolanaWallet:
         for wallet in self.list():
             if wallet.id == wallet_id:
                 return wallet

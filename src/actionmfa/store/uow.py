@@ -24,17 +24,19 @@ if TYPE_CHECKING:
     from actionmfa.store.repos.credentials import CredentialRepo
     from actionmfa.store.repos.mfa import MfaRepo
     from actionmfa.store.repos.passkeys import PasskeyRepo
+    from actionmfa.store.repos.signin import SignInAttemptRepo
     from actionmfa.store.repos.tokens import TokenRepo
     from actionmfa.store.repos.wallets import WalletRepo
 
 
 class UnitOfWork:
-    def __init__(self, conn: Connection) -> None:
+    def __init__(self, conn: Connection, *, audit_key: bytes | None = None) -> None:
         self.conn = conn
+        self.audit_key = audit_key
 
-    def flush(self) -> None:
-        """Write what the repositories hold back (the audit rows) — before the transaction commits."""
-        if "audit" in self.__dict__:
+    def before_commit(self) -> None:
+        """Called by :class:`Database` as the transaction is about to commit: seal the audit rows."""
+        if "audit" in self.__dict__:  # the repository was used
             self.audit.flush()
 
     @property
@@ -78,10 +80,16 @@ class UnitOfWork:
         return EmailVerificationRepo(self.conn)
 
     @cached_property
+    def signin_attempts(self) -> SignInAttemptRepo:
+        from actionmfa.store.repos.signin import SignInAttemptRepo
+
+        return SignInAttemptRepo(self.conn)
+
+    @cached_property
     def audit(self) -> AuditRepo:
         from actionmfa.store.repos.audit import AuditRepo
 
-        return AuditRepo(self.conn)
+        return AuditRepo(self.conn, self.audit_key)
 
     @cached_property
     def tokens(self) -> TokenRepo:

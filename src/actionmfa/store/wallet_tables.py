@@ -32,7 +32,7 @@ waas_wallets = Table(
     Column("environment_id", String(36), ForeignKey("environments.id", ondelete="CASCADE"), nullable=False),
     Column("user_id", String(36), ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
     Column("chain", String(16), nullable=False),
-    Column("address", String(42), nullable=False),
+    Column("address", String(64), nullable=False),  # EIP-55 hex (42) or base58 (≤ 44)
     Column("public_key", String(66), nullable=False),  # compressed secp256k1 point, hex
     Column("server_share", Text, nullable=False),  # Keyring blob
     Column("key_version", Integer, nullable=False),

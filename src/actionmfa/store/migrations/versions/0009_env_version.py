@@ -2,14 +2,14 @@
 keys, read with every session check, so that each worker's in-process cache of parsed settings and
 signing keys knows at once when another worker changed them (issue 15).
 
-Revision ID: 0006
+Revision ID: 0009
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0006"
-down_revision = "0005"
+revision = "0009"
+down_revision = "0008"
 branch_labels = None
 depends_on = None
 
