@@ -52,6 +52,13 @@ class ServerConfig:
     trust_proxy_headers: bool = False
     workers: int = 1
     warm_wallet_pool: bool = True  # start Paillier prime search at start-up, not at the first wallet
+    # Bounded connections (issue 11.2, actionmfa.connections): deadlines in seconds, caps per worker.
+    header_timeout: float = 10.0
+    body_timeout: float = 30.0
+    keep_alive_timeout: int = 5
+    max_connections: int = 800
+    max_connections_per_client: int = 64
+    graceful_shutdown_timeout: int = 15
 
     @property
     def effective_database_url(self) -> str:
@@ -86,6 +93,12 @@ class ServerConfig:
             trust_proxy_headers=_bool(e.get("ACTIONMFA_TRUST_PROXY_HEADERS", "false")),
             workers=int(e.get("ACTIONMFA_WORKERS", "1")),
             warm_wallet_pool=_bool(e.get("ACTIONMFA_WALLET_POOL_WARM", "true")),
+            header_timeout=float(e.get("ACTIONMFA_HEADER_TIMEOUT", "10")),
+            body_timeout=float(e.get("ACTIONMFA_BODY_TIMEOUT", "30")),
+            keep_alive_timeout=int(e.get("ACTIONMFA_KEEP_ALIVE_TIMEOUT", "5")),
+            max_connections=int(e.get("ACTIONMFA_MAX_CONNECTIONS", "800")),
+            max_connections_per_client=int(e.get("ACTIONMFA_MAX_CONNECTIONS_PER_CLIENT", "64")),
+            graceful_shutdown_timeout=int(e.get("ACTIONMFA_GRACEFUL_SHUTDOWN_TIMEOUT", "15")),
         )
         return replace(cfg, **{k: v for k, v in overrides.items() if v is not None})
 

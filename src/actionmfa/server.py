@@ -7,12 +7,14 @@ import os
 import socket
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import uvicorn
 from fastapi import FastAPI
 
 from actionmfa.api.app import create_app
 from actionmfa.config import ServerConfig
+from actionmfa.connections import ConnectionLimits, attach, ensure_descriptors
 from actionmfa.services.runtime import Runtime
 
 BOOTSTRAP_FILE = "bootstrap.json"
@@ -69,6 +71,29 @@ def with_tcp_proto(sock: socket.socket) -> socket.socket:
     if sock.family in (socket.AF_INET, socket.AF_INET6) and sock.proto != socket.IPPROTO_TCP:
         return socket.socket(sock.family, sock.type, socket.IPPROTO_TCP, fileno=sock.detach())
     return sock
+
+
+def connection_limits(config: ServerConfig) -> ConnectionLimits:
+    """The bounded-connection settings of ``config``, fitted to the open-file limit."""
+    return ensure_descriptors(
+        ConnectionLimits(
+            header_timeout=config.header_timeout,
+            body_timeout=config.body_timeout,
+            keep_alive_timeout=config.keep_alive_timeout,
+            max_connections=config.max_connections,
+            max_connections_per_client=config.max_connections_per_client,
+        )
+    )
+
+
+def uvicorn_config(app: Any, config: ServerConfig, **options: Any) -> uvicorn.Config:
+    """uvicorn's config for ``actionmfa serve``: the bounded protocol (actionmfa.connections), the
+    keep-alive timeout and a bounded graceful shutdown (in-flight requests get that long)."""
+    ucfg = uvicorn.Config(
+        app, host=config.host, port=config.port, log_level="info",
+        timeout_graceful_shutdown=config.graceful_shutdown_timeout, **options,
+    )
+    return attach(ucfg, connection_limits(config))
 
 
 def run_workers(config: uvicorn.Config) -> None:

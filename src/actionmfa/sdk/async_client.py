@@ -28,6 +28,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any, Concatenate, Generic, Literal, ParamSpec, TypeVar, overload
 
+from actionmfa.sdk.approve import PromptMode
 from actionmfa.sdk.auth import AuthResource, EmailAuth, ExternalAuth
 from actionmfa.sdk.client import Client
 from actionmfa.sdk.mfa import MfaResource
@@ -39,6 +40,7 @@ from actionmfa.sdk.transport import SessionState
 from actionmfa.sdk.ui import MfaPrompt, UiResource
 from actionmfa.sdk.users import UsersResource
 from actionmfa.sdk.wallets import Wallet, WalletsResource
+from actionmfa.wallet.keyproofs import ClientRing
 
 __all__ = ["AsyncClient", "AsyncWallet"]
 
@@ -192,8 +194,10 @@ class AsyncPasskeysResource(AsyncView[PasskeysResource]):
     get = awaitable(PasskeysResource.get)
     register = awaitable(PasskeysResource.register)
     authenticate_mfa = awaitable(PasskeysResource.authenticate_mfa)
+    origins = awaitable(PasskeysResource.origins)
     update = awaitable(PasskeysResource.update)
     delete = awaitable(PasskeysResource.delete)
+    origins = awaitable(PasskeysResource.origins)
 
 
 class AsyncWallet(AsyncView[Wallet]):
@@ -208,16 +212,20 @@ class AsyncWallet(AsyncView[Wallet]):
     reshare = awaitable(Wallet.reshare)
 
     @overload
-    async def export_private_key(self) -> str: ...
+    async def export_private_key(self, *, prompt: PromptMode = None) -> str: ...
 
     @overload
-    async def export_private_key(self, *, password: str) -> dict[str, Any]: ...
+    async def export_private_key(self, *, password: str, prompt: PromptMode = None) -> dict[str, Any]: ...
 
     @overload
-    async def export_private_key(self, *, password: str | None) -> str | dict[str, Any]: ...
+    async def export_private_key(
+        self, *, password: str | None, prompt: PromptMode = None
+    ) -> str | dict[str, Any]: ...
 
-    async def export_private_key(self, *, password: str | None = None) -> str | dict[str, Any]:
-        return await self._runner(self._target.export_private_key, password=password)
+    async def export_private_key(
+        self, *, password: str | None = None, prompt: PromptMode = None
+    ) -> str | dict[str, Any]:
+        return await self._runner(self._target.export_private_key, password=password, prompt=prompt)
 
     def __repr__(self) -> str:
         return f"AsyncWallet(id={self.id!r}, address={self.address!r})"
@@ -303,6 +311,7 @@ class AsyncWalletsResource(AsyncView[WalletsResource]):
     user_id = awaitable(WalletsResource.user_id)
     load_share = awaitable(WalletsResource.load_share)
     randomness_pool = awaitable(WalletsResource.randomness_pool)
+    ring = awaitable(WalletsResource.ring)
 
     def configure(
         self,
@@ -311,9 +320,11 @@ class AsyncWalletsResource(AsyncView[WalletsResource]):
         passphrase: str | None = None,
         min_modulus_bits: int | None = None,
         precompute: int | None = None,
+        ring: ClientRing | None = None,
     ) -> AsyncWalletsResource:
         self._target.configure(
-            share_dir=share_dir, passphrase=passphrase, min_modulus_bits=min_modulus_bits, precompute=precompute
+            share_dir=share_dir, passphrase=passphrase, min_modulus_bits=min_modulus_bits, precompute=precompute,
+            ring=ring,
         )
         return self
 

@@ -33,6 +33,7 @@ from eth_account.datastructures import SignedMessage, SignedSetCodeAuthorization
 
 from actionmfa.crypto import b64u, b64u_decode
 from actionmfa.errors import NotFoundError, WalletProofInvalidError, WalletSignatureInvalidError
+from actionmfa.sdk.approve import PromptMode, open_with_prompt
 from actionmfa.sdk.solana_shares import SolanaShareStore
 from actionmfa.sdk.solana_wallets import SolanaWallet, create_solana_wallet
 from actionmfa.wallet import ecdsa2p as p2
@@ -47,7 +48,8 @@ from actionmfa.wallet.export import (
     open_share,
     recipient_public_key_b64,
 )
-from actionmfa.wallet.paillier import DEFAULT_MODULUS_BITS, RandomnessPool
+from actionmfa.wallet.keyproofs import ClientRing
+from actionmfa.wallet.paillier import PrecomputePool
 from actionmfa.wallet.payloads import (
     PayloadKind,
     SignRequest,
@@ -72,6 +74,7 @@ from actionmfa.wallet.reshare import (
     client_reshare_respond,
     reshare_session_id,
 )
+from actionmfa.wallet.zk.sizes import MIN_MODULUS_BITS
 
 if TYPE_CHECKING:
     from actionmfa.sdk.transport import Transport
@@ -214,7 +217,8 @@ class Wallet:
         return self._share
 
     def precompute(self, count: int = 8, *, background: bool = False) -> None:
-        """Precompute Paillier randomness ``r^N mod N²`` now (the costly part of a signing round)."""
+        """Precompute the witness-free part of ``count`` signatures now — the Paillier randomness
+        and the Πaff-g commitments, the costly part of a signing round's client side."""
         pool = self._randomness()
         pool.target = max(pool.target, count)
         if background:
@@ -222,40 +226,46 @@ class Wallet:
         else:
             pool.fill(count)
 
-    def _randomness(self) -> RandomnessPool:
+    def _randomness(self) -> PrecomputePool[p2.SignPrecompute]:
         return self._r.randomness_pool(self.id, self._client_share())
 
     # -- signing ----------------------------------------------------------------------------------
-    def sign_message(self, message: str | bytes) -> SignedMessage:
-        """EIP-191 ``personal_sign`` of text or bytes."""
-        result = self._sign(message_request(message))
+    def sign_message(self, message: str | bytes, *, prompt: PromptMode = None) -> SignedMessage:
+        """EIP-191 ``personal_sign`` of text or bytes. ``prompt="terminal"|"browser"``: when MFA is
+        required, show the approval prompt for this payload and retry (:mod:`actionmfa.sdk.approve`)."""
+        result = self._sign(message_request(message), prompt)
         assert isinstance(result, SignedMessage)  # noqa: S101
         return result
 
-    def sign_typed_data(self, full_message: Mapping[str, Any]) -> SignedMessage:
+    def sign_typed_data(self, full_message: Mapping[str, Any], *, prompt: PromptMode = None) -> SignedMessage:
         """EIP-712 typed data (the full message with ``types``, ``domain``, ``primaryType``, ``message``)."""
-        result = self._sign(typed_data_request(full_message))
+        result = self._sign(typed_data_request(full_message), prompt)
         assert isinstance(result, SignedMessage)  # noqa: S101
         return result
 
-    def sign_transaction(self, tx: Mapping[str, Any]) -> SignedTransaction:
+    def sign_transaction(self, tx: Mapping[str, Any], *, prompt: PromptMode = None) -> SignedTransaction:
         """An EIP-1559 (type 2) or EIP-7702 (type 4) transaction; ``.raw_transaction`` is ready to send."""
-        result = self._sign(transaction_request(tx))
+        result = self._sign(transaction_request(tx), prompt)
         assert isinstance(result, SignedTransaction)  # noqa: S101
         return result
 
-    def sign_authorization(self, authorization: Mapping[str, Any]) -> SignedSetCodeAuthorization:
+    def sign_authorization(
+        self, authorization: Mapping[str, Any], *, prompt: PromptMode = None
+    ) -> SignedSetCodeAuthorization:
         """An EIP-7702 authorization ``{chainId, address, nonce}``."""
-        result = self._sign(authorization_request(authorization))
+        result = self._sign(authorization_request(authorization), prompt)
         assert isinstance(result, SignedSetCodeAuthorization)  # noqa: S101
         return result
 
-    def _sign(self, request: SignRequest) -> SignedMessage | SignedTransaction | SignedSetCodeAuthorization:
+    def _sign(
+        self, request: SignRequest, prompt: PromptMode = None
+    ) -> SignedMessage | SignedTransaction | SignedSetCodeAuthorization:
         digest = request.digest()
         body: dict[str, Any] = request.to_json()
         c = self._r.client
-        opened = c.request("POST", f"/waas/{self.id}/signMessage", json=body, scope=SIGN_SCOPE,
-                           include_mfa_token=True)
+        opened = open_with_prompt(c, prompt, lambda: c.request(
+            "POST", f"/waas/{self.id}/signMessage", json=body, scope=SIGN_SCOPE, include_mfa_token=True
+        ), payload=request)
         # Refuse to take part if the server is about to sign anything other than what we asked for.
         if opened.get("digest") != "0x" + digest.hex():
             raise WalletProofInvalidError("Server digest differs from the payload's")
@@ -265,12 +275,12 @@ class Wallet:
         share = self._client_share()
         body["keyVersion"] = self.key_version
         ceremony_id = str(opened["ceremonyId"])
-        sid = p2.sign_session_id(self.id, ceremony_id, digest)
+        sid = p2.sign_session_id(self.id, ceremony_id, digest, key_version=self.key_version)
         nonce_msg, state = p2.client_sign_respond(sid, digest, p2.SignCommit.from_json(opened["message"]))
         base = f"/waas/{self.id}/signMessage/{ceremony_id}"
         revealed = c.request("POST", f"{base}/nonce", json={**body, "message": nonce_msg.to_json()})
         partial = p2.client_sign_finish(share, state, p2.SignReveal.from_json(revealed["message"]),
-                                        randomness=self._randomness().take)
+                                        precomputed=self._randomness().take_item())
         done = c.request("POST", f"{base}/complete", json={**body, "message": partial.to_json()})
         sig = p2.Signature.from_json(done["signature"])
         if not p2.verify_signature(share.public_key, digest, sig):
@@ -294,7 +304,7 @@ class Wallet:
         opened = c.request("POST", base, json={}, scope=REFRESH_SCOPE, include_mfa_token=True)
         ceremony_id, version = str(opened["ceremonyId"]), int(opened["keyVersion"])
         sid = refresh_session_id(self.id, ceremony_id, version)
-        contribution, state = client_refresh_respond(sid, RefreshCommit.from_json(opened["message"]))
+        contribution, state = client_refresh_respond(sid, RefreshCommit.from_json(opened["message"]), self._r.ring())
         done = c.request("POST", f"{base}/{ceremony_id}", json={"message": contribution.to_json()})
         new_share, confirm = client_refresh_finish(share, state, RefreshOpen.from_json(done["message"]),
                                                    min_modulus_bits=self._r.min_modulus_bits)
@@ -334,7 +344,8 @@ class Wallet:
             return seal_envelope(pem, sub_share_plaintext(self.id, version + 1, "user", value))
 
         sid = reshare_session_id(self.id, ceremony_id, version, offer.scheme)
-        dealing, state = client_reshare_respond(sid, share, offer, seal_for_delegate=seal if delegate else None)
+        dealing, state = client_reshare_respond(sid, share, offer, self._r.ring(),
+                                                seal_for_delegate=seal if delegate else None)
         opened2 = c.request("POST", f"{base}/{ceremony_id}", json={"message": dealing.to_json()})
         new_share, confirm = client_reshare_finish(share, state, ReshareOpen.from_json(opened2["message"]),
                                                    min_modulus_bits=self._r.min_modulus_bits)
@@ -350,15 +361,15 @@ class Wallet:
 
     # -- export ---------------------------------------------------------------------------------------
     @overload
-    def export_private_key(self) -> str: ...
+    def export_private_key(self, *, prompt: PromptMode = None) -> str: ...
 
     @overload
-    def export_private_key(self, *, password: str) -> dict[str, Any]: ...
+    def export_private_key(self, *, password: str, prompt: PromptMode = None) -> dict[str, Any]: ...
 
     @overload
-    def export_private_key(self, *, password: str | None) -> str | dict[str, Any]: ...
+    def export_private_key(self, *, password: str | None, prompt: PromptMode = None) -> str | dict[str, Any]: ...
 
-    def export_private_key(self, *, password: str | None = None) -> str | dict[str, Any]:
+    def export_private_key(self, *, password: str | None = None, prompt: PromptMode = None) -> str | dict[str, Any]:
         """The full private key as 64 hex characters without ``0x`` — or, with ``password``, a v3
         keystore dict. The server's share arrives HPKE-sealed to a one-time key; the key is
         assembled here and checked against the address."""
@@ -366,10 +377,11 @@ class Wallet:
         recipient = generate_recipient_key()
         request_id = "".join(secrets.choice(_RID_ALPHABET) for _ in range(32))
         body = {"recipientPublicKey": recipient_public_key_b64(recipient), "encryptionType": "HPKE"}
-        response = self._r.client.request(
+        c = self._r.client
+        response = open_with_prompt(c, prompt, lambda: c.request(
             "POST", f"/waas/{self.id}/privateKey/export", json=body, scope=EXPORT_SCOPE,
             include_mfa_token=True, headers={"x-dyn-request-id": request_id},
-        )
+        ), action="wallet.waas.export")
         if response.get("requestId") != request_id or response.get("walletId") != self.id:
             raise WalletProofInvalidError("Export response is for another request")
         info = export_info(self.id, request_id, str(response.get("tokenId")))
@@ -391,26 +403,45 @@ class WalletsResource:
         self.client = client
         self.store = ShareStore()
         self.solana_store = SolanaShareStore(self.store.directory)
-        self.min_modulus_bits = DEFAULT_MODULUS_BITS
+        self.min_modulus_bits = MIN_MODULUS_BITS
         self.precompute = 4
-        self._pools: dict[tuple[str, int], RandomnessPool] = {}
+        self._pools: dict[tuple[str, int], PrecomputePool[p2.SignPrecompute]] = {}
         self._pools_lock = threading.Lock()
+        self._ring: ClientRing | None = None
+        self._ring_lock = threading.Lock()
+
+    def ring(self) -> ClientRing:
+        """This client's ring-Pedersen parameters with their Πprm, made once (about a second) and
+        sent in round 2 of every key ceremony: the server proves its Paillier key (Πfac) and the
+        encrypted share (Πlog*) against them."""
+        with self._ring_lock:
+            if self._ring is None:
+                self._ring, _ = ClientRing.create()
+            return self._ring
 
     def configure(self, *, share_dir: Path | str | None = None, passphrase: str | None = None,
-                  min_modulus_bits: int | None = None, precompute: int | None = None) -> WalletsResource:
+                  min_modulus_bits: int | None = None, precompute: int | None = None,
+                  ring: ClientRing | None = None) -> WalletsResource:
         """``precompute``: Paillier randomness values kept ready per wallet by a background thread
-        (0 disables it; each value saves ~9 ms of a signature's client-side work)."""
+        (0 disables it; each value saves ~9 ms of a signature's client-side work). ``min_modulus_bits``
+        can raise the 2048-bit floor, never lower it. ``ring``: ring-Pedersen parameters made earlier
+        with :meth:`ClientRing.create` (otherwise made on first use)."""
+        if ring is not None:
+            with self._ring_lock:
+                self._ring = ring
         if share_dir is not None or passphrase is not None:
             self.store = ShareStore(share_dir if share_dir is not None else self.store.directory,
                                     passphrase=passphrase)
             self.solana_store = SolanaShareStore(self.store.directory, passphrase=passphrase)
         if min_modulus_bits is not None:
+            if min_modulus_bits < MIN_MODULUS_BITS:  # a floor: the proofs' parameters need it
+                raise ValueError(f"min_modulus_bits cannot be below {MIN_MODULUS_BITS}")
             self.min_modulus_bits = min_modulus_bits
         if precompute is not None:
             self.precompute = precompute
         return self
 
-    def randomness_pool(self, wallet_id: str, share: p2.ClientKeyShare) -> RandomnessPool:
+    def randomness_pool(self, wallet_id: str, share: p2.ClientKeyShare) -> PrecomputePool[p2.SignPrecompute]:
         """One pool per (wallet, server modulus), shared by every ``Wallet`` object of that wallet."""
         key = (wallet_id, share.paillier.n)
         with self._pools_lock:
@@ -418,7 +449,7 @@ class WalletsResource:
             if pool is None:
                 for old_key in [k for k in self._pools if k[0] == wallet_id]:  # modulus changed: refresh
                     self._pools.pop(old_key).stop()
-                pool = RandomnessPool(share.paillier, target=max(self.precompute, 1))
+                pool = PrecomputePool(lambda: p2.sign_precompute(share), target=max(self.precompute, 1))
                 if self.precompute > 0:
                     pool.start_background()
                 self._pools[key] = pool
@@ -456,13 +487,15 @@ class WalletsResource:
             raise ValueError("chain must be 'EVM' or 'SOL'")
         opened = self.client.request("POST", "/waas/create", json={"chain": "EVM"})
         ceremony_id = str(opened["ceremonyId"])
-        user_id = str(opened["userId"])
-        sid = p2.keygen_session_id(ceremony_id, self.client.environment_id, user_id)
-        share_msg, state = p2.client_keygen_respond(sid, p2.KeygenCommit.from_json(opened["message"]))
+        user_id, wallet_id = str(opened["userId"]), str(opened["walletId"])
+        sid = p2.keygen_session_id(ceremony_id, self.client.environment_id, user_id, wallet_id=wallet_id)
+        share_msg, state = p2.client_keygen_respond(sid, p2.KeygenCommit.from_json(opened["message"]), self.ring())
         done = self.client.request("POST", f"/waas/create/{ceremony_id}", json={"message": share_msg.to_json()})
         share = p2.client_keygen_finish(state, p2.KeygenOpen.from_json(done["message"]),
                                         min_modulus_bits=self.min_modulus_bits)
         wallet = Wallet(self, done["wallet"])
+        if wallet.id != wallet_id:
+            raise WalletProofInvalidError("Server finished another wallet than it opened")
         if address_of(share.public_key) != wallet.address:
             raise WalletProofInvalidError("Server reported another address than the joint key's")
         self.store.save(self.client.environment_id, user_id, wallet.id, share)

@@ -26,6 +26,7 @@ from actionmfa.services.core.gate import Gate
 from actionmfa.services.core.keys import SigningKeys
 from actionmfa.services.core.sessions import SessionService
 from actionmfa.services.core.tokens import TokenService
+from actionmfa.services.mfa.approvals import Approvals
 from actionmfa.services.mfa.completion import Completion
 from actionmfa.services.mfa.devices import Devices
 from actionmfa.services.mfa.lockout import CodeAttempts
@@ -40,6 +41,7 @@ from actionmfa.services.operator.environments import EnvironmentAdmin
 from actionmfa.services.operator.health import Health
 from actionmfa.services.operator.key_rotation import KeyRotation
 from actionmfa.services.operator.mfa_reset import MfaReset
+from actionmfa.services.operator.user_overview import UserOverview
 from actionmfa.services.passkeys.authentication import PasskeyAuthentication
 from actionmfa.services.passkeys.ceremonies import PasskeyCeremonies
 from actionmfa.services.passkeys.management import PasskeyManagement
@@ -96,6 +98,7 @@ class MfaServices:
     devices: Devices
     step_up: StepUp
     profile: Profile
+    approvals: Approvals
 
 
 @dataclass(frozen=True)
@@ -139,6 +142,7 @@ class OperatorServices:
     audit_chain: AuditChain
     dashboard: Dashboard
     mfa_reset: MfaReset
+    users: UserOverview
     key_rotation: KeyRotation
     health: Health
 
@@ -199,6 +203,7 @@ def build_services(*, db: Database, keyring: Keyring, clock: Clock, mailer: Mail
         devices=Devices(db, clock, gate),
         step_up=StepUp(db, gate),
         profile=Profile(db, clock, gate, recovery),
+        approvals=Approvals(keyring, clock),
     )
 
     ceremonies = PasskeyCeremonies(db, keyring, clock)
@@ -229,12 +234,15 @@ def build_services(*, db: Database, keyring: Keyring, clock: Clock, mailer: Mail
     environment_admin = EnvironmentAdmin(db, environments)
     audit_log = AuditLog(db, environments)
     audit_chain = AuditChain(db, keyring)
+    user_overview, reset = UserOverview(db, clock), MfaReset(db, clock)
     operator = OperatorServices(
         environments=environment_admin,
         audit_log=audit_log,
         audit_chain=audit_chain,
-        dashboard=Dashboard(keyring, clock, access, environment_admin, audit_log, audit_chain),
-        mfa_reset=MfaReset(db, clock),
+        dashboard=Dashboard(keyring, clock, access, environment_admin, audit_log, audit_chain,
+                            user_overview=user_overview, mfa_reset=reset),
+        mfa_reset=reset,
+        users=user_overview,
         key_rotation=KeyRotation(db, keyring, clock),
         health=Health(db),
     )
