@@ -9,6 +9,7 @@ import base64
 import json
 import os
 import secrets
+import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -127,16 +128,40 @@ def load_keyring(config: ServerConfig) -> Keyring:
         return Keyring(keys=keys, active_key_id=active, hash_key=base64.b64decode(config.hash_key))
     path = config.data_dir / KEYS_FILE
     if not path.exists():
-        config.data_dir.mkdir(parents=True, exist_ok=True)
         doc = {
             "active": "k1",
             "keys": {"k1": base64.b64encode(secrets.token_bytes(32)).decode()},
             "hashKey": base64.b64encode(secrets.token_bytes(32)).decode(),
         }
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        # Several workers may start at once on a fresh data dir: each writes a complete file under
+        # a temporary name and links it into place; link() never replaces, so exactly one file wins
+        # and every process then reads that one — never a half-written file (issue 11.3).
+        write_private_file(path, doc, replace=False)
+    return read_keys_file(path)
+
+
+def write_private_file(path: Path, doc: dict[str, Any], *, replace: bool = True) -> bool:
+    """Write ``doc`` as JSON (mode 0600) atomically: a temporary file created with ``O_EXCL`` in the
+    same directory, written and fsynced, then renamed over ``path`` (``replace``) or hard-linked to
+    it (not ``replace``: false if the file already exists, which is then left as it is)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")  # O_EXCL, 0600
+    tmp = Path(tmp_name)
+    try:
         with os.fdopen(fd, "w") as fh:
             json.dump(doc, fh, indent=2)
-    return read_keys_file(path)
+            fh.flush()
+            os.fsync(fh.fileno())
+        if replace:
+            tmp.replace(path)
+            return True
+        try:
+            os.link(tmp, path)
+        except FileExistsError:
+            return False
+        return True
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 def read_keys_file(path: Path) -> Keyring:
@@ -154,8 +179,4 @@ def write_keys_file(path: Path, keyring: Keyring) -> None:
         "keys": {k: base64.b64encode(v).decode() for k, v in keyring.keys.items()},
         "hashKey": base64.b64encode(keyring.hash_key).decode(),
     }
-    tmp = path.with_suffix(".tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as fh:
-        json.dump(doc, fh, indent=2)
-    tmp.replace(path)
+    write_private_file(path, doc)

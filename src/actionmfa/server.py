@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import socket
 from dataclasses import dataclass
@@ -13,8 +12,9 @@ import uvicorn
 from fastapi import FastAPI
 
 from actionmfa.api.app import create_app
-from actionmfa.config import ServerConfig
+from actionmfa.config import ServerConfig, write_private_file
 from actionmfa.connections import ConnectionLimits, attach, ensure_descriptors
+from actionmfa.lifecycle import die_with_parent
 from actionmfa.services.runtime import Runtime
 
 BOOTSTRAP_FILE = "bootstrap.json"
@@ -28,31 +28,40 @@ class Bootstrap:
 
 
 def prepare(config: ServerConfig) -> tuple[Runtime, Bootstrap | None]:
-    """Migrate the store and, if it is empty, create the first environment and operator token."""
+    """Migrate the store and, if it is empty, create the first environment and operator token —
+    both in one transaction under the database's start-up lock (:meth:`Database.startup`), so that
+    servers starting together bootstrap exactly once (issue 11.3)."""
     runtime = Runtime.build(config)
-    runtime.db.migrate()
-    with runtime.db.write() as uow:
+    with runtime.db.startup() as uow:
         result = runtime.environments.bootstrap(uow)
     if result is None:
         return runtime, None
     created, operator_token = result
     path = config.data_dir / BOOTSTRAP_FILE
-    config.data_dir.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as fh:
-        json.dump({"environmentId": created.environment.id, "adminToken": operator_token}, fh, indent=2)
+    write_private_file(path, {"environmentId": created.environment.id, "adminToken": operator_token})
     return runtime, Bootstrap(created.environment.id, operator_token, path)
 
 
 def warm_up(runtime: Runtime) -> None:
-    """Start the wallet's Paillier key pool now, so the first wallet creation does not wait for
-    a 2048-bit prime search (seconds); the pool fills in a child process."""
+    """What every worker runs beside the requests: the janitor (a sweep every 5 minutes, one worker
+    at a time) and the wallet's Paillier key pool, started now so the first wallet creation does
+    not wait for a 2048-bit prime search (seconds); the pool fills in a child process."""
+    runtime.services.operator.janitor.start()
     if runtime.config.warm_wallet_pool:
         runtime.services.wallets.keys.start()
 
 
+SUPERVISOR_PID_VARIABLE = "ACTIONMFA_SUPERVISOR_PID"
+
+
 def app_from_env() -> FastAPI:
-    """Factory for ``uvicorn --factory actionmfa.server:app_from_env`` (multi-worker serving)."""
+    """Factory for ``uvicorn --factory actionmfa.server:app_from_env`` (multi-worker serving).
+
+    A worker of :func:`run_workers` dies with its supervisor (issue 11.4): if the supervisor is
+    killed (even with SIGKILL) the worker, and with it its key-pool child, goes too."""
+    supervisor = os.environ.get(SUPERVISOR_PID_VARIABLE)
+    if supervisor and supervisor.isdigit() and int(supervisor) == os.getppid():
+        die_with_parent(int(supervisor))
     config = ServerConfig.from_env()
     runtime = Runtime.build(config)
     app = create_app(runtime, migrate=True)
@@ -100,5 +109,6 @@ def run_workers(config: uvicorn.Config) -> None:
     """What ``uvicorn --workers N`` does, with the listening socket fixed by :func:`with_tcp_proto`."""
     from uvicorn.supervisors import Multiprocess
 
+    os.environ[SUPERVISOR_PID_VARIABLE] = str(os.getpid())  # inherited by the workers (app_from_env)
     sock = with_tcp_proto(config.bind_socket())
     Multiprocess(config, sockets=[sock]).run()

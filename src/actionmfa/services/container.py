@@ -39,6 +39,7 @@ from actionmfa.services.operator.audit_log import AuditLog
 from actionmfa.services.operator.dashboard import Dashboard
 from actionmfa.services.operator.environments import EnvironmentAdmin
 from actionmfa.services.operator.health import Health
+from actionmfa.services.operator.janitor import Janitor, JanitorThread
 from actionmfa.services.operator.key_rotation import KeyRotation
 from actionmfa.services.operator.mfa_reset import MfaReset
 from actionmfa.services.operator.user_overview import UserOverview
@@ -145,6 +146,7 @@ class OperatorServices:
     users: UserOverview
     key_rotation: KeyRotation
     health: Health
+    janitor: JanitorThread
 
 
 @dataclass(frozen=True)
@@ -157,7 +159,9 @@ class Services:
     operator: OperatorServices
 
     def close(self) -> None:
-        """Release what the services hold outside the database (the key pool and its child process)."""
+        """Release what the services hold outside the database (the janitor, the key pool and its
+        child process)."""
+        self.operator.janitor.stop()
         self.wallets.keys.close()
 
 
@@ -245,5 +249,6 @@ def build_services(*, db: Database, keyring: Keyring, clock: Clock, mailer: Mail
         users=user_overview,
         key_rotation=KeyRotation(db, keyring, clock),
         health=Health(db),
+        janitor=JanitorThread(Janitor(db, clock)),  # started by server.warm_up in every worker
     )
     return Services(core, signin, mfa, passkeys, wallets, operator)

@@ -6,10 +6,11 @@ Services reach storage only through these attributes (typed by the ports each ar
 
 from __future__ import annotations
 
+import hashlib
 from functools import cached_property
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, text
 
 if TYPE_CHECKING:
     from actionmfa.store.repos.audit import AuditRepo
@@ -42,6 +43,15 @@ class UnitOfWork:
     @property
     def dialect(self) -> str:
         return self.conn.dialect.name
+
+    def try_lock(self, name: str) -> bool:
+        """Claim ``name`` for this transaction without waiting: PostgreSQL's
+        ``pg_try_advisory_xact_lock`` (false if another transaction holds it); on SQLite a write
+        transaction already excludes every other (BEGIN IMMEDIATE), so the claim always succeeds."""
+        if self.dialect != "postgresql":
+            return True
+        key = int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big", signed=True)
+        return bool(self.conn.execute(text("SELECT pg_try_advisory_xact_lock(:k)"), {"k": key}).scalar_one())
 
     @cached_property
     def environments(self) -> EnvironmentRepo:

@@ -19,7 +19,7 @@ from fastapi import APIRouter, Depends, Header
 from pydantic import Field
 
 from actionmfa.api.deps import AuthDep, MetaDep, ProofDep, WalletsDep
-from actionmfa.api.responses import FULL_SESSION, errors
+from actionmfa.api.responses import FULL_SESSION, errors, links
 from actionmfa.api.schemas import WireModel
 from actionmfa.api.wallet_wire import (
     CeremonyRound,
@@ -94,7 +94,8 @@ def request_id_header(x_dyn_request_id: str | None = Header(default=None, alias=
     return x_dyn_request_id
 
 
-@router.post("/waas/create", operation_id="createWaasAccount")
+@router.post("/waas/create", operation_id="createWaasAccount",
+             openapi_extra=links(200, completeWaasAccount={"ceremonyId": "$response.body#/ceremonyId"}))
 def open_keygen(body: CreateBody, ctx: AuthDep, wallets: WalletsDep) -> KeygenOpened:
     if body.chain == Chain.SOL.value:
         return KeygenOpened.model_validate(wallets.solana.keygen.open_keygen(ctx))
@@ -113,7 +114,9 @@ def list_wallets(ctx: AuthDep, wallets: WalletsDep) -> WalletList:
     return WalletList.model_validate({"wallets": [w.to_json() for w in wallets.keygen.list_wallets(ctx)]})
 
 
-@router.post("/waas/{walletId}/signMessage", operation_id="signMessage")
+@router.post("/waas/{walletId}/signMessage", operation_id="signMessage",
+             openapi_extra=links(200, signMessageNonce={"walletId": "$request.path.walletId",
+                                                        "ceremonyId": "$response.body#/ceremonyId"}))
 def open_sign(walletId: str, body: SignOpenBody, proof: ProofDep, ctx: AuthDep, wallets: WalletsDep) -> SignOpened:
     request = body.model_dump(mode="json")
     if is_solana_kind(body.kind):

@@ -443,6 +443,11 @@ class EmailVerificationRepo(_Repo):
         )
         return result.rowcount == 1
 
+    def purge_expired(self, before: datetime) -> int:
+        """The janitor's sweep: every verification that expired before ``before``."""
+        c = t.email_verifications.c
+        return int(self.conn.execute(delete(t.email_verifications).where(c.expires_at < before)).rowcount or 0)
+
     def purge_for_email(self, environment_id: str, email: str, expired_before: datetime) -> int:
         """Drop this address's verifications that expired before ``expired_before`` (housekeeping
         on the address's next request; they can no longer sign in nor count toward a limit)."""

@@ -156,3 +156,19 @@ class TokenRepo:
                 m.mfa_tokens.c.used_at.is_not(None),
             )
         )
+
+    def purge_expired(self, now: datetime) -> int:
+        """The janitor's sweep: tokens that can never be accepted again — expired elevated tokens,
+        spent single-use MFA tokens, and every token of a session that ended (revoked or expired)."""
+        ended = select(t.sessions.c.id).where((t.sessions.c.revoked_at.is_not(None)) | (t.sessions.c.expires_at < now))
+        removed = self.conn.execute(delete(m.elevated_tokens).where(m.elevated_tokens.c.expires_at < now)).rowcount
+        removed += self.conn.execute(
+            delete(m.mfa_tokens).where(
+                (m.mfa_tokens.c.single_use.is_(True) & m.mfa_tokens.c.used_at.is_not(None))
+                | m.mfa_tokens.c.session_id.in_(ended)
+            )
+        ).rowcount
+        removed += self.conn.execute(
+            delete(m.elevated_tokens).where(m.elevated_tokens.c.session_id.in_(ended))
+        ).rowcount
+        return int(removed or 0)
