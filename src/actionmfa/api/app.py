@@ -7,6 +7,7 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import anyio.to_thread
 from fastapi import FastAPI
 from fastapi.routing import APIRoute
 
@@ -14,6 +15,7 @@ from actionmfa import __version__
 from actionmfa.api.errors import MethodTable, install_error_handlers
 from actionmfa.api.limits import BodySizeLimit
 from actionmfa.api.responses import errors
+from actionmfa.config import REQUEST_THREADS
 from actionmfa.services.runtime import Runtime
 
 log = logging.getLogger("actionmfa")
@@ -48,6 +50,8 @@ def create_app(runtime: Runtime, *, migrate: bool = True) -> FastAPI:
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         if migrate:
             runtime.db.migrate()
+        # The sync routes' thread pool, matched to the PostgreSQL connection pool (store/db.py).
+        anyio.to_thread.current_default_thread_limiter().total_tokens = REQUEST_THREADS
         yield
         runtime.close()
 
