@@ -22,6 +22,11 @@ def _bool(value: str) -> bool:
     return value.strip().lower() in ("1", "true", "yes", "on")
 
 
+# Threads that run one worker's sync routes (anyio's default limiter, set by api/app.py); the
+# PostgreSQL connection pool has as many connections (store/db.py), so none is opened per request.
+REQUEST_THREADS = 40
+
+
 @dataclass(frozen=True)
 class SmtpConfig:
     host: str | None = None

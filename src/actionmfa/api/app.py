@@ -7,6 +7,7 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import anyio.to_thread
 from fastapi import FastAPI
 from fastapi.routing import APIRoute
 
@@ -16,6 +17,7 @@ from actionmfa.api.limits import BodySizeLimit
 from actionmfa.api.metrics import Metrics
 from actionmfa.api.observability import RequestObserver
 from actionmfa.api.responses import errors
+from actionmfa.config import REQUEST_THREADS
 from actionmfa.services.runtime import Runtime
 
 log = logging.getLogger("actionmfa")
@@ -50,6 +52,8 @@ def create_app(runtime: Runtime, *, migrate: bool = True) -> FastAPI:
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         if migrate:
             runtime.db.migrate()
+        # The sync routes' thread pool, matched to the PostgreSQL connection pool (store/db.py).
+        anyio.to_thread.current_default_thread_limiter().total_tokens = REQUEST_THREADS
         yield
         runtime.close()
 

@@ -20,6 +20,7 @@ from actionmfa.crypto import Keyring
 from actionmfa.services.core.access import Access
 from actionmfa.services.core.credentials import Credentials
 from actionmfa.services.core.directory import Directory
+from actionmfa.services.core.envcache import EnvironmentCache
 from actionmfa.services.core.environments import EnvironmentService
 from actionmfa.services.core.gate import Gate
 from actionmfa.services.core.keys import SigningKeys
@@ -178,7 +179,7 @@ def _solana_services(db: Database, clock: Clock, gate: Gate, vault: WalletVault,
 def build_services(*, db: Database, keyring: Keyring, clock: Clock, mailer: Mailer) -> Services:
     """The whole graph, once per process (``Runtime.build`` calls this)."""
     keys = SigningKeys(keyring)
-    sessions = SessionService(keys, clock)
+    sessions = SessionService(keys, clock, EnvironmentCache())
     environments = EnvironmentService(keyring, keys, clock)
     tokens = TokenService(keyring, keys, clock)
     gate = Gate(tokens)
