@@ -248,7 +248,7 @@ def build_services(*, db: Database, keyring: Keyring, clock: Clock, mailer: Mail
         mfa_reset=reset,
         users=user_overview,
         key_rotation=KeyRotation(db, keyring, clock),
-        health=Health(db),
+        health=Health(db, clock, paillier),
         janitor=JanitorThread(Janitor(db, clock)),  # started by server.warm_up in every worker
     )
     return Services(core, signin, mfa, passkeys, wallets, operator)

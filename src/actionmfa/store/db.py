@@ -13,21 +13,25 @@ Both seal the audit rows the transaction wrote into their chains just before com
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
 
 from alembic import command
 from alembic.config import Config
+from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.pool import QueuePool, StaticPool
 
 from actionmfa.store.uow import UnitOfWork
 
+log = logging.getLogger("actionmfa.store")
 try:
     import fcntl
 except ImportError:  # pragma: no cover - not POSIX: the in-process lock and the busy timeout only
@@ -45,6 +49,7 @@ def _sqlite_engine(url: str) -> Engine:
         url,
         connect_args={"check_same_thread": False, "timeout": 30},
         poolclass=StaticPool if memory else QueuePool,
+        hide_parameters=True,  # a driver error in the log must not carry an email or a hash
         **({} if memory else {"pool_size": 8, "max_overflow": 56}),
     )
 
@@ -82,7 +87,7 @@ def create_db_engine(url: str, *, pool_size: int = REQUEST_THREADS) -> Engine:
     # No pre-ping: it is one more round trip at every checkout, i.e. per transaction. A connection
     # the server dropped fails its statement once and SQLAlchemy then invalidates the whole pool;
     # pool_recycle retires connections before any idle timeout in between (pgbouncer's included).
-    return create_engine(url, pool_size=pool_size, max_overflow=10, pool_recycle=1800)
+    return create_engine(url, pool_size=pool_size, max_overflow=10, pool_recycle=1800, hide_parameters=True)
 
 
 class _ProcessWriterLock:
@@ -128,6 +133,9 @@ class Database:
     def __init__(self, url: str, *, pool_size: int = REQUEST_THREADS, audit_key: bytes | None = None) -> None:
         self.url = url
         self.audit_key = audit_key
+        # Called with the audit rows of each transaction once it has committed (the metrics).
+        self.audit_observers: list[Callable[[Sequence[Mapping[str, Any]]], None]] = []
+        self._head_revision: str | None = None
         self.engine = create_db_engine(url, pool_size=pool_size)
         self.dialect = self.engine.dialect.name
         self._sqlite_writer = threading.RLock()
@@ -147,12 +155,14 @@ class Database:
                 with conn.begin():
                     uow = UnitOfWork(conn, audit_key=self.audit_key)
                     yield uow
-                    uow.before_commit()
+                    sealed = uow.before_commit()
+            self._committed(sealed)
             return
         with self.engine.connect() as conn, conn.begin():
             uow = UnitOfWork(conn, audit_key=self.audit_key)
             yield uow
-            uow.before_commit()
+            sealed = uow.before_commit()
+        self._committed(sealed)
 
     def _held(self) -> AbstractContextManager[None]:
         return self._process_writer.held() if self._process_writer is not None else nullcontext()
@@ -162,7 +172,17 @@ class Database:
         with self.engine.connect() as conn, conn.begin():
             uow = UnitOfWork(conn, audit_key=self.audit_key)
             yield uow
-            uow.before_commit()
+            sealed = uow.before_commit()
+        self._committed(sealed)
+
+    def _committed(self, audit_rows: Sequence[Mapping[str, Any]]) -> None:
+        if not audit_rows:
+            return
+        for observe in self.audit_observers:
+            try:
+                observe(audit_rows)
+            except Exception:  # an observer (metrics) must never fail a committed transaction
+                log.exception("audit observer failed")
 
     def ping(self) -> bool:
         try:
@@ -171,6 +191,16 @@ class Database:
             return True
         except Exception:  # health check reports, never raises
             return False
+
+    def schema_revision(self) -> tuple[str | None, str]:
+        """(the database's Alembic revision, the code's head revision) for ``/health/ready``."""
+        if self._head_revision is None:
+            cfg = Config()
+            cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
+            self._head_revision = str(ScriptDirectory.from_config(cfg).get_current_head())
+        with self.engine.connect() as conn:
+            current = MigrationContext.configure(conn).get_current_revision()
+        return current, self._head_revision
 
     @contextmanager
     def startup(self) -> Iterator[UnitOfWork]:
@@ -193,7 +223,10 @@ class Database:
                     conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_MIGRATION_LOCK})
                 cfg.attributes["connection"] = conn
                 command.upgrade(cfg, "head")  # alembic joins the open transaction
-                yield UnitOfWork(conn)
+                uow = UnitOfWork(conn, audit_key=self.audit_key)
+                yield uow
+                sealed = uow.before_commit()
+        self._committed(sealed)
 
     def migrate(self) -> None:
         """Bring the schema to the newest revision (Alembic), under the start-up lock."""

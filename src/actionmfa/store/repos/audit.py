@@ -64,10 +64,10 @@ class AuditRepo:
     def add_many(self, rows: Sequence[Mapping[str, Any]]) -> None:
         self._pending.extend(dict(r) for r in rows)
 
-    def flush(self) -> None:
-        """Seal and insert the buffered rows, chain by chain (called just before commit)."""
+    def flush(self) -> list[dict[str, Any]]:
+        """Seal and insert the buffered rows, chain by chain (called just before commit); return them."""
         if not self._pending:
-            return
+            return []
         if self.chain_key is None:
             raise AuditKeyMissing("audit rows need the chain key: build the Database through Runtime.build")
         pending, self._pending = self._pending, []
@@ -76,6 +76,7 @@ class AuditRepo:
             by_chain.setdefault(audit_chain.chain_of(row.get("environment_id")), []).append(row)
         for chain in sorted(by_chain):  # one lock order for every transaction: no deadlocks
             self._append(self.chain_key, chain, by_chain[chain])
+        return pending
 
     def _append(self, key: bytes, chain: str, rows: list[dict[str, Any]]) -> None:
         n = len(rows)
