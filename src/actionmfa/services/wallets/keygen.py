@@ -92,6 +92,8 @@ class Keygen:
         """``POST /waas/create/{ceremonyId}``, round 2: check the client's proof, store the new
         wallet, open the commitment."""
         client_msg = p2.KeygenShare.from_json(message)
+        with self.db.read() as uow:  # an unknown ceremony is refused before the costly Πprm check
+            self.vault.live_ceremony(uow, ctx, ceremony_id, CeremonyKind.KEYGEN, Stage.OPENED, self.clock.now())
         self.keys.check_ring(client_msg.ring)  # Πprm of the client's parameters, outside the transaction
         now = self.clock.now()
         with self.db.write() as uow:
