@@ -176,6 +176,7 @@ class WalletRow:
     delegated_at: datetime | None = None
     delegate_share: str | None = None
     delegate_api_key_hash: str | None = None
+    key_ceremony_id: str | None = None
 
 
 @dataclass(frozen=True)

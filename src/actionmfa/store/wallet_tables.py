@@ -46,6 +46,9 @@ waas_wallets = Table(
     ts("delegated_at"),
     Column("delegate_share", Text, nullable=True),  # Keyring blob: the server's share for the pair {2, 3}
     Column("delegate_api_key_hash", String(64), nullable=True),  # keyed hash of the delegate's API key
+    # the ceremony (keygen, refresh, reshare) whose shares are current: lets a device that lost an
+    # answer tell which of its written-ahead shares the server committed (NULL: before 0006)
+    Column("key_ceremony_id", String(36), nullable=True),
     Index("ix_waas_wallets_user", "user_id"),
 )
 

@@ -80,21 +80,22 @@ class WalletRepo:
         )
         return result.rowcount == 1
 
-    def replace_share(self, wallet_id: str, *, server_share: str, key_version: int, now: datetime) -> None:
+    def replace_share(self, wallet_id: str, *, server_share: str, key_version: int, now: datetime,
+                      key_ceremony_id: str | None = None) -> None:
         self.conn.execute(
             update(ww).where(ww.c.id == wallet_id).values(server_share=server_share, key_version=key_version,
-                                                          updated_at=now)
+                                                          key_ceremony_id=key_ceremony_id, updated_at=now)
         )
 
     def reshare(self, wallet_id: str, *, server_share: str, key_version: int, scheme: str,
                 delegate_public_share: str | None, delegate_share: str | None, delegate_api_key_hash: str | None,
-                now: datetime) -> None:
+                now: datetime, key_ceremony_id: str | None = None) -> None:
         """Switch to reshared shares (new key version, scheme, delegate pair share and API key)."""
         self.conn.execute(
             update(ww).where(ww.c.id == wallet_id).values(
                 server_share=server_share, key_version=key_version, threshold_scheme=scheme,
                 delegate_public_share=delegate_public_share, delegate_share=delegate_share,
-                delegate_api_key_hash=delegate_api_key_hash,
+                delegate_api_key_hash=delegate_api_key_hash, key_ceremony_id=key_ceremony_id,
                 delegated_at=now if delegate_public_share is not None else None, updated_at=now)
         )
 
@@ -174,6 +175,20 @@ class WalletRepo:
             .values(**values)
         )
         return result.rowcount == 1
+
+    def finished_ceremony(self, ceremony_id: str, *, environment_id: str, user_id: str,
+                          kind: CeremonyKind) -> CeremonyRow | None:
+        """A ceremony of this user that ended well (any session): what a repeated final round replays."""
+        row = self.conn.execute(
+            select(wc).where(
+                wc.c.id == ceremony_id,
+                wc.c.environment_id == environment_id,
+                wc.c.user_id == user_id,
+                wc.c.kind == CeremonyKind(kind).value,
+                wc.c.outcome == CeremonyOutcome.OK.value,
+            )
+        ).first()
+        return _ceremony(row) if row else None
 
     def fail(self, ceremony_id: str, *, outcome: CeremonyOutcome, now: datetime) -> None:
         self.conn.execute(
