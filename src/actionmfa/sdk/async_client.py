@@ -205,6 +205,7 @@ class AsyncWallet(AsyncView[Wallet]):
     sign_authorization = awaitable(Wallet.sign_authorization)
     refresh = awaitable(Wallet.refresh)
     reshare = awaitable(Wallet.reshare)
+    settle = awaitable(Wallet.settle)
 
     @overload
     async def export_private_key(self) -> str: ...
@@ -245,6 +246,10 @@ class AsyncWallet(AsyncView[Wallet]):
     def threshold_scheme(self) -> str:
         return self._target.threshold_scheme
 
+    @property
+    def key_ceremony_id(self) -> str | None:
+        return self._target.key_ceremony_id
+
 
 def _one_wallet(runner: Runner, wallet: Wallet) -> AsyncWallet:
     return AsyncWallet(wallet, runner)
@@ -260,6 +265,7 @@ class AsyncWalletsResource(AsyncView[WalletsResource]):
     get = awaitable(WalletsResource.get, wrap=_one_wallet)
     user_id = awaitable(WalletsResource.user_id)
     load_share = awaitable(WalletsResource.load_share)
+    wallet_data = awaitable(WalletsResource.wallet_data)
     randomness_pool = awaitable(WalletsResource.randomness_pool)
 
     def configure(

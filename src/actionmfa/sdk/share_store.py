@@ -330,6 +330,20 @@ class ShareStore:
             found = match[0]
             return PendingShare(version, str(found.ceremony_id), p2.ClientKeyShare.from_json(found.plain), found.kind)
 
+    def reconcile(self, environment_id: str, user_id: str, wallet_id: str, *, version: int,
+                  ceremony_id: str | None) -> str | None:
+        """Match this device to the server's ``(keyVersion, keyCeremonyId)``: promote that pending
+        share if the current one is older, drop what the server can no longer commit. Returns the
+        kind (``refresh``/``reshare``) of the share promoted, if one was."""
+        with self._lock:
+            current = self.current_version(environment_id, user_id, wallet_id)
+            kind: str | None = None
+            if current is None or current[0] != version:
+                found = self.promote(environment_id, user_id, wallet_id, version=version, ceremony_id=ceremony_id)
+                kind = found.kind if found is not None else None
+            self.discard_pending(environment_id, user_id, wallet_id, up_to_version=version)
+            return kind
+
     def discard_pending(self, environment_id: str, user_id: str, wallet_id: str, *, up_to_version: int) -> None:
         """Drop pending shares the server can no longer commit (versions ≤ its current one)."""
         with self._lock:

@@ -114,13 +114,15 @@ def _settling(attempt: Callable[[], _T], settle: Callable[[], _T | None]) -> _T:
 class Wallet:
     """One embedded wallet; signing methods return eth-account's result types."""
 
-    def __init__(self, resource: WalletsResource, data: Mapping[str, Any]) -> None:
+    def __init__(self, resource: WalletsResource, data: Mapping[str, Any], *,
+                 share: p2.ClientKeyShare | None = None) -> None:
         self._r = resource
         self.id: str = str(data["id"])
         self.address: str = str(data["address"])
         self.chain: str = str(data.get("chain", "EVM"))
         self._share: p2.ClientKeyShare | None = None
         self._update(data)
+        self._share = share
 
     def _update(self, data: Mapping[str, Any]) -> None:
         self.locked = bool(data.get("locked", False))
@@ -140,7 +142,10 @@ class Wallet:
         if self._share is None:
             share = self._r.load_share(self.id, version=self.key_version)
             if share is None:  # a share change the server committed while this device missed the answer
-                share = self._r.adopt(self.id, self.key_version, self.key_ceremony_id)
+                env_id, user_id = self._r.client.environment_id, self._r.user_id()
+                found = self._r.store.promote(env_id, user_id, self.id, version=self.key_version,
+                                              ceremony_id=self.key_ceremony_id)
+                share = found.share if found is not None else None
             if share is None:
                 raise NotFoundError("No user share for this wallet on this device")
             if address_of(share.public_key) != self.address:
@@ -166,7 +171,8 @@ class Wallet:
         committed becomes current, pending shares it can no longer commit go. Returns the kind of
         share change found committed (``"refresh"`` / ``"reshare"``), if any."""
         self._update(self._r.wallet_data(self.id))
-        adopted = self._r.reconcile(self.id, self.key_version, self.key_ceremony_id)
+        adopted = self._r.store.reconcile(self._r.client.environment_id, self._r.user_id(), self.id,
+                                          version=self.key_version, ceremony_id=self.key_ceremony_id)
         self._share = None
         return adopted
 
@@ -184,7 +190,8 @@ class Wallet:
         return result
 
     def sign_transaction(self, tx: Mapping[str, Any]) -> SignedTransaction:
-        """An EIP-1559 (type 2) or EIP-7702 (type 4) transaction; ``.raw_transaction`` is ready to send."""
+        """A legacy EIP-155 (type 0), EIP-2930 (1), EIP-1559 (2, the default) or EIP-7702 (4)
+        transaction; ``chainId`` 1 … 2**64-1 required. ``.raw_transaction`` is ready to send."""
         result = self._sign(transaction_request(tx))
         assert isinstance(result, SignedTransaction)  # noqa: S101
         return result
@@ -253,12 +260,14 @@ class Wallet:
         done = c.request("POST", f"{base}/{ceremony_id}", json={"message": contribution.to_json()})
         new_share, confirm = client_refresh_finish(share, state, RefreshOpen.from_json(done["message"]),
                                                    min_modulus_bits=self._r.min_modulus_bits)
-        self._r.add_pending(self.id, new_share, version=version + 1, ceremony_id=ceremony_id, kind="refresh")
+        self._r.store.add_pending(c.environment_id, self._r.user_id(), self.id, new_share, version=version + 1,
+                                  ceremony_id=ceremony_id, kind="refresh")
 
         def confirm_round() -> str:
             confirmed = c.request("POST", f"{base}/{ceremony_id}/confirm", json={"message": confirm.to_json()})
             self._update(confirmed["wallet"])
-            self._r.reconcile(self.id, self.key_version, self.key_ceremony_id or ceremony_id)
+            self._r.store.reconcile(c.environment_id, self._r.user_id(), self.id, version=self.key_version,
+                                    ceremony_id=self.key_ceremony_id or ceremony_id)
             return "refresh"
 
         _settling(confirm_round, lambda: "refresh" if self.settle() == "refresh" else None)
@@ -302,12 +311,14 @@ class Wallet:
         opened2 = c.request("POST", f"{base}/{ceremony_id}", json={"message": dealing.to_json()})
         new_share, confirm = client_reshare_finish(share, state, ReshareOpen.from_json(opened2["message"]),
                                                    min_modulus_bits=self._r.min_modulus_bits)
-        self._r.add_pending(self.id, new_share, version=version + 1, ceremony_id=ceremony_id, kind="reshare")
+        self._r.store.add_pending(c.environment_id, self._r.user_id(), self.id, new_share, version=version + 1,
+                                  ceremony_id=ceremony_id, kind="reshare")
 
         def confirm_round() -> dict[str, Any]:
             done = c.request("POST", f"{base}/{ceremony_id}/confirm", json={"message": confirm.to_json()})
             self._update(done["wallet"])
-            self._r.reconcile(self.id, self.key_version, self.key_ceremony_id or ceremony_id)
+            self._r.store.reconcile(c.environment_id, self._r.user_id(), self.id, version=self.key_version,
+                                    ceremony_id=self.key_ceremony_id or ceremony_id)
             report = done.get("delegation")
             return dict(report) if isinstance(report, dict) else {}
 
@@ -411,30 +422,7 @@ class WalletsResource:
     def load_share(self, wallet_id: str, *, version: int | None = None) -> p2.ClientKeyShare | None:
         return self.store.load(self.client.environment_id, self.user_id(), wallet_id, version=version)
 
-    # -- crash safety (write-ahead shares, settling with the server) -------------------------------
-    def add_pending(self, wallet_id: str, share: p2.ClientKeyShare, *, version: int, ceremony_id: str,
-                    kind: str) -> None:
-        self.store.add_pending(self.client.environment_id, self.user_id(), wallet_id, share, version=version,
-                               ceremony_id=ceremony_id, kind=kind)
-
-    def adopt(self, wallet_id: str, version: int, key_ceremony_id: str | None) -> p2.ClientKeyShare | None:
-        """The pending share the server says is current, made current here (None if there is none)."""
-        found = self.store.promote(self.client.environment_id, self.user_id(), wallet_id, version=version,
-                                   ceremony_id=key_ceremony_id)
-        return found.share if found is not None else None
-
-    def reconcile(self, wallet_id: str, version: int, key_ceremony_id: str | None) -> str | None:
-        """Match the store to the server's ``(keyVersion, keyCeremonyId)``; returns the kind of the
-        pending share promoted, if one was."""
-        env_id, user_id = self.client.environment_id, self.user_id()
-        current = self.store.current_version(env_id, user_id, wallet_id)
-        kind: str | None = None
-        if current is None or current[0] != version:
-            found = self.store.promote(env_id, user_id, wallet_id, version=version, ceremony_id=key_ceremony_id)
-            kind = found.kind if found is not None else None
-        self.store.discard_pending(env_id, user_id, wallet_id, up_to_version=version)
-        return kind
-
+    # -- crash safety (settling key generations with the server) ------------------------------------
     def wallet_data(self, wallet_id: str) -> dict[str, Any]:
         """The server's view of one wallet (``GET /waas/wallets``): key version, key ceremony, scheme."""
         for data in self.client.request("GET", "/waas/wallets")["wallets"]:
@@ -466,14 +454,13 @@ class WalletsResource:
         try:
             share = p2.client_keygen_finish(state, p2.KeygenOpen.from_json(done["message"]),
                                             min_modulus_bits=self.min_modulus_bits)
-            wallet = Wallet(self, done["wallet"])
+            wallet = Wallet(self, done["wallet"], share=share)
             if address_of(share.public_key) != wallet.address:
                 raise WalletProofInvalidError("Server reported another address than the joint key's")
         except WalletProofInvalidError:
             self.store.finish_keygen(env_id, user_id, ceremony_id)  # a wallet this SDK refuses to hold
             raise
         self.store.finish_keygen(env_id, user_id, ceremony_id, wallet_id=wallet.id, share=share)
-        wallet._share = share
         return wallet
 
     def create(self) -> Wallet:
