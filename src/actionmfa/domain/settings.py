@@ -281,12 +281,23 @@ class DelegatedAccessSettings(_Model):
         return self
 
 
+class EmbeddedWalletSettings(_Model):
+    """What the wallet signs (docs/wallets.md "Payload policy").
+
+    ``allowChainIdZeroAuthorizations``: sign EIP-7702 authorizations for chainId 0, which are valid on
+    every chain (EIP-7702 §Specification) — off by default: one such signature delegates the account
+    on every network at once."""
+
+    allowChainIdZeroAuthorizations: bool = False
+
+
 class SecuritySettings(_Model):
     mfa: MfaSettings = Field(default_factory=MfaSettings)
     externalAuth: ExternalAuthSettings = Field(default_factory=ExternalAuthSettings)
     passkeys: PasskeySettings = Field(default_factory=PasskeySettings)
     jwtDuration: JwtDuration = Field(default_factory=JwtDuration)
     delegatedAccess: DelegatedAccessSettings = Field(default_factory=DelegatedAccessSettings)
+    embeddedWallets: EmbeddedWalletSettings = Field(default_factory=EmbeddedWalletSettings)
 
 
 class EnvironmentSettings(_Model):

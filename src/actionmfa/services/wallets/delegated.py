@@ -37,7 +37,7 @@ from actionmfa.services.wallets.reshare import DELEGATE_API_KEY_PURPOSE
 from actionmfa.services.wallets.vault import WalletVault
 from actionmfa.services.wallets.views import signature_result
 from actionmfa.wallet import ecdsa2p as p2
-from actionmfa.wallet.payloads import SignRequest
+from actionmfa.wallet.payloads import SignRequest, check_policy
 
 __all__ = ["DelegatedSigningService"]
 
@@ -73,6 +73,9 @@ class DelegatedSigningService:
             wallet = self._wallet(uow, environment_id, wallet_id, api_key)
             if wallet.locked_at is not None:
                 raise WalletLockedError()
+            environment = uow.environments.get(environment_id)
+            check_policy(request, allow_chain_id_zero_authorizations=environment is not None and (
+                environment.settings.security.embeddedWallets.allowChainIdZeroAuthorizations))
             message, state = p2.server_sign_begin(p2.sign_session_id(wallet.id, ceremony_id, digest), digest)
             expires = self.vault.open_ceremony(
                 uow, ceremony_id=ceremony_id, environment_id=environment_id, user_id=wallet.user_id,
