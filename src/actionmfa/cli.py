@@ -58,7 +58,8 @@ def serve(
         typer.echo(f"  environmentId: {boot.environment_id}")
         typer.echo(f"  adminToken:    {boot.admin_token}")
         typer.echo(f"  (also written to {boot.path}, mode 0600)")
-    typer.echo(f"Serving on http://{config.host}:{config.port} ({runtime.db.dialect})")
+    for line in startup_notes(config, runtime.db.dialect):
+        typer.echo(line, err=line.startswith("WARNING"))
     if config.workers > 1:
         runtime.db.dispose()
         env = {
@@ -87,14 +88,45 @@ def serve(
         uvicorn.run(app, host=config.host, port=config.port, log_level="info")
 
 
+def startup_notes(config: ServerConfig, dialect: str) -> list[str]:
+    """What ``serve`` prints before it listens: where things are, and a loud warning when sign-in
+    mail has nowhere to go (the first email sign-in would be a 503)."""
+    base = config.effective_public_url
+    lines = [
+        f"Serving on http://{config.host}:{config.port} ({dialect})",
+        f"  dashboard: {base}/dashboard   (sign in with the admin token)",
+        f"  API docs:  {base}/docs        health: {base}/health",
+    ]
+    if config.mail_log:
+        lines.append("  mail: printed to this log (--mail-log; development only: the log holds sign-in codes)")
+    elif config.smtp.host:
+        lines.append(f"  mail: SMTP via {config.smtp.host}:{config.smtp.port}")
+    else:
+        lines += [
+            "WARNING: no mail delivery configured: email sign-in will answer 503 email_delivery_failed.",
+            "WARNING: set ACTIONMFA_SMTP_HOST (and _PORT, _FROM), or start with --mail-log for development.",
+        ]
+    return lines
+
+
 @app.command()
 def demo() -> None:
     """Walk the whole story against an embedded server: sign-in, TOTP, wallet, gated signing, export."""
     import sys
 
-    from actionmfa.demo import run_demo
+    import httpx
 
-    result = run_demo(sys.stdout)
+    from actionmfa.demo import DemoError, run_demo
+    from actionmfa.errors import ActionMFAError
+
+    try:
+        result = run_demo(sys.stdout)
+    except (DemoError, ActionMFAError, httpx.HTTPError, RuntimeError) as err:  # expected: one line, no traceback
+        typer.echo(f"demo stopped: {getattr(err, 'message', None) or err or type(err).__name__}", err=True)
+        raise typer.Exit(code=1) from None
+    except KeyboardInterrupt:
+        typer.echo("demo interrupted", err=True)
+        raise typer.Exit(code=130) from None
     ok = result["recovered"] == result["address"] == result["exported_address"]
     raise typer.Exit(code=0 if ok else 1)
 
@@ -284,6 +316,9 @@ def main() -> None:
     from actionmfa.cli_mfa import register as register_mfa_commands  # users reset-mfa, keys rotate, totp qr
 
     register_mfa_commands(app)
+    from actionmfa.cli_env import register as register_env_commands  # env require
+
+    register_env_commands(env_app)
     from actionmfa.wallet_cli import wallet_app  # wallet locked, wallet unlock
 
     app.add_typer(wallet_app, name="wallet")

@@ -19,6 +19,7 @@ __all__ = [
     "InternalError",
     "InvalidRequestError",
     "InvalidScopesError",
+    "MfaCodeAlreadyUsedError",
     "MfaDeviceNotFoundError",
     "MfaInvalidCodeError",
     "MfaRateLimitedError",
@@ -127,6 +128,16 @@ class MfaInvalidCodeError(ActionMFAError):
     code = "mfa_invalid_code"
     status = 422
     default_message = "Invalid code"
+
+
+class MfaCodeAlreadyUsedError(MfaInvalidCodeError):
+    """A right TOTP code for a time step already accepted (RFC 6238 §5.2: each step once). Counted
+    toward the lockout like a wrong code (DESIGN §8); ``payload.retryAfterSeconds`` says when the
+    next step begins. A subclass of :class:`MfaInvalidCodeError`, so callers that catch that keep working."""
+
+    code = "mfa_code_already_used"
+    status = 422
+    default_message = "This code was already used — wait for the next one"
 
 
 class MfaRateLimitedError(ActionMFAError):
@@ -308,6 +319,14 @@ class EmailRateLimitedError(ActionMFAError):
     default_message = "Too many codes sent to this address; try again later"
 
 
+class SignInRateLimitedError(ActionMFAError):
+    """Too many failed sign-ins from this client, or for this address (never the MFA lockout)."""
+
+    code = "signin_rate_limited"
+    status = 429
+    default_message = "Too many failed sign-in attempts; try again later"
+
+
 class EmailDeliveryError(ActionMFAError):
     code = "email_delivery_failed"
     status = 503
@@ -327,6 +346,7 @@ __all__ += [
     "EmailRateLimitedError",
     "ExternalAuthUnavailableError",
     "InvalidVerificationCodeError",
+    "SignInRateLimitedError",
     "VerificationAttemptsExceededError",
     "VerificationExpiredError",
     "VerificationNotFoundError",
@@ -376,4 +396,17 @@ class MaxPasskeysPerUserError(ActionMFAError):
 
 
 __all__ += ["MaxPasskeysPerUserError"]
+ERRORS_BY_CODE.update(_registry())
+
+
+class WalletChainUnsupportedError(ActionMFAError):
+    """The operation or payload does not apply to the wallet's chain (an EVM payload for a Solana
+    wallet, or a flow Solana wallets do not support yet); the message says which and why."""
+
+    code = "wallet_chain_unsupported"
+    status = 422
+    default_message = "Not supported for this wallet's chain"
+
+
+__all__ += ["WalletChainUnsupportedError"]
 ERRORS_BY_CODE.update(_registry())

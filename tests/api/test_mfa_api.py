@@ -39,9 +39,10 @@ def test_register_returns_secret_and_otpauth_uri(
     body = r.json()
     assert set(body) == {"id", "type", "secret", "uri"} and body["type"] == "totp"
     parts = urlsplit(body["uri"])
-    assert unquote(parts.path) == f"/Acme:{signed_in_user.user.email}"
+    # the issuer is the app's name (default: the passkey rp name), not the environment's name "Acme"
+    assert unquote(parts.path) == f"/ActionMFA:{signed_in_user.user.email}"
     q = parse_qs(parts.query)
-    assert q["secret"] == [body["secret"]] and q["issuer"] == ["Acme"]
+    assert q["secret"] == [body["secret"]] and q["issuer"] == ["ActionMFA"]
     qr = app_client.get(
         environment.sdk("/users/mfa/register/totp/qr"), params={"deviceId": body["id"]}, headers=signed_in_user.headers
     )
@@ -135,7 +136,7 @@ def test_auth_keeps_session_and_refuses_replay(
     assert pyjwt.decode(body["jwt"], options={"verify_signature": False})["sid"] == signed_in_user.session_id
     assert "mfaToken" not in body and "elevatedAccessToken" not in body
     r = app_client.post(environment.sdk("/users/mfa/auth/totp"), headers=signed_in_user.headers, json={"code": code})
-    assert r.status_code == 422 and r.json()["code"] == "mfa_invalid_code"
+    assert r.status_code == 422 and r.json()["code"] == "mfa_code_already_used"
     # the previous step's code after a newer one was used: refused too
     clock.advance(30)
     step = totp.time_step(clock.now())

@@ -131,8 +131,12 @@ def test_prompt_page_refuses_a_non_loopback_callback(live: LiveServer, env: EnvF
     assert response is not None and response.status == 422
 
 
-def test_passkey_chosen_in_the_hosted_prompt(sqlite_url: str, tmp_path: Path, keyring: Keyring) -> None:
-    """Choosing "Use a passkey" runs the hosted ceremony in the same tab (CDP virtual authenticator)."""
+@pytest.mark.parametrize("api_host", ["localhost", "127.0.0.1"])
+def test_passkey_chosen_in_the_hosted_prompt(sqlite_url: str, tmp_path: Path, keyring: Keyring, api_host: str) -> None:
+    """Choosing "Use a passkey" runs the hosted ceremony in the same tab (CDP virtual authenticator).
+
+    With the README's ``base_url="http://127.0.0.1:8080"`` the prompt must still run on the
+    passkey origin (``localhost``): a ceremony at 127.0.0.1 is refused by the browser."""
     from actionmfa.clock import SystemClock
     from actionmfa.sdk.authenticators import BrowserAuthenticator
     from tests.browser.devices import VirtualDevice
@@ -156,7 +160,7 @@ def test_passkey_chosen_in_the_hosted_prompt(sqlite_url: str, tmp_path: Path, ke
     with serve(runtime, port), chromium_browser() as browser:
         device = VirtualDevice(browser)
         who = sign_in(runtime, env)
-        client = Client(env.id, base_url=origin)
+        client = Client(env.id, base_url=f"http://{api_host}:{port}")
         client.set_session({"jwt": who.jwt})
         try:
             client.passkeys.register(authenticator=BrowserAuthenticator(open_url=device.open_url()))
@@ -164,7 +168,9 @@ def test_passkey_chosen_in_the_hosted_prompt(sqlite_url: str, tmp_path: Path, ke
                 client.users.update(alias="no-proof")
             urls: queue.Queue[str] = queue.Queue()
             thread, outcome = _show_in_thread(client, urls)
-            device.page.goto(urls.get(timeout=10))
+            prompt_url = urls.get(timeout=10)
+            assert prompt_url.startswith(f"{origin}/ui/")
+            device.page.goto(prompt_url)
             device.page.click("#passkey-submit")  # redirected to the hosted passkey ceremony
             device.page.click("#start")
             assert device.page.inner_text("#result") == "Verified"

@@ -138,16 +138,21 @@ def two_servers(database_url: str, tmp_path: Path) -> Iterator[tuple[Runtime, li
     procs = [_start_server(data, database_url, p) for p in ports]
     urls = [f"http://127.0.0.1:{p}" for p in ports]
     try:
-        deadline = time.monotonic() + 30
-        for u in urls:
+        # A generous start-up bound: on a loaded 2-core machine two cold interpreters importing the
+        # server take well over 30 s; a process that exits is reported at once with its stderr.
+        deadline = time.monotonic() + 180
+        for u, proc in zip(urls, procs, strict=True):
             while True:
                 try:
-                    if httpx.get(f"{u}/health", timeout=1).status_code == 200:
+                    if httpx.get(f"{u}/health", timeout=2).status_code == 200:
                         break
                 except httpx.TransportError:
                     pass
+                if proc.poll() is not None:
+                    err = proc.stderr.read().decode(errors="replace") if proc.stderr else ""
+                    raise RuntimeError(f"server exited with {proc.returncode} at start-up:\n{err[-2000:]}")
                 if time.monotonic() > deadline:
-                    raise RuntimeError("servers did not start")
+                    raise RuntimeError("servers did not start within 180 s")
                 time.sleep(0.1)
         yield runtime, urls
     finally:

@@ -68,3 +68,31 @@ def test_concurrent_first_sign_ins_create_one_user(runtime_any: Runtime) -> None
 
     assert race(4, sign_in) == Counter({"ok": 4})
     assert len(set(users)) == 1
+
+
+def test_the_per_client_address_limit_is_exact_under_concurrent_guesses(runtime_any: Runtime) -> None:
+    """Three verifications (15 tries) of one address from one client, guessed all at once: the
+    pair's limit (10 failures) holds exactly on every backend (count-then-add under a lock)."""
+    from actionmfa.domain.models import RequestMeta
+    from actionmfa.services.signin import throttle
+
+    outbox = Outbox()
+    runtime_any.mailer = outbox
+    env = make_environment(runtime_any)
+    meta = RequestMeta(client_address="203.0.113.5")
+    email = runtime_any.services.signin.email
+    guesses = []
+    for _ in range(3):
+        sent = email.create(env.id, "pair@example.com", meta)
+        guesses += [(sent.verification_id, f"{(int(outbox.code()) + 1) % 1_000_000:06d}")] * 5
+    queue = iter(guesses)
+    lock = threading.Lock()
+
+    def one() -> None:
+        with lock:
+            vid, code = next(queue)
+        email.sign_in(env.id, vid, code, meta)
+
+    outcomes = race(len(guesses), one)
+    limit = throttle.FAILURES_PER_ADDRESS_CLIENT
+    assert outcomes == Counter({"invalid_verification_code": limit, "signin_rate_limited": len(guesses) - limit})

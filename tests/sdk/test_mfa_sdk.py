@@ -15,6 +15,7 @@ from actionmfa.domain.actions import MFAAction
 from actionmfa.errors import MfaInvalidCodeError, MfaRateLimitedError, MfaRequiredError, TotpDeviceExistsError
 from actionmfa.factors import totp
 from actionmfa.sdk import AsyncClient, Client
+from actionmfa.sdk.errors import PromptUnavailableError
 from actionmfa.sdk.ui import MfaPrompt
 from actionmfa.services.runtime import Runtime
 from tests.conftest import EnvFixture, sign_in
@@ -163,3 +164,38 @@ def test_adding_totp_after_a_passkey_applies_the_stored_token_to_both_steps(
     setup = c.mfa.add_device()  # credential:link: the persistent MFA token is applied
     device = c.mfa.verify_device(totp.code_at(setup.secret, clock.now()))  # and here again
     assert device.id == setup.id and device.verified
+
+
+def test_terminal_prompt_says_a_reused_code_was_used_and_waits_for_the_next_step(
+    client: Client, clock: FrozenClock
+) -> None:
+    """Enrol, then answer the prompt at once with the same step's code (the README's order)."""
+    setup = client.mfa.add_device()
+    clock.set(clock.now().replace(second=5))
+    client.mfa.verify_device(totp.code_at(setup.secret, clock.now()))
+    waited: list[float] = []
+
+    def sleep(seconds: float) -> None:  # the prompt waits for the next step: move the server's clock
+        waited.append(seconds)
+        clock.advance(seconds)
+
+    out = io.StringIO()
+    prompt = MfaPrompt(client, prompt=lambda _: totp.code_at(setup.secret, clock.now()), out=out, sleep=sleep)
+    token = prompt.show(create_mfa_token=True)
+    assert token and client.mfa.get_mfa_token() == token
+    text = out.getvalue()
+    assert "This code was already used — wait for the next one (25 s)." in text and "Verified." in text
+    assert "Invalid code" not in text and waited == [25]
+
+
+def test_terminal_prompt_without_a_tty_is_a_clear_error(client: Client, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("sys.stdin", io.StringIO(""))  # e.g. run under a service manager or CI
+    with pytest.raises(PromptUnavailableError) as caught:
+        client.ui.mfa.show(create_mfa_token=True)
+    assert caught.value.code == "mfa_prompt_unavailable" and "browser=True" in caught.value.message
+
+    def closed(_: str) -> str:
+        raise EOFError
+
+    with pytest.raises(PromptUnavailableError):
+        MfaPrompt(client, prompt=closed, out=io.StringIO()).show()

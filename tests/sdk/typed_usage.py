@@ -9,9 +9,12 @@ from __future__ import annotations
 from typing import Any, assert_type
 
 from eth_account.datastructures import SignedMessage, SignedTransaction
+from solders.message import Message
+from solders.signature import Signature
+from solders.transaction import VersionedTransaction
 
 from actionmfa.domain.actions import MFAAction
-from actionmfa.sdk import AsyncClient, AsyncWallet, Client
+from actionmfa.sdk import AsyncClient, AsyncSolanaWallet, AsyncWallet, Client
 from actionmfa.sdk.auth import SignInResult
 from actionmfa.sdk.authenticators import SoftwareAuthenticator
 from actionmfa.sdk.errors import (
@@ -24,6 +27,7 @@ from actionmfa.sdk.errors import (
 )
 from actionmfa.sdk.mfa import MfaAuthResult, MfaDevice, MfaMethods, TotpSetup
 from actionmfa.sdk.passkeys import UserPasskey
+from actionmfa.sdk.solana_wallets import SolanaWallet
 from actionmfa.sdk.step_up import StepUpCheck
 from actionmfa.sdk.users import SdkUser
 from actionmfa.sdk.wallets import Wallet
@@ -55,6 +59,10 @@ def sync_story(client: Client, code: str) -> None:
     assert_type(wallet.sign_transaction({"chainId": 1}), SignedTransaction)
     assert_type(wallet.export_private_key(), str)
     assert_type(wallet.export_private_key(password="pw"), dict[str, Any])
+    sol = client.wallets.create(chain="SOL")
+    assert_type(sol, SolanaWallet)
+    assert_type(sol.sign_message(b"hello"), Signature)
+    assert_type(sol.sign_transaction(Message.default()), VersionedTransaction)
     assert_type(client.ui.mfa.show(create_mfa_token=True), str | None)
     client.auth.logout()
 
@@ -70,7 +78,11 @@ async def async_story(client: AsyncClient, code: str) -> None:
     assert_type(await client.passkeys.get(), list[UserPasskey])
     wallet = await client.wallets.create()
     assert_type(wallet, AsyncWallet)
-    assert_type(await client.wallets.list(), list[AsyncWallet])
+    assert_type(await client.wallets.list(), list[AsyncWallet | AsyncSolanaWallet])
+    sol = await client.wallets.create(chain="SOL")
+    assert_type(sol, AsyncSolanaWallet)
+    assert_type(await sol.sign_message(b"hello"), Signature)
+    assert_type(await sol.export_private_key(), str)
     assert_type(await wallet.sign_message("hello"), SignedMessage)
     assert_type(await wallet.export_private_key(), str)
     assert_type(await client.ui.mfa.show(), str | None)

@@ -23,6 +23,7 @@ SDK_PREFIX = "/api/v0/sdk/{environmentId}"
 # (module, prefix). Every area owns one module; all are mounted here.
 ROUTERS: tuple[tuple[str, str], ...] = (
     ("actionmfa.api.routers.health", ""),
+    ("actionmfa.api.routers.landing", ""),
     ("actionmfa.api.routers.public", SDK_PREFIX),
     ("actionmfa.api.routers.auth", SDK_PREFIX),
     ("actionmfa.api.routers.users", SDK_PREFIX),

@@ -91,9 +91,11 @@ OperatorDep = Annotated[OperatorServices, Depends(_operator)]
 async def request_meta(request: Request, config: ConfigDep) -> RequestMeta:
     address = request.client.host if request.client else None
     if config.trust_proxy_headers:
+        # The last entry is the one the (single, trusted) proxy appended: the peer it saw. Entries
+        # before it are whatever the client sent, and the sign-in limits count per client address.
         forwarded = request.headers.get("x-forwarded-for")
         if forwarded:
-            address = forwarded.split(",")[0].strip()
+            address = forwarded.split(",")[-1].strip() or address
     return RequestMeta(
         client_address=address,
         request_id=request.headers.get("x-dyn-request-id") or request.headers.get("x-request-id"),

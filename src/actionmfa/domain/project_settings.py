@@ -39,7 +39,7 @@ def project_settings(name: str, settings: EnvironmentSettings, *, chains: Iterab
         "chains": [{"name": SETTINGS_CHAIN.get(c, c.lower()), "enabled": True} for c in chains],
         "kyc": [],
         "design": {},
-        "general": {"displayName": name},
+        "general": {"displayName": settings.general.displayName or name},
         "privacy": {"collectIp": True},
         "sdk": {},
         "security": security,

@@ -300,8 +300,32 @@ class SecuritySettings(_Model):
     embeddedWallets: EmbeddedWalletSettings = Field(default_factory=EmbeddedWalletSettings)
 
 
+class GeneralSettings(_Model):
+    """What end users see of the environment (Dynamic's ``general`` section): ``displayName`` names
+    the app in sign-in mail, the TOTP issuer shown by authenticator apps and the hosted prompt. The
+    environment's own ``name`` is the operator's label and never reaches end users."""
+
+    displayName: str | None = Field(default=None, min_length=1, max_length=100)
+
+    @field_validator("displayName")
+    @classmethod
+    def _one_line(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        text = " ".join(value.split())  # it goes into mail headers and otpauth URIs
+        if not text:
+            raise ValueError("displayName must not be blank")
+        return text
+
+
 class EnvironmentSettings(_Model):
+    general: GeneralSettings = Field(default_factory=GeneralSettings)
     security: SecuritySettings = Field(default_factory=SecuritySettings)
+
+    def app_name(self) -> str:
+        """The name end users see: ``general.displayName``, else the passkey relying party's name
+        (default "ActionMFA")."""
+        return self.general.displayName or " ".join(self.security.passkeys.rpName.split())
 
     @classmethod
     def parse(cls, data: Any) -> EnvironmentSettings:

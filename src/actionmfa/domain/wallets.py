@@ -14,6 +14,7 @@ class Chain(StrEnum):
     """``waas_wallets.chain``."""
 
     EVM = "EVM"
+    SOL = "SOL"  # Ed25519, two-party FROST (actionmfa.wallet.frost)
 
 
 class CeremonyKind(StrEnum):

@@ -73,14 +73,11 @@ def normalize_code(code: object, *, digits: int = DIGITS) -> str | None:
     return text
 
 
-def verify(
-    secret: str, code: object, *, at: datetime, last_step: int | None, window: int = WINDOW
-) -> int | None:
-    """Check ``code`` at ``at`` ± ``window`` steps; return the matched step, or ``None``.
+def matched_step(secret: str, code: object, *, at: datetime, window: int = WINDOW) -> int | None:
+    """The time step in ``at`` ± ``window`` whose code is ``code`` (ignoring replay), or ``None``.
 
-    A step at or below ``last_step`` (the last accepted one for this device) never matches, so a
-    code is accepted at most once. Every candidate in the window is compared in constant time and
-    the loop does not stop early, so timing does not tell which step matched.
+    Every candidate in the window is compared in constant time and the loop does not stop early,
+    so timing does not tell which step matched.
     """
     normalized = normalize_code(code)
     if normalized is None:
@@ -92,9 +89,27 @@ def verify(
             continue
         if constant_time_equal(code_at_step(secret, step), normalized) and matched is None:
             matched = step
+    return matched
+
+
+def verify(
+    secret: str, code: object, *, at: datetime, last_step: int | None, window: int = WINDOW
+) -> int | None:
+    """Check ``code`` at ``at`` ± ``window`` steps; return the matched step, or ``None``.
+
+    A step at or below ``last_step`` (the last accepted one for this device) never matches, so a
+    code is accepted at most once (RFC 6238 §5.2); a caller that wants to tell a reused code apart
+    compares :func:`matched_step` with ``last_step`` itself.
+    """
+    matched = matched_step(secret, code, at=at, window=window)
     if matched is None or (last_step is not None and matched <= last_step):
         return None
     return matched
+
+
+def seconds_until_step(step: int, *, at: datetime, period: int = PERIOD) -> int:
+    """Whole seconds from ``at`` until time step ``step`` begins (0 if it has)."""
+    return max(0, step * period - int(at.timestamp()))
 
 
 def provisioning_uri(secret: str, *, issuer: str, label: str) -> str:

@@ -26,12 +26,13 @@ from collections.abc import Callable, Coroutine, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from functools import cached_property
 from pathlib import Path
-from typing import Any, Concatenate, Generic, ParamSpec, TypeVar, overload
+from typing import Any, Concatenate, Generic, Literal, ParamSpec, TypeVar, overload
 
 from actionmfa.sdk.auth import AuthResource, EmailAuth, ExternalAuth
 from actionmfa.sdk.client import Client
 from actionmfa.sdk.mfa import MfaResource
 from actionmfa.sdk.passkeys import PasskeysResource
+from actionmfa.sdk.solana_wallets import SolanaWallet
 from actionmfa.sdk.step_up import StepUpResource
 from actionmfa.sdk.tokens import TokenStore
 from actionmfa.sdk.transport import SessionState
@@ -251,16 +252,57 @@ class AsyncWallet(AsyncView[Wallet]):
         return self._target.key_ceremony_id
 
 
-def _one_wallet(runner: Runner, wallet: Wallet) -> AsyncWallet:
+class AsyncSolanaWallet(AsyncView[SolanaWallet]):
+    """A Solana wallet; the same methods as :class:`~actionmfa.sdk.solana_wallets.SolanaWallet`, awaitable."""
+
+    sign_message = awaitable(SolanaWallet.sign_message)
+    sign_transaction = awaitable(SolanaWallet.sign_transaction)
+    export_private_key = awaitable(SolanaWallet.export_private_key)
+    refresh = awaitable(SolanaWallet.refresh)
+
+    def __repr__(self) -> str:
+        return f"AsyncSolanaWallet(id={self.id!r}, address={self.address!r})"
+
+    @property
+    def id(self) -> str:
+        return self._target.id
+
+    @property
+    def address(self) -> str:
+        return self._target.address
+
+    @property
+    def chain(self) -> str:
+        return self._target.chain
+
+    @property
+    def key_version(self) -> int:
+        return self._target.key_version
+
+
+def _one_wallet(runner: Runner, wallet: Wallet | SolanaWallet) -> AsyncWallet | AsyncSolanaWallet:
+    if isinstance(wallet, SolanaWallet):
+        return AsyncSolanaWallet(wallet, runner)
     return AsyncWallet(wallet, runner)
 
 
-def _wallets(runner: Runner, wallets: list[Wallet]) -> list[AsyncWallet]:
-    return [AsyncWallet(w, runner) for w in wallets]
+def _wallets(runner: Runner, wallets: list[Wallet | SolanaWallet]) -> list[AsyncWallet | AsyncSolanaWallet]:
+    return [_one_wallet(runner, w) for w in wallets]
 
 
 class AsyncWalletsResource(AsyncView[WalletsResource]):
-    create = awaitable(WalletsResource.create, wrap=_one_wallet)
+    @overload
+    async def create(self, *, chain: Literal["EVM"] = "EVM") -> AsyncWallet: ...
+
+    @overload
+    async def create(self, *, chain: Literal["SOL"]) -> AsyncSolanaWallet: ...
+
+    async def create(self, *, chain: str = "EVM") -> AsyncWallet | AsyncSolanaWallet:
+        """Run two-party key generation (``chain="SOL"``: a Solana wallet)."""
+        if chain == "SOL":
+            return AsyncSolanaWallet(await self._runner(self._target.create, chain="SOL"), self._runner)
+        return AsyncWallet(await self._runner(self._target.create, chain="EVM"), self._runner)
+
     list = awaitable(WalletsResource.list, wrap=_wallets)
     get = awaitable(WalletsResource.get, wrap=_one_wallet)
     user_id = awaitable(WalletsResource.user_id)

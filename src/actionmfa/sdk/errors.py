@@ -6,11 +6,13 @@ Every failed call raises the class whose ``code`` the server answered with, carr
     from actionmfa.sdk.errors import InvalidVerificationCodeError, MfaRequiredError
 
 Every error class of :mod:`actionmfa.errors` is importable from here (a test keeps it so), plus the
-SDK's own :class:`PasskeyCeremonyError` (the authenticator produced no credential).
+SDK's own :class:`PasskeyCeremonyError` (the authenticator produced no credential) and
+:class:`PromptUnavailableError` (the terminal prompt has no terminal).
 """
 
 from actionmfa.errors import *  # noqa: F403 - deliberate re-export of the one error vocabulary
 from actionmfa.errors import __all__ as _server_errors
 from actionmfa.sdk.authenticators import PasskeyCeremonyError
+from actionmfa.sdk.ui import PromptUnavailableError
 
-__all__ = [*_server_errors, "PasskeyCeremonyError"]
+__all__ = [*_server_errors, "PasskeyCeremonyError", "PromptUnavailableError"]

@@ -23,6 +23,7 @@ from urllib.parse import parse_qs, urlencode
 from actionmfa.crypto import constant_time_equal
 from actionmfa.errors import (
     ActionMFAError,
+    MfaCodeAlreadyUsedError,
     MfaInvalidCodeError,
     MfaRateLimitedError,
     PasskeyChallengeInvalidError,
@@ -162,9 +163,26 @@ class HostedMfaPrompt:
     ) -> None:
         self._c = client
         self.open_url = open_url
-        self.origin = (page_origin or client.base_url).rstrip("/")
+        self._page_origin = page_origin.rstrip("/") if page_origin else None
+        self.origin = self._page_origin or client.base_url.rstrip("/")
         self.timeout = timeout
         self.callback_host = callback_host
+
+    def _origin_for(self, methods: list[str]) -> str:
+        """Where the prompt runs. A passkey can only be used on one of the environment's passkey
+        origins (WebAuthn binds the credential to the rp id), so with a passkey on offer the page is
+        served from there — the API's own origin if it is one, else the first configured one — as
+        :class:`~actionmfa.sdk.authenticators.BrowserAuthenticator` does. ``base_url`` of
+        ``http://127.0.0.1:8080`` is not the default rp's ``localhost`` origin."""
+        if self._page_origin or "passkey" not in methods:
+            return self.origin
+        return Ceremony(
+            kind="authenticate",
+            options={},
+            environment_id=self._c.environment_id,
+            base_url=self._c.base_url,
+            origins=self._c.passkeys.origins(),
+        ).page_origin()
 
     def _methods(self) -> list[str]:
         methods: dict[str, Any] = self._c.request("GET", "/users/mfa/methods")
@@ -184,6 +202,7 @@ class HostedMfaPrompt:
 
     def show(self, *, mint: Any, requested_scopes: list[str] | None, max_attempts: int) -> str | None:
         methods = self._methods()
+        self.origin = self._origin_for(methods)
         with _PromptReceiver(self.callback_host, reply_timeout=self.timeout) as receiver:
             self.open_url(self._url(receiver, methods, None))
             for attempt in range(1, max_attempts + 1):
@@ -214,7 +233,11 @@ class HostedMfaPrompt:
                     if attempt == max_attempts:
                         reply.send_page("Verification failed", "Too many attempts; start again from the app.")
                         raise
-                    error = "invalid" if isinstance(err, MfaInvalidCodeError) else "passkey"
+                    error = (
+                        "used" if isinstance(err, MfaCodeAlreadyUsedError)
+                        else "invalid" if isinstance(err, MfaInvalidCodeError)
+                        else "passkey"
+                    )
                     reply.send_redirect(self._url(receiver, methods, error))
                     continue
                 except MfaRateLimitedError:

@@ -134,10 +134,11 @@ class PasskeysResource:
             options=options,
             environment_id=self._client.environment_id,
             base_url=self._client.base_url,
-            origins=self._origins(),
+            origins=self.origins(),
         )
 
-    def _origins(self) -> tuple[str, ...]:
+    def origins(self) -> tuple[str, ...]:
+        """The environment's passkey origins (public settings); empty if they cannot be read."""
         try:
             settings = self._client.request("GET", "/settings", authenticated=False)
             return tuple(settings["security"]["passkeys"]["origins"])

@@ -1,30 +1,63 @@
 """``client.ui``: the MFA prompt in a terminal (``client.ui.mfa.show()``) or a browser (``browser=True``).
 
 Asks for a TOTP code or a recovery code with hidden input (``getpass``), retries with a clear
-message on a wrong code, and stops with a lockout message on ``mfa_rate_limited``. Resolves with
+message on a wrong code, waits for the next time step when a code was already used
+(``mfa_code_already_used``), and stops with a lockout message on ``mfa_rate_limited``. Resolves with
 the MFA token (when ``create_mfa_token``) — the token is also stored and applied automatically.
+Without a terminal (stdin not a TTY, e.g. under a service manager or CI) it raises
+:class:`PromptUnavailableError` at once rather than failing on end of input.
 """
 
 from __future__ import annotations
 
 import getpass
 import sys
+import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TextIO
 
-from actionmfa.errors import ActionMFAError, MfaInvalidCodeError, MfaRateLimitedError
+from actionmfa.errors import ActionMFAError, MfaCodeAlreadyUsedError, MfaInvalidCodeError, MfaRateLimitedError
 
 if TYPE_CHECKING:
     from actionmfa.sdk.client import Client
 
 Prompt = Callable[[str], str]
+MAX_STEP_WAIT_SECONDS = 30
+
+
+class PromptUnavailableError(ActionMFAError):
+    """The terminal prompt cannot ask: there is no terminal (stdin is not a TTY) or input ended."""
+
+    code = "mfa_prompt_unavailable"
+    status = 400
+    default_message = (
+        "The MFA prompt needs an interactive terminal (stdin is not a TTY): run it in a terminal, "
+        "use client.ui.mfa.show(browser=True), or call client.mfa.authenticate_device(code=...)"
+    )
+
+
+def _stdin_is_terminal() -> bool:
+    stdin = sys.stdin
+    try:
+        return stdin is not None and stdin.isatty()
+    except (AttributeError, ValueError):  # replaced or closed stdin
+        return False
 
 
 class MfaPrompt:
-    def __init__(self, client: Client, *, prompt: Prompt | None = None, out: TextIO | None = None) -> None:
+    def __init__(
+        self,
+        client: Client,
+        *,
+        prompt: Prompt | None = None,
+        out: TextIO | None = None,
+        sleep: Callable[[float], Any] = time.sleep,
+    ) -> None:
         self._c = client
+        self._own_prompt = prompt is None  # getpass: needs a terminal
         self._prompt = prompt or (lambda text: getpass.getpass(text))
         self._out = out
+        self._sleep = sleep
 
     def _say(self, text: str) -> None:
         print(text, file=self._out or sys.stderr)
@@ -55,10 +88,15 @@ class MfaPrompt:
             return HostedMfaPrompt(self._c, **kwargs).show(
                 mint=mint, requested_scopes=requested_scopes, max_attempts=max_attempts
             )
+        if self._own_prompt and not _stdin_is_terminal():
+            raise PromptUnavailableError()
         self._say("Multi-factor authentication required.")
         self._say("Enter the 6-digit code from your authenticator app, or one of your recovery codes.")
         for attempt in range(1, max_attempts + 1):
-            raw = self._prompt("Code: ").strip()
+            try:
+                raw = self._prompt("Code: ").strip()
+            except EOFError:
+                raise PromptUnavailableError("The MFA prompt's input ended before a code was entered") from None
             if not raw:
                 self._say("No code entered.")
                 continue
@@ -76,6 +114,13 @@ class MfaPrompt:
             except MfaRateLimitedError:
                 self._say("Too many attempts. MFA is locked for this account for up to 15 minutes; try again later.")
                 raise
+            except MfaCodeAlreadyUsedError as err:
+                wait = _retry_after(err)
+                self._say(f"This code was already used — wait for the next one ({wait} s).")
+                if attempt < max_attempts:
+                    self._sleep(wait)
+                    self._say("Enter the new code from your authenticator app.")
+                continue
             except MfaInvalidCodeError:
                 left = max_attempts - attempt
                 self._say("Invalid code. Please try again." + (f" ({left} attempt(s) left)" if left else ""))
@@ -86,6 +131,14 @@ class MfaPrompt:
             self._say("Verified.")
             return token
         raise MfaInvalidCodeError("Too many invalid codes")
+
+
+def _retry_after(err: ActionMFAError) -> int:
+    """Seconds until the next TOTP step (the server's ``retryAfterSeconds``), capped at one step."""
+    value = (err.payload or {}).get("retryAfterSeconds")
+    if isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= MAX_STEP_WAIT_SECONDS:
+        return value
+    return MAX_STEP_WAIT_SECONDS
 
 
 class UiResource:

@@ -22,7 +22,7 @@ import secrets
 import threading
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar, overload
+from typing import TYPE_CHECKING, Any, Literal, TypeVar, overload
 
 import httpx
 from eth_account.datastructures import SignedMessage, SignedSetCodeAuthorization, SignedTransaction
@@ -35,6 +35,8 @@ from actionmfa.errors import (
     WalletSignatureInvalidError,
 )
 from actionmfa.sdk.share_store import ShareStore
+from actionmfa.sdk.solana_shares import SolanaShareStore
+from actionmfa.sdk.solana_wallets import SolanaWallet, create_solana_wallet
 from actionmfa.wallet import ecdsa2p as p2
 from actionmfa.wallet.curve import address_of
 from actionmfa.wallet.delegation import seal_envelope, sub_share_plaintext
@@ -373,6 +375,7 @@ class WalletsResource:
     def __init__(self, client: Transport) -> None:
         self.client = client
         self.store = ShareStore()
+        self.solana_store = SolanaShareStore(self.store.directory)
         self.min_modulus_bits = DEFAULT_MODULUS_BITS
         self.precompute = 4
         self._pools: dict[tuple[str, int], RandomnessPool] = {}
@@ -385,6 +388,7 @@ class WalletsResource:
         if share_dir is not None or passphrase is not None:
             self.store = ShareStore(share_dir if share_dir is not None else self.store.directory,
                                     passphrase=passphrase)
+            self.solana_store = SolanaShareStore(self.store.directory, passphrase=passphrase)
         if min_modulus_bits is not None:
             self.min_modulus_bits = min_modulus_bits
         if precompute is not None:
@@ -463,12 +467,23 @@ class WalletsResource:
         self.store.finish_keygen(env_id, user_id, ceremony_id, wallet_id=wallet.id, share=share)
         return wallet
 
-    def create(self) -> Wallet:
-        """Run two-party key generation; the user share is written to the share store.
+    @overload
+    def create(self, *, chain: Literal["EVM"] = "EVM") -> Wallet: ...
 
-        Crash-safe: the client state is written ahead before the final round. If that answer is
-        lost the round is repeated at once, and again by the next ``create()`` or ``list()`` (from
+    @overload
+    def create(self, *, chain: Literal["SOL"]) -> SolanaWallet: ...
+
+    def create(self, *, chain: str = "EVM") -> Wallet | SolanaWallet:
+        """Run two-party key generation (``chain="SOL"``: FROST, :mod:`actionmfa.sdk.solana_wallets`);
+        the user share is written to the share store.
+
+        Crash-safe (EVM): the client state is written ahead before the final round. If that answer
+        is lost the round is repeated at once, and again by the next ``create()`` or ``list()`` (from
         this object or a new process): the wallet the server created is completed, not duplicated."""
+        if chain == "SOL":
+            return create_solana_wallet(self.client, self.solana_store)
+        if chain != "EVM":
+            raise ValueError("chain must be 'EVM' or 'SOL'")
         resumed = self._resume_keygens()
         if resumed:
             return resumed[0]
@@ -491,13 +506,18 @@ class WalletsResource:
 
         return _settling(final_round, settle)
 
-    def list(self) -> list[Wallet]:
+    def _wallet(self, data: Mapping[str, Any]) -> Wallet | SolanaWallet:
+        if data.get("chain") == "SOL":
+            return SolanaWallet(self.client, self.solana_store, self.user_id, data)
+        return Wallet(self, data)
+
+    def list(self) -> list[Wallet | SolanaWallet]:
         """The user's wallets (key generations interrupted on this device are completed first)."""
         self._resume_keygens()
         body = self.client.request("GET", "/waas/wallets")
-        return [Wallet(self, w) for w in body["wallets"]]
+        return [self._wallet(w) for w in body["wallets"]]
 
-    def get(self, wallet_id: str) -> Wallet:
+    def get(self, wallet_id: str) -> Wallet | SolanaWallet:
         for wallet in self.list():
             if wallet.id == wallet_id:
                 return wallet

@@ -56,6 +56,11 @@ from actionmfa.services.wallets.keysource import PaillierKeys
 from actionmfa.services.wallets.refresh import Refresh
 from actionmfa.services.wallets.reshare import ReshareService
 from actionmfa.services.wallets.signing import Signing
+from actionmfa.services.wallets.solana_export import SolanaExport
+from actionmfa.services.wallets.solana_keygen import SolanaKeygen
+from actionmfa.services.wallets.solana_refresh import SolanaRefresh
+from actionmfa.services.wallets.solana_shares import SolanaShares
+from actionmfa.services.wallets.solana_signing import SolanaSigning
 from actionmfa.services.wallets.vault import WalletVault
 from actionmfa.store.db import Database
 
@@ -100,6 +105,17 @@ class PasskeyServices:
 
 
 @dataclass(frozen=True)
+class SolanaServices:
+    """Solana wallets (two-party FROST): the chain's own use cases beside the EVM ones."""
+
+    shares: SolanaShares
+    keygen: SolanaKeygen
+    signing: SolanaSigning
+    export: SolanaExport
+    refresh: SolanaRefresh
+
+
+@dataclass(frozen=True)
 class WalletServices:
     keys: PaillierKeys
     vault: WalletVault
@@ -111,6 +127,7 @@ class WalletServices:
     webhook: DelegationWebhook
     delegated: DelegatedSigningService
     admin: WalletAdmin
+    solana: SolanaServices
 
 
 @dataclass(frozen=True)
@@ -137,6 +154,17 @@ class Services:
         self.wallets.keys.close()
 
 
+def _solana_services(db: Database, clock: Clock, gate: Gate, vault: WalletVault, export: Export) -> SolanaServices:
+    shares = SolanaShares(db, vault)
+    return SolanaServices(
+        shares=shares,
+        keygen=SolanaKeygen(db, clock, vault, shares),
+        signing=SolanaSigning(db, clock, gate, vault, shares),
+        export=SolanaExport(db, clock, gate, shares, export.hooks),
+        refresh=SolanaRefresh(db, clock, gate, vault, shares),
+    )
+
+
 def build_services(*, db: Database, keyring: Keyring, clock: Clock, mailer: Mailer) -> Services:
     """The whole graph, once per process (``Runtime.build`` calls this)."""
     keys = SigningKeys(keyring)
@@ -153,7 +181,7 @@ def build_services(*, db: Database, keyring: Keyring, clock: Clock, mailer: Mail
     signin = SignInServices(
         accounts=accounts,
         email=EmailSignIn(db, keyring, clock, environments, accounts, mailer),
-        external=ExternalSignIn(db, environments, accounts, verifier),
+        external=ExternalSignIn(db, clock, environments, accounts, verifier),
         sessions=SessionLifecycle(db, sessions),
     )
 
@@ -187,11 +215,12 @@ def build_services(*, db: Database, keyring: Keyring, clock: Clock, mailer: Mail
         keygen=Keygen(db, clock, vault, paillier),
         signing=Signing(db, clock, gate, vault),
         refresh=Refresh(db, clock, gate, vault, paillier),
-        export=Export(db, clock, gate, vault),
+        export=(export := Export(db, clock, gate, vault)),
         reshare=ReshareService(db, keyring, clock, gate, vault, paillier, webhook),
         webhook=webhook,
         delegated=DelegatedSigningService(db, keyring, clock, vault),
         admin=WalletAdmin(db, clock, vault, environments),
+        solana=_solana_services(db, clock, gate, vault, export),
     )
 
     environment_admin = EnvironmentAdmin(db, environments)

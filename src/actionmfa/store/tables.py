@@ -146,3 +146,21 @@ email_verifications = Table(
     ts("used_at"),
     Index("ix_email_verifications_env_email", "environment_id", "email"),
 )
+
+
+# One row per counted event of the unauthenticated sign-in routes (DESIGN §8, issue 11.1): codes
+# sent and wrong codes per address and client, failed external sign-ins per client. Counted over a
+# sliding window by services/signin/throttle.py; purged by the janitor once older than the window.
+signin_attempts = Table(
+    "signin_attempts",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("environment_id", String(36), ForeignKey("environments.id", ondelete="CASCADE"), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("email", String(320), nullable=True),
+    Column("client", String(64), nullable=False),
+    ts("at", False),
+    Index("ix_signin_attempts_env_email", "environment_id", "email", "at"),
+    Index("ix_signin_attempts_env_client", "environment_id", "client", "at"),
+    Index("ix_signin_attempts_at", "at"),
+)

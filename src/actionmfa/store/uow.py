@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     )
     from actionmfa.store.repos.mfa import MfaRepo
     from actionmfa.store.repos.passkeys import PasskeyRepo
+    from actionmfa.store.repos.signin import SignInAttemptRepo
     from actionmfa.store.repos.tokens import TokenRepo
     from actionmfa.store.repos.wallets import WalletRepo
 
@@ -70,6 +71,12 @@ class UnitOfWork:
         from actionmfa.store.repos.core import EmailVerificationRepo
 
         return EmailVerificationRepo(self.conn)
+
+    @cached_property
+    def signin_attempts(self) -> SignInAttemptRepo:
+        from actionmfa.store.repos.signin import SignInAttemptRepo
+
+        return SignInAttemptRepo(self.conn)
 
     @cached_property
     def audit(self) -> AuditRepo:

@@ -32,7 +32,7 @@ waas_wallets = Table(
     Column("environment_id", String(36), ForeignKey("environments.id", ondelete="CASCADE"), nullable=False),
     Column("user_id", String(36), ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
     Column("chain", String(16), nullable=False),
-    Column("address", String(42), nullable=False),
+    Column("address", String(64), nullable=False),  # EIP-55 hex (42) or base58 (≤ 44)
     Column("public_key", String(66), nullable=False),  # compressed secp256k1 point, hex
     Column("server_share", Text, nullable=False),  # Keyring blob
     Column("key_version", Integer, nullable=False),
@@ -47,7 +47,7 @@ waas_wallets = Table(
     Column("delegate_share", Text, nullable=True),  # Keyring blob: the server's share for the pair {2, 3}
     Column("delegate_api_key_hash", String(64), nullable=True),  # keyed hash of the delegate's API key
     # the ceremony (keygen, refresh, reshare) whose shares are current: lets a device that lost an
-    # answer tell which of its written-ahead shares the server committed (NULL: before 0006)
+    # answer tell which of its written-ahead shares the server committed (NULL: before 0008)
     Column("key_ceremony_id", String(36), nullable=True),
     Index("ix_waas_wallets_user", "user_id"),
 )

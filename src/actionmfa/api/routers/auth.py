@@ -38,9 +38,9 @@ class ExternalAuthSignIn(WireModel):
 
 @router.post("/emailVerifications/create", response_model=EmailVerificationCreated, status_code=201)
 def create_email_verification(
-    environmentId: str, body: EmailVerificationCreate, signin: SignInDep
+    environmentId: str, body: EmailVerificationCreate, signin: SignInDep, meta: MetaDep
 ) -> EmailVerificationCreated:
-    sent = signin.email.create(environmentId, body.email)
+    sent = signin.email.create(environmentId, body.email, meta)
     return EmailVerificationCreated(verificationUUID=sent.verification_id, email=body.email)
 
 

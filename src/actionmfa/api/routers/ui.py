@@ -101,6 +101,7 @@ def passkey_ceremony_page(
 _PROMPT_METHODS = ("totp", "passkey", "recovery")
 _PROMPT_ERRORS = {
     "invalid": "That code was not accepted. Try again.",
+    "used": "This code was already used — wait for the next one.",
     "passkey": "The passkey was not accepted. Try again or use a code.",
 }
 

@@ -20,13 +20,15 @@ from pydantic import Field
 
 from actionmfa.api.deps import AuthDep, MetaDep, ProofDep, WalletsDep
 from actionmfa.api.schemas import WireModel
+from actionmfa.domain.wallets import CeremonyKind, Chain
 from actionmfa.wallet.payloads import SignRequest
+from actionmfa.wallet.solana.payloads import SolanaSignRequest, is_solana_kind
 
 router = APIRouter(tags=["wallets"])
 
 
 class CreateBody(WireModel):
-    chain: str = Field(default="EVM", pattern="^EVM$")
+    chain: str = Field(default="EVM", pattern="^(EVM|SOL)$")
 
 
 class RoundBody(WireModel):
@@ -69,11 +71,15 @@ def request_id_header(x_dyn_request_id: str | None = Header(default=None, alias=
 
 @router.post("/waas/create")
 def open_keygen(body: CreateBody, ctx: AuthDep, wallets: WalletsDep) -> dict[str, Any]:
+    if body.chain == Chain.SOL.value:
+        return wallets.solana.keygen.open_keygen(ctx)
     return wallets.keygen.open_keygen(ctx)
 
 
 @router.post("/waas/create/{ceremonyId}")
 def finish_keygen(ceremonyId: str, body: RoundBody, ctx: AuthDep, wallets: WalletsDep) -> dict[str, Any]:
+    if wallets.solana.shares.ceremony_chain(ctx, ceremonyId, CeremonyKind.KEYGEN) is Chain.SOL:
+        return wallets.solana.keygen.finish_keygen(ctx, ceremonyId, body.message)
     return wallets.keygen.finish_keygen(ctx, ceremonyId, body.message)
 
 
@@ -84,6 +90,8 @@ def list_wallets(ctx: AuthDep, wallets: WalletsDep) -> dict[str, Any]:
 
 @router.post("/waas/{walletId}/signMessage")
 def open_sign(walletId: str, body: SignOpenBody, proof: ProofDep, ctx: AuthDep, wallets: WalletsDep) -> dict[str, Any]:
+    if is_solana_kind(body.kind):
+        return wallets.solana.signing.open_sign(ctx, walletId, SolanaSignRequest.from_json(body.model_dump()), proof)
     return wallets.signing.open_sign(ctx, walletId, SignRequest.from_json(body.model_dump()), proof)
 
 
@@ -97,6 +105,11 @@ def sign_nonce(walletId: str, ceremonyId: str, body: SignRoundBody, ctx: AuthDep
 @router.post("/waas/{walletId}/signMessage/{ceremonyId}/complete")
 def sign_complete(walletId: str, ceremonyId: str, body: SignRoundBody, ctx: AuthDep,
                   wallets: WalletsDep) -> dict[str, Any]:
+    if is_solana_kind(body.kind):  # FROST has no nonce round: open, then complete
+        return wallets.solana.signing.sign_complete(
+            ctx, walletId, ceremonyId, SolanaSignRequest.from_json(body.model_dump()), body.message,
+            key_version=body.keyVersion,
+        )
     return wallets.signing.sign_complete(ctx, walletId, ceremonyId, _request(body), body.message,
                                          key_version=body.keyVersion)
 
@@ -111,29 +124,37 @@ def export_private_key(
     wallets: WalletsDep,
     meta: MetaDep,
 ) -> dict[str, Any]:
-    return wallets.export.export(ctx, walletId, recipient_public_key=body.recipientPublicKey,
-                                 request_id=request_id or meta.request_id or "", proof=proof)
+    service = wallets.solana.export if wallets.solana.shares.chain_of(ctx, walletId) is Chain.SOL else wallets.export
+    return service.export(ctx, walletId, recipient_public_key=body.recipientPublicKey,
+                          request_id=request_id or meta.request_id or "", proof=proof)
 
 
 @router.post("/waas/{walletId}/refresh")
 def open_refresh(walletId: str, proof: ProofDep, ctx: AuthDep, wallets: WalletsDep) -> dict[str, Any]:
+    if wallets.solana.shares.chain_of(ctx, walletId) is Chain.SOL:
+        return wallets.solana.refresh.open_refresh(ctx, walletId, proof)
     return wallets.refresh.open_refresh(ctx, walletId, proof)
 
 
 @router.post("/waas/{walletId}/refresh/{ceremonyId}")
 def refresh_open(walletId: str, ceremonyId: str, body: RoundBody, ctx: AuthDep, wallets: WalletsDep) -> dict[str, Any]:
+    if wallets.solana.shares.chain_of(ctx, walletId) is Chain.SOL:
+        return wallets.solana.refresh.refresh_open(ctx, walletId, ceremonyId, body.message)
     return wallets.refresh.refresh_open(ctx, walletId, ceremonyId, body.message)
 
 
 @router.post("/waas/{walletId}/refresh/{ceremonyId}/confirm")
 def refresh_confirm(walletId: str, ceremonyId: str, body: RoundBody, ctx: AuthDep,
                     wallets: WalletsDep) -> dict[str, Any]:
+    if wallets.solana.shares.chain_of(ctx, walletId) is Chain.SOL:
+        return wallets.solana.refresh.refresh_confirm(ctx, walletId, ceremonyId, body.message)
     return wallets.refresh.refresh_confirm(ctx, walletId, ceremonyId, body.message)
 
 
 @router.post("/waas/{walletId}/reshare")
 def open_reshare(walletId: str, body: ReshareBody, proof: ProofDep, ctx: AuthDep,
                  wallets: WalletsDep) -> dict[str, Any]:
+    wallets.solana.shares.refuse_reshare(ctx, walletId)
     return wallets.reshare.open(
         ctx, walletId, old=body.oldThresholdSignatureScheme, new=body.newThresholdSignatureScheme,
         delegate=body.delegateToProjectEnvironment, revoke=body.revokeDelegation, proof=proof,

@@ -88,6 +88,14 @@ class _Failed:
     error: ActionMFAError
 
 
+@dataclass(frozen=True, slots=True)
+class Refused:
+    """What a check returns for a code refused with an answer of its own (a TOTP step already
+    used): counted and audited like a wrong code, then raised as ``error``."""
+
+    error: MfaInvalidCodeError
+
+
 class CodeAttempts:
     """One code check of the MFA core under the per-user lockout: lock the user's attempt state,
     refuse while locked out, check the code, and on failure *commit* the counted failure (and its
@@ -97,8 +105,11 @@ class CodeAttempts:
         self.db = db
         self.clock = clock
 
-    def attempt(self, ctx: AuthContext, route: CodeRoute, check: Callable[[MfaUnit, datetime], T | None]) -> T:
-        """Run ``check`` (None = wrong code) in one write transaction and return its result."""
+    def attempt(
+        self, ctx: AuthContext, route: CodeRoute, check: Callable[[MfaUnit, datetime], T | Refused | None]
+    ) -> T:
+        """Run ``check`` (None = wrong code, :class:`Refused` = refused with its own error) in one
+        write transaction and return its result."""
         outcome: T | _Failed
         with self.db.write() as uow:
             now = self.clock.now()
@@ -109,10 +120,11 @@ class CodeAttempts:
                 outcome = _Failed(err)
             else:
                 result = check(uow, now)
-                if result is None:
+                if result is None or isinstance(result, Refused):
+                    error = result.error if isinstance(result, Refused) else MfaInvalidCodeError()
                     locked = fail(uow, ctx.user.id, route, now)
                     audit.record(
-                        uow, ctx, AuditEvent.MFA_AUTH_FAILED, now=now, action=route.value, outcome="mfa_invalid_code"
+                        uow, ctx, AuditEvent.MFA_AUTH_FAILED, now=now, action=route.value, outcome=error.code
                     )
                     if locked:
                         audit.record(
@@ -124,7 +136,7 @@ class CodeAttempts:
                             outcome="locked",
                             minutes=int(LOCKOUT.total_seconds() // 60),
                         )
-                    outcome = _Failed(MfaInvalidCodeError())
+                    outcome = _Failed(error)
                 else:
                     succeed(uow, ctx.user.id)
                     outcome = result

@@ -17,14 +17,20 @@ from actionmfa.domain.actions import MFADeviceType, SessionScope, TokenScope
 from actionmfa.domain.models import AuthContext, Environment, User
 from actionmfa.domain.records import DeviceRow
 from actionmfa.domain.tokens import Proof
-from actionmfa.errors import MfaDeviceNotFoundError, MfaMethodDisabledError, MfaRequiredError, TotpDeviceExistsError
+from actionmfa.errors import (
+    MfaCodeAlreadyUsedError,
+    MfaDeviceNotFoundError,
+    MfaMethodDisabledError,
+    MfaRequiredError,
+    TotpDeviceExistsError,
+)
 from actionmfa.factors import totp
 from actionmfa.services.core import audit
 from actionmfa.services.core.audit import AuditEvent
 from actionmfa.services.core.gate import Gate, denials_recorded
 from actionmfa.services.core.ports import Transactions
 from actionmfa.services.mfa.completion import AuthResult, Completion, MintRequest, check_mint
-from actionmfa.services.mfa.lockout import CodeAttempts, CodeRoute
+from actionmfa.services.mfa.lockout import CodeAttempts, CodeRoute, Refused
 from actionmfa.services.mfa.methods import has_any_method
 from actionmfa.services.mfa.ports import MfaUnit
 from actionmfa.services.mfa.views import device_view
@@ -44,7 +50,15 @@ class TotpRegistration:
 
 
 def _issuer(env: Environment, user: User) -> tuple[str, str]:
-    return env.name, user.email or user.id
+    # The app's display name, never the environment's operator-facing name ("default").
+    return env.settings.app_name(), user.email or user.id
+
+
+def _already_used(last_step: int, now: datetime) -> Refused:
+    """A right code for a step already accepted: its own answer (and still a counted failure,
+    DESIGN §8), with the wait until the next step the device will accept."""
+    wait = totp.seconds_until_step(last_step + 1, at=now)
+    return Refused(MfaCodeAlreadyUsedError(payload={"retryAfterSeconds": wait}))
 
 
 class Totp:
@@ -159,20 +173,22 @@ class Totp:
         adding it is ``POST /users/mfa/register/totp`` with ``credential:link`` proof."""
         check_mint(mint)
 
-        def check(uow: MfaUnit, now: datetime) -> AuthResult | None:
+        def check(uow: MfaUnit, now: datetime) -> AuthResult | Refused | None:
             devices = [d for d in uow.mfa.devices(ctx.user.id) if d.type is MFADeviceType.TOTP]
             device = next((d for d in devices if d.verified and device_id in (None, d.id)), None)
             if device is None and not has_any_method(uow, ctx.user.id):
                 device = next((d for d in devices if not d.verified and device_id in (None, d.id)), None)
             if device is None:
                 raise MfaDeviceNotFoundError()
-            step = totp.verify(self._secret(device), code, at=now, last_step=device.last_step)
+            step = totp.matched_step(self._secret(device), code, at=now)
             if step is None:
                 return None
+            if device.last_step is not None and step <= device.last_step:
+                return _already_used(device.last_step, now)
             if device.verified:
                 # The conditional write is what makes "accepted once" hold under concurrency.
                 if not uow.mfa.advance_step(device.id, step):
-                    return None
+                    return _already_used(step, now)
             else:
                 self._verify_device(uow, ctx, device, step, now)
             return self.completion.complete(uow, ctx, mint, via="totp", device_id=device.id, now=now)

@@ -12,12 +12,13 @@ Limits, each with its own stable error code:
   (``verification_attempts_exceeded``, 429);
 * expired (``verification_expired``, 410), already used (``verification_used``, 410), unknown
   (``verification_not_found``, 404), wrong code (``invalid_verification_code``, 422);
-* for an existing user, a wrong email code also counts toward the per-user code lockout shared with
-  TOTP and recovery codes (DESIGN §8), and a locked-out user gets 429 ``mfa_rate_limited``. A right
-  email code does *not* reset that counter: it proves the first factor only, and resetting would let
-  whoever reads the mailbox buy fresh guesses at the second factor;
-* at most :data:`MAX_CODES_PER_WINDOW` codes per address per :data:`SEND_WINDOW`
-  (``email_rate_limited``, 429), so the public route cannot be used to flood a mailbox.
+* these failures never touch the user's MFA failure counter (DESIGN §8, issue 11.1): this route
+  needs no session, so anyone who knows the address could otherwise lock the user out of TOTP,
+  recovery codes and sign-in. Wrong codes are counted per address, per client and per (address,
+  client) pair instead (:mod:`actionmfa.services.signin.throttle`: 429 ``signin_rate_limited``);
+* codes mailed are limited per address, per client and per pair (``email_rate_limited``, 429), so
+  the public route cannot be used to flood a mailbox, and one client cannot use up an address's
+  budget (the real user's next code still goes out).
 """
 
 from __future__ import annotations
@@ -33,7 +34,6 @@ from actionmfa.crypto import Keyring, constant_time_equal
 from actionmfa.domain.models import RequestMeta
 from actionmfa.errors import (
     ActionMFAError,
-    EmailRateLimitedError,
     InvalidRequestError,
     InvalidVerificationCodeError,
     VerificationAttemptsExceededError,
@@ -44,8 +44,7 @@ from actionmfa.errors import (
 from actionmfa.services.core.environments import EnvironmentService
 from actionmfa.services.core.ports import Transactions
 from actionmfa.services.core.sessions import IssuedSession
-from actionmfa.services.mfa import lockout
-from actionmfa.services.mfa.lockout import CodeRoute
+from actionmfa.services.signin import throttle
 from actionmfa.services.signin.accounts import Accounts, SignInMethod
 from actionmfa.services.signin.mailer import Mailer, MailMessage
 from actionmfa.services.signin.ports import SignInUnit
@@ -53,8 +52,6 @@ from actionmfa.services.signin.ports import SignInUnit
 CODE_DIGITS = 6
 CODE_LIFETIME = timedelta(minutes=10)
 MAX_ATTEMPTS = 5
-SEND_WINDOW = timedelta(minutes=10)
-MAX_CODES_PER_WINDOW = 5
 _HASH_PURPOSE = "email-code"
 # Deliberately simple: one "@", no spaces, a dot in the domain. Deliverability is what proves it.
 _EMAIL_RE = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]+$")
@@ -98,7 +95,7 @@ class EmailSignIn:
         # Bound to the verification id: a stored hash is useless for any other verification.
         return self.keyring.keyed_hash(f"{verification_id}:{code}", purpose=_HASH_PURPOSE)
 
-    def create(self, environment_id: str, raw_email: str) -> SentVerification:
+    def create(self, environment_id: str, raw_email: str, meta: RequestMeta | None = None) -> SentVerification:
         """Store a new code for ``raw_email`` and mail it. The row is committed before the mail goes
         out so no database lock is held across the SMTP exchange."""
         email = normalize_email(raw_email)
@@ -107,9 +104,8 @@ class EmailSignIn:
         now = self.clock.now()
         with self.db.write() as uow:
             env = self.environments.get(uow, environment_id)
-            uow.email_verifications.purge_for_email(env.id, email, now - SEND_WINDOW)
-            if uow.email_verifications.count_recent(env.id, email, now - SEND_WINDOW) >= MAX_CODES_PER_WINDOW:
-                raise EmailRateLimitedError()
+            throttle.check_send(uow, env.id, email, throttle.client_of(meta), now)
+            uow.email_verifications.purge_for_email(env.id, email, now)
             uow.email_verifications.add(
                 id=verification_id,
                 environment_id=env.id,
@@ -119,7 +115,7 @@ class EmailSignIn:
                 expires_at=now + CODE_LIFETIME,
             )
         minutes = int(CODE_LIFETIME.total_seconds() // 60)
-        name = " ".join(env.name.split())  # an operator-chosen name never breaks a mail header
+        name = env.settings.app_name()  # the app's display name (one line), not the environment's label
         self.mailer.send(
             MailMessage(
                 to=email,
@@ -140,26 +136,25 @@ class EmailSignIn:
         code = code.strip()
         failure: ActionMFAError | None = None
         issued: IssuedSession | None = None
-        # One transaction per try. A wrong code must still commit its counted try (and the lockout
+        client = throttle.client_of(meta)
+        # One transaction per try. A wrong code must still commit its counted try (and the counted
         # failure), so the error is raised only after the transaction has ended.
         with self.db.write() as uow:
             env = self.environments.get(uow, environment_id)
-            row = uow.email_verifications.get(env.id, verification_id)
             now = self.clock.now()
+            throttle.check_client(uow, env.id, client, now)
+            row = uow.email_verifications.get(env.id, verification_id)
             if row is None:
                 raise VerificationNotFoundError()
             if row.used_at is not None:
                 raise VerificationUsedError()
             if now >= row.expires_at:
                 raise VerificationExpiredError()
-            user = uow.users.by_email(env.id, row.email)
-            if user is not None:
-                lockout.begin(uow, user.id, now)  # 429 mfa_rate_limited while the user is locked out
+            throttle.check_address(uow, env.id, row.email, client, now)
             if not uow.email_verifications.take_attempt(row.id, MAX_ATTEMPTS):
                 raise VerificationAttemptsExceededError()
             if not (code.isdigit() and constant_time_equal(self._code_hash(row.id, code), row.code_hash)):
-                if user is not None:
-                    lockout.fail(uow, user.id, CodeRoute.EMAIL, now)
+                throttle.failed(uow, env.id, throttle.AttemptKind.CODE_FAILED, client, now, email=row.email)
                 failure = InvalidVerificationCodeError()
             elif not uow.email_verifications.mark_used(row.id, now):
                 raise VerificationUsedError()  # another request spent it first

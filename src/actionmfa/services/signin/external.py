@@ -35,9 +35,11 @@ from actionmfa.domain.models import RequestMeta
 from actionmfa.domain.settings import ExternalAuthSettings, jwks_url_problem
 from actionmfa.errors import ExternalAuthUnavailableError, UnauthorizedError
 from actionmfa.services.core.environments import EnvironmentService
-from actionmfa.services.core.ports import CoreUnit, Transactions
+from actionmfa.services.core.ports import Transactions
 from actionmfa.services.core.sessions import IssuedSession
+from actionmfa.services.signin import throttle
 from actionmfa.services.signin.accounts import Accounts, SignInMethod
+from actionmfa.services.signin.ports import SignInUnit
 
 log = logging.getLogger("actionmfa.external_auth")
 
@@ -256,22 +258,34 @@ class ExternalSignIn:
 
     def __init__(
         self,
-        db: Transactions[CoreUnit],
+        db: Transactions[SignInUnit],
+        clock: Clock,
         environments: EnvironmentService,
         accounts: Accounts,
         verifier: ExternalAuthVerifier,
     ) -> None:
         self.db = db
+        self.clock = clock
         self.environments = environments
         self.accounts = accounts
         self.verifier = verifier  # one per process: it holds the JWKS cache
 
     def sign_in(self, environment_id: str, token: str, meta: RequestMeta | None = None) -> IssuedSession:
-        """Verify the developer's JWT and open a session for the user its ``sub`` names."""
+        """Verify the developer's JWT and open a session for the user its ``sub`` names.
+
+        A refused token counts against the client (``signin_attempts``, never a user's MFA
+        counter); a client with too many recent failures gets 429 ``signin_rate_limited``."""
+        client = throttle.client_of(meta)
         with self.db.read() as uow:
             env = self.environments.get(uow, environment_id)
+            throttle.check_client(uow, env.id, client, self.clock.now())
         # Verification (maybe a JWKS fetch) happens outside any transaction: no lock is held on I/O.
-        claims = self.verifier.verify(env.settings.security.externalAuth, token)
+        try:
+            claims = self.verifier.verify(env.settings.security.externalAuth, token)
+        except UnauthorizedError:
+            with self.db.write() as uow:
+                throttle.failed(uow, env.id, throttle.AttemptKind.EXTERNAL_FAILED, client, self.clock.now())
+            raise
         with self.db.write() as uow:
             env = self.environments.get(uow, environment_id)
             user, created = self.accounts.find_or_create_user(uow, env, external_id=str(claims["sub"]))

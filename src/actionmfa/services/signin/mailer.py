@@ -96,7 +96,10 @@ class LogMailer:
 class UnconfiguredMailer:
     def send(self, message: MailMessage) -> None:
         log.error("no SMTP host configured (ACTIONMFA_SMTP_HOST) and --mail-log not set; mail not sent")
-        raise EmailDeliveryError("Email delivery is not configured on this server")
+        raise EmailDeliveryError(
+            "Email delivery is not configured on this server: set ACTIONMFA_SMTP_HOST, "
+            "or start it with --mail-log (development)"
+        )
 
 
 def mailer_for(config: ServerConfig) -> Mailer:

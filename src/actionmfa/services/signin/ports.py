@@ -7,7 +7,7 @@ from typing import Protocol, runtime_checkable
 
 from actionmfa.domain.records import EmailVerificationRow
 from actionmfa.services.core.ports import CoreUnit, DeviceCounts
-from actionmfa.services.mfa.ports import LockoutStore
+from actionmfa.services.signin.throttle import AttemptStore
 
 
 @runtime_checkable
@@ -22,13 +22,11 @@ class EmailVerificationStore(Protocol):
 
     def take_attempt(self, verification_id: str, max_attempts: int) -> bool: ...
 
-    def count_recent(self, environment_id: str, email: str, since: datetime) -> int: ...
-
     def purge_for_email(self, environment_id: str, email: str, expired_before: datetime) -> int: ...
 
 
-class SignInMfa(LockoutStore, DeviceCounts, Protocol):
-    """The MFA core's storage sign-in touches: the shared code lockout, the method count."""
+class SignInMfa(DeviceCounts, Protocol):
+    """The MFA core's storage sign-in touches: the method count (never the MFA lockout, DESIGN §8)."""
 
 
 class SignInUnit(CoreUnit, Protocol):
@@ -37,3 +35,6 @@ class SignInUnit(CoreUnit, Protocol):
 
     @property
     def email_verifications(self) -> EmailVerificationStore: ...
+
+    @property
+    def signin_attempts(self) -> AttemptStore: ...

@@ -25,8 +25,8 @@ from typing import Any
 from actionmfa.crypto import Keyring
 from actionmfa.domain.models import AuthContext
 from actionmfa.domain.records import CeremonyRow, WalletRow
-from actionmfa.domain.wallets import CeremonyKind, CeremonyOutcome, LockReason, Stage
-from actionmfa.errors import CeremonyInvalidError, NotFoundError
+from actionmfa.domain.wallets import CeremonyKind, CeremonyOutcome, Chain, LockReason, Stage
+from actionmfa.errors import CeremonyInvalidError, NotFoundError, WalletChainUnsupportedError
 from actionmfa.services.wallets.ports import WalletUnit
 from actionmfa.services.wallets.views import WalletView
 from actionmfa.wallet import ecdsa2p as p2
@@ -93,11 +93,16 @@ class WalletVault:
         return self.keyring.decrypt(blob, aad=delegation_secret_aad(environment_id))
 
     # -- lookups ---------------------------------------------------------------------------------
-    def wallet(self, uow: WalletUnit, ctx: AuthContext, wallet_id: str, *, for_update: bool = False) -> WalletRow:
-        """The caller's own wallet (404 ``not_found`` otherwise); ``for_update`` takes its row lock."""
+    def wallet(self, uow: WalletUnit, ctx: AuthContext, wallet_id: str, *, for_update: bool = False,
+               chain: Chain = Chain.EVM) -> WalletRow:
+        """The caller's own wallet (404 ``not_found`` otherwise) of ``chain`` (422
+        ``wallet_chain_unsupported`` for another chain's: its share is another protocol's);
+        ``for_update`` takes its row lock."""
         row = uow.wallets.wallet(ctx.environment.id, ctx.user.id, wallet_id, for_update=for_update)
         if row is None:
             raise NotFoundError("Wallet not found")
+        if row.chain is not chain:
+            raise WalletChainUnsupportedError(f"This is a {row.chain.value} wallet; the request is for {chain.value}")
         return row
 
     def live_ceremony(

@@ -401,16 +401,6 @@ class EmailVerificationRepo(_Repo):
         )
         return result.rowcount == 1
 
-    def count_recent(self, environment_id: str, email: str, since: datetime) -> int:
-        """Codes sent to ``email`` since ``since`` (limits mail bombing through the public route)."""
-        c = t.email_verifications.c
-        q = (
-            select(func.count())
-            .select_from(t.email_verifications)
-            .where(c.environment_id == environment_id, c.email == email, c.created_at > since)
-        )
-        return int(self.conn.execute(q).scalar_one())
-
     def purge_for_email(self, environment_id: str, email: str, expired_before: datetime) -> int:
         """Drop this address's verifications that expired before ``expired_before`` (housekeeping
         on the address's next request; they can no longer sign in nor count toward a limit)."""

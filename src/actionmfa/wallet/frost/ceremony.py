@@ -232,3 +232,19 @@ def group_secret(a: KeyShare, b_secret: bytes) -> bytes:
     lam_a = fs.interpolating_value([a.identifier, a.peer_identifier], a.identifier)
     lam_b = fs.interpolating_value([a.identifier, a.peer_identifier], a.peer_identifier)
     return g.scalar_add(g.scalar_mul(lam_a, a.secret_share), g.scalar_mul(lam_b, b_secret))
+
+
+def refresh_confirmation(new_share: KeyShare, context: bytes,
+                         rng: RandomBytes = secrets.token_bytes) -> dict[str, Any]:
+    """The user's proof that it holds its new share s_1′ (a Schnorr proof of knowledge of the log of
+    Y_1′, bound to the refresh context): the server switches only after seeing it."""
+    proof = dkg.prove(new_share.identifier, context + b"/confirm", new_share.secret_share, new_share.public_share, rng)
+    return {"proof": {"R": proof.big_r.hex(), "mu": proof.mu.hex()}}
+
+
+def check_refresh_confirmation(server_new_share: KeyShare, context: bytes, message: dict[str, Any]) -> None:
+    raw = _dict(message, "proof")
+    proof = dkg.SchnorrPoK(wire.element_field(raw, "R"), wire.scalar_field(raw, "mu"))
+    if not dkg.verify_proof(server_new_share.peer_identifier, context + b"/confirm",
+                            server_new_share.peer_public_share, proof):
+        raise WalletProofInvalidError("Refresh confirmation does not verify")

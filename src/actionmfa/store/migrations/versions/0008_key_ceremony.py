@@ -1,14 +1,14 @@
 """Wallet key ceremony: the ceremony whose shares are current, so a device that lost an answer can
 tell which of its written-ahead shares the server committed (issue 9.6).
 
-Revision ID: 0006
+Revision ID: 0008
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0006"
-down_revision = "0005"
+revision = "0008"
+down_revision = "0007"
 branch_labels = None
 depends_on = None
 
