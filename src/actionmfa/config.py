@@ -47,6 +47,7 @@ class ServerConfig:
     trust_proxy_headers: bool = False
     workers: int = 1
     warm_wallet_pool: bool = True  # start Paillier prime search at start-up, not at the first wallet
+    webhook_interval_seconds: float = 0.0  # the webhook worker's poll period in each server process (0: off)
 
     @property
     def effective_database_url(self) -> str:
@@ -81,6 +82,7 @@ class ServerConfig:
             trust_proxy_headers=_bool(e.get("ACTIONMFA_TRUST_PROXY_HEADERS", "false")),
             workers=int(e.get("ACTIONMFA_WORKERS", "1")),
             warm_wallet_pool=_bool(e.get("ACTIONMFA_WALLET_POOL_WARM", "true")),
+            webhook_interval_seconds=float(e.get("ACTIONMFA_WEBHOOK_INTERVAL_SECONDS", "2")),
         )
         return replace(cfg, **{k: v for k, v in overrides.items() if v is not None})
 

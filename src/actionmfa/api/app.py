@@ -47,6 +47,10 @@ def create_app(runtime: Runtime, *, migrate: bool = True) -> FastAPI:
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         if migrate:
             runtime.db.migrate()
+        worker = runtime.services.core.webhooks
+        if runtime.config.webhook_interval_seconds > 0:  # every server process delivers webhooks
+            worker.interval_seconds = runtime.config.webhook_interval_seconds
+            worker.start()
         yield
         runtime.close()
 

@@ -318,9 +318,28 @@ class GeneralSettings(_Model):
         return text
 
 
+class WebhookSettings(_Model):
+    """Where the environment's events go (issue 13.4; docs/webhooks.md). Signed with the environment's
+    webhook secret (``POST /environments/{id}/waas/delegatedAccess/secret``). https, or http to a
+    loopback host."""
+
+    url: str | None = Field(default=None, max_length=2048)
+
+    @model_validator(mode="after")
+    def _https(self) -> WebhookSettings:
+        if self.url is not None:
+            parts = urlsplit(self.url)
+            host = (parts.hostname or "").lower()
+            loopback = host == "localhost" or (_is_ip(host) and ipaddress.ip_address(host).is_loopback)
+            if not host or parts.scheme not in ("https", "http") or (parts.scheme == "http" and not loopback):
+                raise ValueError("webhooks.url must be an https URL (http only for a loopback host)")
+        return self
+
+
 class EnvironmentSettings(_Model):
     general: GeneralSettings = Field(default_factory=GeneralSettings)
     security: SecuritySettings = Field(default_factory=SecuritySettings)
+    webhooks: WebhookSettings = Field(default_factory=WebhookSettings)
 
     def app_name(self) -> str:
         """The name end users see: ``general.displayName``, else the passkey relying party's name
@@ -346,6 +365,7 @@ class EnvironmentSettings(_Model):
         webhook URL is the developer's business; the HMAC secret never lives in settings)."""
         out = self.model_dump(mode="json")
         out["security"]["delegatedAccess"] = {"enabled": self.security.delegatedAccess.enabled}
+        out.pop("webhooks", None)  # the developer's endpoint is nobody else's business
         return out
 
 

@@ -18,6 +18,7 @@ tokens the client holds are attached automatically. Results are eth-account's ow
 
 from __future__ import annotations
 
+import builtins
 import secrets
 import threading
 from collections.abc import Callable, Mapping
@@ -30,6 +31,7 @@ from eth_account.datastructures import SignedMessage, SignedSetCodeAuthorization
 from actionmfa.errors import (
     ActionMFAError,
     CeremonyInvalidError,
+    MfaRequiredError,
     NotFoundError,
     WalletProofInvalidError,
     WalletSignatureInvalidError,
@@ -135,6 +137,9 @@ class Wallet:
         ceremony = data.get("keyCeremonyId")
         self.key_ceremony_id: str | None = str(ceremony) if ceremony is not None else None
         self.threshold_scheme = str(data.get("thresholdSignatureScheme", "TWO_OF_TWO"))
+        pending = data.get("pendingAction")
+        # the operator's decision this device should complete: "approve_delegation" | "revoke_delegation"
+        self.pending_action: str | None = str(pending) if pending is not None else None
 
     def __repr__(self) -> str:
         return f"Wallet(id={self.id!r}, address={self.address!r})"
@@ -331,6 +336,10 @@ class Wallet:
         self._share = None
         return result
 
+    def decline_delegation(self) -> None:
+        """Refuse a delegation the operator approved (``pending_action == "approve_delegation"``)."""
+        self._update(self._r.client.request("POST", f"/waas/{self.id}/delegation/decline", json={})["wallet"])
+
     # -- export ---------------------------------------------------------------------------------------
     @overload
     def export_private_key(self) -> str: ...
@@ -516,6 +525,37 @@ class WalletsResource:
         self._resume_keygens()
         body = self.client.request("GET", "/waas/wallets")
         return [self._wallet(w) for w in body["wallets"]]
+
+    def complete_pending(self, *, decline: bool = False,
+                         prompt: Callable[[], object] | None = None) -> builtins.list[Wallet]:
+        """Complete what the operator decided for this user's wallets (``wallet.pending_action``):
+        an approved delegation reshares to 2-of-3 (or, with ``decline=True``, is declined), a revoked
+        one reshares back to 2-of-2. Each reshare passes the ``wallet.waas.reshare`` gate; when it
+        needs a token the user is asked through ``prompt`` (default ``client.ui.mfa.show()``) and the
+        reshare runs again. Returns the wallets changed."""
+        changed: builtins.list[Wallet] = []
+        for wallet in self.list():
+            if not isinstance(wallet, Wallet) or wallet.pending_action is None:
+                continue
+            approve = wallet.pending_action == "approve_delegation"
+            if approve and decline:
+                wallet.decline_delegation()
+            else:
+                self._reshare_prompting(wallet, approve=approve, prompt=prompt)
+            changed.append(wallet)
+        return changed
+
+    def _reshare_prompting(self, wallet: Wallet, *, approve: bool, prompt: Callable[[], object] | None) -> None:
+        try:
+            wallet.reshare(delegate=approve, revoke_delegation=not approve)
+        except MfaRequiredError:
+            ui = getattr(self.client, "ui", None)
+            if prompt is None:
+                if ui is None:
+                    raise
+                prompt = lambda: ui.mfa.show(create_mfa_token=True)  # noqa: E731
+            prompt()
+            wallet.reshare(delegate=approve, revoke_delegation=not approve)
 
     def get(self, wallet_id: str) -> Wallet | SolanaWallet:
         for wallet in self.list():

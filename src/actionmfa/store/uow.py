@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from actionmfa.store.repos.signin import SignInAttemptRepo
     from actionmfa.store.repos.tokens import TokenRepo
     from actionmfa.store.repos.wallets import WalletRepo
+    from actionmfa.store.repos.webhooks import WebhookRepo
 
 
 class UnitOfWork:
@@ -107,3 +108,9 @@ class UnitOfWork:
         from actionmfa.store.repos.wallets import WalletRepo
 
         return WalletRepo(self.conn)
+
+    @cached_property
+    def webhooks(self) -> WebhookRepo:
+        from actionmfa.store.repos.webhooks import WebhookRepo
+
+        return WebhookRepo(self.conn)

@@ -49,6 +49,8 @@ waas_wallets = Table(
     # the ceremony (keygen, refresh, reshare) whose shares are current: lets a device that lost an
     # answer tell which of its written-ahead shares the server committed (NULL: before 0008)
     Column("key_ceremony_id", String(36), nullable=True),
+    # PendingAction: the operator's delegation decision the user's next sign-in completes (NULL: none)
+    Column("pending_action", String(32), nullable=True),
     Index("ix_waas_wallets_user", "user_id"),
 )
 
@@ -79,4 +81,7 @@ waas_delegation_secrets = Table(
     Column("environment_id", String(36), ForeignKey("environments.id", ondelete="CASCADE"), primary_key=True),
     Column("secret", Text, nullable=False),  # Keyring blob
     ts("created_at", False),
+    # rotation with overlap: the secret replaced last keeps signing beside the new one until then
+    Column("previous_secret", Text, nullable=True),  # Keyring blob (same AAD)
+    ts("previous_until"),
 )

@@ -151,6 +151,12 @@ def refresh_confirm(walletId: str, ceremonyId: str, body: RoundBody, ctx: AuthDe
     return wallets.refresh.refresh_confirm(ctx, walletId, ceremonyId, body.message)
 
 
+@router.post("/waas/{walletId}/delegation/decline")
+def decline_delegation(walletId: str, ctx: AuthDep, wallets: WalletsDep) -> dict[str, Any]:
+    """Decline a delegation the operator approved (``pendingAction: approve_delegation``)."""
+    return wallets.pending.decline(ctx, walletId)
+
+
 @router.post("/waas/{walletId}/reshare")
 def open_reshare(walletId: str, body: ReshareBody, proof: ProofDep, ctx: AuthDep,
                  wallets: WalletsDep) -> dict[str, Any]:

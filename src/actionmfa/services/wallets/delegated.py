@@ -19,7 +19,7 @@ from typing import Any
 from actionmfa.clock import Clock
 from actionmfa.crypto import Keyring
 from actionmfa.domain.records import CeremonyRow, WalletRow
-from actionmfa.domain.wallets import CeremonyKind, CeremonyOutcome, Stage
+from actionmfa.domain.wallets import CeremonyKind, CeremonyOutcome, PendingAction, Stage
 from actionmfa.errors import (
     ActionMFAError,
     CeremonyInvalidError,
@@ -58,6 +58,10 @@ class DelegatedSigningService:
             raise UnauthorizedError("Invalid wallet API key")
         if wallet.delegate_share is None:
             raise UnauthorizedError("The wallet is not delegated")
+        if wallet.pending_action == PendingAction.REVOKE_DELEGATION.value:
+            # The operator revoked (e.g. a leaked developer key): the delegate stops at once, before
+            # the user's next sign-in reshares its share away.
+            raise UnauthorizedError("Delegated access to this wallet was revoked")
         # The operator's off switch holds for every round, also of ceremonies opened before it was
         # flipped; told only to holders of a valid key (checked above). Switching back on resumes.
         environment = uow.environments.get(environment_id)

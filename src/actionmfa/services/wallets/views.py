@@ -22,6 +22,7 @@ class WalletView:
     created_at: datetime
     threshold_scheme: str = "TWO_OF_TWO"
     key_ceremony_id: str | None = None
+    pending_action: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -32,6 +33,7 @@ class WalletView:
             "locked": self.locked,
             "keyVersion": self.key_version,
             "keyCeremonyId": self.key_ceremony_id,
+            "pendingAction": self.pending_action,
             "createdAt": self.created_at.isoformat(),
             "thresholdSignatureScheme": self.threshold_scheme,
         }
@@ -39,7 +41,7 @@ class WalletView:
     @classmethod
     def of(cls, row: WalletRow) -> WalletView:
         return cls(row.id, row.chain.value, row.address, row.public_key, row.locked_at is not None, row.key_version,
-                   row.created_at, row.threshold_scheme, row.key_ceremony_id)
+                   row.created_at, row.threshold_scheme, row.key_ceremony_id, row.pending_action)
 
 
 @dataclass(frozen=True)
