@@ -5,7 +5,9 @@ keys) and the SDK run in separate processes. Each round measures, on the same se
 
 * Solana wallet creation (FROST KeyGen, two requests) and EVM creation (pool warm);
 * Solana signing (two requests: open + complete) p50/p99 and signatures/s, one client;
-* EVM signing (three requests, Paillier randomness precomputed) p50/p99 and signatures/s.
+* EVM signing (three requests, Paillier randomness precomputed) p50/p99 and signatures/s;
+* the FROST arithmetic alone, in-process (the user's round and the server's completion with its
+  share check and two signature verifications), to separate it from HTTP and the database.
 
 Rounds alternate the two chains so that the load on a shared machine hits both alike; the summary
 quotes the median over rounds and the Solana/EVM ratio, with ``uptime``'s load before and after.
@@ -57,6 +59,31 @@ def load() -> str:
     return subprocess.run(["uptime"], capture_output=True, text=True, check=False).stdout.strip()
 
 
+def frost_only() -> None:
+    """One signature's cryptography without HTTP or storage (keys from one in-process KeyGen)."""
+    from actionmfa.wallet.frost import ceremony as fc
+
+    user, server = _SHARES or _keygen()
+    opening, state = fc.server_sign_begin(server)
+    message, _ = fc.client_sign(user, b"bench message", opening)
+    fc.server_sign_complete(server, state, b"bench message", message)
+
+
+_SHARES: list[Any] = []
+
+
+def _keygen() -> list[Any]:
+    from actionmfa.wallet.frost import ceremony as fc
+    from actionmfa.wallet.frost.transcript import dkg_context
+
+    ctx = dkg_context(environment_id="e", user_id="u", wallet_id="w", ceremony_id="c")
+    opening, state = fc.server_keygen_begin(ctx)
+    user_state, message = fc.client_keygen_begin(ctx, opening)
+    reply, server = fc.server_keygen_finish(state, ctx, message)
+    _SHARES.extend([fc.client_keygen_finish(user_state, ctx, reply), server])
+    return _SHARES
+
+
 def wait_for_pool(base: str, httpx: Any) -> None:
     while True:
         state = httpx.get(base + "/bench/pool", timeout=5).json()
@@ -69,7 +96,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--signatures", type=int, default=100)
-    parser.add_argument("--creations", type=int, default=10)
+    parser.add_argument("--creations", type=int, default=4, help="per round (a user may hold 20 wallets)")
     args = parser.parse_args()
 
     import httpx
@@ -142,6 +169,8 @@ def main() -> None:
                 record("SOL sign (2 requests)", lat, total)
                 lat, total = timed(evm_sign, args.signatures)
                 record("EVM sign (3 requests, r^N precomputed)", lat, total)
+                lat, total = timed(lambda _i: frost_only(), args.signatures)
+                record("FROST arithmetic only (in-process)", lat, total)
             print(f"load after: {load()}")
             print(f"median over {args.rounds} rounds:")
             for label, values in rows.items():

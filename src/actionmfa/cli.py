@@ -316,6 +316,9 @@ def main() -> None:
     from actionmfa.cli_mfa import register as register_mfa_commands  # users reset-mfa, keys rotate, totp qr
 
     register_mfa_commands(app)
+    from actionmfa.cli_ops import register as register_ops_commands  # audit verify, backup
+
+    register_ops_commands(app)
     from actionmfa.cli_env import register as register_env_commands  # env require
 
     register_env_commands(env_app)

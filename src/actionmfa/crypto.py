@@ -100,6 +100,11 @@ class Keyring:
     def reencrypt(self, blob: str, *, aad: str) -> str:
         return self.encrypt(self.decrypt(blob, aad=aad), aad=aad)
 
+    def subkey(self, purpose: str) -> bytes:
+        """A 32-byte key for one purpose, derived from the pepper (HMAC-SHA256 as a PRF, like
+        HKDF-Expand of RFC 5869 §2.3 with a single block): the audit chain's key is ``"audit-chain"``."""
+        return hmac.new(self.hash_key, b"actionmfa.subkey\x00" + purpose.encode() + b"\x01", hashlib.sha256).digest()
+
     def keyed_hash(self, value: str | bytes, *, purpose: str) -> str:
         """HMAC-SHA256(pepper, purpose || 0x00 || value), hex. ``purpose`` separates domains."""
         data = value.encode() if isinstance(value, str) else value

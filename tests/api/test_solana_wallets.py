@@ -6,6 +6,7 @@ import base64
 import copy
 from typing import Any
 
+import httpx
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from fastapi.testclient import TestClient
@@ -237,3 +238,44 @@ def test_bad_solana_payloads_are_clear_422s(app_client: TestClient, open_user: W
     assert r.status_code == 422 and r.json()["code"] == "invalid_request"
     with pytest.raises(Exception, match="transaction"):
         wallet.sign_message(raw_tx)
+
+
+def test_a_lost_creation_answer_is_recovered_by_resending(open_user: WalletUser,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    # The server created the wallet but its answer never arrived: the SDK sends the same message again
+    # and gets the same wallet and reply (the finish is idempotent while the ceremony lives).
+    http = open_user.sdk._http
+    original = http.request
+    dropped: list[str] = []
+
+    def lose_first_finish(method: str, url: str, **kw: Any) -> Any:
+        response = original(method, url, **kw)
+        if "/waas/create/" in str(url) and not dropped:
+            dropped.append(str(url))
+            raise httpx.ReadError("answer lost")
+        return response
+
+    monkeypatch.setattr(http, "request", lose_first_finish)
+    wallet = open_user.sdk.wallets.create(chain="SOL")
+    monkeypatch.undo()
+    assert len(dropped) == 1
+    assert [w.id for w in open_user.sdk.wallets.list()] == [wallet.id]
+    _verify_everywhere(wallet.address, b"recovered", wallet.sign_message(b"recovered"))
+
+
+def test_a_finished_creation_refuses_another_message(app_client: TestClient, open_user: WalletUser) -> None:
+    headers = open_user.signed_in.headers
+    opened = app_client.post(open_user.env.sdk("/waas/create"), json={"chain": "SOL"}, headers=headers).json()
+    from actionmfa.wallet.frost.transcript import dkg_context
+
+    ctx = dkg_context(environment_id=open_user.env.id, user_id=opened["userId"], wallet_id=opened["walletId"],
+                      ceremony_id=opened["ceremonyId"])
+    _, first = fc.client_keygen_begin(ctx, opened["message"])
+    _, second = fc.client_keygen_begin(ctx, opened["message"])
+    url = open_user.env.sdk(f"/waas/create/{opened['ceremonyId']}")
+    a = app_client.post(url, json={"message": first}, headers=headers)
+    b = app_client.post(url, json={"message": first}, headers=headers)
+    assert a.status_code == b.status_code == 200 and a.json() == b.json()
+    c = app_client.post(url, json={"message": second}, headers=headers)
+    assert c.status_code == 422 and c.json()["code"] == "ceremony_invalid"
+    assert len(open_user.sdk.wallets.list()) == 1

@@ -7,7 +7,7 @@
 import * as dyn from "@dynamic-labs-sdk/client";
 import { updateAuthFromVerifyResponse } from "@dynamic-labs-sdk/client/core";
 
-import { assert, env, idp, mailbox, sdkApi, story, totpCode } from "./harness.mjs";
+import { assert, env, idp, mailbox, passkeyDevice, sdkApi, story, totpCode } from "./harness.mjs";
 
 const server = new URL(env.baseUrl);
 const requests = [];
@@ -55,6 +55,18 @@ function memoryKeychain() {
   };
 }
 
+// The SDK's passkey service is pluggable (coreConfig.passkey: a React Native app plugs its native
+// module in). Here the software authenticator answers, as a browser's WebAuthn would (clientDataJSON).
+function webAuthnJson(credential) {
+  const { clientDataJson, ...response } = credential.response;
+  return { ...credential, response: { ...response, clientDataJSON: response.clientDataJSON ?? clientDataJson } };
+}
+const softwarePasskeys = {
+  isSupported: () => true,
+  register: async ({ optionsJSON }) => webAuthnJson(await passkeyDevice.create(optionsJSON)),
+  authenticate: async ({ optionsJSON }) => webAuthnJson(await passkeyDevice.get(optionsJSON)),
+};
+
 const client = dyn.createDynamicClient({
   environmentId: env.environmentId,
   autoInitialize: false,
@@ -65,6 +77,7 @@ const client = dyn.createDynamicClient({
     storageAdapter: memoryStorage(),
     keychain: memoryKeychain(),
     crossTabBroadcast: { on() {}, off() {}, send() {} },
+    passkey: softwarePasskeys,
   },
 });
 
@@ -136,6 +149,22 @@ async function main() {
     assert(dyn.getElevatedAccessToken({ scope: "credential:unlink", consume: false }), "elevated token stored"),
   );
   await story.step("deleteMfaDevice (the elevated token)", () => dyn.deleteMfaDevice({ deviceId: totp.id }));
+
+  // Passkeys as the second factor (the user has no method left, so registering needs no proof).
+  await story.step("registerPasskey", () => dyn.registerPasskey());
+  const passkeys = await story.step("getPasskeys", () => dyn.getPasskeys());
+  await story.check("one passkey", () => assert(passkeys.length === 1, JSON.stringify(passkeys)));
+  await story.step("authenticatePasskeyMFA (createMfaToken)", () =>
+    dyn.authenticatePasskeyMFA({ createMfaToken: { singleUse: true } }),
+  );
+  await story.check("the passkey MFA token is stored", () => assert(client.mfaToken, "mfa token"));
+  await story.step("authenticatePasskeyMFA (requestedScopes credential:unlink)", () =>
+    dyn.authenticatePasskeyMFA({ requestedScopes: ["credential:unlink"] }),
+  );
+  await story.step("deletePasskey (the elevated token and the MFA token)", () =>
+    dyn.deletePasskey({ passkeyId: passkeys[0].id }),
+  );
+  await story.check("no passkey left", async () => assert((await dyn.getPasskeys()).length === 0, "deleted"));
   await story.step("refreshUser", () => dyn.refreshUser());
   await story.step("logout", () => dyn.logout());
   await story.check("logged out", () => assert(!client.token, "no token"));

@@ -14,8 +14,6 @@ from typer.testing import CliRunner
 
 from actionmfa.cli import app as cli
 
-# The server side of issue 10 / 11.5 lands after the house refactor (drafted on branch compat-next).
-PENDING_SERVER = pytest.mark.xfail(strict=True, reason="server side pending (issue 10 B, 11.5)")
 METHODS = ("get", "put", "post", "delete", "patch")
 READABLE_ID = re.compile(r"^[a-z][A-Za-z0-9]*$")  # camelCase, as Dynamic's SDKApi names its methods
 
@@ -34,7 +32,6 @@ def test_the_document_validates(document: dict[str, Any]) -> None:
     validate(document)
 
 
-@PENDING_SERVER
 def test_operation_ids_are_readable_and_unique(document: dict[str, Any]) -> None:
     ids = [op.get("operationId", "") for _, _, op in operations(document)]
     unreadable = [i for i in ids if not READABLE_ID.match(i)]
@@ -52,7 +49,6 @@ def _named(schema: dict[str, Any]) -> bool:
     return bool(alternatives) and all(_named(a) or a.get("type") == "null" for a in alternatives)
 
 
-@PENDING_SERVER
 def test_every_answer_has_a_named_body_model(document: dict[str, Any]) -> None:
     missing = []
     for path, method, op in operations(document):
@@ -71,7 +67,6 @@ def test_every_answer_has_a_named_body_model(document: dict[str, Any]) -> None:
     assert missing == [], "\n".join(missing)
 
 
-@PENDING_SERVER
 def test_sdk_routes_declare_the_errors_they_answer(document: dict[str, Any]) -> None:
     for path, method, op in operations(document):
         if not path.startswith("/api/v0/"):

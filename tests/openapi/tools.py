@@ -52,7 +52,9 @@ def generate_client(document: dict[str, Any], directory: Path) -> Path:
     spec = directory / "openapi.json"
     spec.write_text(json.dumps(document))
     config = directory / "config.json"
-    config.write_text(json.dumps({"post_hooks": []}))
+    # The QR code route answers images: the generated client hands them over as bytes.
+    config.write_text(json.dumps({"post_hooks": [], "content_type_overrides": {
+        "image/svg+xml": "application/octet-stream", "image/png": "application/octet-stream"}}))
     out = directory / PACKAGE
     done = subprocess.run(
         [str(generator()), "generate", "--path", str(spec), "--meta", "none", "--output-path", str(out),

@@ -13,7 +13,7 @@ from fastapi.routing import APIRoute
 from actionmfa import __version__
 from actionmfa.api.errors import MethodTable, install_error_handlers
 from actionmfa.api.limits import BodySizeLimit
-from actionmfa.api.schemas import ErrorBody
+from actionmfa.api.responses import errors
 from actionmfa.services.runtime import Runtime
 
 log = logging.getLogger("actionmfa")
@@ -29,6 +29,7 @@ ROUTERS: tuple[tuple[str, str], ...] = (
     ("actionmfa.api.routers.users", SDK_PREFIX),
     ("actionmfa.api.routers.mfa", SDK_PREFIX),
     ("actionmfa.api.routers.stepup", SDK_PREFIX),
+    ("actionmfa.api.routers.approvals", SDK_PREFIX),
     ("actionmfa.api.routers.passkeys", SDK_PREFIX),
     ("actionmfa.api.routers.wallets", SDK_PREFIX),
     ("actionmfa.api.routers.admin", "/api/v0"),
@@ -58,11 +59,9 @@ def create_app(runtime: Runtime, *, migrate: bool = True) -> FastAPI:
         title="ActionMFA",
         version=__version__,
         lifespan=lifespan,
-        responses={
-            401: {"model": ErrorBody},
-            403: {"model": ErrorBody},
-            422: {"model": ErrorBody},
-        },
+        # Every route: the body limits and request validation run before it (api/limits.py); what
+        # each route adds is declared on it (api/responses.py).
+        responses=errors(413, 422),
     )
     app.state.runtime = runtime
     install_error_handlers(app)

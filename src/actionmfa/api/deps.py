@@ -15,6 +15,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import Depends, Header, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from actionmfa.config import ServerConfig
 from actionmfa.domain.actions import ELEVATED_TOKEN_HEADER, MFA_TOKEN_HEADER, SessionScope
@@ -106,23 +107,28 @@ async def request_meta(request: Request, config: ConfigDep) -> RequestMeta:
 MetaDep = Annotated[RequestMeta, Depends(request_meta)]
 
 
-def _bearer(authorization: str | None) -> str:
-    if not authorization:
-        raise UnauthorizedError("Missing bearer token")
-    scheme, _, token = authorization.partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
-        raise UnauthorizedError("Missing bearer token")
-    return token.strip()
+# The OpenAPI document's security schemes (``Authorization: Bearer …``); the dependencies refuse a
+# missing or malformed header themselves (401 ``unauthorized``, never FastAPI's 403).
+SessionBearer = Annotated[
+    HTTPAuthorizationCredentials | None,
+    Depends(HTTPBearer(auto_error=False, scheme_name="bearerAuth", description="The session JWT (or minifiedJwt)")),
+]
+AdminBearer = Annotated[
+    HTTPAuthorizationCredentials | None,
+    Depends(HTTPBearer(auto_error=False, scheme_name="adminToken", description="An operator or environment token")),
+]
 
 
-def session_any_scope(
-    environmentId: str,
-    core: CoreDep,
-    meta: MetaDep,
-    authorization: Annotated[str | None, Header()] = None,
-) -> AuthContext:
+def _bearer(credentials: HTTPAuthorizationCredentials | None) -> str:
+    token = credentials.credentials.strip() if credentials is not None else ""
+    if not token:
+        raise UnauthorizedError("Missing bearer token")
+    return token
+
+
+def session_any_scope(environmentId: str, core: CoreDep, meta: MetaDep, credentials: SessionBearer) -> AuthContext:
     """A live session of this environment, including one still waiting for session MFA."""
-    return core.access.session(environmentId, _bearer(authorization), meta)
+    return core.access.session(environmentId, _bearer(credentials), meta)
 
 
 PendingAuthDep = Annotated[AuthContext, Depends(session_any_scope)]
@@ -143,16 +149,16 @@ def require_full_scope(ctx: AuthContext) -> None:
 AuthDep = Annotated[AuthContext, Depends(session_full_scope)]
 
 
-def bearer_token(authorization: Annotated[str | None, Header()] = None) -> str:
+def bearer_token(credentials: SessionBearer) -> str:
     """The session JWT the request presents (routes that hand it back, as ``PUT /users`` does)."""
-    return _bearer(authorization)
+    return _bearer(credentials)
 
 
 BearerDep = Annotated[str, Depends(bearer_token)]
 
 
-def admin_principal(core: CoreDep, authorization: Annotated[str | None, Header()] = None) -> AdminPrincipal:
-    return core.access.admin(_bearer(authorization))
+def admin_principal(core: CoreDep, credentials: AdminBearer) -> AdminPrincipal:
+    return core.access.admin(_bearer(credentials))
 
 
 AdminDep = Annotated[AdminPrincipal, Depends(admin_principal)]

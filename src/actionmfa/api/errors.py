@@ -63,7 +63,13 @@ class MethodTable:
         self._paths.append((regex, set(methods)))
 
     def allowed(self, path: str) -> list[str]:
-        return sorted({m for pattern, methods in self._paths if pattern.match(path) for m in methods})
+        """The methods of the most specific templates matching ``path``: ``/users/mfa/methods`` is
+        its own resource (GET), not an ``{mfaDeviceId}`` of ``/users/mfa/{mfaDeviceId}``."""
+        matching = [(pattern.groups, methods) for pattern, methods in self._paths if pattern.match(path)]
+        if not matching:
+            return []
+        fewest = min(groups for groups, _ in matching)
+        return sorted({m for groups, methods in matching if groups == fewest for m in methods})
 
 
 def install_error_handlers(app: FastAPI) -> None:

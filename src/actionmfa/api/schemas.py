@@ -2,17 +2,31 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from actionmfa.domain.credentials import VerifiedCredential, sign_in_credential_id
 from actionmfa.domain.models import Session, User
+from actionmfa.domain.tokens import KNOWN_SCOPES
 from actionmfa.services.core.sessions import IssuedSession
 
 
 class WireModel(BaseModel):
     model_config = ConfigDict(extra="forbid")
+
+
+# A scope an elevated token can carry. The document lists the known ones; the use case checks them
+# (``invalid_scopes``, the code Dynamic's clients expect), so the type stays a string here.
+ScopeName = Annotated[str, Field(min_length=1, max_length=64, json_schema_extra={"enum": sorted(KNOWN_SCOPES)})]
+# DESIGN §6 approvalDigest: the hex SHA-256 of the request a token is bound to.
+ApprovalDigest = Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]
+
+
+class CreateMfaToken(WireModel):
+    """Dynamic's ``CreateMfaToken``: ask for an MFA token beside the MFA session."""
+
+    singleUse: bool = True
 
 
 class VerifiedCredentialModel(BaseModel):
@@ -144,6 +158,12 @@ class UpdateSelfResponse(VerifyResponse):
 
 
 class ErrorBody(BaseModel):
+    """Every failure: a human message, a stable ``code`` (``errors.py``), the field at fault when
+    there is one, and details for some codes (``passkey_invalid``: ``{"reason"}``)."""
+
+    model_config = ConfigDict(extra="forbid")
+
     error: str
     code: str
     field: str | None = None
+    payload: dict[str, Any] | None = None

@@ -85,6 +85,7 @@ class MfaUserState:
     user_id: str
     pending_codes_enc: str | None
     locked_until: datetime | None
+    has_failures: bool = True  # counted failures exist (unknown = True: clearing them is then a no-op)
 
 
 @dataclass(frozen=True, slots=True)

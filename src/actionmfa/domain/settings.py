@@ -171,7 +171,7 @@ class PasskeySettings(_Model):
 
     rpId: str = Field(default="localhost", min_length=1, max_length=253)
     rpName: str = Field(default="ActionMFA", min_length=1, max_length=100)
-    origins: list[str] = Field(default_factory=lambda: ["http://localhost:8080"], max_length=20)
+    origins: list[str] = Field(default_factory=lambda: ["http://localhost:8080"], min_length=1, max_length=20)
 
     @field_validator("rpId")
     @classmethod

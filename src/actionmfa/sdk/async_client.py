@@ -28,6 +28,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any, Concatenate, Generic, Literal, ParamSpec, TypeVar, overload
 
+from actionmfa.sdk.approve import PromptMode
 from actionmfa.sdk.auth import AuthResource, EmailAuth, ExternalAuth
 from actionmfa.sdk.client import Client
 from actionmfa.sdk.mfa import MfaResource
@@ -192,8 +193,10 @@ class AsyncPasskeysResource(AsyncView[PasskeysResource]):
     get = awaitable(PasskeysResource.get)
     register = awaitable(PasskeysResource.register)
     authenticate_mfa = awaitable(PasskeysResource.authenticate_mfa)
+    origins = awaitable(PasskeysResource.origins)
     update = awaitable(PasskeysResource.update)
     delete = awaitable(PasskeysResource.delete)
+    origins = awaitable(PasskeysResource.origins)
 
 
 class AsyncWallet(AsyncView[Wallet]):
@@ -210,16 +213,20 @@ class AsyncWallet(AsyncView[Wallet]):
     decline_delegation = awaitable(Wallet.decline_delegation)
 
     @overload
-    async def export_private_key(self) -> str: ...
+    async def export_private_key(self, *, prompt: PromptMode = None) -> str: ...
 
     @overload
-    async def export_private_key(self, *, password: str) -> dict[str, Any]: ...
+    async def export_private_key(self, *, password: str, prompt: PromptMode = None) -> dict[str, Any]: ...
 
     @overload
-    async def export_private_key(self, *, password: str | None) -> str | dict[str, Any]: ...
+    async def export_private_key(
+        self, *, password: str | None, prompt: PromptMode = None
+    ) -> str | dict[str, Any]: ...
 
-    async def export_private_key(self, *, password: str | None = None) -> str | dict[str, Any]:
-        return await self._runner(self._target.export_private_key, password=password)
+    async def export_private_key(
+        self, *, password: str | None = None, prompt: PromptMode = None
+    ) -> str | dict[str, Any]:
+        return await self._runner(self._target.export_private_key, password=password, prompt=prompt)
 
     def __repr__(self) -> str:
         return f"AsyncWallet(id={self.id!r}, address={self.address!r})"

@@ -106,7 +106,10 @@ class Client:
     def ui(self) -> UiResource:
         from actionmfa.sdk.ui import UiResource
 
-        return UiResource(self)
+        ui: UiResource | None = self.__dict__.get("_ui")
+        if ui is None:  # one per client: its input/out settings are kept
+            ui = self.__dict__["_ui"] = UiResource(self)
+        return ui
 
     # -- session ----------------------------------------------------------------------------
     def set_session(self, verify_response: Mapping[str, Any]) -> None:

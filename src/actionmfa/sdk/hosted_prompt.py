@@ -35,8 +35,12 @@ if TYPE_CHECKING:
     from actionmfa.sdk.client import Client
 
 _PAGE = (
-    "<!doctype html><meta charset=utf-8><title>{title}</title>"
-    "<body style='font-family:system-ui;margin:4rem'><h1 id=result>{title}</h1><p>{text}</p>"
+    "<!doctype html><html lang=en><meta charset=utf-8>"
+    "<meta name=viewport content='width=device-width, initial-scale=1'><title>{title}</title>"
+    "<body style='font-family:system-ui,sans-serif;margin:0;color:#1d2330;background:#f5f6f8'>"
+    "<main style='max-width:28rem;margin:4rem auto;padding:1.5rem 2rem;background:#fff;border-radius:10px;"
+    "box-shadow:0 1px 4px rgba(0,0,0,.1)'><h1 id=result style='font-size:1.3rem;margin-top:0'>{title}</h1>"
+    "<p>{text}</p></main>"
 )
 
 
@@ -167,6 +171,7 @@ class HostedMfaPrompt:
         self.origin = self._page_origin or client.base_url.rstrip("/")
         self.timeout = timeout
         self.callback_host = callback_host
+        self.approval_id: str | None = None
 
     def _origin_for(self, methods: list[str]) -> str:
         """Where the prompt runs. A passkey can only be used on one of the environment's passkey
@@ -196,11 +201,25 @@ class HostedMfaPrompt:
 
     def _url(self, receiver: _PromptReceiver, methods: list[str], error: str | None) -> str:
         query = {"callback": receiver.url, "state": receiver.state, "methods": ",".join(methods)}
+        if self.approval_id:
+            query["approval"] = self.approval_id
         if error:
             query["error"] = error
         return f"{self.origin}/ui/{self._c.environment_id}/mfa/prompt?{urlencode(query)}"
 
-    def show(self, *, mint: Any, requested_scopes: list[str] | None, max_attempts: int) -> str | None:
+    def show(
+        self,
+        *,
+        mint: Any,
+        requested_scopes: list[str] | None,
+        max_attempts: int,
+        approval_id: str | None = None,
+        approval_digest: str | None = None,
+    ) -> str | None:
+        """Open the prompt (showing the approval ``approval_id`` describes, if any) and mint with
+        ``approval_digest``, so the token opens that payload only."""
+        self.approval_id = approval_id
+        bound: dict[str, Any] = {"approval_digest": approval_digest} if approval_digest else {}
         methods = self._methods()
         self.origin = self._origin_for(methods)
         with _PromptReceiver(self.callback_host, reply_timeout=self.timeout) as receiver:
@@ -213,20 +232,22 @@ class HostedMfaPrompt:
                         via = _ViaPromptTab(self, receiver, reply)
                         try:
                             result = self._c.passkeys.authenticate_mfa(
-                                authenticator=via, create_mfa_token=mint, requested_scopes=requested_scopes
+                                authenticator=via, create_mfa_token=mint, requested_scopes=requested_scopes, **bound
                             )
                         finally:
                             reply = via.reply
                         token: str | None = result.mfa_token
                     elif kind == "recovery":
                         token = self._c.mfa.authenticate_recovery_code(
-                            code=fields.get("code", ""), create_mfa_token=mint, requested_scopes=requested_scopes
+                            code=fields.get("code", ""), create_mfa_token=mint, requested_scopes=requested_scopes,
+                            **bound,
                         )
                     else:
                         token = self._c.mfa.authenticate_device(
                             code=fields.get("code", "").replace(" ", ""),
                             create_mfa_token=mint,
                             requested_scopes=requested_scopes,
+                            **bound,
                         )
                 except (MfaInvalidCodeError, PasskeyInvalidError, PasskeyChallengeInvalidError,
                         PasskeyCeremonyError) as err:

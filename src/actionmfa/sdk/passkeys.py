@@ -105,13 +105,16 @@ class PasskeysResource:
         authenticator: Authenticator | None = None,
         create_mfa_token: CreateMfaToken = None,
         requested_scopes: list[str] | None = None,
+        approval_digest: str | None = None,
     ) -> MfaAuthResult:
-        """Prove the passkey (default authenticator: the user's browser, via the hosted page)."""
+        """Prove the passkey (default authenticator: the user's browser, via the hosted page);
+        ``approval_digest`` binds the minted token to one payload (DESIGN §6)."""
         options = self._client.request("GET", "/users/passkeys/authenticate")
         credential = (authenticator or BrowserAuthenticator()).run(self._ceremony("authenticate", options))
-        body = self._client.request(
-            "POST", "/users/mfa/auth/passkey", json={**credential, **_mfa_body(create_mfa_token, requested_scopes)}
-        )
+        mint = _mfa_body(create_mfa_token, requested_scopes)
+        if approval_digest:
+            mint["approvalDigest"] = approval_digest
+        body = self._client.request("POST", "/users/mfa/auth/passkey", json={**credential, **mint})
         return self._remember(body, create_mfa_token)
 
     def update(self, passkey_id: str, *, alias: str | None) -> UserPasskey:

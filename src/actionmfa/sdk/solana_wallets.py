@@ -22,6 +22,7 @@ import secrets
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
+import httpx
 from solders.message import Message, MessageV0
 from solders.pubkey import Pubkey
 from solders.signature import Signature
@@ -174,6 +175,18 @@ class SolanaWallet:
         self._share = new_share
 
 
+def _finish(client: Transport, ceremony_id: str, message: dict[str, Any], attempts: int = 3) -> Any:
+    """The second creation request, resent as is when its answer is lost: the server answers a
+    repeated message with the same wallet and reply (it is idempotent while the ceremony lives)."""
+    for attempt in range(attempts):
+        try:
+            return client.request("POST", f"/waas/create/{ceremony_id}", json={"message": message})
+        except httpx.TransportError:
+            if attempt == attempts - 1:
+                raise
+    raise AssertionError("unreachable")
+
+
 def create_solana_wallet(client: Transport, store: SolanaShareStore) -> SolanaWallet:
     """Run the FROST key generation with the server; the user share is written to the store."""
     opened = client.request("POST", "/waas/create", json={"chain": "SOL"})
@@ -181,7 +194,7 @@ def create_solana_wallet(client: Transport, store: SolanaShareStore) -> SolanaWa
     context = dkg_context(environment_id=client.environment_id, user_id=user_id, wallet_id=wallet_id,
                           ceremony_id=ceremony_id)
     state, message = fc.client_keygen_begin(context, opened["message"])
-    done = client.request("POST", f"/waas/create/{ceremony_id}", json={"message": message})
+    done = _finish(client, ceremony_id, message)
     data = done["wallet"]
     if str(data.get("id")) != wallet_id:
         raise WalletProofInvalidError("Server created another wallet than it announced")

@@ -13,10 +13,18 @@ from __future__ import annotations
 import getpass
 import sys
 import time
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, TextIO
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any, Protocol, TextIO, runtime_checkable
 
 from actionmfa.errors import ActionMFAError, MfaCodeAlreadyUsedError, MfaInvalidCodeError, MfaRateLimitedError
+
+
+@runtime_checkable
+class HasJson(Protocol):
+    """A signing request (EVM :class:`~actionmfa.wallet.payloads.SignRequest` or Solana's)."""
+
+    def to_json(self) -> dict[str, Any]: ...
+
 
 if TYPE_CHECKING:
     from actionmfa.sdk.client import Client
@@ -72,13 +80,25 @@ class MfaPrompt:
         open_url: Callable[[str], Any] | None = None,
         page_origin: str | None = None,
         timeout: float = 300.0,
+        payload: HasJson | Mapping[str, Any] | None = None,
+        action: str | None = None,
+        abi: list[dict[str, Any]] | None = None,
     ) -> str | None:
         """Prompt until a code is accepted; returns the MFA token (or ``None`` if none was asked).
 
         ``browser=True`` shows the server's hosted prompt in the user's browser instead of the
         terminal (TOTP, recovery code or passkey); ``open_url`` replaces :func:`webbrowser.open`.
+
+        ``payload`` (a :class:`~actionmfa.wallet.payloads.SignRequest`, e.g.
+        ``transaction_request(tx)``, or ``{"kind", "payload"}`` as ``signMessage`` takes it) makes
+        the prompt show what is approved — chain, recipient, value, call (decoded with ``abi``),
+        fees — as the server describes it, and binds the minted token to that payload
+        (``approvalDigest``): the gate refuses it for anything else. ``action="wallet.waas.export"``
+        shows the export warning instead.
         """
         mint: Any = {"single_use": True} if create_mfa_token is True else (create_mfa_token or None)
+        approval = self._approval(payload, action, abi) if payload is not None or action else None
+        digest = approval.get("approvalDigest") if approval else None
         if browser:
             from actionmfa.sdk.hosted_prompt import HostedMfaPrompt
 
@@ -86,11 +106,15 @@ class MfaPrompt:
             if open_url is not None:
                 kwargs["open_url"] = open_url
             return HostedMfaPrompt(self._c, **kwargs).show(
-                mint=mint, requested_scopes=requested_scopes, max_attempts=max_attempts
+                mint=mint, requested_scopes=requested_scopes, max_attempts=max_attempts,
+                approval_id=approval["approvalId"] if approval else None, approval_digest=digest,
             )
         if self._own_prompt and not _stdin_is_terminal():
             raise PromptUnavailableError()
-        self._say("Multi-factor authentication required.")
+        if approval:
+            self._show_approval(approval)
+        else:
+            self._say("Multi-factor authentication required.")
         self._say("Enter the 6-digit code from your authenticator app, or one of your recovery codes.")
         for attempt in range(1, max_attempts + 1):
             try:
@@ -105,11 +129,11 @@ class MfaPrompt:
             try:
                 if compact.isdigit() and len(compact) == 6:
                     token = self._c.mfa.authenticate_device(
-                        code=compact, create_mfa_token=mint, requested_scopes=requested_scopes
+                        code=compact, create_mfa_token=mint, requested_scopes=requested_scopes, approval_digest=digest
                     )
                 else:
                     token = self._c.mfa.authenticate_recovery_code(
-                        code=compact, create_mfa_token=mint, requested_scopes=requested_scopes
+                        code=compact, create_mfa_token=mint, requested_scopes=requested_scopes, approval_digest=digest
                     )
             except MfaRateLimitedError:
                 self._say("Too many attempts. MFA is locked for this account for up to 15 minutes; try again later.")
@@ -132,6 +156,32 @@ class MfaPrompt:
             return token
         raise MfaInvalidCodeError("Too many invalid codes")
 
+    def _approval(
+        self,
+        payload: HasJson | Mapping[str, Any] | None,
+        action: str | None,
+        abi: list[dict[str, Any]] | None,
+    ) -> dict[str, Any]:
+        """``POST /approvals``: the server's description of what is approved, and its digest."""
+        body: dict[str, Any] = {"action": action or "wallet.waas.sign"}
+        if payload is not None:
+            doc = payload.to_json() if isinstance(payload, HasJson) else dict(payload)
+            body.update(kind=doc.get("kind"), payload=doc.get("payload"))
+        if abi is not None:
+            body["abi"] = abi
+        result: dict[str, Any] = self._c.request("POST", "/approvals", json=body)
+        return result
+
+    def _show_approval(self, approval: Mapping[str, Any]) -> None:
+        self._say(str(approval.get("title", "Approve a sensitive action")))
+        details = [(str(d["label"]), str(d["value"])) for d in approval.get("details", [])]
+        width = max((len(label) for label, _ in details), default=0)
+        for label, value in details:
+            self._say(f"  {label.ljust(width)}  {value}")
+        if approval.get("warning"):
+            self._say(f"WARNING: {approval['warning']}")
+        self._say("Check every line: your code approves exactly this request.")
+
 
 def _retry_after(err: ActionMFAError) -> int:
     """Seconds until the next TOTP step (the server's ``retryAfterSeconds``), capped at one step."""
@@ -142,9 +192,14 @@ def _retry_after(err: ActionMFAError) -> int:
 
 
 class UiResource:
+    """``client.ui``. ``input`` and ``out`` replace the terminal prompt's ``getpass`` and stderr
+    (a GUI or a test answers the prompt the wallet methods open with ``prompt="terminal"``)."""
+
     def __init__(self, client: Client) -> None:
         self._c = client
+        self.input: Prompt | None = None
+        self.out: TextIO | None = None
 
     @property
     def mfa(self) -> MfaPrompt:
-        return MfaPrompt(self._c)
+        return MfaPrompt(self._c, prompt=self.input, out=self.out)

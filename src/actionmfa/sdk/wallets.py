@@ -36,6 +36,7 @@ from actionmfa.errors import (
     WalletProofInvalidError,
     WalletSignatureInvalidError,
 )
+from actionmfa.sdk.approve import PromptMode, open_with_prompt
 from actionmfa.sdk.share_store import ShareStore
 from actionmfa.sdk.solana_shares import SolanaShareStore
 from actionmfa.sdk.solana_wallets import SolanaWallet, create_solana_wallet
@@ -184,37 +185,43 @@ class Wallet:
         return adopted
 
     # -- signing ----------------------------------------------------------------------------------
-    def sign_message(self, message: str | bytes) -> SignedMessage:
-        """EIP-191 ``personal_sign`` of text or bytes."""
-        result = self._sign(message_request(message))
+    def sign_message(self, message: str | bytes, *, prompt: PromptMode = None) -> SignedMessage:
+        """EIP-191 ``personal_sign`` of text or bytes. ``prompt="terminal"|"browser"``: when MFA is
+        required, show the approval prompt for this payload and retry (:mod:`actionmfa.sdk.approve`)."""
+        result = self._sign(message_request(message), prompt)
         assert isinstance(result, SignedMessage)  # noqa: S101
         return result
 
-    def sign_typed_data(self, full_message: Mapping[str, Any]) -> SignedMessage:
+    def sign_typed_data(self, full_message: Mapping[str, Any], *, prompt: PromptMode = None) -> SignedMessage:
         """EIP-712 typed data (the full message with ``types``, ``domain``, ``primaryType``, ``message``)."""
-        result = self._sign(typed_data_request(full_message))
+        result = self._sign(typed_data_request(full_message), prompt)
         assert isinstance(result, SignedMessage)  # noqa: S101
         return result
 
-    def sign_transaction(self, tx: Mapping[str, Any]) -> SignedTransaction:
+    def sign_transaction(self, tx: Mapping[str, Any], *, prompt: PromptMode = None) -> SignedTransaction:
         """A legacy EIP-155 (type 0), EIP-2930 (1), EIP-1559 (2, the default) or EIP-7702 (4)
         transaction; ``chainId`` 1 … 2**64-1 required. ``.raw_transaction`` is ready to send."""
-        result = self._sign(transaction_request(tx))
+        result = self._sign(transaction_request(tx), prompt)
         assert isinstance(result, SignedTransaction)  # noqa: S101
         return result
 
-    def sign_authorization(self, authorization: Mapping[str, Any]) -> SignedSetCodeAuthorization:
+    def sign_authorization(
+        self, authorization: Mapping[str, Any], *, prompt: PromptMode = None
+    ) -> SignedSetCodeAuthorization:
         """An EIP-7702 authorization ``{chainId, address, nonce}``."""
-        result = self._sign(authorization_request(authorization))
+        result = self._sign(authorization_request(authorization), prompt)
         assert isinstance(result, SignedSetCodeAuthorization)  # noqa: S101
         return result
 
-    def _sign(self, request: SignRequest) -> SignedMessage | SignedTransaction | SignedSetCodeAuthorization:
+    def _sign(
+        self, request: SignRequest, prompt: PromptMode = None
+    ) -> SignedMessage | SignedTransaction | SignedSetCodeAuthorization:
         digest = request.digest()
         body: dict[str, Any] = request.to_json()
         c = self._r.client
-        opened = c.request("POST", f"/waas/{self.id}/signMessage", json=body, scope=SIGN_SCOPE,
-                           include_mfa_token=True)
+        opened = open_with_prompt(c, prompt, lambda: c.request(
+            "POST", f"/waas/{self.id}/signMessage", json=body, scope=SIGN_SCOPE, include_mfa_token=True
+        ), payload=request)
         # Refuse to take part if the server is about to sign anything other than what we asked for.
         if opened.get("digest") != "0x" + digest.hex():
             raise WalletProofInvalidError("Server digest differs from the payload's")
@@ -342,15 +349,15 @@ class Wallet:
 
     # -- export ---------------------------------------------------------------------------------------
     @overload
-    def export_private_key(self) -> str: ...
+    def export_private_key(self, *, prompt: PromptMode = None) -> str: ...
 
     @overload
-    def export_private_key(self, *, password: str) -> dict[str, Any]: ...
+    def export_private_key(self, *, password: str, prompt: PromptMode = None) -> dict[str, Any]: ...
 
     @overload
-    def export_private_key(self, *, password: str | None) -> str | dict[str, Any]: ...
+    def export_private_key(self, *, password: str | None, prompt: PromptMode = None) -> str | dict[str, Any]: ...
 
-    def export_private_key(self, *, password: str | None = None) -> str | dict[str, Any]:
+    def export_private_key(self, *, password: str | None = None, prompt: PromptMode = None) -> str | dict[str, Any]:
         """The full private key as 64 hex characters without ``0x`` — or, with ``password``, a v3
         keystore dict. The server's share arrives HPKE-sealed to a one-time key; the key is
         assembled here and checked against the address."""
@@ -358,10 +365,11 @@ class Wallet:
         recipient = generate_recipient_key()
         request_id = "".join(secrets.choice(_RID_ALPHABET) for _ in range(32))
         body = {"recipientPublicKey": recipient_public_key_b64(recipient), "encryptionType": "HPKE"}
-        response = self._r.client.request(
+        c = self._r.client
+        response = open_with_prompt(c, prompt, lambda: c.request(
             "POST", f"/waas/{self.id}/privateKey/export", json=body, scope=EXPORT_SCOPE,
             include_mfa_token=True, headers={"x-dyn-request-id": request_id},
-        )
+        ), action="wallet.waas.export")
         if response.get("requestId") != request_id or response.get("walletId") != self.id:
             raise WalletProofInvalidError("Export response is for another request")
         info = export_info(self.id, request_id, str(response.get("tokenId")))

@@ -26,6 +26,7 @@ from actionmfa.services.core.keys import SigningKeys
 from actionmfa.services.core.sessions import SessionService
 from actionmfa.services.core.tokens import TokenService
 from actionmfa.services.core.webhooks import WebhookWorker
+from actionmfa.services.mfa.approvals import Approvals
 from actionmfa.services.mfa.completion import Completion
 from actionmfa.services.mfa.devices import Devices
 from actionmfa.services.mfa.lockout import CodeAttempts
@@ -33,6 +34,7 @@ from actionmfa.services.mfa.profile import Profile
 from actionmfa.services.mfa.recovery import RecoveryCodes
 from actionmfa.services.mfa.stepup import StepUp
 from actionmfa.services.mfa.totp import Totp
+from actionmfa.services.operator.audit_chain import AuditChain
 from actionmfa.services.operator.audit_log import AuditLog
 from actionmfa.services.operator.dashboard import Dashboard
 from actionmfa.services.operator.environments import EnvironmentAdmin
@@ -97,6 +99,7 @@ class MfaServices:
     devices: Devices
     step_up: StepUp
     profile: Profile
+    approvals: Approvals
 
 
 @dataclass(frozen=True)
@@ -138,6 +141,7 @@ class WalletServices:
 class OperatorServices:
     environments: EnvironmentAdmin
     audit_log: AuditLog
+    audit_chain: AuditChain
     dashboard: Dashboard
     mfa_reset: MfaReset
     key_rotation: KeyRotation
@@ -202,6 +206,7 @@ def build_services(*, db: Database, keyring: Keyring, clock: Clock, mailer: Mail
         devices=Devices(db, clock, gate),
         step_up=StepUp(db, gate),
         profile=Profile(db, clock, gate, recovery),
+        approvals=Approvals(keyring, clock),
     )
 
     ceremonies = PasskeyCeremonies(db, keyring, clock)
@@ -232,10 +237,12 @@ def build_services(*, db: Database, keyring: Keyring, clock: Clock, mailer: Mail
 
     environment_admin = EnvironmentAdmin(db, environments)
     audit_log = AuditLog(db, environments)
+    audit_chain = AuditChain(db, keyring)
     operator = OperatorServices(
         environments=environment_admin,
         audit_log=audit_log,
-        dashboard=Dashboard(keyring, clock, access, environment_admin, audit_log),
+        audit_chain=audit_chain,
+        dashboard=Dashboard(keyring, clock, access, environment_admin, audit_log, audit_chain),
         mfa_reset=MfaReset(db, clock),
         key_rotation=KeyRotation(db, keyring, clock),
         health=Health(db),

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from actionmfa.clock import Clock, SystemClock
 from actionmfa.config import ServerConfig, load_keyring
 from actionmfa.crypto import Keyring
+from actionmfa.domain.audit_chain import KEY_PURPOSE
 from actionmfa.services.container import Services, build_services
 from actionmfa.services.core.environments import EnvironmentService
 from actionmfa.services.core.keys import SigningKeys
@@ -43,6 +44,8 @@ class Runtime:
         if db is None:
             config.data_dir.mkdir(parents=True, exist_ok=True)
             db = Database(config.effective_database_url)
+        if db.audit_key is None:
+            db.audit_key = keyring.subkey(KEY_PURPOSE)
         services = build_services(db=db, keyring=keyring, clock=clock, mailer=mailer or mailer_for(config))
         return cls(config=config, db=db, keyring=keyring, clock=clock, services=services)
 

@@ -5,6 +5,10 @@ that the conditional updates that make tokens single-use serialise instead of fa
 ``database is locked`` on upgrade; on PostgreSQL it is a READ COMMITTED transaction in which
 ``UPDATE … WHERE used_at IS NULL`` row locks give the same guarantee. ``Database.read()`` is a
 plain (deferred) transaction.
+
+Both seal the audit rows the transaction wrote into their chains just before committing
+(:meth:`actionmfa.store.repos.audit.AuditRepo.flush`), with the key given as ``audit_key``
+(``Runtime.build`` derives it from the keyring; it is never stored in the database).
 """
 
 from __future__ import annotations
@@ -66,8 +70,9 @@ def create_db_engine(url: str, *, pool_size: int = 10) -> Engine:
 
 
 class Database:
-    def __init__(self, url: str, *, pool_size: int = 10) -> None:
+    def __init__(self, url: str, *, pool_size: int = 10, audit_key: bytes | None = None) -> None:
         self.url = url
+        self.audit_key = audit_key
         self.engine = create_db_engine(url, pool_size=pool_size)
         self.dialect = self.engine.dialect.name
         self._sqlite_writer = threading.RLock()
@@ -83,15 +88,21 @@ class Database:
             with self._sqlite_writer, self.engine.connect() as conn:
                 conn.execution_options(sqlite_begin="IMMEDIATE")
                 with conn.begin():
-                    yield UnitOfWork(conn)
+                    uow = UnitOfWork(conn, audit_key=self.audit_key)
+                    yield uow
+                    uow.before_commit()
             return
         with self.engine.connect() as conn, conn.begin():
-            yield UnitOfWork(conn)
+            uow = UnitOfWork(conn, audit_key=self.audit_key)
+            yield uow
+            uow.before_commit()
 
     @contextmanager
     def read(self) -> Iterator[UnitOfWork]:
         with self.engine.connect() as conn, conn.begin():
-            yield UnitOfWork(conn)
+            uow = UnitOfWork(conn, audit_key=self.audit_key)
+            yield uow
+            uow.before_commit()
 
     def ping(self) -> bool:
         try:

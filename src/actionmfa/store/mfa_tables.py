@@ -11,6 +11,7 @@
 * ``mfa_tokens`` — hashed MFA tokens bound to user and session.
 * ``elevated_tokens`` — one row per minted elevated token (``jti``), spent once if single-use.
 * ``audit_log`` — every MFA event; ``id`` is the paging cursor. Nothing secret is written to it.
+  Each row is sealed into its environment's keyed hash chain (``chain_*``; ``audit_chain_heads``).
 """
 
 from __future__ import annotations
@@ -116,5 +117,21 @@ audit_log = sa.Table(
     sa.Column("details", sa.JSON, nullable=False),
     sa.Column("client_address", sa.String(64), nullable=True),
     sa.Column("created_at", _TS, nullable=False),
+    # The keyed hash chain (migration 0008, domain/audit_chain.py): NULL on rows older than it.
+    sa.Column("chain_seq", sa.BigInteger, nullable=True),
+    sa.Column("chain_prev", sa.String(64), nullable=True),
+    sa.Column("chain_hash", sa.String(64), nullable=True),
     sa.Index("ix_audit_log_env_id", "environment_id", "id"),
+    # Two writers that read the same head would write the same position: refused, never forked.
+    sa.Index("ux_audit_log_env_seq", "environment_id", "chain_seq", unique=True),
+)
+
+# One row per chain (environment id; "" for rows without one): the last position and its hash,
+# locked and advanced in the transaction that appends (store/repos/audit.py).
+audit_chain_heads = sa.Table(
+    "audit_chain_heads",
+    metadata,
+    sa.Column("chain", _ID, primary_key=True),
+    sa.Column("seq", sa.BigInteger, nullable=False),
+    sa.Column("last_hash", sa.String(64), nullable=False),
 )

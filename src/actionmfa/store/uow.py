@@ -21,6 +21,7 @@ if TYPE_CHECKING:
         SigningKeyRepo,
         UserRepo,
     )
+    from actionmfa.store.repos.credentials import CredentialRepo
     from actionmfa.store.repos.mfa import MfaRepo
     from actionmfa.store.repos.passkeys import PasskeyRepo
     from actionmfa.store.repos.signin import SignInAttemptRepo
@@ -30,8 +31,14 @@ if TYPE_CHECKING:
 
 
 class UnitOfWork:
-    def __init__(self, conn: Connection) -> None:
+    def __init__(self, conn: Connection, *, audit_key: bytes | None = None) -> None:
         self.conn = conn
+        self.audit_key = audit_key
+
+    def before_commit(self) -> None:
+        """Called by :class:`Database` as the transaction is about to commit: seal the audit rows."""
+        if "audit" in self.__dict__:  # the repository was used
+            self.audit.flush()
 
     @property
     def dialect(self) -> str:
@@ -83,7 +90,7 @@ class UnitOfWork:
     def audit(self) -> AuditRepo:
         from actionmfa.store.repos.audit import AuditRepo
 
-        return AuditRepo(self.conn)
+        return AuditRepo(self.conn, self.audit_key)
 
     @cached_property
     def tokens(self) -> TokenRepo:
@@ -96,6 +103,12 @@ class UnitOfWork:
         from actionmfa.store.repos.mfa import MfaRepo
 
         return MfaRepo(self.conn)
+
+    @cached_property
+    def credentials(self) -> CredentialRepo:
+        from actionmfa.store.repos.credentials import CredentialRepo
+
+        return CredentialRepo(self.conn)
 
     @cached_property
     def passkeys(self) -> PasskeyRepo:

@@ -2,22 +2,29 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, WithJsonSchema
 
 from actionmfa.api.deps import AdminDep, OperatorDep
+from actionmfa.api.responses import ADMIN
 from actionmfa.api.schemas import UserRecord, WireModel
 from actionmfa.domain.models import Environment
+from actionmfa.domain.settings import EnvironmentSettings
 
-router = APIRouter(tags=["admin"])
+router = APIRouter(tags=["admin"], responses=ADMIN)
+
+# A settings document or a partial one (PUT merges what it is given): the shape of
+# EnvironmentSettings (each field optional, no other field allowed). The domain checks the rest —
+# keys that parse, URLs it may fetch, origins under the rp id — and names the field it refuses.
+SettingsDocument = Annotated[dict[str, Any], WithJsonSchema({"$ref": "#/components/schemas/EnvironmentSettings"})]
 
 
 class EnvironmentOut(BaseModel):
     id: str
     name: str
-    settings: dict[str, Any]
+    settings: EnvironmentSettings
     createdAt: str
     updatedAt: str
 
@@ -26,15 +33,15 @@ class EnvironmentOut(BaseModel):
         return cls(
             id=env.id,
             name=env.name,
-            settings=env.settings.model_dump(mode="json"),
+            settings=env.settings,
             createdAt=env.created_at.isoformat(),
             updatedAt=env.updated_at.isoformat(),
         )
 
 
 class EnvironmentCreate(WireModel):
-    name: str = Field(min_length=1, max_length=200)
-    settings: dict[str, Any] | None = None
+    name: str = Field(min_length=1, max_length=200, pattern=r"\S")
+    settings: SettingsDocument | None = None
 
 
 class EnvironmentCreated(BaseModel):
@@ -44,8 +51,8 @@ class EnvironmentCreated(BaseModel):
 
 
 class EnvironmentUpdate(WireModel):
-    name: str | None = Field(default=None, min_length=1, max_length=200)
-    settings: dict[str, Any] | None = None
+    name: str | None = Field(default=None, min_length=1, max_length=200, pattern=r"\S")
+    settings: SettingsDocument | None = None
 
 
 class AdminTokenOut(BaseModel):
@@ -58,7 +65,7 @@ class UserList(BaseModel):
     nextCursor: str | None = None
 
 
-@router.post("/environments", response_model=EnvironmentCreated, status_code=201)
+@router.post("/environments", response_model=EnvironmentCreated, status_code=201, operation_id="createEnvironment")
 def create_environment(body: EnvironmentCreate, admin: AdminDep, operator: OperatorDep) -> EnvironmentCreated:
     created = operator.environments.create(admin, name=body.name, settings=body.settings)
     return EnvironmentCreated(
@@ -68,12 +75,12 @@ def create_environment(body: EnvironmentCreate, admin: AdminDep, operator: Opera
     )
 
 
-@router.get("/environments/{environmentId}", response_model=EnvironmentOut)
+@router.get("/environments/{environmentId}", response_model=EnvironmentOut, operation_id="getEnvironment")
 def get_environment(environmentId: str, admin: AdminDep, operator: OperatorDep) -> EnvironmentOut:
     return EnvironmentOut.of(operator.environments.get(admin, environmentId))
 
 
-@router.put("/environments/{environmentId}", response_model=EnvironmentOut)
+@router.put("/environments/{environmentId}", response_model=EnvironmentOut, operation_id="updateProjectSettings")
 def update_environment(
     environmentId: str,
     body: EnvironmentUpdate,
@@ -84,12 +91,13 @@ def update_environment(
     return EnvironmentOut.of(env)
 
 
-@router.post("/environments/{environmentId}/adminToken/rotate", response_model=AdminTokenOut)
+@router.post("/environments/{environmentId}/adminToken/rotate", response_model=AdminTokenOut,
+             operation_id="rotateAdminToken")
 def rotate_admin_token(environmentId: str, admin: AdminDep, operator: OperatorDep) -> AdminTokenOut:
     return AdminTokenOut(adminToken=operator.environments.rotate_admin_token(admin, environmentId))
 
 
-@router.get("/environments/{environmentId}/users", response_model=UserList)
+@router.get("/environments/{environmentId}/users", response_model=UserList, operation_id="getEnvironmentUsers")
 def list_users(
     environmentId: str,
     admin: AdminDep,

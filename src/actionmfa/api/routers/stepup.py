@@ -2,21 +2,43 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Literal
 
 from fastapi import APIRouter
-from pydantic import Field
+from pydantic import BaseModel, ConfigDict
 
 from actionmfa.api.deps import AuthDep, MfaDep
-from actionmfa.api.schemas import WireModel
+from actionmfa.api.responses import FULL_SESSION
+from actionmfa.api.schemas import ScopeName, WireModel
 
-router = APIRouter(tags=["step-up"])
+router = APIRouter(tags=["step-up"], responses=FULL_SESSION)
 
 
 class StepUpCheckBody(WireModel):
-    scope: str = Field(max_length=100)
+    scope: ScopeName
 
 
-@router.post("/stepUp/check")
-def step_up_check(body: StepUpCheckBody, ctx: AuthDep, mfa: MfaDep) -> dict[str, Any]:
-    return mfa.step_up.step_up_check(ctx, body.scope)
+class StepUpCredential(BaseModel):
+    """Dynamic's ``StepUpCredential``: a verified method the user can step up with."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: str
+    format: Literal["totp", "passkey"]
+    type: Literal["totp", "passkey"]
+    alias: str | None
+
+
+class StepUpCheckResponse(BaseModel):
+    """Dynamic's ``StepUpCheckResponse``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    isRequired: bool
+    credentials: list[StepUpCredential]
+    defaultCredentialId: str | None
+
+
+@router.post("/stepUp/check", operation_id="stepUpCheck")
+def step_up_check(body: StepUpCheckBody, ctx: AuthDep, mfa: MfaDep) -> StepUpCheckResponse:
+    return StepUpCheckResponse.model_validate(mfa.step_up.step_up_check(ctx, body.scope))

@@ -19,7 +19,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, HTMLResponse, Response
 from fastapi.templating import Jinja2Templates
 
-from actionmfa.api.deps import CoreDep, PasskeysDep
+from actionmfa.api.deps import CoreDep, MfaDep, PasskeysDep
 from actionmfa.errors import ActionMFAError, InvalidRequestError, NotFoundError
 
 router = APIRouter(prefix="/ui", include_in_schema=False)
@@ -113,20 +113,24 @@ def mfa_prompt_page(
     callback: str,
     state: str,
     core: CoreDep,
+    mfa: MfaDep,
     methods: str = "totp,recovery",
     error: str | None = None,
+    approval: str | None = None,
 ) -> Response:
     """The hosted MFA prompt (``client.ui.mfa.show(browser=True)``).
 
     Plain forms, no script: the code (or the choice of a passkey) is posted to the app's loopback
     callback, and the app — which holds the session — sends it to the API. The page needs no
-    session and keeps nothing, so its URL is worthless to anybody else.
+    session and keeps nothing, so its URL is worthless to anybody else. With ``approval`` (a ticket
+    from ``POST …/approvals``) it shows what is being approved, as the server described it.
     """
     try:
         callback = loopback_callback(callback)
         if not _STATE.match(state):
             raise InvalidRequestError("state must be 16-128 URL-safe characters", field="state")
-        core.directory.environment(environmentId)
+        env = core.directory.environment(environmentId)
+        view = mfa.approvals.open(environmentId, approval) if approval else None
     except ActionMFAError as exc:
         page = templates.TemplateResponse(
             request, "passkeys/error.html", {"message": exc.message, "code": exc.code}, status_code=exc.status
@@ -141,6 +145,8 @@ def mfa_prompt_page(
         "methods": wanted,
         "error": _PROMPT_ERRORS.get(error or ""),
         "open_recovery": wanted == ["recovery"],
+        "app_name": env.settings.app_name(),
+        "approval": view,
     }
     page = templates.TemplateResponse(request, "mfa/prompt.html", context)
     page.headers.update(_headers(f"{parts.scheme}://{parts.netloc}", redirect_back=True))

@@ -2,19 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from fastapi import APIRouter
 from pydantic import Field
 
 from actionmfa.api.deps import AuthDep, BearerDep, CoreDep, MfaDep, PendingAuthDep, ProofDep
+from actionmfa.api.responses import SESSION, errors
 from actionmfa.api.schemas import SdkUser, UpdateSelfResponse, WireModel
 from actionmfa.api.views import sdk_user, update_self_response
 
-router = APIRouter(tags=["users"])
+router = APIRouter(tags=["users"], responses=SESSION)
 
 
-@router.get("/users", response_model=SdkUser)
+@router.get("/users", response_model=SdkUser, operation_id="getAuthenticatedUser")
 def get_user(ctx: PendingAuthDep, core: CoreDep) -> SdkUser:
     return sdk_user(core, ctx)
 
@@ -24,10 +25,11 @@ class UserFields(WireModel):
     firstName: str | None = Field(default=None, max_length=200)
     lastName: str | None = Field(default=None, max_length=200)
     metadata: dict[str, Any] | None = None
-    mfaBackupCodeAcknowledgement: str | None = None
+    # Only ``complete`` can be set (the recovery codes were saved); ``pending`` is the server's to set.
+    mfaBackupCodeAcknowledgement: Literal["complete"] | None = None
 
 
-@router.put("/users", response_model=UpdateSelfResponse)
+@router.put("/users", response_model=UpdateSelfResponse, operation_id="updateSelf", responses=errors(403, 409))
 def update_user(
     body: UserFields, proof: ProofDep, ctx: AuthDep, jwt: BearerDep, mfa: MfaDep, core: CoreDep
 ) -> UpdateSelfResponse:

@@ -19,12 +19,25 @@ from fastapi import APIRouter, Depends, Header
 from pydantic import Field
 
 from actionmfa.api.deps import AuthDep, MetaDep, ProofDep, WalletsDep
+from actionmfa.api.responses import FULL_SESSION, errors
 from actionmfa.api.schemas import WireModel
+from actionmfa.api.wallet_wire import (
+    CeremonyRound,
+    ExportedShare,
+    KeygenFinished,
+    KeygenOpened,
+    SignatureResult,
+    SignOpened,
+    WalletCeremonyOpened,
+    WalletList,
+    WalletUpdated,
+)
 from actionmfa.domain.wallets import CeremonyKind, Chain
-from actionmfa.wallet.payloads import SignRequest
-from actionmfa.wallet.solana.payloads import SolanaSignRequest, is_solana_kind
+from actionmfa.wallet.payloads import PayloadKind, SignRequest
+from actionmfa.wallet.reshare import ThresholdScheme
+from actionmfa.wallet.solana.payloads import SolanaPayloadKind, SolanaSignRequest, is_solana_kind
 
-router = APIRouter(tags=["wallets"])
+router = APIRouter(tags=["wallets"], responses=FULL_SESSION | errors(409, 423, 429))
 
 
 class CreateBody(WireModel):
@@ -36,22 +49,26 @@ class RoundBody(WireModel):
 
 
 class SignOpenBody(WireModel):
-    kind: str
+    kind: PayloadKind | SolanaPayloadKind
     payload: Any
 
 
 class SignRoundBody(WireModel):
-    kind: str
+    kind: PayloadKind | SolanaPayloadKind
     payload: Any
     message: dict[str, Any]
     keyVersion: int | None = None  # the share version the client signs with (refused if stale)
 
 
 class ReshareBody(WireModel):
-    """Dynamic's ``ReshareRequest`` names (``clientKeygenIds``, ``shareSetId`` … are not used here)."""
+    """Dynamic's ``ReshareRequest`` names (``clientKeygenIds``, ``shareSetId`` … are not used here).
+    Two transitions are made: TWO_OF_TWO → TWO_OF_THREE with ``delegateToProjectEnvironment``, and
+    TWO_OF_THREE → TWO_OF_TWO with ``revokeDelegation``; any other combination is refused (422,
+    ``field: newThresholdSignatureScheme``). The document does not say it as a ``oneOf`` of
+    constants: client generators (openapi-python-client) cannot build a model from one."""
 
-    oldThresholdSignatureScheme: str = Field(max_length=32)
-    newThresholdSignatureScheme: str = Field(max_length=32)
+    oldThresholdSignatureScheme: ThresholdScheme
+    newThresholdSignatureScheme: ThresholdScheme
     delegateToProjectEnvironment: bool = False
     revokeDelegation: bool = False
 
@@ -62,59 +79,61 @@ class ExportBody(WireModel):
 
 
 def _request(body: SignOpenBody | SignRoundBody) -> SignRequest:
-    return SignRequest.from_json({"kind": body.kind, "payload": body.payload})
+    return SignRequest.from_json({"kind": body.kind.value, "payload": body.payload})
 
 
 def request_id_header(x_dyn_request_id: str | None = Header(default=None, alias="x-dyn-request-id")) -> str | None:
     return x_dyn_request_id
 
 
-@router.post("/waas/create")
-def open_keygen(body: CreateBody, ctx: AuthDep, wallets: WalletsDep) -> dict[str, Any]:
+@router.post("/waas/create", operation_id="createWaasAccount")
+def open_keygen(body: CreateBody, ctx: AuthDep, wallets: WalletsDep) -> KeygenOpened:
     if body.chain == Chain.SOL.value:
-        return wallets.solana.keygen.open_keygen(ctx)
-    return wallets.keygen.open_keygen(ctx)
+        return KeygenOpened.model_validate(wallets.solana.keygen.open_keygen(ctx))
+    return KeygenOpened.model_validate(wallets.keygen.open_keygen(ctx))
 
 
-@router.post("/waas/create/{ceremonyId}")
-def finish_keygen(ceremonyId: str, body: RoundBody, ctx: AuthDep, wallets: WalletsDep) -> dict[str, Any]:
+@router.post("/waas/create/{ceremonyId}", operation_id="completeWaasAccount")
+def finish_keygen(ceremonyId: str, body: RoundBody, ctx: AuthDep, wallets: WalletsDep) -> KeygenFinished:
     if wallets.solana.shares.ceremony_chain(ctx, ceremonyId, CeremonyKind.KEYGEN) is Chain.SOL:
-        return wallets.solana.keygen.finish_keygen(ctx, ceremonyId, body.message)
-    return wallets.keygen.finish_keygen(ctx, ceremonyId, body.message)
+        return KeygenFinished.model_validate(wallets.solana.keygen.finish_keygen(ctx, ceremonyId, body.message))
+    return KeygenFinished.model_validate(wallets.keygen.finish_keygen(ctx, ceremonyId, body.message))
 
 
-@router.get("/waas/wallets")
-def list_wallets(ctx: AuthDep, wallets: WalletsDep) -> dict[str, Any]:
-    return {"wallets": [w.to_json() for w in wallets.keygen.list_wallets(ctx)]}
+@router.get("/waas/wallets", operation_id="getWaasWallets")
+def list_wallets(ctx: AuthDep, wallets: WalletsDep) -> WalletList:
+    return WalletList.model_validate({"wallets": [w.to_json() for w in wallets.keygen.list_wallets(ctx)]})
 
 
-@router.post("/waas/{walletId}/signMessage")
-def open_sign(walletId: str, body: SignOpenBody, proof: ProofDep, ctx: AuthDep, wallets: WalletsDep) -> dict[str, Any]:
+@router.post("/waas/{walletId}/signMessage", operation_id="signMessage")
+def open_sign(walletId: str, body: SignOpenBody, proof: ProofDep, ctx: AuthDep, wallets: WalletsDep) -> SignOpened:
+    request = body.model_dump(mode="json")
     if is_solana_kind(body.kind):
-        return wallets.solana.signing.open_sign(ctx, walletId, SolanaSignRequest.from_json(body.model_dump()), proof)
-    return wallets.signing.open_sign(ctx, walletId, SignRequest.from_json(body.model_dump()), proof)
+        return SignOpened.model_validate(
+            wallets.solana.signing.open_sign(ctx, walletId, SolanaSignRequest.from_json(request), proof))
+    return SignOpened.model_validate(wallets.signing.open_sign(ctx, walletId, SignRequest.from_json(request), proof))
 
 
-@router.post("/waas/{walletId}/signMessage/{ceremonyId}/nonce")
+@router.post("/waas/{walletId}/signMessage/{ceremonyId}/nonce", operation_id="signMessageNonce")
 def sign_nonce(walletId: str, ceremonyId: str, body: SignRoundBody, ctx: AuthDep,
-               wallets: WalletsDep) -> dict[str, Any]:
-    return wallets.signing.sign_nonce(ctx, walletId, ceremonyId, _request(body), body.message,
-                                      key_version=body.keyVersion)
+               wallets: WalletsDep) -> CeremonyRound:
+    return CeremonyRound.model_validate(wallets.signing.sign_nonce(ctx, walletId, ceremonyId, _request(body),
+                                                                   body.message, key_version=body.keyVersion))
 
 
-@router.post("/waas/{walletId}/signMessage/{ceremonyId}/complete")
+@router.post("/waas/{walletId}/signMessage/{ceremonyId}/complete", operation_id="signMessageComplete")
 def sign_complete(walletId: str, ceremonyId: str, body: SignRoundBody, ctx: AuthDep,
-                  wallets: WalletsDep) -> dict[str, Any]:
+                  wallets: WalletsDep) -> SignatureResult:
     if is_solana_kind(body.kind):  # FROST has no nonce round: open, then complete
-        return wallets.solana.signing.sign_complete(
-            ctx, walletId, ceremonyId, SolanaSignRequest.from_json(body.model_dump()), body.message,
+        return SignatureResult.model_validate(wallets.solana.signing.sign_complete(
+            ctx, walletId, ceremonyId, SolanaSignRequest.from_json(body.model_dump(mode="json")), body.message,
             key_version=body.keyVersion,
-        )
-    return wallets.signing.sign_complete(ctx, walletId, ceremonyId, _request(body), body.message,
-                                         key_version=body.keyVersion)
+        ))
+    return SignatureResult.model_validate(wallets.signing.sign_complete(
+        ctx, walletId, ceremonyId, _request(body), body.message, key_version=body.keyVersion))
 
 
-@router.post("/waas/{walletId}/privateKey/export")
+@router.post("/waas/{walletId}/privateKey/export", operation_id="exportPrivateKey")
 def export_private_key(
     walletId: str,
     body: ExportBody,
@@ -123,56 +142,59 @@ def export_private_key(
     ctx: AuthDep,
     wallets: WalletsDep,
     meta: MetaDep,
-) -> dict[str, Any]:
+) -> ExportedShare:
     service = wallets.solana.export if wallets.solana.shares.chain_of(ctx, walletId) is Chain.SOL else wallets.export
-    return service.export(ctx, walletId, recipient_public_key=body.recipientPublicKey,
-                          request_id=request_id or meta.request_id or "", proof=proof)
+    return ExportedShare.model_validate(service.export(
+        ctx, walletId, recipient_public_key=body.recipientPublicKey, request_id=request_id or meta.request_id or "",
+        proof=proof))
 
 
-@router.post("/waas/{walletId}/refresh")
-def open_refresh(walletId: str, proof: ProofDep, ctx: AuthDep, wallets: WalletsDep) -> dict[str, Any]:
+@router.post("/waas/{walletId}/refresh", operation_id="refreshKeyShares")
+def open_refresh(walletId: str, proof: ProofDep, ctx: AuthDep, wallets: WalletsDep) -> WalletCeremonyOpened:
     if wallets.solana.shares.chain_of(ctx, walletId) is Chain.SOL:
-        return wallets.solana.refresh.open_refresh(ctx, walletId, proof)
-    return wallets.refresh.open_refresh(ctx, walletId, proof)
+        return WalletCeremonyOpened.model_validate(wallets.solana.refresh.open_refresh(ctx, walletId, proof))
+    return WalletCeremonyOpened.model_validate(wallets.refresh.open_refresh(ctx, walletId, proof))
 
 
-@router.post("/waas/{walletId}/refresh/{ceremonyId}")
-def refresh_open(walletId: str, ceremonyId: str, body: RoundBody, ctx: AuthDep, wallets: WalletsDep) -> dict[str, Any]:
+@router.post("/waas/{walletId}/refresh/{ceremonyId}", operation_id="refreshKeySharesRound")
+def refresh_open(walletId: str, ceremonyId: str, body: RoundBody, ctx: AuthDep, wallets: WalletsDep) -> CeremonyRound:
     if wallets.solana.shares.chain_of(ctx, walletId) is Chain.SOL:
-        return wallets.solana.refresh.refresh_open(ctx, walletId, ceremonyId, body.message)
-    return wallets.refresh.refresh_open(ctx, walletId, ceremonyId, body.message)
+        return CeremonyRound.model_validate(
+            wallets.solana.refresh.refresh_open(ctx, walletId, ceremonyId, body.message))
+    return CeremonyRound.model_validate(wallets.refresh.refresh_open(ctx, walletId, ceremonyId, body.message))
 
 
-@router.post("/waas/{walletId}/refresh/{ceremonyId}/confirm")
+@router.post("/waas/{walletId}/refresh/{ceremonyId}/confirm", operation_id="refreshKeySharesConfirm")
 def refresh_confirm(walletId: str, ceremonyId: str, body: RoundBody, ctx: AuthDep,
-                    wallets: WalletsDep) -> dict[str, Any]:
+                    wallets: WalletsDep) -> WalletUpdated:
     if wallets.solana.shares.chain_of(ctx, walletId) is Chain.SOL:
-        return wallets.solana.refresh.refresh_confirm(ctx, walletId, ceremonyId, body.message)
-    return wallets.refresh.refresh_confirm(ctx, walletId, ceremonyId, body.message)
+        return WalletUpdated.model_validate(
+            wallets.solana.refresh.refresh_confirm(ctx, walletId, ceremonyId, body.message))
+    return WalletUpdated.model_validate(wallets.refresh.refresh_confirm(ctx, walletId, ceremonyId, body.message))
 
 
-@router.post("/waas/{walletId}/delegation/decline")
-def decline_delegation(walletId: str, ctx: AuthDep, wallets: WalletsDep) -> dict[str, Any]:
+@router.post("/waas/{walletId}/delegation/decline", operation_id="declineDelegation")
+def decline_delegation(walletId: str, ctx: AuthDep, wallets: WalletsDep) -> WalletUpdated:
     """Decline a delegation the operator approved (``pendingAction: approve_delegation``)."""
-    return wallets.pending.decline(ctx, walletId)
+    return WalletUpdated.model_validate(wallets.pending.decline(ctx, walletId))
 
 
-@router.post("/waas/{walletId}/reshare")
+@router.post("/waas/{walletId}/reshare", operation_id="reshare")
 def open_reshare(walletId: str, body: ReshareBody, proof: ProofDep, ctx: AuthDep,
-                 wallets: WalletsDep) -> dict[str, Any]:
+                 wallets: WalletsDep) -> WalletCeremonyOpened:
     wallets.solana.shares.refuse_reshare(ctx, walletId)
-    return wallets.reshare.open(
-        ctx, walletId, old=body.oldThresholdSignatureScheme, new=body.newThresholdSignatureScheme,
+    return WalletCeremonyOpened.model_validate(wallets.reshare.open(
+        ctx, walletId, old=body.oldThresholdSignatureScheme.value, new=body.newThresholdSignatureScheme.value,
         delegate=body.delegateToProjectEnvironment, revoke=body.revokeDelegation, proof=proof,
-    )
+    ))
 
 
-@router.post("/waas/{walletId}/reshare/{ceremonyId}")
-def reshare_deal(walletId: str, ceremonyId: str, body: RoundBody, ctx: AuthDep, wallets: WalletsDep) -> dict[str, Any]:
-    return wallets.reshare.deal(ctx, walletId, ceremonyId, body.message)
+@router.post("/waas/{walletId}/reshare/{ceremonyId}", operation_id="reshareRound")
+def reshare_deal(walletId: str, ceremonyId: str, body: RoundBody, ctx: AuthDep, wallets: WalletsDep) -> CeremonyRound:
+    return CeremonyRound.model_validate(wallets.reshare.deal(ctx, walletId, ceremonyId, body.message))
 
 
-@router.post("/waas/{walletId}/reshare/{ceremonyId}/confirm")
+@router.post("/waas/{walletId}/reshare/{ceremonyId}/confirm", operation_id="reshareConfirm")
 def reshare_confirm(walletId: str, ceremonyId: str, body: RoundBody, ctx: AuthDep,
-                    wallets: WalletsDep) -> dict[str, Any]:
-    return wallets.reshare.confirm(ctx, walletId, ceremonyId, body.message)
+                    wallets: WalletsDep) -> WalletUpdated:
+    return WalletUpdated.model_validate(wallets.reshare.confirm(ctx, walletId, ceremonyId, body.message))

@@ -6,36 +6,43 @@ records: the verified TOTP devices, the passkeys and the embedded wallets of the
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from datetime import datetime
 from typing import Protocol
 
 from actionmfa.domain.credentials import CredentialFormat, MethodRecord, VerifiedCredential, WalletRecord
 from actionmfa.domain.credentials import verified_credentials as build
 from actionmfa.domain.models import User
-from actionmfa.domain.records import DeviceRow, PasskeyRow, WalletRow
-from actionmfa.services.core.ports import CoreUnit, DeviceCounts, PasskeyCounts, Transactions
+from actionmfa.services.core.ports import CoreUnit, Transactions
 
 
-class DeviceList(DeviceCounts, Protocol):
-    def devices(self, user_id: str) -> list[DeviceRow]: ...
+class CredentialRecords(Protocol):
+    """The three kinds of records in one read (``part``: 0 TOTP device, 1 passkey, 2 wallet)."""
+
+    def of_user(self, environment_id: str, user_id: str) -> Sequence[CredentialRecord]: ...
 
 
-class PasskeyList(PasskeyCounts, Protocol):
-    def for_user(self, user_id: str) -> list[PasskeyRow]: ...
-
-
-class WalletList(Protocol):
-    def wallets_of(self, environment_id: str, user_id: str) -> list[WalletRow]: ...
+class CredentialRecord(Protocol):
+    @property
+    def part(self) -> int: ...
+    @property
+    def id(self) -> str: ...
+    @property
+    def at(self) -> datetime | None: ...
+    @property
+    def alias(self) -> str | None: ...
+    @property
+    def address(self) -> str | None: ...
+    @property
+    def chain(self) -> str | None: ...
 
 
 class CredentialsUnit(CoreUnit, Protocol):
     @property
-    def mfa(self) -> DeviceList: ...
+    def credentials(self) -> CredentialRecords: ...
 
-    @property
-    def passkeys(self) -> PasskeyList: ...
 
-    @property
-    def wallets(self) -> WalletList: ...
+_FORMATS = {0: CredentialFormat.TOTP, 1: CredentialFormat.PASSKEY}
 
 
 class Credentials:
@@ -43,14 +50,10 @@ class Credentials:
         self.db = db
 
     def of(self, user: User) -> list[VerifiedCredential]:
-        with self.db.read() as uow:
-            devices = [d for d in uow.mfa.devices(user.id) if d.verified]
-            passkeys = uow.passkeys.for_user(user.id)
-            wallets = uow.wallets.wallets_of(user.environment_id, user.id)
-        methods = [MethodRecord(d.id, CredentialFormat.TOTP, d.verified_at, d.alias) for d in devices]
-        methods += [MethodRecord(p.id, CredentialFormat.PASSKEY, p.created_at, p.alias) for p in passkeys]
-        return build(
-            user,
-            methods=sorted(methods, key=lambda m: m.verified_at or user.created_at),
-            wallets=[WalletRecord(w.id, w.address, w.chain.value, w.created_at) for w in wallets],
-        )
+        with self.db.read() as uow:  # one statement: verified devices, passkeys, wallets
+            rows = uow.credentials.of_user(user.environment_id, user.id)
+        methods = [MethodRecord(r.id, _FORMATS[r.part], r.at, r.alias) for r in rows if r.part in _FORMATS]
+        wallets = [
+            WalletRecord(r.id, r.address or "", r.chain or "", r.at or user.created_at) for r in rows if r.part == 2
+        ]
+        return build(user, methods=sorted(methods, key=lambda m: m.verified_at or user.created_at), wallets=wallets)

@@ -2,6 +2,9 @@
 
 * MFA token: ``random_token()`` (256 bits) handed to the client once; only
   ``keyring.keyed_hash(token, purpose="mfa-token")`` is stored, with user, session and single-use.
+* Neither is purged on mint (issue 15: no DELETEs on the hot path): a spent single-use token is
+  refused by its ``used_at``, an expired elevated token by its ``exp`` claim, any token of an ended
+  session by the session's row; removing such rows is the janitor's housekeeping.
 * Elevated token: an ES256 JWT signed with the environment's ``elevated`` key (never the session
   key; its ``aud`` also differs), and a row per ``jti`` so the server refuses a single-use one the
   second time and knows every token it minted.
@@ -58,7 +61,6 @@ class TokenService:
         token = random_token(32)
         now = self.clock.now()
         token_id = str(uuid.uuid4())
-        uow.tokens.purge_session_tokens(ctx.session.id, now)
         uow.tokens.add_mfa_token(
             id=token_id,
             token_hash=self.keyring.keyed_hash(token, purpose=MFA_TOKEN_PURPOSE),
@@ -142,7 +144,6 @@ class TokenService:
         claims["iss"] = ISSUER
         kid, key = self.keys.signing_key(uow, ctx.environment.id, KeyPurpose.ELEVATED, now)
         token = jwt.encode(claims, key, algorithm="ES256", headers={"kid": kid, "typ": "elevated+jwt"})
-        uow.tokens.purge_session_tokens(ctx.session.id, now)
         uow.tokens.add_elevated(
             jti=jti,
             user_id=ctx.user.id,

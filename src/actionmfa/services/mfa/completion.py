@@ -9,7 +9,7 @@ enrolment and passkey registration both call it in their transaction.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from actionmfa.crypto import Keyring
@@ -61,15 +61,29 @@ class Completion:
         self.sessions = sessions
 
     def complete(
-        self, uow: MfaUnit, ctx: AuthContext, mint: MintRequest, *, via: str, device_id: str | None, now: datetime
+        self,
+        uow: MfaUnit,
+        ctx: AuthContext,
+        mint: MintRequest,
+        *,
+        via: str,
+        device_id: str | None,
+        now: datetime,
+        user_changed: bool = False,
     ) -> AuthResult:
-        """Upgrade the session in place and mint the requested tokens (same transaction)."""
+        """Upgrade the session in place and mint the requested tokens (same transaction).
+
+        ``user_changed``: this transaction changed the user's row (a method was verified just now,
+        which sets the recovery codes' acknowledgement), so it is read again for the answer."""
         if ctx.session.scope is not SessionScope.USER_BASIC:
             uow.sessions.set_scope(ctx.session.id, SessionScope.USER_BASIC)
             audit.record(uow, ctx, AuditEvent.SESSION_MFA_COMPLETED, now=now, outcome="ok", via=via)
-        session = uow.sessions.get(ctx.session.id)
-        user = uow.users.get(ctx.environment.id, ctx.user.id)
-        assert session is not None and user is not None  # noqa: S101 - the caller's live session
+        # The session and user were read (and checked live) by this request's authentication; the
+        # only change since is the scope set just above, so the JWT is issued from them without
+        # reading both rows again (issue 15: round trips inside the write transaction).
+        session = replace(ctx.session, scope=SessionScope.USER_BASIC)
+        user = uow.users.get(ctx.environment.id, ctx.user.id) if user_changed else ctx.user
+        assert user is not None  # noqa: S101 - the caller's live session's user
         audit.record(uow, ctx, AuditEvent.MFA_AUTH_SUCCEEDED, now=now, action=via, outcome="ok", deviceId=device_id)
         mfa_token = None
         if mint.create_mfa_token:

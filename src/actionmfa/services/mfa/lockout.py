@@ -27,6 +27,7 @@ from typing import TypeVar
 
 from actionmfa.clock import Clock
 from actionmfa.domain.models import AuthContext
+from actionmfa.domain.records import MfaUserState
 from actionmfa.errors import ActionMFAError, MfaInvalidCodeError, MfaRateLimitedError
 from actionmfa.services.core import audit
 from actionmfa.services.core.audit import AuditEvent
@@ -49,11 +50,14 @@ class CodeRoute(StrEnum):
     EMAIL = "email"
 
 
-def begin(uow: LockoutUnit, user_id: str, now: datetime) -> None:
-    """Lock the user's attempt state; refuse while a lockout lasts (same body every time)."""
+def begin(uow: LockoutUnit, user_id: str, now: datetime) -> MfaUserState:
+    """Lock the user's attempt state; refuse while a lockout lasts (same body every time).
+
+    Returns the locked state, which :func:`succeed` uses to skip clearing what is not there."""
     state = uow.mfa.lock_user_state(user_id)
     if state.locked_until is not None and state.locked_until > now:
         raise MfaRateLimitedError()
+    return state
 
 
 def is_locked(uow: LockoutUnit, user_id: str, now: datetime) -> bool:
@@ -71,10 +75,15 @@ def fail(uow: LockoutUnit, user_id: str, route: CodeRoute, now: datetime) -> boo
     return False
 
 
-def succeed(uow: LockoutUnit, user_id: str) -> None:
-    """A success resets the counter (the state row is held since :func:`begin`)."""
-    uow.mfa.clear_failures(user_id)
-    uow.mfa.clear_held_lockout(user_id)
+def succeed(uow: LockoutUnit, user_id: str, state: MfaUserState | None = None) -> None:
+    """A success resets the counter (the state row is held since :func:`begin`).
+
+    With the ``state`` :func:`begin` returned, only what exists is cleared: no statements when
+    there are no failures and no (expired) lockout — the common case (issue 15)."""
+    if state is None or state.has_failures:
+        uow.mfa.clear_failures(user_id)
+    if state is None or state.locked_until is not None:
+        uow.mfa.clear_held_lockout(user_id)
 
 
 def clear(uow: LockoutUnit, user_id: str) -> None:
@@ -114,7 +123,7 @@ class CodeAttempts:
         with self.db.write() as uow:
             now = self.clock.now()
             try:
-                begin(uow, ctx.user.id, now)
+                state = begin(uow, ctx.user.id, now)
             except MfaRateLimitedError as err:
                 audit.record(uow, ctx, AuditEvent.MFA_RATE_LIMITED, now=now, action=route.value, outcome=err.code)
                 outcome = _Failed(err)
@@ -138,7 +147,7 @@ class CodeAttempts:
                         )
                     outcome = _Failed(error)
                 else:
-                    succeed(uow, ctx.user.id)
+                    succeed(uow, ctx.user.id, state)
                     outcome = result
         if isinstance(outcome, _Failed):
             raise outcome.error

@@ -43,8 +43,9 @@ def update_self(uow: CoreUnit, ctx: AuthContext, fields: dict[str, Any], now: da
     """Apply profile changes in the caller's transaction (the gate is the caller's business)."""
     changes = profile_changes(fields)
     if changes:
-        uow.users.update(ctx.user.id, now, **changes)
-    user = uow.users.get(ctx.environment.id, ctx.user.id)
+        user = uow.users.update_returning(ctx.environment.id, ctx.user.id, now, **changes)
+    else:
+        user = uow.users.get(ctx.environment.id, ctx.user.id)
     assert user is not None  # noqa: S101
     return user
 

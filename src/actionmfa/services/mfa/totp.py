@@ -191,7 +191,9 @@ class Totp:
                     return _already_used(step, now)
             else:
                 self._verify_device(uow, ctx, device, step, now)
-            return self.completion.complete(uow, ctx, mint, via="totp", device_id=device.id, now=now)
+            return self.completion.complete(
+                uow, ctx, mint, via="totp", device_id=device.id, now=now, user_changed=not device.verified
+            )
 
         return self.attempts.attempt(ctx, CodeRoute.TOTP, check)
 

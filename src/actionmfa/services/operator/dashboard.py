@@ -24,6 +24,7 @@ from actionmfa.domain.settings import EnvironmentSettings, MfaActionSetting, Sec
 from actionmfa.errors import ForbiddenError, UnauthorizedError
 from actionmfa.services.core.access import Access
 from actionmfa.services.core.environments import AdminPrincipal
+from actionmfa.services.operator.audit_chain import AuditChain, ChainState
 from actionmfa.services.operator.audit_log import AuditLog
 from actionmfa.services.operator.environments import EnvironmentAdmin
 
@@ -72,17 +73,25 @@ class AuditEventsPage:
     env: Environment
     rows: list[dict[str, Any]]
     next_cursor: int | None
+    chain: ChainState | None = None
 
 
 class Dashboard:
     def __init__(
-        self, keyring: Keyring, clock: Clock, access: Access, environments: EnvironmentAdmin, audit_log: AuditLog
+        self,
+        keyring: Keyring,
+        clock: Clock,
+        access: Access,
+        environments: EnvironmentAdmin,
+        audit_log: AuditLog,
+        audit_chain: AuditChain | None = None,
     ) -> None:
         self.keyring = keyring
         self.clock = clock
         self.access = access
         self.environments = environments
         self.audit_log = audit_log
+        self.audit_chain = audit_chain
 
     # -- sessions --------------------------------------------------------------------------------
     def login(self, admin_token: str) -> str:
@@ -143,7 +152,8 @@ class Dashboard:
     def audit(self, session: DashboardSession, env_id: str, cursor: int | None) -> AuditEventsPage:
         env = self.environments.get(session.principal, env_id)
         page = self.audit_log.page(session.principal, env_id, cursor=cursor, limit=EVENTS_PER_PAGE)
-        return AuditEventsPage(env, page.events, page.next_cursor)
+        chain = self.audit_chain.state(env_id) if self.audit_chain is not None and cursor is None else None
+        return AuditEventsPage(env, page.events, page.next_cursor, chain)
 
 
 def _whole_number(text: str) -> int | str:

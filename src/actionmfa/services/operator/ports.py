@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Protocol, runtime_checkable
 
+from actionmfa.domain.audit_chain import ChainedRow
 from actionmfa.services.mfa.ports import MfaStore, PasskeyReads
 from actionmfa.services.wallets.ports import WalletUnit
 
@@ -32,3 +34,19 @@ class OperatorUnit(WalletUnit, Protocol):
 
     @property
     def passkeys(self) -> PasskeyAdminStore: ...
+
+
+@runtime_checkable
+class AuditChainReads(Protocol):
+    """The audit log's hash chain as ``audit verify`` reads it (``""``: rows without an environment)."""
+
+    def chains(self) -> list[str]: ...
+
+    def head(self, chain: str) -> tuple[int, str] | None: ...
+
+    def chained_rows(self, chain: str) -> Iterator[ChainedRow]: ...
+
+
+class AuditChainUnit(Protocol):
+    @property
+    def audit(self) -> AuditChainReads: ...

@@ -130,4 +130,6 @@ class PasskeyRegistration:
         )
         # "Registering a passkey will automatically authenticate it": same completion as a login.
         self.completion.method_verified(uow, ctx, now)
-        return self.completion.complete(uow, ctx, mint, via="passkey", device_id=passkey_id, now=now)
+        return self.completion.complete(
+            uow, ctx, mint, via="passkey", device_id=passkey_id, now=now, user_changed=True
+        )

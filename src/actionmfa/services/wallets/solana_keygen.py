@@ -10,12 +10,16 @@ Creation is not gated (as for EVM) and bounded per user by the same limits.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import json
 import uuid
+from datetime import datetime
 from typing import Any
 
 from actionmfa.clock import Clock
 from actionmfa.domain.models import AuthContext
-from actionmfa.domain.wallets import CeremonyKind, Chain, Stage
+from actionmfa.domain.wallets import CeremonyKind, CeremonyOutcome, Chain, Stage
 from actionmfa.errors import CeremonyInvalidError, WalletLimitError
 from actionmfa.services.core import audit
 from actionmfa.services.core.audit import AuditEvent
@@ -57,8 +61,14 @@ class SolanaKeygen:
                 "expiresAt": expires.isoformat(), "message": message}
 
     def finish_keygen(self, ctx: AuthContext, ceremony_id: str, message: dict[str, Any]) -> dict[str, Any]:
+        """Round 2. Idempotent while the ceremony lives: the same user message again (its answer was
+        lost) gets the same answer, so a retry never leaves a server-side wallet the device cannot use."""
         now = self.clock.now()
+        digest = _message_digest(message)
         with self.db.write() as uow:
+            replay = self._replay(uow, ctx, ceremony_id, digest, now)
+            if replay is not None:
+                return replay
             row = self.vault.live_ceremony(uow, ctx, ceremony_id, CeremonyKind.KEYGEN, Stage.OPENED, now)
             state = self.vault.open_state(row)
             if state.get("chain") != Chain.SOL.value:
@@ -74,10 +84,37 @@ class SolanaKeygen:
                 server_share=self.shares.seal(wallet_id, share), key_version=1, lock_reason=None,
                 lock_count=0, created_at=now, updated_at=now, locked_at=None,
             )
-            # The conditional UPDATE is the guard: a second finish of the same ceremony rolls back.
-            self.vault.finish(uow, ceremony_id, Stage.OPENED, now, wallet_id=wallet_id)
+            # The conditional UPDATE is the guard: a second finish of the same ceremony rolls back. The
+            # answer stays sealed on the row until the ceremony expires, for a retry of a lost answer
+            # (it holds f_2(1), which the server knows anyway).
+            self.vault.advance(uow, ceremony_id, Stage.OPENED, Stage.DONE, now, outcome=CeremonyOutcome.OK,
+                               wallet_id=wallet_id,
+                               state={"chain": Chain.SOL.value, "walletId": wallet_id, "answered": digest,
+                                      "reply": reply})
             audit.record(uow, ctx, AuditEvent.WALLET_CREATED, now=now, outcome="ok", walletId=wallet_id,
                          address=address, chain=Chain.SOL.value)
             wallet = uow.wallets.wallet(ctx.environment.id, ctx.user.id, wallet_id)
         assert wallet is not None  # noqa: S101 - inserted above
         return {"wallet": WalletView.of(wallet).to_json(), "message": reply}
+
+    def _replay(self, uow: WalletUnit, ctx: AuthContext, ceremony_id: str, digest: str,
+                now: datetime) -> dict[str, Any] | None:
+        row = uow.wallets.ceremony(ceremony_id, environment_id=ctx.environment.id, session_id=ctx.session.id,
+                                   kind=CeremonyKind.KEYGEN)
+        if (row is None or row.user_id != ctx.user.id or row.stage != Stage.DONE
+                or row.outcome != CeremonyOutcome.OK or row.expires_at <= now or not row.state):
+            return None
+        done = self.vault.open_state(row)
+        answered = done.get("answered")
+        if done.get("chain") != Chain.SOL.value or not isinstance(answered, str):
+            return None
+        if not hmac.compare_digest(answered, digest):
+            raise CeremonyInvalidError("Ceremony round already used or out of order")
+        wallet = uow.wallets.wallet(ctx.environment.id, ctx.user.id, str(done["walletId"]))
+        if wallet is None:
+            return None
+        return {"wallet": WalletView.of(wallet).to_json(), "message": done["reply"]}
+
+
+def _message_digest(message: dict[str, Any]) -> str:
+    return hashlib.sha256(json.dumps(message, sort_keys=True, separators=(",", ":")).encode()).hexdigest()

@@ -1,26 +1,84 @@
-"""Storage for the audit log (table ``audit_log`` in :mod:`actionmfa.store.mfa_tables`): append, page."""
+"""Storage for the audit log (table ``audit_log`` in :mod:`actionmfa.store.mfa_tables`): append, page,
+and the keyed hash chain (:mod:`actionmfa.domain.audit_chain`).
+
+Appends are buffered in the unit of work and sealed by :meth:`AuditRepo.flush`, which
+:class:`actionmfa.store.db.Database` calls just before the transaction commits (a rollback drops
+them with the rest). Per chain, the flush costs three statements however many rows the transaction
+wrote: one upsert that locks and advances the chain's head row (``INSERT … ON CONFLICT DO UPDATE …
+RETURNING``: the row lock serialises writers of one environment on PostgreSQL; SQLite's ``BEGIN
+IMMEDIATE`` already serialises every writer), one multi-row insert, one update of the head's hash.
+The head row is locked only from the flush to the commit, not for the whole transaction.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, insert, select
+from sqlalchemy import Connection, insert, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
+from actionmfa.domain import audit_chain
+from actionmfa.domain.audit_chain import ChainedRow
 from actionmfa.domain.records import AuditRow
-from actionmfa.store.mfa_tables import audit_log
+from actionmfa.store.mfa_tables import audit_chain_heads, audit_log
+
+_CHAIN_PAGE = 1000
+
+
+class AuditKeyMissing(RuntimeError):
+    """Audit rows were written through a Database that was given no chain key (a wiring error)."""
 
 
 class AuditRepo:
-    def __init__(self, conn: Connection) -> None:
+    def __init__(self, conn: Connection, chain_key: bytes | None = None) -> None:
         self.conn = conn
+        self.chain_key = chain_key
+        self._pending: list[dict[str, Any]] = []
 
     def add(self, values: Mapping[str, Any]) -> None:
         """Append one row (``values`` names the columns; the id is assigned by the database)."""
-        self.conn.execute(insert(audit_log).values(**values))
+        self._pending.append(dict(values))
 
     def add_many(self, rows: Sequence[Mapping[str, Any]]) -> None:
-        self.conn.execute(insert(audit_log), [dict(r) for r in rows])
+        self._pending.extend(dict(r) for r in rows)
+
+    def flush(self) -> None:
+        """Seal and insert the buffered rows, chain by chain (called just before commit)."""
+        if not self._pending:
+            return
+        if self.chain_key is None:
+            raise AuditKeyMissing("audit rows need the chain key: build the Database through Runtime.build")
+        pending, self._pending = self._pending, []
+        by_chain: dict[str, list[dict[str, Any]]] = {}
+        for row in pending:
+            by_chain.setdefault(audit_chain.chain_of(row.get("environment_id")), []).append(row)
+        for chain in sorted(by_chain):  # one lock order for every transaction: no deadlocks
+            self._append(self.chain_key, chain, by_chain[chain])
+
+    def _append(self, key: bytes, chain: str, rows: list[dict[str, Any]]) -> None:
+        n = len(rows)
+        dialect_insert = pg_insert if self.conn.dialect.name == "postgresql" else sqlite_insert
+        head = dialect_insert(audit_chain_heads).values(
+            chain=chain, seq=n, last_hash=audit_chain.genesis(key, chain)
+        )
+        head = head.on_conflict_do_update(
+            index_elements=[audit_chain_heads.c.chain], set_={"seq": audit_chain_heads.c.seq + n}
+        )
+        seq, prev = self.conn.execute(
+            head.returning(audit_chain_heads.c.seq, audit_chain_heads.c.last_hash)
+        ).one()
+        seq = seq - n + 1
+        for row in rows:
+            row["chain_seq"] = seq
+            row["chain_prev"] = prev
+            row["chain_hash"] = prev = audit_chain.link(key, chain, seq, prev, audit_chain.canonical_content(row))
+            seq += 1
+        self.conn.execute(insert(audit_log), rows)
+        self.conn.execute(
+            update(audit_chain_heads).where(audit_chain_heads.c.chain == chain).values(last_hash=prev)
+        )
 
     def page(self, environment_id: str, *, before_id: int | None, limit: int) -> list[AuditRow]:
         """Up to ``limit`` rows of the environment, newest first, with ids below ``before_id``."""
@@ -43,3 +101,38 @@ class AuditRepo:
             )
             for r in rows
         ]
+
+    # -- the chain, as `audit verify` reads it ----------------------------------------------------
+
+    def chains(self) -> list[str]:
+        """Every chain that has a head or a row (``""``: rows without an environment)."""
+        names = {r[0] for r in self.conn.execute(select(audit_chain_heads.c.chain)).all()}
+        envs = self.conn.execute(select(audit_log.c.environment_id).distinct()).all()
+        names |= {audit_chain.chain_of(r[0]) for r in envs}
+        return sorted(names)
+
+    def head(self, chain: str) -> tuple[int, str] | None:
+        row = self.conn.execute(
+            select(audit_chain_heads.c.seq, audit_chain_heads.c.last_hash).where(audit_chain_heads.c.chain == chain)
+        ).first()
+        return (int(row[0]), str(row[1])) if row is not None else None
+
+    def chained_rows(self, chain: str) -> Iterator[ChainedRow]:
+        """The chain's rows in ``id`` order, read a page at a time."""
+        env = None if chain == audit_chain.NO_ENVIRONMENT else chain
+        cond = audit_log.c.environment_id.is_(None) if env is None else audit_log.c.environment_id == env
+        after = -1
+        while True:
+            q = select(audit_log).where(cond, audit_log.c.id > after).order_by(audit_log.c.id).limit(_CHAIN_PAGE)
+            batch = self.conn.execute(q).mappings().all()
+            for r in batch:
+                yield ChainedRow(
+                    id=r["id"],
+                    seq=r["chain_seq"],
+                    prev=r["chain_prev"],
+                    hash=r["chain_hash"],
+                    content=audit_chain.canonical_content(dict(r)),
+                )
+            if len(batch) < _CHAIN_PAGE:
+                return
+            after = batch[-1]["id"]

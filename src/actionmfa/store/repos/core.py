@@ -244,6 +244,16 @@ class UserRepo(_Repo):
     def update(self, user_id: str, now: datetime, **values: Any) -> None:
         self.conn.execute(update(t.users).where(t.users.c.id == user_id).values(updated_at=now, **values))
 
+    def update_returning(self, environment_id: str, user_id: str, now: datetime, **values: Any) -> User | None:
+        """:meth:`update` that answers the updated user (one ``UPDATE … RETURNING``, no re-read)."""
+        row = self.conn.execute(
+            update(t.users)
+            .where(t.users.c.id == user_id, t.users.c.environment_id == environment_id)
+            .values(updated_at=now, **values)
+            .returning(*t.users.c)
+        ).first()
+        return _user(row) if row else None
+
     def list(self, environment_id: str, *, limit: int = 100, after_id: str | None = None) -> list[User]:
         q = select(t.users).where(t.users.c.environment_id == environment_id)
         if after_id:

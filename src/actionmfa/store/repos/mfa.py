@@ -13,7 +13,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, delete, func, insert, or_, select, update
+from sqlalchemy import Connection, bindparam, delete, func, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from actionmfa.domain.actions import MFADeviceType
@@ -40,7 +40,30 @@ def _device(row: Any) -> DeviceRow:
 
 
 def _state(row: Any) -> MfaUserState:
-    return MfaUserState(user_id=row.user_id, pending_codes_enc=row.pending_codes_enc, locked_until=row.locked_until)
+    return MfaUserState(
+        user_id=row.user_id,
+        pending_codes_enc=row.pending_codes_enc,
+        locked_until=row.locked_until,
+        has_failures=bool(getattr(row, "has_failures", True)),
+    )
+
+
+def _build_lock_state(dialect: str) -> Any:
+    st, f = m.mfa_user_state, m.mfa_failures
+    has_failures = (
+        select(f.c.user_id).where(f.c.user_id == bindparam("uid")).exists().label("has_failures")
+    )
+    ins: Any = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(st).values(user_id=bindparam("uid"))
+    return ins.on_conflict_do_update(index_elements=[st.c.user_id], set_={"user_id": ins.excluded.user_id}).returning(
+        st.c.user_id, st.c.pending_codes_enc, st.c.locked_until, has_failures
+    )
+
+
+_LOCK_STATE = {name: _build_lock_state(name) for name in ("sqlite", "postgresql")}
+
+
+def _lock_state(dialect: str) -> Any:
+    return _LOCK_STATE[dialect]
 
 
 class MfaRepo:
@@ -164,21 +187,16 @@ class MfaRepo:
 
     # -- per-user state: pending codes copy and lockout ----------------------------------------
     def lock_user_state(self, user_id: str) -> MfaUserState:
-        """Create the user's state row if needed and lock it (PostgreSQL ``FOR UPDATE``).
+        """Create the user's state row if needed and lock it, in one statement.
 
-        Every code check of one user runs behind this lock, so the failure counter and the lockout
-        are exact under concurrent attempts from several workers (SQLite serialises writers anyway).
+        ``INSERT … ON CONFLICT DO UPDATE … RETURNING``: on PostgreSQL the conflicting row is locked
+        exactly as ``SELECT … FOR UPDATE`` would lock it, and SQLite serialises writers anyway, so
+        every code check of one user runs behind this lock and the failure counter and the lockout
+        are exact under concurrent attempts from several workers. The same statement says whether
+        counted failures exist, so a success clears only what is there (issue 15: round trips).
         """
-        ins: Any
-        if self.conn.dialect.name == "postgresql":
-            ins = postgresql.insert(m.mfa_user_state).values(user_id=user_id).on_conflict_do_nothing()
-        else:
-            ins = sqlite.insert(m.mfa_user_state).values(user_id=user_id).on_conflict_do_nothing()
-        self.conn.execute(ins)
-        q = select(m.mfa_user_state).where(m.mfa_user_state.c.user_id == user_id)
-        if self.conn.dialect.name == "postgresql":
-            q = q.with_for_update()
-        return _state(self.conn.execute(q).one())
+        row = self.conn.execute(_lock_state(self.conn.dialect.name), {"uid": user_id}).one()
+        return _state(row)
 
     def state(self, user_id: str) -> MfaUserState | None:
         row = self.conn.execute(select(m.mfa_user_state).where(m.mfa_user_state.c.user_id == user_id)).first()

@@ -143,10 +143,8 @@ class PasskeyRepo:
             pc.c.kind == kind,
             pc.c.used_at.is_(None),
         )
-        result = self.conn.execute(update(pc).where(match).values(used_at=now))
-        if result.rowcount != 1:
-            return None
-        row = self.conn.execute(select(pc).where(pc.c.challenge_hash == challenge_hash)).first()
+        # UPDATE … RETURNING: the spend and the row in one statement (issue 15: round trips).
+        row = self.conn.execute(update(pc).where(match).values(used_at=now).returning(*pc.c)).first()
         return _challenge(row) if row else None
 
     def burn_challenge(self, challenge_hash: str, now: datetime) -> None:

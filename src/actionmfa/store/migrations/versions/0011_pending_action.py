@@ -1,14 +1,14 @@
 """Wallet pending action: the operator's delegation decision (approve / revoke) that the user's next
 sign-in completes (issue 13.2).
 
-Revision ID: 0010
+Revision ID: 0011
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0010"
-down_revision = "0009"
+revision = "0011"
+down_revision = "0010"
 branch_labels = None
 depends_on = None
 

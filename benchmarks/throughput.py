@@ -1,0 +1,391 @@
+"""Throughput and tail of the MFA hot paths, as ratios to the same server's ``GET /health`` (issue 15).
+
+For each database (SQLite, PostgreSQL) and worker count (1, 2) one ``actionmfa serve --workers N``
+process tree runs on a fresh data directory / database. Users, TOTP devices, recovery codes and
+single-use MFA tokens are prepared in-process on the same database before the server starts; every
+TOTP request uses its own user (a code is accepted once per user and step), every recovery request
+its own code. Then, in ``--rounds`` interleaved rounds (health, TOTP, recovery, health, …), the
+load generator (:mod:`benchmarks.loadgen`, its own process, raw per-request latencies) drives:
+
+* ``GET /health`` for ``--health-seconds`` (the same-run reference);
+* ``POST /users/mfa/auth/totp`` with ``createMfaToken``, ``--requests`` distinct users, c=16;
+* ``POST /users/mfa/auth/recovery`` with ``createMfaToken``, ``--requests`` distinct codes, c=16;
+* at c=1: ``GET /users``, ``PUT /users`` ungated (an environment that does not require
+  ``user.update``) and gated (a fresh single-use ``x-mfa-auth-token`` each time).
+
+Printed per path: accepted/s, p50/p99 (ms, raw), server CPU ms per request (``/proc`` of the server's
+process tree), the ratio of accepted/s to ``/health``'s, medians over the rounds; the machine's load
+average at the start and end of each configuration; the statements per request (from
+``tests/api/test_statement_counts.py``'s table). ``--profile totp`` writes a cProfile top table of the
+TOTP auth route (in-process, below HTTP) to ``--profile-out``.
+
+    .venv/bin/python -m benchmarks.throughput                                  # all four configurations
+    .venv/bin/python -m benchmarks.throughput --db sqlite --workers 2 --rounds 3
+    .venv/bin/python -m benchmarks.throughput --profile totp --profile-out /tmp/totp-profile.txt
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import httpx
+
+from actionmfa.clock import SystemClock
+from actionmfa.config import ServerConfig, load_keyring
+from actionmfa.domain.actions import MFADeviceType
+from actionmfa.domain.models import AuthContext, Environment, RequestMeta
+from actionmfa.factors import totp
+from actionmfa.services.mfa.codeset import new_recovery_codes
+from actionmfa.services.mfa.totp import totp_aad
+from actionmfa.services.runtime import Runtime
+from actionmfa.store.db import Database
+from actionmfa.store.uow import UnitOfWork
+from benchmarks.harness import database, free_port
+from benchmarks.loadgen import LoadResult, build, run_in_subprocess
+
+GATED: dict[str, object] = {"security": {"mfa": {"actions": [{"action": "user.update", "required": True}]}}}
+
+
+@dataclass
+class Prepared:
+    env_gated: str
+    env_open: str
+    totp: list[tuple[str, str]] = field(default_factory=list)  # (jwt, secret), one per request
+    recovery: list[tuple[str, str]] = field(default_factory=list)  # (jwt, code)
+    gated: list[tuple[str, str]] = field(default_factory=list)  # (jwt, single-use token)
+    open_jwt: str = ""
+
+
+def _user(runtime: Runtime, uow: UnitOfWork, env: Environment) -> tuple[AuthContext, str]:
+    now = runtime.clock.now()
+    user = uow.users.add(
+        id=str(uuid.uuid4()), environment_id=env.id, email=f"{uuid.uuid4().hex[:12]}@bench.local",
+        external_id=None, now=now,
+    )
+    issued = runtime.sessions.start(uow, env, user, auth_method="email")
+    return AuthContext(environment=env, user=user, session=issued.session, meta=RequestMeta()), issued.jwt
+
+
+def _totp_device(runtime: Runtime, uow: UnitOfWork, user_id: str) -> str:
+    device_id, secret = str(uuid.uuid4()), totp.generate_secret()
+    now = runtime.clock.now()
+    uow.mfa.add_device(
+        id=device_id, user_id=user_id, type=MFADeviceType.TOTP,
+        secret_enc=runtime.keyring.encrypt(secret.encode(), aad=totp_aad(device_id)), now=now,
+    )
+    uow.mfa.mark_verified(device_id, step=0, make_default=True, now=now)
+    return secret
+
+
+def prepare(runtime: Runtime, n_totp: int, n_recovery: int, n_gated: int) -> Prepared:
+    with runtime.db.write() as uow:
+        gated = runtime.environments.create(uow, name="bench-gated", settings=GATED).environment
+        open_env = runtime.environments.create(uow, name="bench-open").environment
+    prepared = Prepared(gated.id, open_env.id)
+    chunk = 500
+    for start in range(0, n_totp, chunk):
+        with runtime.db.write() as uow:
+            for _ in range(min(chunk, n_totp - start)):
+                ctx, jwt = _user(runtime, uow, gated)
+                prepared.totp.append((jwt, _totp_device(runtime, uow, ctx.user.id)))
+    users = max(1, n_recovery // 10)
+    with runtime.db.write() as uow:
+        per_user = []
+        for _ in range(users):
+            ctx, jwt = _user(runtime, uow, gated)
+            _totp_device(runtime, uow, ctx.user.id)
+            per_user.append((jwt, new_recovery_codes(uow, runtime.keyring, ctx, runtime.clock.now())))
+    # request i: user i % users, that user's code i // users (a user's attempts do not queue back to back)
+    prepared.recovery = [(per_user[i % users][0], per_user[i % users][1][i // users]) for i in range(n_recovery)]
+    with runtime.db.write() as uow:
+        ctx, jwt = _user(runtime, uow, gated)
+        _totp_device(runtime, uow, ctx.user.id)
+        tokens = runtime.services.core.tokens
+        prepared.gated = [
+            (jwt, tokens.mint_mfa_token(uow, ctx, single_use=True, via="bench")) for _ in range(n_gated)
+        ]
+        _, prepared.open_jwt = _user(runtime, uow, open_env)
+    return prepared
+
+
+# --- the server --------------------------------------------------------------------------------
+@dataclass
+class Server:
+    port: int
+    proc: subprocess.Popen[bytes]
+
+    def cpu_seconds(self) -> float:
+        """User + system CPU of the server process and all its descendants (``/proc``)."""
+        tick = os.sysconf("SC_CLK_TCK")
+        children: dict[int, list[int]] = {}
+        stats: dict[int, float] = {}
+        for entry in os.listdir("/proc"):
+            if not entry.isdigit():
+                continue
+            try:
+                fields = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            pid, ppid = int(entry), int(fields[1])
+            children.setdefault(ppid, []).append(pid)
+            stats[pid] = (int(fields[11]) + int(fields[12])) / tick
+        total, todo = 0.0, [self.proc.pid]
+        while todo:
+            pid = todo.pop()
+            total += stats.get(pid, 0.0)
+            todo += children.get(pid, [])
+        return total
+
+
+@contextmanager
+def serve(data_dir: Path, url: str | None, workers: int) -> Iterator[Server]:
+    port = free_port()
+    env = {**os.environ, "ACTIONMFA_DATA_DIR": str(data_dir), "ACTIONMFA_WALLET_POOL_WARM": "false"}
+    env.pop("ACTIONMFA_DATABASE_URL", None)
+    cmd = [sys.executable, "-m", "actionmfa.cli", "serve", "--host", "127.0.0.1", "--port", str(port),
+           "--workers", str(workers), "--data-dir", str(data_dir)]
+    if url:
+        cmd += ["--database-url", url]
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 90
+        while True:
+            if proc.poll() is not None:
+                raise RuntimeError(f"server exited with status {proc.returncode}")
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if time.monotonic() > deadline:
+                raise TimeoutError("server did not start")
+            time.sleep(0.2)
+        time.sleep(1.0 if workers > 1 else 0.2)  # let every worker come up
+        yield Server(port, proc)
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+# --- measuring ---------------------------------------------------------------------------------
+@dataclass
+class Sample:
+    result: LoadResult
+    cpu_ms_per_request: float
+
+
+def measure(server: Server, requests: list[bytes], connections: int, seconds: float | None = None) -> Sample:
+    cpu0 = server.cpu_seconds()
+    result = run_in_subprocess("127.0.0.1", server.port, requests, connections, seconds)
+    cpu = server.cpu_seconds() - cpu0
+    return Sample(result, 1000 * cpu / max(1, result.requests))
+
+
+def _totp_requests(env_id: str, users: list[tuple[str, str]]) -> list[bytes]:
+    now = datetime.now(UTC)
+    path = f"/api/v0/sdk/{env_id}/users/mfa/auth/totp"
+    return [
+        build("POST", path, {"Authorization": f"Bearer {jwt}"},
+              {"code": totp.code_at(secret, now), "createMfaToken": {"singleUse": True}})
+        for jwt, secret in users
+    ]
+
+
+def _recovery_requests(env_id: str, codes: list[tuple[str, str]]) -> list[bytes]:
+    path = f"/api/v0/sdk/{env_id}/users/mfa/auth/recovery"
+    return [
+        build("POST", path, {"Authorization": f"Bearer {jwt}"}, {"code": code, "createMfaToken": {"singleUse": True}})
+        for jwt, code in codes
+    ]
+
+
+@dataclass
+class Row:
+    path: str
+    connections: int
+    samples: list[Sample] = field(default_factory=list)
+    health: list[float] = field(default_factory=list)  # /health accepted/s of the same round
+
+    def median(self, f: object) -> float:
+        assert callable(f)
+        return float(statistics.median(f(s) for s in self.samples))
+
+
+def run_config(kind: str, workers: int, rounds: int, n: int, health_seconds: float, c1: int) -> list[Row]:
+    data_dir = Path(tempfile.mkdtemp(prefix="amfa-tp-"))
+    rows: dict[str, Row] = {}
+    try:
+        with database(kind) as url:
+            config = ServerConfig(data_dir=data_dir, database_url=url)
+            runtime = Runtime.build(
+                config, clock=SystemClock(), keyring=load_keyring(config), db=Database(config.effective_database_url)
+            )
+            runtime.db.migrate()
+            prep = prepare(runtime, n * rounds, n * rounds, c1 * rounds)
+            runtime.db.dispose()
+            with serve(data_dir, url, workers) as server:
+                health = [build("GET", "/health", {})]
+                measure(server, health, 16, 1.0)  # warm-up
+                for r in range(rounds):
+                    h = measure(server, health, 16, health_seconds)
+                    rows.setdefault("GET /health", Row("GET /health", 16)).samples.append(h)
+                    t = measure(server, _totp_requests(prep.env_gated, prep.totp[r * n : (r + 1) * n]), 16)
+                    rows.setdefault("TOTP auth", Row("TOTP auth + createMfaToken", 16)).samples.append(t)
+                    rc = measure(server, _recovery_requests(prep.env_gated, prep.recovery[r * n : (r + 1) * n]), 16)
+                    rows.setdefault("recovery", Row("recovery-code auth + createMfaToken", 16)).samples.append(rc)
+                    for key in ("TOTP auth", "recovery"):
+                        rows[key].health.append(h.result.accepted_per_second)
+                    rows["GET /health"].health.append(h.result.accepted_per_second)
+                    gated_jwt = prep.gated[0][0]
+                    users_path = f"/api/v0/sdk/{prep.env_gated}/users"
+                    get_users = [build("GET", users_path, {"Authorization": f"Bearer {gated_jwt}"})] * c1
+                    g = measure(server, get_users, 1)
+                    open_put = [
+                        build("PUT", f"/api/v0/sdk/{prep.env_open}/users",
+                              {"Authorization": f"Bearer {prep.open_jwt}"}, {"alias": "a"})
+                    ] * c1
+                    o = measure(server, open_put, 1)
+                    gated_put = [
+                        build("PUT", users_path, {"Authorization": f"Bearer {jwt}", "x-mfa-auth-token": token},
+                              {"alias": "a"})
+                        for jwt, token in prep.gated[r * c1 : (r + 1) * c1]
+                    ]
+                    p = measure(server, gated_put, 1)
+                    for key, label, sample in (
+                        ("get", "GET /users (c=1)", g), ("open", "PUT /users ungated (c=1)", o),
+                        ("gated", "PUT /users gated, single-use token (c=1)", p),
+                    ):
+                        row = rows.setdefault(key, Row(label, 1))
+                        row.samples.append(sample)
+                        row.health.append(h.result.accepted_per_second)
+    finally:
+        shutil.rmtree(data_dir, ignore_errors=True)
+    return list(rows.values())
+
+
+def _mean(s: Sample) -> float:
+    return statistics.fmean(s.result.latencies_ms)
+
+
+def report(kind: str, workers: int, rows: list[Row], load: tuple[str, str]) -> None:
+    plural = "s" if workers > 1 else ""
+    print(f"\n### {kind}, {workers} worker{plural} — load average at start {load[0]}, end {load[1]}")
+    print("\n| path | c | accepted/s | ratio to /health | p50 ms | p99 ms | mean ms | server CPU ms/request | errors |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for row in rows:
+        ratio = statistics.median(
+            s.result.accepted_per_second / h for s, h in zip(row.samples, row.health, strict=True) if h
+        )
+        errors = sum(s.result.requests - s.result.ok for s in row.samples)
+        print(
+            f"| {row.path} | {row.connections} | {row.median(lambda s: s.result.accepted_per_second):,.0f} | "
+            f"{ratio:.1%} | {row.median(lambda s: s.result.percentile(0.5)):.2f} | "
+            f"{row.median(lambda s: s.result.percentile(0.99)):.2f} | {row.median(_mean):.2f} | "
+            f"{row.median(lambda s: s.cpu_ms_per_request):.2f} | {errors} |",
+            flush=True,
+        )
+    by = {r.path: r for r in rows}
+    gated, open_, get = (by.get(k) for k in ("PUT /users gated, single-use token (c=1)", "PUT /users ungated (c=1)",
+                                             "GET /users (c=1)"))
+    if gated and open_ and get:
+        g, o, u = (r.median(_mean) for r in (gated, open_, get))
+        print(f"\ngate (c=1, median of means): gated − ungated PUT {g - o:+.2f} ms; ", end="")
+        print(f"gated PUT − GET /users {g - u:+.2f} ms")
+
+
+def _load() -> str:
+    return "/".join(f"{x:.1f}" for x in os.getloadavg())
+
+
+def profile_totp(out: Path, iterations: int) -> None:
+    """cProfile of what ``POST /users/mfa/auth/totp`` runs below the HTTP layer, in-process on SQLite:
+    the session check, the TOTP use case (with ``createMfaToken``) and the answer's view."""
+    import cProfile
+    import pstats
+
+    from actionmfa.api.views import mfa_verify_response
+    from actionmfa.services.mfa.completion import MintRequest
+
+    data_dir = Path(tempfile.mkdtemp(prefix="amfa-prof-"))
+    try:
+        config = ServerConfig(data_dir=data_dir)
+        runtime = Runtime.build(
+            config, clock=SystemClock(), keyring=load_keyring(config), db=Database(config.effective_database_url)
+        )
+        runtime.db.migrate()
+        prep = prepare(runtime, iterations, 0, 0)
+        core, mfa = runtime.services.core, runtime.services.mfa
+        now = datetime.now(UTC)
+        calls = [(jwt, totp.code_at(secret, now)) for jwt, secret in prep.totp]
+        mint = MintRequest(create_mfa_token=True)
+        prof = cProfile.Profile()
+        started = time.perf_counter()
+        prof.enable()
+        for jwt, code in calls:
+            ctx = core.access.session(prep.env_gated, jwt, RequestMeta(client_address="127.0.0.1"))
+            mfa_verify_response(core, mfa.totp.authenticate_totp(ctx, code, device_id=None, mint=mint))
+        prof.disable()
+        wall = time.perf_counter() - started
+        runtime.db.dispose()
+        with out.open("w") as fh:
+            fh.write(
+                f"# cProfile: {iterations} × TOTP auth + createMfaToken below HTTP (session check, use case, view),"
+                f" in-process, SQLite: {1000 * wall / iterations:.2f} ms per auth under the profiler\n"
+            )
+            stats = pstats.Stats(prof, stream=fh)
+            stats.sort_stats("tottime").print_stats(30)
+            stats.sort_stats("cumulative").print_stats(40)
+        print(f"profile written to {out} ({1000 * wall / iterations:.2f} ms per auth under the profiler)")
+    finally:
+        shutil.rmtree(data_dir, ignore_errors=True)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--db", choices=["sqlite", "postgres"], action="append")
+    parser.add_argument("--workers", type=int, action="append")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--requests", type=int, default=2000, help="TOTP / recovery requests per round")
+    parser.add_argument("--health-seconds", type=float, default=2.0)
+    parser.add_argument("--c1-requests", type=int, default=300, help="requests per c=1 point")
+    parser.add_argument("--profile", choices=["totp"])
+    parser.add_argument("--profile-out", type=Path, default=Path("totp-profile.txt"))
+    parser.add_argument("--profile-iterations", type=int, default=1000)
+    args = parser.parse_args()
+    if args.profile:
+        profile_totp(args.profile_out, args.profile_iterations)
+        return 0
+    print(
+        f"# MFA hot paths — {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, Python {platform.python_version()}, "
+        f"{os.cpu_count()} CPUs shared with the load generator; medians of {args.rounds} interleaved rounds"
+    )
+    for kind in args.db or ["sqlite", "postgres"]:
+        for workers in args.workers or [1, 2]:
+            start = _load()
+            rows = run_config(kind, workers, args.rounds, args.requests, args.health_seconds, args.c1_requests)
+            report(kind, workers, rows, (start, _load()))
+    print("\nstatements per request: tests/api/test_statement_counts.py (EXPECTED)")
+    print(json.dumps({"load_average_end": _load()}))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,112 @@
+"""Statements per request on the hot paths (issue 15): a later change cannot silently add round trips.
+
+Counted with :func:`actionmfa.store.statements.counting` (SQLAlchemy's ``before_cursor_execute``),
+``BEGIN`` statements included, on both databases. The figures are the contract: lowering one is
+progress (update the table), raising one needs a reason in the commit message.
+"""
+
+from __future__ import annotations
+
+import pytest
+from fastapi.testclient import TestClient
+
+from actionmfa.clock import FrozenClock
+from actionmfa.services.runtime import Runtime
+from actionmfa.store.statements import counting
+from tests.api.passkey_helpers import PasskeyUser
+from tests.conftest import EnvFixture, SignedIn
+from tests.mfa_support import enrol_totp, fresh_code, require_actions
+
+# path → (SQLite, PostgreSQL): SQLite sends one BEGIN per transaction, psycopg's BEGIN is implicit.
+# Before issue 15 (SQLite): GET /users 6, TOTP auth 21, recovery 16, passkey 16, gated PUT 14.
+# A write transaction's audit rows cost 3 statements since the keyed hash chain (head upsert, one
+# multi-row INSERT, head update: store/repos/audit.py).
+EXPECTED: dict[str, tuple[int, int]] = {
+    "GET /users": (4, 2),
+    "TOTP auth + createMfaToken": (13, 10),
+    "recovery-code auth": (11, 8),
+    "passkey auth": (13, 9),
+    "gated PUT /users": (12, 9),
+}
+
+
+@pytest.fixture
+def runtime(runtime_any: Runtime) -> Runtime:
+    return runtime_any
+
+
+def _expected(runtime: Runtime, path: str) -> int:
+    sqlite, postgres = EXPECTED[path]
+    return sqlite if runtime.db.dialect == "sqlite" else postgres
+
+
+def _count(runtime: Runtime, path: str, call: object) -> int:
+    assert callable(call)
+    with counting(runtime.db.engine) as log:
+        call()
+    return log.count
+
+
+def test_hot_path_statement_counts(
+    app_client: TestClient, runtime: Runtime, environment: EnvFixture, signed_in_user: SignedIn, clock: FrozenClock
+) -> None:
+    client, env, user = app_client, environment, signed_in_user
+    require_actions(runtime, env, "user.update")
+    enrolled = enrol_totp(client, env, user, clock)
+    counts: dict[str, int] = {}
+
+    def get_users() -> None:
+        assert client.get(env.sdk("/users"), headers=user.headers).status_code == 200
+
+    counts["GET /users"] = _count(runtime, "GET /users", get_users)
+
+    token: list[str] = []
+
+    def totp_auth() -> None:
+        r = client.post(
+            env.sdk("/users/mfa/auth/totp"),
+            headers=user.headers,
+            json={"code": fresh_code(enrolled.secret, clock), "createMfaToken": {"singleUse": True}},
+        )
+        assert r.status_code == 200, r.text
+        token.append(r.json()["mfaToken"])
+
+    counts["TOTP auth + createMfaToken"] = _count(runtime, "TOTP auth + createMfaToken", totp_auth)
+
+    def gated_put() -> None:
+        r = client.put(
+            env.sdk("/users"), headers={**user.headers, "x-mfa-auth-token": token[0]}, json={"alias": "fast"}
+        )
+        assert r.status_code == 200, r.text
+
+    counts["gated PUT /users"] = _count(runtime, "gated PUT /users", gated_put)
+
+    def recovery_auth() -> None:
+        r = client.post(
+            env.sdk("/users/mfa/auth/recovery"), headers=user.headers, json={"code": enrolled.recovery_codes[0]}
+        )
+        assert r.status_code == 200, r.text
+
+    counts["recovery-code auth"] = _count(runtime, "recovery-code auth", recovery_auth)
+
+    pk = PasskeyUser(client, env, user)
+    r = pk.register(headers={"x-mfa-auth-token": _mint(client, env, user, enrolled.secret, clock)})
+    assert r.status_code == 200, r.text
+    assertion = pk.auth.get(pk.authentication_options(), origin="http://localhost:8080")
+
+    def passkey_auth() -> None:
+        r = pk.post_assertion(assertion)
+        assert r.status_code == 200, r.text
+
+    counts["passkey auth"] = _count(runtime, "passkey auth", passkey_auth)
+    assert counts == {path: _expected(runtime, path) for path in EXPECTED}
+
+
+def _mint(client: TestClient, env: EnvFixture, user: SignedIn, secret: str, clock: FrozenClock) -> str:
+    r = client.post(
+        env.sdk("/users/mfa/auth/totp"),
+        headers=user.headers,
+        json={"code": fresh_code(secret, clock), "createMfaToken": {"singleUse": True}},
+    )
+    assert r.status_code == 200, r.text
+    return str(r.json()["mfaToken"])
