@@ -68,24 +68,15 @@ def serve(
             "ACTIONMFA_MAIL_LOG": "true" if config.mail_log else "false",
         }
         os.environ.update(env)
-        from actionmfa.server import run_workers
+        from actionmfa.server import run_workers, uvicorn_config
 
-        run_workers(
-            uvicorn.Config(
-                "actionmfa.server:app_from_env",
-                factory=True,
-                host=config.host,
-                port=config.port,
-                workers=config.workers,
-                log_level="info",
-            )
-        )
+        run_workers(uvicorn_config("actionmfa.server:app_from_env", config, factory=True, workers=config.workers))
     else:
-        from actionmfa.server import warm_up
+        from actionmfa.server import uvicorn_config, warm_up
 
         app = create_app(runtime, migrate=False)
         warm_up(runtime)
-        uvicorn.run(app, host=config.host, port=config.port, log_level="info")
+        uvicorn.Server(uvicorn_config(app, config)).run()
 
 
 def startup_notes(config: ServerConfig, dialect: str) -> list[str]:

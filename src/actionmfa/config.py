@@ -9,6 +9,7 @@ import base64
 import json
 import os
 import secrets
+import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -48,6 +49,13 @@ class ServerConfig:
     workers: int = 1
     warm_wallet_pool: bool = True  # start Paillier prime search at start-up, not at the first wallet
     webhook_interval_seconds: float = 0.0  # the webhook worker's poll period in each server process (0: off)
+    # Bounded connections (issue 11.2, actionmfa.connections): deadlines in seconds, caps per worker.
+    header_timeout: float = 10.0
+    body_timeout: float = 30.0
+    keep_alive_timeout: int = 5
+    max_connections: int = 800
+    max_connections_per_client: int = 64
+    graceful_shutdown_timeout: int = 15
 
     @property
     def effective_database_url(self) -> str:
@@ -83,6 +91,12 @@ class ServerConfig:
             workers=int(e.get("ACTIONMFA_WORKERS", "1")),
             warm_wallet_pool=_bool(e.get("ACTIONMFA_WALLET_POOL_WARM", "true")),
             webhook_interval_seconds=float(e.get("ACTIONMFA_WEBHOOK_INTERVAL_SECONDS", "2")),
+            header_timeout=float(e.get("ACTIONMFA_HEADER_TIMEOUT", "10")),
+            body_timeout=float(e.get("ACTIONMFA_BODY_TIMEOUT", "30")),
+            keep_alive_timeout=int(e.get("ACTIONMFA_KEEP_ALIVE_TIMEOUT", "5")),
+            max_connections=int(e.get("ACTIONMFA_MAX_CONNECTIONS", "800")),
+            max_connections_per_client=int(e.get("ACTIONMFA_MAX_CONNECTIONS_PER_CLIENT", "64")),
+            graceful_shutdown_timeout=int(e.get("ACTIONMFA_GRACEFUL_SHUTDOWN_TIMEOUT", "15")),
         )
         return replace(cfg, **{k: v for k, v in overrides.items() if v is not None})
 
@@ -111,16 +125,40 @@ def load_keyring(config: ServerConfig) -> Keyring:
         return Keyring(keys=keys, active_key_id=active, hash_key=base64.b64decode(config.hash_key))
     path = config.data_dir / KEYS_FILE
     if not path.exists():
-        config.data_dir.mkdir(parents=True, exist_ok=True)
         doc = {
             "active": "k1",
             "keys": {"k1": base64.b64encode(secrets.token_bytes(32)).decode()},
             "hashKey": base64.b64encode(secrets.token_bytes(32)).decode(),
         }
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        # Several workers may start at once on a fresh data dir: each writes a complete file under
+        # a temporary name and links it into place; link() never replaces, so exactly one file wins
+        # and every process then reads that one — never a half-written file (issue 11.3).
+        write_private_file(path, doc, replace=False)
+    return read_keys_file(path)
+
+
+def write_private_file(path: Path, doc: dict[str, Any], *, replace: bool = True) -> bool:
+    """Write ``doc`` as JSON (mode 0600) atomically: a temporary file created with ``O_EXCL`` in the
+    same directory, written and fsynced, then renamed over ``path`` (``replace``) or hard-linked to
+    it (not ``replace``: false if the file already exists, which is then left as it is)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")  # O_EXCL, 0600
+    tmp = Path(tmp_name)
+    try:
         with os.fdopen(fd, "w") as fh:
             json.dump(doc, fh, indent=2)
-    return read_keys_file(path)
+            fh.flush()
+            os.fsync(fh.fileno())
+        if replace:
+            tmp.replace(path)
+            return True
+        try:
+            os.link(tmp, path)
+        except FileExistsError:
+            return False
+        return True
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 def read_keys_file(path: Path) -> Keyring:
@@ -138,8 +176,4 @@ def write_keys_file(path: Path, keyring: Keyring) -> None:
         "keys": {k: base64.b64encode(v).decode() for k, v in keyring.keys.items()},
         "hashKey": base64.b64encode(keyring.hash_key).decode(),
     }
-    tmp = path.with_suffix(".tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as fh:
-        json.dump(doc, fh, indent=2)
-    tmp.replace(path)
+    write_private_file(path, doc)

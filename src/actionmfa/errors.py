@@ -363,7 +363,24 @@ class WalletLimitError(ActionMFAError):
     default_message = "Wallet limit reached"
 
 
-__all__ += ["WalletLimitError"]
+class WalletCreationBusyError(ActionMFAError):
+    """The Paillier key pool is kept fair (issue 11.2): this user already waits for a key or holds an
+    unfinished creation while the pool is low, or the environment has too many creations waiting."""
+
+    code = "wallet_creation_busy"
+    status = 429
+    default_message = "Too many wallet creations in progress; finish one or retry shortly"
+
+
+class CeremonyLimitError(ActionMFAError):
+    """Too many open (unfinished, unexpired) wallet ceremonies for this user or environment."""
+
+    code = "ceremony_limit_reached"
+    status = 429
+    default_message = "Too many wallet ceremonies in progress; finish one or wait a minute"
+
+
+__all__ += ["CeremonyLimitError", "WalletCreationBusyError", "WalletLimitError"]
 ERRORS_BY_CODE.update(_registry())
 
 

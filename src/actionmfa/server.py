@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-import json
-import os
 import socket
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import uvicorn
 from fastapi import FastAPI
 
 from actionmfa.api.app import create_app
-from actionmfa.config import ServerConfig
+from actionmfa.config import ServerConfig, write_private_file
+from actionmfa.connections import ConnectionLimits, attach, ensure_descriptors
 from actionmfa.services.runtime import Runtime
 
 BOOTSTRAP_FILE = "bootstrap.json"
@@ -26,19 +26,17 @@ class Bootstrap:
 
 
 def prepare(config: ServerConfig) -> tuple[Runtime, Bootstrap | None]:
-    """Migrate the store and, if it is empty, create the first environment and operator token."""
+    """Migrate the store and, if it is empty, create the first environment and operator token —
+    both in one transaction under the database's start-up lock (:meth:`Database.startup`), so that
+    servers starting together bootstrap exactly once (issue 11.3)."""
     runtime = Runtime.build(config)
-    runtime.db.migrate()
-    with runtime.db.write() as uow:
+    with runtime.db.startup() as uow:
         result = runtime.environments.bootstrap(uow)
     if result is None:
         return runtime, None
     created, operator_token = result
     path = config.data_dir / BOOTSTRAP_FILE
-    config.data_dir.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as fh:
-        json.dump({"environmentId": created.environment.id, "adminToken": operator_token}, fh, indent=2)
+    write_private_file(path, {"environmentId": created.environment.id, "adminToken": operator_token})
     return runtime, Bootstrap(created.environment.id, operator_token, path)
 
 
@@ -69,6 +67,29 @@ def with_tcp_proto(sock: socket.socket) -> socket.socket:
     if sock.family in (socket.AF_INET, socket.AF_INET6) and sock.proto != socket.IPPROTO_TCP:
         return socket.socket(sock.family, sock.type, socket.IPPROTO_TCP, fileno=sock.detach())
     return sock
+
+
+def connection_limits(config: ServerConfig) -> ConnectionLimits:
+    """The bounded-connection settings of ``config``, fitted to the open-file limit."""
+    return ensure_descriptors(
+        ConnectionLimits(
+            header_timeout=config.header_timeout,
+            body_timeout=config.body_timeout,
+            keep_alive_timeout=config.keep_alive_timeout,
+            max_connections=config.max_connections,
+            max_connections_per_client=config.max_connections_per_client,
+        )
+    )
+
+
+def uvicorn_config(app: Any, config: ServerConfig, **options: Any) -> uvicorn.Config:
+    """uvicorn's config for ``actionmfa serve``: the bounded protocol (actionmfa.connections), the
+    keep-alive timeout and a bounded graceful shutdown (in-flight requests get that long)."""
+    ucfg = uvicorn.Config(
+        app, host=config.host, port=config.port, log_level="info",
+        timeout_graceful_shutdown=config.graceful_shutdown_timeout, **options,
+    )
+    return attach(ucfg, connection_limits(config))
 
 
 def run_workers(config: uvicorn.Config) -> None:

@@ -6,6 +6,8 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
+import pytest
+
 from actionmfa.domain.tokens import Proof
 from actionmfa.errors import ActionMFAError
 from actionmfa.services.runtime import Runtime
@@ -50,7 +52,7 @@ def _to_last_round(runtime: Runtime, user: WalletUser, wallet_id: str, share: p2
     request = message_request(text)
     opened = service.open_sign(ctx, wallet_id, request, Proof())
     digest = request.digest()
-    sid = p2.sign_session_id(wallet_id, opened["ceremonyId"], digest)
+    sid = p2.sign_session_id(wallet_id, opened["ceremonyId"], digest, key_version=int(opened["keyVersion"]))
     nonce, state = p2.client_sign_respond(sid, digest, p2.SignCommit.from_json(opened["message"]))
     revealed = service.sign_nonce(ctx, wallet_id, opened["ceremonyId"], request, nonce.to_json())
     partial = p2.client_sign_finish(share, state, p2.SignReveal.from_json(revealed["message"]))
@@ -70,7 +72,13 @@ def test_the_same_round_twice_at_once_runs_once(open_user: WalletUser, wallet_ru
     assert sorted(_race(complete, complete)) == ["ceremony_invalid", "ok"]
 
 
-def test_no_signature_after_a_concurrent_failure(open_user: WalletUser, wallet_runtime: Runtime) -> None:
+def test_no_signature_after_a_concurrent_failure(open_user: WalletUser, wallet_runtime: Runtime,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    """The lock's race (defence in depth behind Πaff-g, whose check is disabled here so that the
+    probe reaches the decryption)."""
+    from actionmfa.wallet.zk.piaffg import AffgProof
+
+    monkeypatch.setattr(AffgProof, "verify", lambda self, *a, **k: None)
     wallet = open_user.sdk.wallets.create()
     share = open_user.sdk.wallets.load_share(wallet.id)
     assert share is not None
@@ -78,7 +86,7 @@ def test_no_signature_after_a_concurrent_failure(open_user: WalletUser, wallet_r
     honest_id, honest_req, honest = _to_last_round(wallet_runtime, open_user, wallet.id, share, "honest")
     bad_id, bad_req, bad = _to_last_round(wallet_runtime, open_user, wallet.id, share, "probe")
     pk = share.paillier
-    probe = p2.SignPartial(pk.add(bad.ciphertext, pk.encrypt(1 << 200)))
+    probe = p2.SignPartial(pk.add(bad.ciphertext, pk.encrypt(1 << 200)), bad.proof)
     outcomes = _race(
         lambda: service.sign_complete(ctx, wallet.id, honest_id, honest_req, honest.to_json()),
         lambda: service.sign_complete(ctx, wallet.id, bad_id, bad_req, probe.to_json()),

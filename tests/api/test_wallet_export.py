@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 from eth_account import Account
 from fastapi.testclient import TestClient
@@ -19,6 +21,7 @@ from actionmfa.wallet.export import (
     open_share,
     recipient_public_key_b64,
 )
+from tests import wallet_keys
 from tests.api import wallet_support
 from tests.api.wallet_support import WalletUser
 
@@ -78,8 +81,8 @@ def test_export_rejects_bad_recipient_key(app_client: TestClient, open_user: Wal
 def test_client_refuses_modulus_with_invalid_proof(
     open_user: WalletUser, wallet_runtime: Runtime, shared_paillier: PreparedPaillier
 ) -> None:
-    other = PreparedPaillier.generate(2048, safe_primes=False)
-    cheating = PreparedPaillier(shared_paillier.key, other.mod_proof)  # Πmod of another N
+    other = wallet_keys.server_keys()[1]
+    cheating = dataclasses.replace(shared_paillier, mod_proof=other.mod_proof)  # Πmod of another N
     wallet_runtime.services.wallets.keys.use(lambda: cheating)  # a pool already built (honest keys) is dropped
     with pytest.raises(WalletProofInvalidError):
         open_user.sdk.wallets.create()

@@ -15,6 +15,7 @@ from actionmfa.services.wallets.vault import WalletVault
 from actionmfa.store.repos.wallets import WalletRepo
 from actionmfa.store.wallet_tables import waas_ceremonies
 from actionmfa.wallet.ecdsa2p import PreparedPaillier
+from tests import wallet_keys
 from tests.api import wallet_support
 from tests.api.wallet_support import WalletUser
 
@@ -27,7 +28,7 @@ app_client = wallet_support.app_client
 
 @pytest.fixture(scope="session")
 def second_paillier() -> PreparedPaillier:
-    return PreparedPaillier.generate(2048, safe_primes=False)
+    return wallet_keys.server_keys()[1]
 
 
 @pytest.fixture
@@ -131,7 +132,7 @@ def test_server_refuses_a_round_from_a_stale_share_without_locking(
     request = message_request("race")
     opened = service.open_sign(ctx, wallet.id, request, Proof())
     digest = request.digest()
-    sid = p2.sign_session_id(wallet.id, opened["ceremonyId"], digest)
+    sid = p2.sign_session_id(wallet.id, opened["ceremonyId"], digest, key_version=int(opened["keyVersion"]))
     nonce, state = p2.client_sign_respond(sid, digest, p2.SignCommit.from_json(opened["message"]))
     revealed = service.sign_nonce(ctx, wallet.id, opened["ceremonyId"], request, nonce.to_json(), key_version=1)
     open_user.sdk.wallets.get(wallet.id).refresh()  # the key moves on between two rounds

@@ -41,6 +41,7 @@ from actionmfa.wallet import delegation as dg
 from actionmfa.wallet import reshare as rs
 from actionmfa.wallet.ecdsa2p import PreparedPaillier
 from actionmfa.wallet.payloads import message_request
+from tests import wallet_keys
 from tests.api import wallet_support
 from tests.api.wallet_support import WalletUser, make_wallet_user
 from tests.unit.wallet.helpers import run_signing
@@ -86,7 +87,7 @@ def developer_key() -> rsa.RSAPrivateKey:
 
 @pytest.fixture(scope="session")
 def more_paillier() -> list[PreparedPaillier]:
-    return [PreparedPaillier.generate(2048, safe_primes=False) for _ in range(8)]
+    return list(wallet_keys.server_keys()[1:9])
 
 
 @pytest.fixture
@@ -306,10 +307,17 @@ def test_key_rotation_reencrypts_the_delegation_secret(
 
 
 def test_invalid_delegated_signature_locks_the_wallet_for_everyone(
-    delegating: Delegating, app_client: TestClient, webhook: Webhook, developer_key: rsa.RSAPrivateKey
+    delegating: Delegating, app_client: TestClient, webhook: Webhook, developer_key: rsa.RSAPrivateKey,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from actionmfa.errors import CeremonyInvalidError, WalletLockedError, WalletSignatureInvalidError
+    from actionmfa.errors import (
+        CeremonyInvalidError,
+        WalletLockedError,
+        WalletProofInvalidError,
+        WalletSignatureInvalidError,
+    )
     from actionmfa.wallet import ecdsa2p as p2
+    from actionmfa.wallet.zk.piaffg import AffgProof
 
     wallet = delegating.user.sdk.wallets.create()
     wallet.reshare(delegate=True)
@@ -320,14 +328,27 @@ def test_invalid_delegated_signature_locks_the_wallet_for_everyone(
     request = message_request("probe")
     opened = signer._post("", request.to_json())
     ceremony_id = str(opened["ceremonyId"])
-    sid = p2.sign_session_id(wallet.id, ceremony_id, request.digest())
+    sid = p2.sign_session_id(wallet.id, ceremony_id, request.digest(), key_version=int(opened["keyVersion"]))
     nonce_msg, _ = p2.client_sign_respond(sid, request.digest(), p2.SignCommit.from_json(opened["message"]))
     with pytest.raises(CeremonyInvalidError):  # the payload is bound to the ceremony
         signer._post(f"/{ceremony_id}/nonce", {**message_request("other").to_json(), "message": nonce_msg.to_json()})
     signer._post(f"/{ceremony_id}/nonce", {**request.to_json(), "message": nonce_msg.to_json()})
-    bogus = p2.SignPartial(access.pair_share.paillier.encrypt(12345))
+    bogus = p2.SignPartial(access.pair_share.paillier.encrypt(12345), None)
+    with pytest.raises(WalletProofInvalidError):  # no Πaff-g: refused before any decryption
+        signer._post(f"/{ceremony_id}/complete", {**request.to_json(), "message": bogus.to_json()})
+    # With the proof check disabled (a simulated bug) the lock still catches the probe.
+    monkeypatch.setattr(AffgProof, "verify", lambda self, *a, **k: None)
+    opened = signer._post("", request.to_json())
+    ceremony_id = str(opened["ceremonyId"])
+    sid = p2.sign_session_id(wallet.id, ceremony_id, request.digest(), key_version=int(opened["keyVersion"]))
+    nonce_msg, state = p2.client_sign_respond(sid, request.digest(), p2.SignCommit.from_json(opened["message"]))
+    revealed = signer._post(f"/{ceremony_id}/nonce", {**request.to_json(), "message": nonce_msg.to_json()})
+    honest = p2.client_sign_finish(access.pair_share, state, p2.SignReveal.from_json(revealed["message"]))
+    pk = access.pair_share.paillier
+    bogus = p2.SignPartial(pk.add(honest.ciphertext, pk.encrypt(12345)), honest.proof)
     with pytest.raises(WalletSignatureInvalidError):
         signer._post(f"/{ceremony_id}/complete", {**request.to_json(), "message": bogus.to_json()})
+    monkeypatch.undo()
     with pytest.raises(WalletLockedError):
         wallet.sign_message("user after a failed delegated signature")
     with pytest.raises(WalletLockedError):
@@ -362,7 +383,8 @@ def test_delegated_signing_obeys_the_operators_off_switch(
     assert r.status_code == 409 and r.json()["code"] == "delegated_access_disabled"
     with pytest.raises(DelegatedAccessDisabledError):
         signer.sign_message("off")
-    sid = p2.sign_session_id(wallet.id, str(opened["ceremonyId"]), request.digest())
+    sid = p2.sign_session_id(wallet.id, str(opened["ceremonyId"]), request.digest(),
+                             key_version=int(opened["keyVersion"]))
     nonce_msg, _ = p2.client_sign_respond(sid, request.digest(), p2.SignCommit.from_json(opened["message"]))
     r = app_client.post(f"{url}/{opened['ceremonyId']}/nonce",
                         json={**request.to_json(), "message": nonce_msg.to_json()},
@@ -374,3 +396,18 @@ def test_delegated_signing_obeys_the_operators_off_switch(
     assert _recovers(wallet.address, "user", wallet.sign_message("user").signature)
     switch(True)
     assert _recovers(wallet.address, "back on", signer.sign_message("back on").signature)
+
+
+def test_reshare_with_an_offset_ckey_is_refused(delegating: Delegating, webhook: Webhook,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 9: a server sending ckey' = Enc_N'(x1' + 2^900) in a reshare is refused by the SDK
+    before it confirms (or ever signs with the new share); nothing is delivered to the delegate."""
+    from actionmfa.errors import WalletProofInvalidError
+    from actionmfa.wallet import reshare as wallet_reshare
+    from tests.wallet_attacks import shifted_encrypt_share
+
+    wallet = delegating.user.sdk.wallets.create()
+    monkeypatch.setattr(wallet_reshare, "encrypt_share", shifted_encrypt_share(2**900))
+    with pytest.raises(WalletProofInvalidError):
+        wallet.reshare(delegate=True)
+    assert wallet.key_version == 1 and webhook.received == []

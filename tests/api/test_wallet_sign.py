@@ -82,7 +82,7 @@ def test_payload_changed_between_rounds_refused(app_client: TestClient, open_use
     good = message_request("pay Alice 1 ETH")
     opened = _open(app_client, open_user, wallet_id, good.to_json()).json()
     digest = good.digest()
-    sid = p2.sign_session_id(wallet_id, opened["ceremonyId"], digest)
+    sid = p2.sign_session_id(wallet_id, opened["ceremonyId"], digest, key_version=int(opened["keyVersion"]))
     nonce, _ = p2.client_sign_respond(sid, digest, p2.SignCommit.from_json(opened["message"]))
     evil = message_request("pay Mallory 100 ETH").to_json()
     r = app_client.post(open_user.env.sdk(f"/waas/{wallet_id}/signMessage/{opened['ceremonyId']}/nonce"),
@@ -96,7 +96,7 @@ def test_expired_ceremony_refused(app_client: TestClient, open_user: WalletUser,
     request = message_request("late")
     opened = _open(app_client, open_user, wallet_id, request.to_json()).json()
     digest = request.digest()
-    sid = p2.sign_session_id(wallet_id, opened["ceremonyId"], digest)
+    sid = p2.sign_session_id(wallet_id, opened["ceremonyId"], digest, key_version=int(opened["keyVersion"]))
     nonce, _ = p2.client_sign_respond(sid, digest, p2.SignCommit.from_json(opened["message"]))
     wallet_runtime.clock.advance(61)  # type: ignore[attr-defined]
     r = app_client.post(open_user.env.sdk(f"/waas/{wallet_id}/signMessage/{opened['ceremonyId']}/nonce"),
@@ -110,7 +110,7 @@ def test_round_cannot_be_replayed(app_client: TestClient, open_user: WalletUser)
     request = message_request("once")
     opened = _open(app_client, open_user, wallet_id, request.to_json()).json()
     digest = request.digest()
-    sid = p2.sign_session_id(wallet_id, opened["ceremonyId"], digest)
+    sid = p2.sign_session_id(wallet_id, opened["ceremonyId"], digest, key_version=int(opened["keyVersion"]))
     nonce, _ = p2.client_sign_respond(sid, digest, p2.SignCommit.from_json(opened["message"]))
     url = open_user.env.sdk(f"/waas/{wallet_id}/signMessage/{opened['ceremonyId']}/nonce")
     body = {**request.to_json(), "message": nonce.to_json()}
@@ -119,25 +119,82 @@ def test_round_cannot_be_replayed(app_client: TestClient, open_user: WalletUser)
     assert again.status_code == 422 and again.json()["code"] == "ceremony_invalid"
 
 
-def test_tampered_client_message_locks_wallet(
-    app_client: TestClient, open_user: WalletUser, wallet_runtime: Runtime
-) -> None:
-    wallet_id, share = _manual_rounds(app_client, open_user)
+def _tampered_complete(app_client: TestClient, open_user: WalletUser, wallet_id: str,
+                       share: p2.ClientKeyShare) -> Any:
+    """Run a ceremony to its last round and send c3 ⊕ Enc(2^255) with the honest proof (the abort
+    attack's probe)."""
     request = message_request("tamper")
     opened = _open(app_client, open_user, wallet_id, request.to_json()).json()
     digest = request.digest()
     base = open_user.env.sdk(f"/waas/{wallet_id}/signMessage/{opened['ceremonyId']}")
-    sid = p2.sign_session_id(wallet_id, opened["ceremonyId"], digest)
+    sid = p2.sign_session_id(wallet_id, opened["ceremonyId"], digest, key_version=int(opened["keyVersion"]))
     nonce, state = p2.client_sign_respond(sid, digest, p2.SignCommit.from_json(opened["message"]))
     revealed = app_client.post(f"{base}/nonce", json={**request.to_json(), "message": nonce.to_json()},
                                headers=open_user.signed_in.headers).json()
     partial = p2.client_sign_finish(share, state, p2.SignReveal.from_json(revealed["message"]))
     pk = share.paillier
-    tampered = p2.SignPartial(pk.add(partial.ciphertext, pk.encrypt(1 << 255)))  # the abort-attack probe
-    r = app_client.post(f"{base}/complete", json={**request.to_json(), "message": tampered.to_json()},
+    tampered = p2.SignPartial(pk.add(partial.ciphertext, pk.encrypt(1 << 255)), partial.proof)
+    return app_client.post(f"{base}/complete", json={**request.to_json(), "message": tampered.to_json()},
+                           headers=open_user.signed_in.headers)
+
+
+def test_malformed_c3_is_refused_by_its_proof_without_a_decryption(
+    app_client: TestClient, open_user: WalletUser, wallet_runtime: Runtime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 9 item 4: before, the server decrypted the probe, the signature failed, and the failure
+    told the client one bit about x1 (the lock then bought ~log2(n+1) bits). Now Πaff-g refuses it
+    and the server never decrypts: the count of decryptions stays 0, the wallet is not locked."""
+    from actionmfa.wallet.paillier import PaillierSecretKey
+
+    wallet_id, share = _manual_rounds(app_client, open_user)
+    decrypts: list[int] = []
+    original = PaillierSecretKey.decrypt
+
+    def counting(self: PaillierSecretKey, ciphertext: int) -> int:
+        decrypts.append(ciphertext)
+        return original(self, ciphertext)
+
+    monkeypatch.setattr(PaillierSecretKey, "decrypt", counting)
+    r = _tampered_complete(app_client, open_user, wallet_id, share)
+    assert r.status_code == 422 and r.json()["code"] == "wallet_proof_invalid"
+    assert decrypts == []
+    assert not open_user.sdk.wallets.list()[0].locked
+    with wallet_runtime.db.read() as uow:
+        events = [row.event for row in uow.conn.execute(select(audit_log.c.event)).all()]
+    assert "wallet.sign_proof_invalid" in events and "wallet.signature_invalid" not in events
+    signed = open_user.sdk.wallets.get(wallet_id).sign_message("honest")  # one decryption, a valid signature
+    assert len(decrypts) == 1 and signed.signature
+
+
+def test_a_c3_without_its_proof_is_refused(app_client: TestClient, open_user: WalletUser) -> None:
+    wallet_id, share = _manual_rounds(app_client, open_user)
+    request = message_request("no proof")
+    opened = _open(app_client, open_user, wallet_id, request.to_json()).json()
+    base = open_user.env.sdk(f"/waas/{wallet_id}/signMessage/{opened['ceremonyId']}")
+    sid = p2.sign_session_id(wallet_id, opened["ceremonyId"], request.digest(), key_version=1)
+    nonce, state = p2.client_sign_respond(sid, request.digest(), p2.SignCommit.from_json(opened["message"]))
+    revealed = app_client.post(f"{base}/nonce", json={**request.to_json(), "message": nonce.to_json()},
+                               headers=open_user.signed_in.headers).json()
+    partial = p2.client_sign_finish(share, state, p2.SignReveal.from_json(revealed["message"]))
+    r = app_client.post(f"{base}/complete", json={**request.to_json(), "message": {"c": partial.to_json()["c"]}},
                         headers=open_user.signed_in.headers)
+    assert r.status_code == 422 and r.json()["code"] == "wallet_proof_invalid"
+
+
+def test_invalid_signature_still_locks_wallet_as_defence_in_depth(
+    app_client: TestClient, open_user: WalletUser, wallet_runtime: Runtime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Should the proof check ever let a bad c3 through (simulated here: verification disabled), the
+    signature check and the lock still stop the abort attack (CVE-2023-33242)."""
+    from actionmfa.wallet.zk.piaffg import AffgProof
+
+    wallet_id, share = _manual_rounds(app_client, open_user)
+    monkeypatch.setattr(AffgProof, "verify", lambda self, *a, **k: None)
+    r = _tampered_complete(app_client, open_user, wallet_id, share)
+    monkeypatch.undo()
     assert r.status_code == 422
     assert r.json()["code"] == WalletSignatureInvalidError.code
+    request = message_request("tamper")
 
     # Locked: a new ceremony is refused, even with honest messages.
     again = _open(app_client, open_user, wallet_id, request.to_json())

@@ -13,6 +13,7 @@ from actionmfa.domain.models import AuthContext
 from actionmfa.sdk.client import Client
 from actionmfa.services.runtime import Runtime
 from actionmfa.wallet.ecdsa2p import PreparedPaillier
+from tests import wallet_keys
 from tests.conftest import EnvFixture, SignedIn, make_environment, sign_in
 
 WALLET_MFA_SETTINGS = {
@@ -32,14 +33,15 @@ WALLET_MFA_SETTINGS = {
 
 @pytest.fixture(scope="session")
 def shared_paillier() -> PreparedPaillier:
-    """One 2048-bit Blum modulus (ordinary, not safe, primes: fast) and its Πmod, for every test."""
-    return PreparedPaillier.generate(2048, safe_primes=False)
+    """One fixed 2048-bit key (tests/vectors/wallet_keys.json) with its Πmod and Πprm, for every test."""
+    return wallet_keys.server_keys()[0]
 
 
 @pytest.fixture
 def wallet_runtime(runtime_any: Runtime, shared_paillier: PreparedPaillier) -> Runtime:
     """A runtime on each backend in turn (SQLite, PostgreSQL) with a fast Paillier key generator."""
     runtime_any.services.wallets.keys.use(lambda: shared_paillier, size=1)
+    runtime_any.services.wallets.keys.rings = wallet_keys.verified_rings()  # each fixed ring checked once
     return runtime_any
 
 
@@ -75,7 +77,7 @@ def make_wallet_user(runtime: Runtime, app_client: TestClient, share_dir: Path,
     sdk = Client(env.id, http_client=app_client)
     sdk.session.jwt = who.jwt
     sdk.session.user = {"id": who.user.id}
-    sdk.wallets.configure(share_dir=share_dir)
+    sdk.wallets.configure(share_dir=share_dir, ring=wallet_keys.client_ring())
     return WalletUser(env, who, sdk)
 
 

@@ -10,11 +10,12 @@ from typer.testing import CliRunner
 
 from actionmfa import cli
 from actionmfa.demo import run_demo
-from actionmfa.wallet.ecdsa2p import PreparedPaillier
+from actionmfa.wallet.keyproofs import PreparedPaillier
+from tests import wallet_keys
 
 
 def test_demo_walks_the_story() -> None:
-    key = PreparedPaillier.generate(2048, safe_primes=False)
+    key = wallet_keys.server_keys()[0]
     out = io.StringIO()
     result = run_demo(out, paillier_generator=lambda: key)
     text = out.getvalue()
@@ -27,7 +28,7 @@ def test_demo_walks_the_story() -> None:
 def test_demo_waits_for_a_cold_key_pool_under_a_slow_prime_search() -> None:
     """The first key takes longer than an SDK request waits (10 s by default): the demo warms the
     pool with a progress bar first instead of failing wallet creation with a ReadTimeout."""
-    key = PreparedPaillier.generate(2048, safe_primes=False)
+    key = wallet_keys.server_keys()[0]
 
     def slow_search() -> PreparedPaillier:
         threading.Event().wait(11.0)  # a busy machine's safe-prime search

@@ -39,3 +39,10 @@ SDK = errors(404)
 SESSION = errors(401, 404)
 FULL_SESSION = errors(401, 403, 404)
 ADMIN = errors(401, 403, 404)
+
+
+def links(status: int, **targets: dict[str, str]) -> dict[str, object]:
+    """``openapi_extra=`` naming the operations an answer leads to (OpenAPI links: Schemathesis's
+    stateful phase and generators follow them). ``targets``: operationId → {parameter: expression}."""
+    return {"responses": {str(status): {"links": {
+        f"to_{op}": {"operationId": op, "parameters": parameters} for op, parameters in targets.items()}}}}

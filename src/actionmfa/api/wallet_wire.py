@@ -8,11 +8,20 @@ the ceremonies grow (chains, schemes, proofs) and a client must ignore what it d
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
+
+from actionmfa.wallet.payloads import PayloadKind
+from actionmfa.wallet.solana.payloads import SolanaPayloadKind
 
 ProtocolMessage = dict[str, Any]
+
+# What is signed (docs/wallets.md): the document lists the kinds; the payload parsers check them and
+# name the field (``kind``) when they refuse one, so the type stays a string here.
+EvmSignKind = Annotated[str, Field(max_length=32, json_schema_extra={"enum": [k.value for k in PayloadKind]})]
+SignKind = Annotated[str, Field(max_length=32, json_schema_extra={
+    "enum": [k.value for k in PayloadKind] + [k.value for k in SolanaPayloadKind]})]
 
 
 class Open(BaseModel):

@@ -48,6 +48,7 @@ class CeremonyOutcome(StrEnum):
 
     OK = "ok"
     INVALID_SIGNATURE = "invalid_signature"
+    INVALID_PROOF = "invalid_proof"  # the client's c3 failed Πaff-g: refused without a decryption
 
 
 class PendingAction(StrEnum):

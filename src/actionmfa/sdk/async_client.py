@@ -40,6 +40,7 @@ from actionmfa.sdk.transport import SessionState
 from actionmfa.sdk.ui import MfaPrompt, UiResource
 from actionmfa.sdk.users import UsersResource
 from actionmfa.sdk.wallets import Wallet, WalletsResource
+from actionmfa.wallet.keyproofs import ClientRing
 
 __all__ = ["AsyncClient", "AsyncWallet"]
 
@@ -326,6 +327,7 @@ class AsyncWalletsResource(AsyncView[WalletsResource]):
     wallet_data = awaitable(WalletsResource.wallet_data)
     complete_pending = awaitable(WalletsResource.complete_pending, wrap=_evm_wallets)
     randomness_pool = awaitable(WalletsResource.randomness_pool)
+    ring = awaitable(WalletsResource.ring)
 
     def configure(
         self,
@@ -334,9 +336,11 @@ class AsyncWalletsResource(AsyncView[WalletsResource]):
         passphrase: str | None = None,
         min_modulus_bits: int | None = None,
         precompute: int | None = None,
+        ring: ClientRing | None = None,
     ) -> AsyncWalletsResource:
         self._target.configure(
-            share_dir=share_dir, passphrase=passphrase, min_modulus_bits=min_modulus_bits, precompute=precompute
+            share_dir=share_dir, passphrase=passphrase, min_modulus_bits=min_modulus_bits, precompute=precompute,
+            ring=ring,
         )
         return self
 

@@ -73,7 +73,7 @@ class DelegatedSigner:
         if opened.get("digest") != "0x" + digest.hex():
             raise WalletProofInvalidError("Server digest differs from the payload's")
         ceremony_id = str(opened["ceremonyId"])
-        sid = p2.sign_session_id(self.access.wallet_id, ceremony_id, digest)
+        sid = p2.sign_session_id(self.access.wallet_id, ceremony_id, digest, key_version=int(opened["keyVersion"]))
         nonce_msg, state = p2.client_sign_respond(sid, digest, p2.SignCommit.from_json(opened["message"]))
         revealed = self._post(f"/{ceremony_id}/nonce", {**body, "message": nonce_msg.to_json()})
         partial = p2.client_sign_finish(self.access.pair_share, state, p2.SignReveal.from_json(revealed["message"]))

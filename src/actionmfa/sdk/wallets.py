@@ -52,7 +52,8 @@ from actionmfa.wallet.export import (
     open_share,
     recipient_public_key_b64,
 )
-from actionmfa.wallet.paillier import DEFAULT_MODULUS_BITS, RandomnessPool
+from actionmfa.wallet.keyproofs import ClientRing
+from actionmfa.wallet.paillier import PrecomputePool
 from actionmfa.wallet.payloads import (
     PayloadKind,
     SignRequest,
@@ -77,6 +78,7 @@ from actionmfa.wallet.reshare import (
     client_reshare_respond,
     reshare_session_id,
 )
+from actionmfa.wallet.zk.sizes import MIN_MODULUS_BITS
 
 if TYPE_CHECKING:
     from actionmfa.sdk.transport import Transport
@@ -162,7 +164,8 @@ class Wallet:
         return self._share
 
     def precompute(self, count: int = 8, *, background: bool = False) -> None:
-        """Precompute Paillier randomness ``r^N mod N²`` now (the costly part of a signing round)."""
+        """Precompute the witness-free part of ``count`` signatures now — the Paillier randomness
+        and the Πaff-g commitments, the costly part of a signing round's client side."""
         pool = self._randomness()
         pool.target = max(pool.target, count)
         if background:
@@ -170,7 +173,7 @@ class Wallet:
         else:
             pool.fill(count)
 
-    def _randomness(self) -> RandomnessPool:
+    def _randomness(self) -> PrecomputePool[p2.SignPrecompute]:
         return self._r.randomness_pool(self.id, self._client_share())
 
     def settle(self) -> str | None:
@@ -233,12 +236,12 @@ class Wallet:
         share = self._client_share()
         body["keyVersion"] = self.key_version
         ceremony_id = str(opened["ceremonyId"])
-        sid = p2.sign_session_id(self.id, ceremony_id, digest)
+        sid = p2.sign_session_id(self.id, ceremony_id, digest, key_version=self.key_version)
         nonce_msg, state = p2.client_sign_respond(sid, digest, p2.SignCommit.from_json(opened["message"]))
         base = f"/waas/{self.id}/signMessage/{ceremony_id}"
         revealed = c.request("POST", f"{base}/nonce", json={**body, "message": nonce_msg.to_json()})
         partial = p2.client_sign_finish(share, state, p2.SignReveal.from_json(revealed["message"]),
-                                        randomness=self._randomness().take)
+                                        precomputed=self._randomness().take_item())
         done = c.request("POST", f"{base}/complete", json={**body, "message": partial.to_json()})
         sig = p2.Signature.from_json(done["signature"])
         if not p2.verify_signature(share.public_key, digest, sig):
@@ -270,7 +273,7 @@ class Wallet:
         if version != self.key_version:
             raise WalletProofInvalidError("The wallet changed on another device; reload it and retry")
         sid = refresh_session_id(self.id, ceremony_id, version)
-        contribution, state = client_refresh_respond(sid, RefreshCommit.from_json(opened["message"]))
+        contribution, state = client_refresh_respond(sid, RefreshCommit.from_json(opened["message"]), self._r.ring())
         done = c.request("POST", f"{base}/{ceremony_id}", json={"message": contribution.to_json()})
         new_share, confirm = client_refresh_finish(share, state, RefreshOpen.from_json(done["message"]),
                                                    min_modulus_bits=self._r.min_modulus_bits)
@@ -321,7 +324,8 @@ class Wallet:
             return seal_envelope(pem, sub_share_plaintext(self.id, version + 1, "user", value))
 
         sid = reshare_session_id(self.id, ceremony_id, version, offer.scheme)
-        dealing, state = client_reshare_respond(sid, share, offer, seal_for_delegate=seal if delegate else None)
+        dealing, state = client_reshare_respond(sid, share, offer, self._r.ring(),
+                                                seal_for_delegate=seal if delegate else None)
         opened2 = c.request("POST", f"{base}/{ceremony_id}", json={"message": dealing.to_json()})
         new_share, confirm = client_reshare_finish(share, state, ReshareOpen.from_json(opened2["message"]),
                                                    min_modulus_bits=self._r.min_modulus_bits)
@@ -393,26 +397,45 @@ class WalletsResource:
         self.client = client
         self.store = ShareStore()
         self.solana_store = SolanaShareStore(self.store.directory)
-        self.min_modulus_bits = DEFAULT_MODULUS_BITS
+        self.min_modulus_bits = MIN_MODULUS_BITS
         self.precompute = 4
-        self._pools: dict[tuple[str, int], RandomnessPool] = {}
+        self._pools: dict[tuple[str, int], PrecomputePool[p2.SignPrecompute]] = {}
         self._pools_lock = threading.Lock()
+        self._ring: ClientRing | None = None
+        self._ring_lock = threading.Lock()
+
+    def ring(self) -> ClientRing:
+        """This client's ring-Pedersen parameters with their Πprm, made once (about a second) and
+        sent in round 2 of every key ceremony: the server proves its Paillier key (Πfac) and the
+        encrypted share (Πlog*) against them."""
+        with self._ring_lock:
+            if self._ring is None:
+                self._ring, _ = ClientRing.create()
+            return self._ring
 
     def configure(self, *, share_dir: Path | str | None = None, passphrase: str | None = None,
-                  min_modulus_bits: int | None = None, precompute: int | None = None) -> WalletsResource:
+                  min_modulus_bits: int | None = None, precompute: int | None = None,
+                  ring: ClientRing | None = None) -> WalletsResource:
         """``precompute``: Paillier randomness values kept ready per wallet by a background thread
-        (0 disables it; each value saves ~9 ms of a signature's client-side work)."""
+        (0 disables it; each value saves ~9 ms of a signature's client-side work). ``min_modulus_bits``
+        can raise the 2048-bit floor, never lower it. ``ring``: ring-Pedersen parameters made earlier
+        with :meth:`ClientRing.create` (otherwise made on first use)."""
+        if ring is not None:
+            with self._ring_lock:
+                self._ring = ring
         if share_dir is not None or passphrase is not None:
             self.store = ShareStore(share_dir if share_dir is not None else self.store.directory,
                                     passphrase=passphrase)
             self.solana_store = SolanaShareStore(self.store.directory, passphrase=passphrase)
         if min_modulus_bits is not None:
+            if min_modulus_bits < MIN_MODULUS_BITS:  # a floor: the proofs' parameters need it
+                raise ValueError(f"min_modulus_bits cannot be below {MIN_MODULUS_BITS}")
             self.min_modulus_bits = min_modulus_bits
         if precompute is not None:
             self.precompute = precompute
         return self
 
-    def randomness_pool(self, wallet_id: str, share: p2.ClientKeyShare) -> RandomnessPool:
+    def randomness_pool(self, wallet_id: str, share: p2.ClientKeyShare) -> PrecomputePool[p2.SignPrecompute]:
         """One pool per (wallet, server modulus), shared by every ``Wallet`` object of that wallet."""
         key = (wallet_id, share.paillier.n)
         with self._pools_lock:
@@ -420,7 +443,7 @@ class WalletsResource:
             if pool is None:
                 for old_key in [k for k in self._pools if k[0] == wallet_id]:  # modulus changed: refresh
                     self._pools.pop(old_key).stop()
-                pool = RandomnessPool(share.paillier, target=max(self.precompute, 1))
+                pool = PrecomputePool(lambda: p2.sign_precompute(share), target=max(self.precompute, 1))
                 if self.precompute > 0:
                     pool.start_background()
                 self._pools[key] = pool
@@ -466,16 +489,20 @@ class WalletsResource:
                 # Refused (expired, unknown, invalid): no wallet holds this share.
                 self.store.finish_keygen(env_id, user_id, ceremony_id)
                 continue
-            wallets.append(self._finish_keygen(ceremony_id, user_id, state, done))
+            expected = pending.get("walletId")
+            wallets.append(self._finish_keygen(ceremony_id, user_id, state, done,
+                                               str(expected) if expected is not None else None))
         return wallets
 
     def _finish_keygen(self, ceremony_id: str, user_id: str, state: p2.ClientKeygenState,
-                       done: Mapping[str, Any]) -> Wallet:
+                       done: Mapping[str, Any], wallet_id: str | None) -> Wallet:
         env_id = self.client.environment_id
         try:
             share = p2.client_keygen_finish(state, p2.KeygenOpen.from_json(done["message"]),
                                             min_modulus_bits=self.min_modulus_bits)
             wallet = Wallet(self, done["wallet"], share=share)
+            if wallet_id is not None and wallet.id != wallet_id:
+                raise WalletProofInvalidError("Server finished another wallet than it opened")
             if address_of(share.public_key) != wallet.address:
                 raise WalletProofInvalidError("Server reported another address than the joint key's")
         except WalletProofInvalidError:
@@ -506,16 +533,16 @@ class WalletsResource:
             return resumed[0]
         opened = self.client.request("POST", "/waas/create", json={"chain": "EVM"})
         ceremony_id = str(opened["ceremonyId"])
-        user_id = str(opened["userId"])
-        sid = p2.keygen_session_id(ceremony_id, self.client.environment_id, user_id)
-        share_msg, state = p2.client_keygen_respond(sid, p2.KeygenCommit.from_json(opened["message"]))
+        user_id, wallet_id = str(opened["userId"]), str(opened["walletId"])
+        sid = p2.keygen_session_id(ceremony_id, self.client.environment_id, user_id, wallet_id=wallet_id)
+        share_msg, state = p2.client_keygen_respond(sid, p2.KeygenCommit.from_json(opened["message"]), self.ring())
         message = share_msg.to_json()
         self.store.put_keygen(self.client.environment_id, user_id, ceremony_id,
-                              {"state": state.to_json(), "message": message})
+                              {"state": state.to_json(), "message": message, "walletId": wallet_id})
 
         def final_round() -> Wallet:
             done = self.client.request("POST", f"/waas/create/{ceremony_id}", json={"message": message})
-            return self._finish_keygen(ceremony_id, user_id, state, done)
+            return self._finish_keygen(ceremony_id, user_id, state, done, wallet_id)
 
         def settle() -> Wallet | None:
             resumed = self._resume_keygens()

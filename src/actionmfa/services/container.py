@@ -41,6 +41,7 @@ from actionmfa.services.operator.environments import EnvironmentAdmin
 from actionmfa.services.operator.health import Health
 from actionmfa.services.operator.key_rotation import KeyRotation
 from actionmfa.services.operator.mfa_reset import MfaReset
+from actionmfa.services.operator.user_overview import UserOverview
 from actionmfa.services.passkeys.authentication import PasskeyAuthentication
 from actionmfa.services.passkeys.ceremonies import PasskeyCeremonies
 from actionmfa.services.passkeys.management import PasskeyManagement
@@ -144,6 +145,7 @@ class OperatorServices:
     audit_chain: AuditChain
     dashboard: Dashboard
     mfa_reset: MfaReset
+    users: UserOverview
     key_rotation: KeyRotation
     health: Health
 
@@ -238,12 +240,15 @@ def build_services(*, db: Database, keyring: Keyring, clock: Clock, mailer: Mail
     environment_admin = EnvironmentAdmin(db, environments)
     audit_log = AuditLog(db, environments)
     audit_chain = AuditChain(db, keyring)
+    user_overview, reset = UserOverview(db, clock), MfaReset(db, clock)
     operator = OperatorServices(
         environments=environment_admin,
         audit_log=audit_log,
         audit_chain=audit_chain,
-        dashboard=Dashboard(keyring, clock, access, environment_admin, audit_log, audit_chain),
-        mfa_reset=MfaReset(db, clock),
+        dashboard=Dashboard(keyring, clock, access, environment_admin, audit_log, audit_chain,
+                            user_overview=user_overview, mfa_reset=reset),
+        mfa_reset=reset,
+        users=user_overview,
         key_rotation=KeyRotation(db, keyring, clock),
         health=Health(db),
     )

@@ -112,22 +112,33 @@ class Database:
         except Exception:  # health check reports, never raises
             return False
 
-    def migrate(self) -> None:
-        """Bring the schema to the newest revision (Alembic)."""
+    @contextmanager
+    def startup(self) -> Iterator[UnitOfWork]:
+        """One transaction under the database's start-up lock: migrations to head, then whatever
+        the block writes (the bootstrap), committed together (issue 11.3).
+
+        PostgreSQL: ``pg_advisory_xact_lock`` (transactional DDL, released at commit). SQLite:
+        ``BEGIN IMMEDIATE`` (the database's one write lock; other processes wait on the busy
+        timeout instead of failing with ``database is locked`` when a deferred transaction tries
+        to upgrade). N servers starting together on a fresh store therefore migrate once and
+        bootstrap once; the others find the schema at head and the store not empty.
+        """
         cfg = Config()
         cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
-        with self.engine.connect() as conn:
-            if self.dialect == "postgresql":
-                conn.execute(text("SELECT pg_advisory_lock(:k)"), {"k": _PG_MIGRATION_LOCK})
-                conn.commit()
-            try:
-                cfg.attributes["connection"] = conn
-                command.upgrade(cfg, "head")
-                conn.commit()
-            finally:
+        with self._sqlite_writer, self.engine.connect() as conn:
+            if self.dialect == "sqlite":
+                conn.execution_options(sqlite_begin="IMMEDIATE")
+            with conn.begin():
                 if self.dialect == "postgresql":
-                    conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": _PG_MIGRATION_LOCK})
-                    conn.commit()
+                    conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_MIGRATION_LOCK})
+                cfg.attributes["connection"] = conn
+                command.upgrade(cfg, "head")  # alembic joins the open transaction
+                yield UnitOfWork(conn)
+
+    def migrate(self) -> None:
+        """Bring the schema to the newest revision (Alembic), under the start-up lock."""
+        with self.startup():
+            pass
 
     def dispose(self) -> None:
         self.engine.dispose()

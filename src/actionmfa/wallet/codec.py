@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from actionmfa.crypto import b64u, b64u_decode
 
-__all__ = ["b64_to_bytes", "b64_to_int", "bytes_to_b64", "int_to_b64"]
+__all__ = ["b64_to_bytes", "b64_to_int", "b64_to_signed", "bytes_to_b64", "int_to_b64", "signed_to_b64"]
 
 _MAX_B64_CHARS = 4096  # a 4096-bit N² is 683 chars; refuse anything absurd before decoding
 
@@ -29,3 +29,21 @@ def b64_to_int(text: str) -> int:
     if not isinstance(text, str) or len(text) > _MAX_B64_CHARS:
         raise ValueError("bad base64 integer")
     return int.from_bytes(b64_to_bytes(text), "big")
+
+
+def signed_to_b64(value: int) -> str:
+    """A signed integer: a **mandatory** sign character (``+`` or ``-``) then the unsigned base64url
+    magnitude. The sign is always present and always stripped, so a magnitude whose base64url text
+    itself starts with ``-`` (a legal base64url character) can never be read as a sign."""
+    return ("-" if value < 0 else "+") + int_to_b64(abs(value))
+
+
+def b64_to_signed(text: str) -> int:
+    if not isinstance(text, str) or len(text) < 2 or text[0] not in "+-":
+        raise ValueError("bad signed integer")
+    magnitude = b64_to_int(text[1:])
+    if text[0] == "-":
+        if magnitude == 0:
+            raise ValueError("negative zero")
+        return -magnitude
+    return magnitude

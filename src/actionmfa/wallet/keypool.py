@@ -1,4 +1,4 @@
-"""A bounded background pool of pre-generated Paillier keys (with their Πmod proofs).
+"""A bounded background pool of pre-generated Paillier keys (with ring-Pedersen parameters, Πmod and Πprm).
 
 Prime search for a 2048-bit Blum modulus takes from 0.2 s to several seconds; a wallet creation
 that had to wait for it would have an unpredictable latency. A daemon thread keeps up to ``size``
@@ -18,17 +18,14 @@ from concurrent.futures.process import BrokenProcessPool
 from typing import Generic, TypeVar
 
 from actionmfa.wallet.ecdsa2p import PreparedPaillier
-from actionmfa.wallet.paillier import PaillierSecretKey
-from actionmfa.wallet.proofs import ModProof
 
 __all__ = ["KeyPool", "ProcessKeyGenerator", "default_paillier_generator"]
 
 T = TypeVar("T")
 
 
-def _generate_in_child(bits: int, safe_primes: bool) -> tuple[int, int, dict[str, object]]:
-    prepared = PreparedPaillier.generate(bits, safe_primes=safe_primes)
-    return prepared.key.p, prepared.key.q, prepared.mod_proof.to_json()
+def _generate_in_child(bits: int, safe_primes: bool) -> dict[str, object]:
+    return PreparedPaillier.generate(bits, safe_primes=safe_primes).to_json()
 
 
 class ProcessKeyGenerator:
@@ -50,10 +47,10 @@ class ProcessKeyGenerator:
                 if self._executor is None:
                     self._executor = ProcessPoolExecutor(max_workers=1, mp_context=mp.get_context("spawn"))
                 executor = self._executor
-            p, q, proof = executor.submit(_generate_in_child, self.bits, self.safe_primes).result()
+            data = executor.submit(_generate_in_child, self.bits, self.safe_primes).result()
         except (OSError, BrokenProcessPool, RuntimeError):
             return PreparedPaillier.generate(self.bits, safe_primes=self.safe_primes)
-        return PreparedPaillier(PaillierSecretKey(p, q), ModProof.from_json(proof))
+        return PreparedPaillier.from_json(data)
 
     def close(self) -> None:
         with self._lock:
@@ -121,6 +118,15 @@ class KeyPool(Generic[T]):
                 return item
         self.inline_fallbacks += 1
         return self._generator()
+
+    def take_spare(self, reserve: int) -> T | None:
+        """A ready item only while more than ``reserve`` are ready; never waits, never generates."""
+        with self._cond:
+            if len(self._items) > reserve:
+                item = self._items.popleft()
+                self._cond.notify_all()
+                return item
+        return None
 
     def _run(self) -> None:
         while not self._stop.is_set():

@@ -13,7 +13,9 @@ from typing import Any
 from actionmfa.errors import WalletProofInvalidError
 from actionmfa.wallet.codec import b64_to_int, int_to_b64
 from actionmfa.wallet.curve import ORDER, Point, point_from_hex, point_to_hex
-from actionmfa.wallet.proofs import ModProof, SchnorrProof
+from actionmfa.wallet.keyproofs import ClientRing, EncryptedShare, KeyProof
+from actionmfa.wallet.proofs import SchnorrProof
+from actionmfa.wallet.zk.piaffg import AffgProof
 
 __all__ = [
     "KeygenCommit",
@@ -126,17 +128,37 @@ class ShareProofMessage:
 KeygenCommit = CommitMessage
 
 
+def _dict(data: dict[str, Any], key: str) -> dict[str, Any]:
+    value = data.get(key)
+    if not isinstance(value, dict):
+        raise _bad(key)
+    return value
+
+
+def key_proof_field(data: dict[str, Any], key: str = "keyProof") -> KeyProof:
+    return KeyProof.from_json(_dict(data, key))
+
+
+def encrypted_share_field(data: dict[str, Any], key: str = "encryptedShare") -> EncryptedShare:
+    return EncryptedShare.from_json(_dict(data, key))
+
+
+def ring_field(data: dict[str, Any], key: str = "ring") -> ClientRing:
+    return ClientRing.from_json(_dict(data, key))
+
+
 @dataclass(frozen=True)
 class KeygenShare:
     public_share: Point  # Q2
     proof: SchnorrProof
+    ring: ClientRing
 
     def to_json(self) -> dict[str, Any]:
-        return {"Q2": point_to_hex(self.public_share), "proof": self.proof.to_json()}
+        return {"Q2": point_to_hex(self.public_share), "proof": self.proof.to_json(), "ring": self.ring.to_json()}
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> KeygenShare:
-        return cls(_point(data, "Q2"), _proof(data, "proof"))
+        return cls(_point(data, "Q2"), _proof(data, "proof"), ring_field(data))
 
 
 @dataclass(frozen=True)
@@ -144,33 +166,30 @@ class KeygenOpen:
     public_share: Point  # Q1
     proof: SchnorrProof
     nonce: bytes
-    paillier_n: int
-    ckey: int
-    mod_proof: ModProof
+    key_proof: KeyProof
+    encrypted_share: EncryptedShare
+
+    @property
+    def paillier_n(self) -> int:
+        return self.key_proof.n
+
+    @property
+    def ckey(self) -> int:
+        return self.encrypted_share.ckey
 
     def to_json(self) -> dict[str, Any]:
         return {
             "Q1": point_to_hex(self.public_share),
             "proof": self.proof.to_json(),
             "nonce": self.nonce.hex(),
-            "N": int_to_b64(self.paillier_n),
-            "ckey": int_to_b64(self.ckey),
-            "modProof": self.mod_proof.to_json(),
+            "keyProof": self.key_proof.to_json(),
+            "encryptedShare": self.encrypted_share.to_json(),
         }
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> KeygenOpen:
-        mod = data.get("modProof")
-        if not isinstance(mod, dict):
-            raise _bad("modProof")
-        return cls(
-            _point(data, "Q1"),
-            _proof(data, "proof"),
-            _hex32(data, "nonce"),
-            _bigint(data, "N"),
-            _bigint(data, "ckey"),
-            ModProof.from_json(mod),
-        )
+        return cls(_point(data, "Q1"), _proof(data, "proof"), _hex32(data, "nonce"), key_proof_field(data),
+                   encrypted_share_field(data))
 
 
 # --- signing --------------------------------------------------------------------------------------------
@@ -218,13 +237,18 @@ class SignReveal:
 @dataclass(frozen=True)
 class SignPartial:
     ciphertext: int
+    proof: AffgProof | None  # required by the server; None only parses (and is refused)
 
     def to_json(self) -> dict[str, Any]:
-        return {"c": int_to_b64(self.ciphertext)}
+        out: dict[str, Any] = {"c": int_to_b64(self.ciphertext)}
+        if self.proof is not None:
+            out["proof"] = self.proof.to_json()
+        return out
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> SignPartial:
-        return cls(_bigint(data, "c"))
+        proof = AffgProof.from_json(_dict(data, "proof")) if "proof" in data else None
+        return cls(_bigint(data, "c"), proof)
 
 
 @dataclass(frozen=True)

@@ -12,8 +12,9 @@ from __future__ import annotations
 import secrets
 import threading
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import gmpy2
 from gmpy2 import mpz
@@ -22,19 +23,25 @@ __all__ = [
     "DEFAULT_MODULUS_BITS",
     "PaillierPublicKey",
     "PaillierSecretKey",
+    "PrecomputePool",
     "RandomnessPool",
     "generate_blum_prime",
     "generate_paillier_key",
+    "release_gil",
 ]
 
 DEFAULT_MODULUS_BITS = 2048
+T = TypeVar("T")
 _MR_ROUNDS = 40  # gmpy2.is_prime rounds; error ≤ 4^-40 per candidate
 
 
-def _release_gil() -> None:
+def release_gil() -> None:
     """Let this thread's long gmpy2 operations run without the GIL (the context is per thread), so a
     background precomputation or a second request thread does not stall the others."""
     gmpy2.get_context().allow_release_gil = True
+
+
+_release_gil = release_gil
 
 
 def _odd_primorial(limit: int) -> mpz:
@@ -103,8 +110,13 @@ class PaillierPublicKey:
 
     def randomness(self) -> int:
         """A fresh ``r^N mod N²`` — the expensive part of an encryption."""
+        return self.randomness_pair()[1]
+
+    def randomness_pair(self) -> tuple[int, int]:
+        """A fresh ``(r, r^N mod N²)``: a proof about the ciphertext needs ``r`` itself."""
         _release_gil()
-        return int(gmpy2.powmod(self.random_unit(), self._n, self._n2))
+        r = self.random_unit()
+        return int(r), int(gmpy2.powmod(r, self._n, self._n2))
 
     def encrypt(self, plaintext: int, *, rn: int | None = None) -> int:
         """Enc(m) = (1 + m·N) · r^N mod N². ``rn`` is a precomputed ``r^N`` used exactly once."""
@@ -190,17 +202,14 @@ def generate_paillier_key(bits: int = DEFAULT_MODULUS_BITS, *, safe_primes: bool
         return PaillierSecretKey(int(p), int(q))
 
 
-class RandomnessPool:
-    """Precomputed ``r^N mod N²`` values for one public key (each handed out once).
+class PrecomputePool(Generic[T]):
+    """Values made ahead of time by ``make`` (each handed out once), filled in idle time (``fill``,
+    or ``start_background``) to take expensive work off the critical path."""
 
-    Encryption costs one 2048-bit exponentiation modulo N² (~9 ms); everything else is cheap.
-    Filling the pool in idle time (``fill``, or ``start_background``) takes it off the critical path.
-    """
-
-    def __init__(self, public: PaillierPublicKey, *, target: int = 16) -> None:
-        self.public = public
+    def __init__(self, make: Callable[[], T], *, target: int = 16) -> None:
+        self._make = make
         self.target = target
-        self._items: deque[int] = deque()
+        self._items: deque[T] = deque()
         self._lock = threading.Lock()
         self._wake = threading.Event()
         self._stop = threading.Event()
@@ -212,21 +221,21 @@ class RandomnessPool:
     def fill(self, count: int | None = None) -> None:
         want = self.target if count is None else count
         while len(self._items) < want and not self._stop.is_set():
-            value = self.public.randomness()
+            value = self._make()
             with self._lock:
                 self._items.append(value)
 
-    def take(self) -> int:
-        """A precomputed ``r^N`` if one is ready, else a freshly computed one."""
+    def take_item(self) -> T:
+        """A precomputed value if one is ready, else a freshly made one."""
         with self._lock:
             value = self._items.popleft() if self._items else None
         self._wake.set()
-        return value if value is not None else self.public.randomness()
+        return value if value is not None else self._make()
 
     def start_background(self) -> None:
         if self._thread is not None:
             return
-        self._thread = threading.Thread(target=self._run, name="paillier-randomness", daemon=True)
+        self._thread = threading.Thread(target=self._run, name="wallet-precompute", daemon=True)
         self._thread.start()
 
     def stop(self) -> None:
@@ -237,7 +246,26 @@ class RandomnessPool:
             self._thread = None
 
     def _run(self) -> None:
+        _release_gil()
         while not self._stop.is_set():
             self.fill()
             self._wake.wait(timeout=1.0)
             self._wake.clear()
+
+
+class RandomnessPool(PrecomputePool[tuple[int, int]]):
+    """Precomputed ``(r, r^N mod N²)`` pairs for one public key (each handed out once).
+
+    Encryption costs one 2048-bit exponentiation modulo N² (~9 ms); everything else is cheap.
+    """
+
+    def __init__(self, public: PaillierPublicKey, *, target: int = 16) -> None:
+        super().__init__(public.randomness_pair, target=target)
+        self.public = public
+
+    def take_pair(self) -> tuple[int, int]:
+        return self.take_item()
+
+    def take(self) -> int:
+        """A precomputed ``r^N`` if one is ready, else a freshly computed one."""
+        return self.take_item()[1]

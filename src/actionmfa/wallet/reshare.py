@@ -22,19 +22,19 @@ share is on the old polynomial and no longer combines with any current share).
 Ceremony (user ↔ server; the delegate only receives)::
 
     P1 → P2  ReshareOffer     C_1 (server's commitments), f_1(1)           P2 checks f_1(1), C_10 = Q1
-    P2 → P1  ReshareDealing   C_2, f_2(2), f_2(3) sealed to the delegate   P1 checks f_2(2), C_20 = Q − Q1
-    P1 → P2  ReshareOpen      N', Πmod(N'), ckey' = Enc_N'(x1')            x1' = λ_2·s_2, x2' = λ_1·s_1
+    P2 → P1  ReshareDealing   C_2, f_2(2), f_2(3) sealed to the delegate,  P1 checks f_2(2), C_20 = Q − Q1
+                              the client's ring-Pedersen parameters with Πprm
+    P1 → P2  ReshareOpen      key proof for N' (Πmod, Πprm, Πfac),         x1' = λ_2·s_2, x2' = λ_1·s_1
+                              ckey' = Enc_N'(x1') with Πlog* against Q1' = λ_2·(s_2·G), N' ≠ N
     P2 → P1  ReshareConfirm   Schnorr PoK of x2' for Q − x1'·G             P1 switches to (x1', N')
 
 Not proven: correct dealing beyond Feldman (a dealer's polynomial is only checked against its own
-commitments), that ``ckey'`` encrypts ``x1'`` (no PDL proof, as at key generation), and erasure of
-old shares (an old delegate share plus a *stale copy* of a current holder's old share still
-combine — revocation assumes old shares are gone).
+commitments) and erasure of old shares (an old delegate share plus a *stale copy* of a current
+holder's old share still combine — revocation assumes old shares are gone).
 """
 
 from __future__ import annotations
 
-import hashlib
 import secrets
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -44,19 +44,32 @@ from typing import Any
 from actionmfa.errors import WalletProofInvalidError
 from actionmfa.wallet.codec import b64_to_int, int_to_b64
 from actionmfa.wallet.curve import ORDER, Point, add_points, base_mul, point_from_hex, point_mul, point_to_hex
-from actionmfa.wallet.ecdsa2p import (
-    MOD_PROOF_CONTEXT,
-    ClientKeyShare,
+from actionmfa.wallet.ecdsa2p import ClientKeyShare, ServerKeyShare
+from actionmfa.wallet.keyproofs import (
+    ClientRing,
+    EncryptedShare,
+    KeyProof,
     PreparedPaillier,
-    ServerKeyShare,
-    check_paillier_public,
+    encrypt_share,
+    prove_key,
+    verify_key,
+    verify_key_without_ring,
 )
-from actionmfa.wallet.messages import ShareProofMessage, scalar_field
+from actionmfa.wallet.messages import (
+    ShareProofMessage,
+    encrypted_share_field,
+    key_proof_field,
+    ring_field,
+    scalar_field,
+)
 from actionmfa.wallet.messages import field_error as _bad
 from actionmfa.wallet.messages import hex32_field as _hex32
 from actionmfa.wallet.messages import str_field as _str
-from actionmfa.wallet.paillier import DEFAULT_MODULUS_BITS, PaillierPublicKey, PaillierSecretKey
+from actionmfa.wallet.paillier import PaillierPublicKey
 from actionmfa.wallet.proofs import ModProof, SchnorrProof
+from actionmfa.wallet.transcript import Role, session_id
+from actionmfa.wallet.zk.ring import PrmProof, RingParams
+from actionmfa.wallet.zk.sizes import MIN_MODULUS_BITS
 
 __all__ = [
     "DELEGATE_INDEX",
@@ -111,9 +124,8 @@ def holders_of(scheme: ThresholdScheme) -> tuple[int, ...]:
 
 
 def reshare_session_id(wallet_id: str, ceremony_id: str, key_version: int, scheme: ThresholdScheme) -> bytes:
-    parts = (b"actionmfa/reshare/v1", wallet_id.encode(), ceremony_id.encode(), str(key_version).encode(),
-             scheme.value.encode())
-    return hashlib.sha256(b"".join(len(p).to_bytes(4, "big") + p for p in parts)).digest()
+    return session_id("reshare", wallet_id=wallet_id, ceremony_id=ceremony_id, key_version=key_version,
+                      extra=(scheme.value.encode(),))
 
 
 # --- Shamir / Feldman over the secp256k1 order ----------------------------------------------------
@@ -263,10 +275,11 @@ class ReshareDealing:
     commitments: tuple[Point, ...]  # the user's (C_20 = Q2)
     sub_share: int  # f_2(SERVER_INDEX)
     sealed_delegate_share: dict[str, str] | None  # f_2(DELEGATE_INDEX), sealed to the delegate's key
+    ring: ClientRing
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {"commitments": _commitments_json(self.commitments),
-                               "subShare": format(self.sub_share, "064x")}
+                               "subShare": format(self.sub_share, "064x"), "ring": self.ring.to_json()}
         if self.sealed_delegate_share is not None:
             out["sealedDelegateShare"] = self.sealed_delegate_share
         return out
@@ -277,28 +290,28 @@ class ReshareDealing:
         if sealed is not None and (not isinstance(sealed, dict)
                                    or not all(isinstance(k, str) and isinstance(v, str) for k, v in sealed.items())):
             raise _bad("sealedDelegateShare")
-        return cls(_commitments(data, "commitments"), _scalar(data, "subShare"), sealed)
+        return cls(_commitments(data, "commitments"), _scalar(data, "subShare"), sealed, ring_field(data))
 
 
 @dataclass(frozen=True)
 class ReshareOpen:
-    paillier_n: int
-    ckey: int
-    mod_proof: ModProof
+    key_proof: KeyProof
+    encrypted_share: EncryptedShare
+
+    @property
+    def paillier_n(self) -> int:
+        return self.key_proof.n
+
+    @property
+    def ckey(self) -> int:
+        return self.encrypted_share.ckey
 
     def to_json(self) -> dict[str, Any]:
-        return {"N": int_to_b64(self.paillier_n), "ckey": int_to_b64(self.ckey), "modProof": self.mod_proof.to_json()}
+        return {"keyProof": self.key_proof.to_json(), "encryptedShare": self.encrypted_share.to_json()}
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> ReshareOpen:
-        mod = data.get("modProof")
-        if not isinstance(mod, dict):
-            raise _bad("modProof")
-        try:
-            n, ckey = b64_to_int(_str(data, "N")), b64_to_int(_str(data, "ckey"))
-        except ValueError as exc:
-            raise _bad("N") from exc
-        return cls(n, ckey, ModProof.from_json(mod))
+        return cls(key_proof_field(data), encrypted_share_field(data))
 
 
 ReshareConfirm = ShareProofMessage
@@ -316,6 +329,7 @@ class ServerReshareState:
     prepared: PreparedPaillier
     new_x1: int | None = None  # known after the open round
     user_commitments: tuple[Point, ...] | None = None
+    ckey: int | None = None  # ckey' sent in the open round
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -323,22 +337,24 @@ class ServerReshareState:
             "scheme": self.scheme.value,
             "commitments": _commitments_json(self.commitments),
             "subShares": {str(j): format(v, "064x") for j, v in self.sub_shares.items()},
-            "paillier": self.prepared.key.to_json(),
-            "modProof": self.prepared.mod_proof.to_json(),
+            "prepared": self.prepared.to_json(),
         }
         if self.new_x1 is not None:
             out["x1"] = format(self.new_x1, "064x")
         if self.user_commitments is not None:
             out["userCommitments"] = _commitments_json(self.user_commitments)
+        if self.ckey is not None:
+            out["ckey"] = int_to_b64(self.ckey)
         return out
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> ServerReshareState:
-        prepared = PreparedPaillier(PaillierSecretKey.from_json(data["paillier"]), ModProof.from_json(data["modProof"]))
+        prepared = PreparedPaillier.from_json(data["prepared"])
         subs = {int(j): int(v, 16) for j, v in dict(data["subShares"]).items()}
         return cls(_hex32(data, "sid"), _scheme(data, "scheme"), _commitments(data, "commitments"), subs, prepared,
                    _scalar(data, "x1") if "x1" in data else None,
-                   _commitments(data, "userCommitments") if "userCommitments" in data else None)
+                   _commitments(data, "userCommitments") if "userCommitments" in data else None,
+                   b64_to_int(data["ckey"]) if "ckey" in data else None)
 
 
 @dataclass(frozen=True)
@@ -348,6 +364,7 @@ class ClientReshareState:
     server_commitments: tuple[Point, ...]
     commitments: tuple[Point, ...]
     new_share: int  # s_1 = f_1(1) + f_2(1), checked
+    ring: RingParams  # the client's own ring-Pedersen parameters
 
 
 def server_reshare_begin(sid: bytes, share: ServerKeyShare, scheme: ThresholdScheme,
@@ -359,7 +376,7 @@ def server_reshare_begin(sid: bytes, share: ServerKeyShare, scheme: ThresholdSch
 
 
 def client_reshare_respond(
-    sid: bytes, share: ClientKeyShare, offer: ReshareOffer, *,
+    sid: bytes, share: ClientKeyShare, offer: ReshareOffer, ring: ClientRing, *,
     seal_for_delegate: Callable[[int], dict[str, str]] | None = None,
 ) -> tuple[ReshareDealing, ClientReshareState]:
     """P2, round 2: check the server's dealing, deal x2. The delegate's sub-share leaves this device
@@ -377,8 +394,9 @@ def client_reshare_respond(
         sealed = seal_for_delegate(dealing.sub_shares[DELEGATE_INDEX])
     new_share = _combine(USER_INDEX, [(offer.sub_share, offer.commitments),
                                       (dealing.sub_shares[USER_INDEX], dealing.commitments)], share.public_key)
-    message = ReshareDealing(dealing.commitments, dealing.sub_shares[SERVER_INDEX], sealed)
-    return message, ClientReshareState(sid, offer.scheme, offer.commitments, dealing.commitments, new_share)
+    message = ReshareDealing(dealing.commitments, dealing.sub_shares[SERVER_INDEX], sealed, ring)
+    return message, ClientReshareState(sid, offer.scheme, offer.commitments, dealing.commitments, new_share,
+                                       ring.params)
 
 
 def server_reshare_open(share: ServerKeyShare, state: ServerReshareState,
@@ -392,32 +410,33 @@ def server_reshare_open(share: ServerKeyShare, state: ServerReshareState,
     s2 = _combine(SERVER_INDEX, [(state.sub_shares[SERVER_INDEX], state.commitments),
                                  (message.sub_share, message.commitments)], share.public_key)
     new_x1 = additive_share(SERVER_INDEX, s2, USER_PAIR)
-    key = state.prepared.key
-    if key.n == share.paillier.n:  # wallet-crypto.md §5.B: never keep the old Paillier key
+    prepared = state.prepared
+    if prepared.key.n == share.paillier.n:  # wallet-crypto.md §5.B: never keep the old Paillier key
         raise WalletProofInvalidError("A reshare needs a new Paillier key")
-    opening = ReshareOpen(key.n, key.public.encrypt(new_x1), state.prepared.mod_proof)
+    client_ring = message.ring.params
+    encrypted = encrypt_share(prepared, client_ring, state.sid, new_x1)
+    opening = ReshareOpen(prove_key(prepared, client_ring, state.sid), encrypted)
     new_state = ServerReshareState(state.sid, state.scheme, state.commitments, state.sub_shares, state.prepared,
-                                   new_x1, message.commitments)
+                                   new_x1, message.commitments, encrypted.ckey)
     return opening, new_state
 
 
 def client_reshare_finish(
     share: ClientKeyShare, state: ClientReshareState, message: ReshareOpen, *,
-    min_modulus_bits: int = DEFAULT_MODULUS_BITS,
+    min_modulus_bits: int = MIN_MODULUS_BITS,
 ) -> tuple[ClientKeyShare, ReshareConfirm]:
-    """P2, round 4: the new additive pair share x2' = λ_1·s_1, checks, and a key confirmation."""
-    check_paillier_public(message.paillier_n, message.ckey, min_modulus_bits=min_modulus_bits)
-    if message.paillier_n == share.paillier.n:
-        raise WalletProofInvalidError("A reshare needs a new Paillier key")
-    message.mod_proof.verify(message.paillier_n, MOD_PROOF_CONTEXT)
+    """P2, round 4: the new additive pair share x2' = λ_1·s_1, checks (the new key and ckey'
+    against Q1'), and a key confirmation."""
     dealers = [state.server_commitments, state.commitments]
     new_x2 = additive_share(USER_INDEX, state.new_share, USER_PAIR)
     new_q1 = point_mul(public_share_of(SERVER_INDEX, dealers), lagrange_at_zero(SERVER_INDEX, USER_PAIR))
     new_q2 = base_mul(new_x2)
     if add_points(new_q1, new_q2).format() != share.public_key.format():
         raise WalletProofInvalidError("Reshared shares do not add up to the wallet key")
-    new_share = ClientKeyShare(new_x2, share.public_key, new_q1, PaillierPublicKey(message.paillier_n), message.ckey)
-    return new_share, ReshareConfirm(SchnorrProof.prove(state.sid, new_x2, new_q2))
+    proven = verify_key(message.key_proof, message.encrypted_share, state.ring, state.sid, new_q1,
+                        min_modulus_bits=min_modulus_bits, previous_n=share.paillier.n)
+    new_share = ClientKeyShare(new_x2, share.public_key, new_q1, proven.paillier, proven.ckey, proven.ring)
+    return new_share, ReshareConfirm(SchnorrProof.prove(state.sid, new_x2, new_q2, role=Role.CLIENT))
 
 
 def server_reshare_confirm(share: ServerKeyShare, state: ServerReshareState,
@@ -429,8 +448,8 @@ def server_reshare_confirm(share: ServerKeyShare, state: ServerReshareState,
         new_q2 = add_points(share.public_key, point_mul(base_mul(state.new_x1), ORDER - 1))
     except ValueError as exc:
         raise WalletProofInvalidError("Degenerate reshare") from exc
-    message.proof.verify(state.sid, new_q2)
-    return ServerKeyShare(state.new_x1, state.prepared.key, share.public_key)
+    message.proof.verify(state.sid, new_q2, role=Role.CLIENT)
+    return ServerKeyShare(state.new_x1, state.prepared.key, share.public_key, state.prepared.ring, state.ckey)
 
 
 # --- a signing pair other than (user, server) -------------------------------------------------
@@ -438,28 +457,38 @@ def server_reshare_confirm(share: ServerKeyShare, state: ServerReshareState,
 
 @dataclass(frozen=True)
 class PairSetup:
-    """What P1 of a new signing pair sends P2: its public additive share, N, Πmod, ckey = Enc(x1)."""
+    """What P1 of a new signing pair sends P2: its public additive share, N with Πmod and the ring
+    parameters with Πprm (key-bound, from the pool), ckey = Enc(x1).
+
+    The delegate receives this in a webhook and has no round in which to send ring-Pedersen
+    parameters, so Πfac and Πlog* (made against the verifier's parameters) are not sent: ckey is
+    not proven here — see docs/wallet-security.md.
+    """
 
     public_share: Point
+    key_id: str
     paillier_n: int
+    ring: RingParams
     ckey: int
     mod_proof: ModProof
+    prm_proof: PrmProof
 
     def to_json(self) -> dict[str, Any]:
-        return {"Q1": point_to_hex(self.public_share), "N": int_to_b64(self.paillier_n),
-                "ckey": int_to_b64(self.ckey), "modProof": self.mod_proof.to_json()}
+        return {"Q1": point_to_hex(self.public_share), "keyId": self.key_id, "N": int_to_b64(self.paillier_n),
+                "s": int_to_b64(self.ring.s), "t": int_to_b64(self.ring.t), "ckey": int_to_b64(self.ckey),
+                "modProof": self.mod_proof.to_json(), "prmProof": self.prm_proof.to_json()}
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> PairSetup:
-        mod = data.get("modProof")
-        if not isinstance(mod, dict):
-            raise _bad("modProof")
         try:
             q1 = point_from_hex(_str(data, "Q1"))
             n, ckey = b64_to_int(_str(data, "N")), b64_to_int(_str(data, "ckey"))
+            ring = RingParams(n, b64_to_int(_str(data, "s")), b64_to_int(_str(data, "t")))
+            key_id = _str(data, "keyId")
         except ValueError as exc:
             raise _bad("Q1") from exc
-        return cls(q1, n, ckey, ModProof.from_json(mod))
+        return cls(q1, key_id, n, ring, ckey, ModProof.from_json(data.get("modProof")),
+                   PrmProof.from_json(data.get("prmProof")))
 
 
 def server_pair_share(server_shamir: int, public_key: Point, signers: Sequence[int],
@@ -467,16 +496,20 @@ def server_pair_share(server_shamir: int, public_key: Point, signers: Sequence[i
     """P1 (the server, index 2) of the pair ``signers``: additive share and a fresh Paillier key."""
     x1 = additive_share(SERVER_INDEX, server_shamir, signers)
     key = prepared.key
-    setup = PairSetup(base_mul(x1), key.n, key.public.encrypt(x1), prepared.mod_proof)
-    return setup, ServerKeyShare(x1, key, public_key)
+    ckey = key.public.encrypt(x1)
+    setup = PairSetup(base_mul(x1), prepared.key_id, key.n, prepared.ring.public, ckey, prepared.mod_proof,
+                      prepared.prm_proof)
+    return setup, ServerKeyShare(x1, key, public_key, prepared.ring, ckey)
 
 
 def client_pair_share(shamir: DelegateShare, signers: Sequence[int], setup: PairSetup, *,
-                      min_modulus_bits: int = DEFAULT_MODULUS_BITS) -> ClientKeyShare:
-    """P2 of the pair (e.g. the delegate): additive share, checks N and that the shares add up to Q."""
-    check_paillier_public(setup.paillier_n, setup.ckey, min_modulus_bits=min_modulus_bits)
-    setup.mod_proof.verify(setup.paillier_n, MOD_PROOF_CONTEXT)
+                      min_modulus_bits: int = MIN_MODULUS_BITS) -> ClientKeyShare:
+    """P2 of the pair (e.g. the delegate): additive share, checks N (size, trial division, Πmod,
+    Πprm) and that the shares add up to Q."""
+    verify_key_without_ring(setup.key_id, setup.paillier_n, setup.ring, setup.mod_proof, setup.prm_proof,
+                            setup.ckey, min_modulus_bits=min_modulus_bits)
     x2 = additive_share(shamir.index, shamir.share, signers)
     if add_points(setup.public_share, base_mul(x2)).format() != shamir.public_key.format():
         raise WalletProofInvalidError("Pair shares do not add up to the wallet key")
-    return ClientKeyShare(x2, shamir.public_key, setup.public_share, PaillierPublicKey(setup.paillier_n), setup.ckey)
+    return ClientKeyShare(x2, shamir.public_key, setup.public_share, PaillierPublicKey(setup.paillier_n), setup.ckey,
+                          setup.ring)

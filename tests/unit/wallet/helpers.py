@@ -58,7 +58,7 @@ def run_signing(
     ceremony_id: str = "sign-1",
 ) -> e.Signature:
     digest = request.digest()
-    sid = e.sign_session_id("wallet-1", ceremony_id, digest)
+    sid = e.sign_session_id("wallet-1", ceremony_id, digest, key_version=1)
     m1, server_state = e.server_sign_begin(sid, digest)
     m2, client_state = e.client_sign_respond(sid, digest, e.SignCommit.from_json(m1.to_json()))
     server_state = e.ServerSignState.from_json(server_state.to_json())

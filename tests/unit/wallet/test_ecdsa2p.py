@@ -9,6 +9,7 @@ from eth_account.messages import encode_defunct, encode_typed_data
 from actionmfa.errors import WalletProofInvalidError, WalletSignatureInvalidError
 from actionmfa.wallet import ecdsa2p as e
 from actionmfa.wallet.curve import HALF_ORDER, ORDER, add_points, address_of, base_mul
+from actionmfa.wallet.keyproofs import ClientRing
 from actionmfa.wallet.payloads import (
     assemble,
     authorization_request,
@@ -82,11 +83,33 @@ def test_eip7702_authorization_and_type4_transaction(wallet_shares: Shares) -> N
     assert Account.recover_transaction(signed.raw_transaction) == address
 
 
-def test_tampered_client_ciphertext_gives_invalid_signature(wallet_shares: Shares) -> None:
-    """A malicious P2 adds an offset under encryption: P1 must notice (CVE-2023-33242 precondition)."""
+def test_tampered_client_ciphertext_is_refused_by_its_proof(wallet_shares: Shares) -> None:
+    """A malicious P2 adds an offset under encryption: Πaff-g fails, nothing is decrypted."""
     server, client = wallet_shares
     digest = message_request("x").digest()
-    sid = e.sign_session_id("wallet-1", "tampered", digest)
+    sid = e.sign_session_id("wallet-1", "tampered-proof", digest, key_version=1)
+    m1, sstate = e.server_sign_begin(sid, digest)
+    m2, cstate = e.client_sign_respond(sid, digest, m1)
+    m3, sstate = e.server_sign_reveal(sstate, m2)
+    partial = e.client_sign_finish(client, cstate, m3)
+    pk = client.paillier
+    tampered = dataclasses.replace(partial, ciphertext=pk.add(partial.ciphertext, pk.encrypt(2**200)))
+    with pytest.raises(WalletProofInvalidError):
+        e.server_sign_complete(server, sstate, tampered)
+    with pytest.raises(WalletProofInvalidError):
+        e.server_sign_complete(server, sstate, dataclasses.replace(partial, proof=None))
+    assert e.verify_signature(client.public_key, digest, e.server_sign_complete(server, sstate, partial))
+
+
+def test_tampered_client_ciphertext_gives_invalid_signature(wallet_shares: Shares,
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    """With the proof check disabled, the signature check is the last line (CVE-2023-33242)."""
+    from actionmfa.wallet.zk.piaffg import AffgProof
+
+    monkeypatch.setattr(AffgProof, "verify", lambda self, *a, **k: None)
+    server, client = wallet_shares
+    digest = message_request("x").digest()
+    sid = e.sign_session_id("wallet-1", "tampered", digest, key_version=1)
     m1, sstate = e.server_sign_begin(sid, digest)
     m2, cstate = e.client_sign_respond(sid, digest, m1)
     m3, sstate = e.server_sign_reveal(sstate, m2)
@@ -102,8 +125,8 @@ def test_digest_mismatch_between_parties_is_refused(wallet_shares: Shares) -> No
     """The proofs are bound to a sid that contains the digest: a client on another payload fails."""
     digest_a = message_request("pay Alice").digest()
     digest_b = message_request("pay Mallory").digest()
-    sid_a = e.sign_session_id("wallet-1", "c", digest_a)
-    sid_b = e.sign_session_id("wallet-1", "c", digest_b)
+    sid_a = e.sign_session_id("wallet-1", "c", digest_a, key_version=1)
+    sid_b = e.sign_session_id("wallet-1", "c", digest_b, key_version=1)
     m1, sstate = e.server_sign_begin(sid_a, digest_a)
     m2, _ = e.client_sign_respond(sid_b, digest_b, m1)
     with pytest.raises(WalletProofInvalidError):
@@ -113,7 +136,7 @@ def test_digest_mismatch_between_parties_is_refused(wallet_shares: Shares) -> No
 def test_client_rejects_wrong_opening(wallet_shares: Shares) -> None:
     _, client = wallet_shares
     digest = message_request("x").digest()
-    sid = e.sign_session_id("wallet-1", "c2", digest)
+    sid = e.sign_session_id("wallet-1", "c2", digest, key_version=1)
     m1, sstate = e.server_sign_begin(sid, digest)
     m2, cstate = e.client_sign_respond(sid, digest, m1)
     m3, _ = e.server_sign_reveal(sstate, m2)
@@ -122,19 +145,12 @@ def test_client_rejects_wrong_opening(wallet_shares: Shares) -> None:
         e.client_sign_finish(client, cstate, dataclasses.replace(m3, nonce_point=other.nonce_point))
 
 
-def test_client_keygen_rejects_small_modulus(prepared_paillier: e.PreparedPaillier) -> None:
-    sid = e.keygen_session_id("c", "env", "user")
+def test_server_keygen_rejects_bad_client_proof(prepared_paillier: e.PreparedPaillier,
+                                                client_ring: ClientRing) -> None:
+    sid = e.keygen_session_id("c", "env", "user", wallet_id="wallet-1")
     m1, sstate = e.server_keygen_begin(sid, prepared_paillier)
-    m2, cstate = e.client_keygen_respond(sid, m1)
-    m3, _ = e.server_keygen_finish(sstate, m2)
-    with pytest.raises(WalletProofInvalidError):
-        e.client_keygen_finish(cstate, m3)  # default minimum is 2048 bits
-
-
-def test_server_keygen_rejects_bad_client_proof(prepared_paillier: e.PreparedPaillier) -> None:
-    sid = e.keygen_session_id("c", "env", "user")
-    m1, sstate = e.server_keygen_begin(sid, prepared_paillier)
-    m2, _ = e.client_keygen_respond(e.keygen_session_id("other", "env", "user"), m1)
+    m2, _ = e.client_keygen_respond(e.keygen_session_id("other", "env", "user", wallet_id="wallet-1"), m1,
+                                    client_ring)
     with pytest.raises(WalletProofInvalidError):
         e.server_keygen_finish(sstate, m2)
 

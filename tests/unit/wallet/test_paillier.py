@@ -22,7 +22,7 @@ def test_safe_blum_prime_small() -> None:
 
 def test_key_is_blum_and_exact_size(paillier_key: PaillierSecretKey) -> None:
     assert paillier_key.p % 4 == 3 and paillier_key.q % 4 == 3
-    assert paillier_key.n.bit_length() == 1024
+    assert paillier_key.n.bit_length() == 2048
 
 
 def test_encrypt_decrypt_and_homomorphism(paillier_key: PaillierSecretKey) -> None:
@@ -80,13 +80,15 @@ def test_keypool_without_thread_generates_inline() -> None:
 
 @pytest.mark.slow
 def test_process_key_generator_returns_a_proven_key() -> None:
-    from actionmfa.wallet.ecdsa2p import MOD_PROOF_CONTEXT
     from actionmfa.wallet.keypool import ProcessKeyGenerator
+    from actionmfa.wallet.keyproofs import verify_key_without_ring
 
-    generator = ProcessKeyGenerator(1024, safe_primes=False)
+    generator = ProcessKeyGenerator(2048, safe_primes=False)
     try:
         prepared = generator()
     finally:
         generator.close()
-    assert prepared.key.n.bit_length() == 1024
-    prepared.mod_proof.verify(prepared.key.n, MOD_PROOF_CONTEXT)
+    assert prepared.key.n.bit_length() == 2048
+    pk = prepared.key.public
+    verify_key_without_ring(prepared.key_id, pk.n, prepared.ring.public, prepared.mod_proof, prepared.prm_proof,
+                            pk.encrypt(1))

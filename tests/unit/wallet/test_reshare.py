@@ -16,10 +16,9 @@ from actionmfa.wallet import delegation as dg
 from actionmfa.wallet import ecdsa2p as e
 from actionmfa.wallet import reshare as rs
 from actionmfa.wallet.curve import ORDER, address_of, base_mul
-from actionmfa.wallet.paillier import generate_paillier_key
 from actionmfa.wallet.payloads import message_request
+from tests import wallet_keys
 
-from .conftest import TEST_MODULUS_BITS
 from .helpers import run_signing
 
 Shares = tuple[e.ServerKeyShare, e.ClientKeyShare]
@@ -27,7 +26,7 @@ Shares = tuple[e.ServerKeyShare, e.ClientKeyShare]
 
 @pytest.fixture(scope="module")
 def fresh_keys() -> list[e.PreparedPaillier]:
-    return [e.PreparedPaillier.from_key(generate_paillier_key(TEST_MODULUS_BITS)) for _ in range(3)]
+    return list(wallet_keys.server_keys()[1:4])
 
 
 @pytest.fixture(scope="module")
@@ -53,11 +52,10 @@ def _reshare(server: e.ServerKeyShare, client: e.ClientKeyShare, scheme: rs.Thre
 
     m1, sstate = rs.server_reshare_begin(sid, server, scheme, prepared)
     m2, cstate = rs.client_reshare_respond(sid, client, rs.ReshareOffer.from_json(m1.to_json()),
-                                           seal_for_delegate=seal)
+                                           wallet_keys.client_ring(), seal_for_delegate=seal)
     m3, sstate = rs.server_reshare_open(server, rs.ServerReshareState.from_json(sstate.to_json()),
                                         rs.ReshareDealing.from_json(m2.to_json()))
-    new_client, confirm = rs.client_reshare_finish(client, cstate, rs.ReshareOpen.from_json(m3.to_json()),
-                                                   min_modulus_bits=TEST_MODULUS_BITS)
+    new_client, confirm = rs.client_reshare_finish(client, cstate, rs.ReshareOpen.from_json(m3.to_json()))
     new_server = rs.server_reshare_confirm(server, rs.ServerReshareState.from_json(sstate.to_json()),
                                            rs.ReshareConfirm.from_json(confirm.to_json()))
     if rs.DELEGATE_INDEX in rs.holders_of(scheme):
@@ -74,7 +72,7 @@ def _sign_with_pair(server_shamir: int, delegate: rs.DelegateShare, prepared: e.
                     text: str) -> e.Signature:
     signers = (rs.SERVER_INDEX, rs.DELEGATE_INDEX)
     setup, server_pair = rs.server_pair_share(server_shamir, delegate.public_key, signers, prepared)
-    client_pair = rs.client_pair_share(delegate, signers, setup, min_modulus_bits=TEST_MODULUS_BITS)
+    client_pair = rs.client_pair_share(delegate, signers, setup)
     return run_signing(server_pair, client_pair, message_request(text), ceremony_id="delegate-sign")
 
 
@@ -148,11 +146,11 @@ def test_user_refuses_a_server_dealing_that_changes_the_key(
     rogue = e.ServerKeyShare((server.x1 + 1) % ORDER, server.paillier, server.public_key)
     offer, _ = rs.server_reshare_begin(sid, rogue, rs.ThresholdScheme.TWO_OF_THREE, fresh_keys[0])
     with pytest.raises(WalletProofInvalidError):
-        rs.client_reshare_respond(sid, client, offer, seal_for_delegate=lambda v: {})
+        rs.client_reshare_respond(sid, client, offer, wallet_keys.client_ring(), seal_for_delegate=lambda v: {})
     honest, _ = rs.server_reshare_begin(sid, server, rs.ThresholdScheme.TWO_OF_THREE, fresh_keys[0])
     tampered = rs.ReshareOffer(honest.scheme, honest.commitments, (honest.sub_share + 1) % ORDER)
     with pytest.raises(WalletProofInvalidError):
-        rs.client_reshare_respond(sid, client, tampered, seal_for_delegate=lambda v: {})
+        rs.client_reshare_respond(sid, client, tampered, wallet_keys.client_ring(), seal_for_delegate=lambda v: {})
 
 
 def test_server_refuses_tampered_user_dealing_and_the_old_paillier_key(
@@ -161,8 +159,8 @@ def test_server_refuses_tampered_user_dealing_and_the_old_paillier_key(
     server, client = wallet_shares
     sid = rs.reshare_session_id("wallet-1", "r", 1, rs.ThresholdScheme.TWO_OF_TWO)
     offer, sstate = rs.server_reshare_begin(sid, server, rs.ThresholdScheme.TWO_OF_TWO, fresh_keys[0])
-    dealing, _ = rs.client_reshare_respond(sid, client, offer)
-    bad = rs.ReshareDealing(dealing.commitments, (dealing.sub_share + 1) % ORDER, None)
+    dealing, _ = rs.client_reshare_respond(sid, client, offer, wallet_keys.client_ring())
+    bad = rs.ReshareDealing(dealing.commitments, (dealing.sub_share + 1) % ORDER, None, dealing.ring)
     with pytest.raises(WalletProofInvalidError):
         rs.server_reshare_open(server, sstate, bad)
     _, same_key_state = rs.server_reshare_begin(sid, server, rs.ThresholdScheme.TWO_OF_TWO, prepared_paillier)
@@ -192,8 +190,7 @@ def test_revoke_back_to_two_of_two_keeps_address_and_stale_delegate_share_is_use
     assert mix_server % ORDER != key and mix_user % ORDER != key
     with pytest.raises(WalletProofInvalidError):  # the 2P setup itself refuses the stale combination
         rs.client_pair_share(delegate, (2, 3), rs.server_pair_share(new_server_shamir, server.public_key, (2, 3),
-                                                                     fresh_keys[2])[0],
-                             min_modulus_bits=TEST_MODULUS_BITS)
+                                                                     fresh_keys[2])[0])
     # …while before revocation the same delegate share did combine with the then-current server share.
     old_server_shamir = rs.shamir_from_additive(rs.SERVER_INDEX, s3.x1, pair)
     assert (rs.additive_share(2, old_server_shamir, (2, 3)) + rs.additive_share(3, delegate.share, (2, 3))) % ORDER \
@@ -216,3 +213,12 @@ def test_envelope_round_trip_and_hmac(delegate_key: rsa.RSAPrivateKey) -> None:
     assert not dg.verify_body(b"k" * 32, body + b" ", sig)
     with pytest.raises(ValueError):
         dg.load_rsa_public_key(_pem(rsa.generate_private_key(public_exponent=65537, key_size=1024)))  # noqa: S505 - refused
+
+
+def test_reshare_ckey_encrypting_an_offset_is_refused(wallet_shares: Shares, fresh_keys: list[e.PreparedPaillier],
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    from tests.wallet_attacks import shifted_encrypt_share
+
+    monkeypatch.setattr(rs, "encrypt_share", shifted_encrypt_share(2**900))
+    with pytest.raises(WalletProofInvalidError):
+        _reshare(*wallet_shares, rs.ThresholdScheme.TWO_OF_TWO, fresh_keys[0], ceremony="reshare-cheat")

@@ -8,21 +8,23 @@ a token the gate accepts for this payload only.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from fastapi import APIRouter
 from pydantic import Field
 
 from actionmfa.api.deps import AuthDep, MfaDep
-from actionmfa.api.schemas import ErrorBody, WireModel
+from actionmfa.api.responses import FULL_SESSION
+from actionmfa.api.schemas import WireModel
+from actionmfa.api.wallet_wire import SignKind
 
-router = APIRouter(tags=["mfa"])
+router = APIRouter(tags=["mfa"], responses=FULL_SESSION)
 
 
 class ApprovalBody(WireModel):
-    action: str = Field(max_length=64, description="wallet.waas.sign or wallet.waas.export")
-    kind: str | None = Field(
-        default=None, max_length=32, description="signMessage's kind (solTransaction/solMessage for Solana)"
+    action: Literal["wallet.waas.sign", "wallet.waas.export"]
+    kind: SignKind | None = Field(
+        default=None, description="signMessage's kind (solTransaction/solMessage for Solana); required to sign"
     )
     payload: Any = Field(default=None, description="signMessage's payload (for wallet.waas.sign)")
     abi: list[dict[str, Any]] | None = Field(
@@ -49,7 +51,6 @@ class ApprovalResponse(WireModel):
     "/approvals",
     response_model=ApprovalResponse,
     operation_id="createApproval",
-    responses={401: {"model": ErrorBody}, 413: {"model": ErrorBody}, 422: {"model": ErrorBody}},
 )
 def create_approval(body: ApprovalBody, ctx: AuthDep, mfa: MfaDep) -> ApprovalResponse:
     approval = mfa.approvals.create(

@@ -9,6 +9,7 @@ the settings page with the message.
 from __future__ import annotations
 
 from dataclasses import fields
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -20,6 +21,7 @@ from fastapi.templating import Jinja2Templates
 from actionmfa.api.deps import ConfigDep, OperatorDep
 from actionmfa.api.routers.mfa_admin import MAX_CURSOR
 from actionmfa.errors import ActionMFAError, UnauthorizedError
+from actionmfa.services.operator.audit_filter import AuditFilter
 from actionmfa.services.operator.dashboard import COOKIE_NAME, SESSION_SECONDS, Dashboard, DashboardSession
 
 router = APIRouter(prefix="/dashboard", include_in_schema=False)
@@ -135,21 +137,77 @@ async def save_environment(env_id: str, request: Request, operator: OperatorDep)
     return await run_in_threadpool(save)
 
 
+def _when(text: str | None) -> datetime | None:
+    """A ``datetime-local`` field (UTC) or an ISO time; empty or unreadable means no bound."""
+    if not text:
+        return None
+    try:
+        when = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    return when if when.tzinfo else when.replace(tzinfo=UTC)
+
+
 @router.get("/environments/{env_id}/audit", response_class=HTMLResponse, response_model=None)
 def audit_page(
     env_id: str,
     request: Request,
     operator: OperatorDep,
     cursor: Annotated[int | None, Query(ge=1, le=MAX_CURSOR)] = None,
+    user: Annotated[str, Query(max_length=64)] = "",
+    event: Annotated[str, Query(max_length=64)] = "",
+    outcome: Annotated[str, Query(max_length=64)] = "",
+    since: Annotated[str, Query(max_length=40)] = "",
+    until: Annotated[str, Query(max_length=40)] = "",
 ) -> Response:
+    filters = AuditFilter(user.strip(), event.strip(), outcome.strip(), _when(since), _when(until))
     try:
         session = _session(request, operator.dashboard)
-        page = operator.dashboard.audit(session, env_id, cursor)
+        page = operator.dashboard.audit(session, env_id, cursor, filters)
     except UnauthorizedError:
         return _to_login()
     except ActionMFAError as err:
         return _render(request, "error.html", status=err.status, error=err.message)
-    return _render(request, "audit.html", **_fields(page))
+    query = {k: v for k, v in {"user": user, "event": event, "outcome": outcome, "since": since,
+                               "until": until}.items() if v}
+    return _render(request, "audit.html", **_fields(page), query=query, since=since, until=until)
+
+
+async def _user_action(request: Request, operator: Any, env_id: str, act: Any) -> Response:
+    form = {k: str(v) for k, v in (await request.form()).items()}
+    dashboard = operator.dashboard
+
+    def run() -> Response:
+        try:
+            session = _session(request, dashboard)
+        except UnauthorizedError:
+            return _to_login()
+        try:
+            message = act(dashboard, session, form)
+        except ActionMFAError as err:
+            return _render(request, "error.html", status=err.status, error=err.message)
+        page = dashboard.users(session, env_id, None)
+        return _render(request, "users.html", **_fields(page), done=message)
+
+    return await run_in_threadpool(run)
+
+
+@router.post("/environments/{env_id}/users/{user_id}/reset-mfa", response_class=HTMLResponse, response_model=None)
+async def reset_user_mfa(env_id: str, user_id: str, request: Request, operator: OperatorDep) -> Response:
+    def act(dashboard: Dashboard, session: DashboardSession, form: dict[str, str]) -> str:
+        dashboard.reset_mfa(session, env_id, user_id, form)
+        return f"MFA reset for user {user_id}: methods, recovery codes, tokens and lockout removed."
+
+    return await _user_action(request, operator, env_id, act)
+
+
+@router.post("/environments/{env_id}/wallets/{wallet_id}/unlock", response_class=HTMLResponse, response_model=None)
+async def unlock_wallet(env_id: str, wallet_id: str, request: Request, operator: OperatorDep) -> Response:
+    def act(dashboard: Dashboard, session: DashboardSession, form: dict[str, str]) -> str:
+        changed = dashboard.unlock_wallet(session, env_id, wallet_id, form)
+        return f"Wallet {wallet_id} unlocked." if changed else f"Wallet {wallet_id} was not locked."
+
+    return await _user_action(request, operator, env_id, act)
 
 
 @router.get("/environments/{env_id}/users", response_class=HTMLResponse, response_model=None)

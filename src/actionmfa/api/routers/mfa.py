@@ -13,7 +13,7 @@ from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from actionmfa.api.deps import AuthDep, CoreDep, MfaDep, PendingAuthDep, ProofDep, require_full_scope
-from actionmfa.api.responses import FULL_SESSION, SESSION, errors
+from actionmfa.api.responses import FULL_SESSION, SESSION, errors, links
 from actionmfa.api.schemas import ApprovalDigest, CreateMfaToken, ScopeName, VerifyResponse, WireModel
 from actionmfa.api.views import mfa_verify_response
 from actionmfa.domain.actions import MFAAction, MFADeviceType
@@ -125,7 +125,9 @@ class RequiredForAction(Answer):
     required: bool
 
 
-@router.get("/users/mfa/register/totp", operation_id="registerTotpMfaDevice", responses=errors(403, 409))
+@router.get("/users/mfa/register/totp", operation_id="registerTotpMfaDevice", responses=errors(403, 409),
+            openapi_extra=links(200, getTotpQrCode={"deviceId": "$response.body#/id"},
+                                getMfaDevice={"mfaDeviceId": "$response.body#/id"}))
 def register_totp(proof: ProofDep, ctx: PendingAuthDep, mfa: MfaDep) -> TotpRegistration:
     reg = mfa.totp.register_totp(ctx, proof)
     return TotpRegistration(id=reg.id, type="totp", secret=reg.secret, uri=reg.uri)
@@ -185,7 +187,9 @@ def regenerate_recovery_codes(proof: ProofDep, ctx: PendingAuthDep, mfa: MfaDep)
     return RecoveryCodes(count=len(codes), recoveryCodes=codes)
 
 
-@router.get("/users/mfa", operation_id="getUserMfaDevices")
+@router.get("/users/mfa", operation_id="getUserMfaDevices",
+            openapi_extra=links(200, getMfaDevice={"mfaDeviceId": "$response.body#/devices/0/id"},
+                                updateUserMfaDevice={"mfaDeviceId": "$response.body#/devices/0/id"}))
 def list_devices(ctx: PendingAuthDep, mfa: MfaDep) -> MfaDevices:
     devices = mfa.devices.list_devices(ctx)
     return MfaDevices.model_validate({"count": len(devices), "devices": devices})

@@ -14,9 +14,9 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from actionmfa.api.deps import WalletsDep
 from actionmfa.api.responses import errors
 from actionmfa.api.schemas import WireModel
-from actionmfa.api.wallet_wire import CeremonyRound, SignatureResult, SignOpened
+from actionmfa.api.wallet_wire import CeremonyRound, EvmSignKind, SignatureResult, SignOpened
 from actionmfa.errors import UnauthorizedError
-from actionmfa.wallet.payloads import PayloadKind, SignRequest
+from actionmfa.wallet.payloads import SignRequest
 
 router = APIRouter(tags=["wallets"], responses=errors(401, 403, 404, 409, 423, 429))
 
@@ -28,12 +28,12 @@ AuthorizationHeader = Annotated[
 
 
 class DelegatedSignOpen(WireModel):
-    kind: PayloadKind
+    kind: EvmSignKind
     payload: Any
 
 
 class DelegatedSignRound(WireModel):
-    kind: PayloadKind
+    kind: EvmSignKind
     payload: Any
     message: dict[str, Any]
 
@@ -58,7 +58,7 @@ def open_delegated_sign(environmentId: str, walletId: str, body: DelegatedSignOp
 def delegated_sign_nonce(environmentId: str, walletId: str, ceremonyId: str, body: DelegatedSignRound,
                          wallets: WalletsDep, authorization: AuthorizationHeader = None) -> CeremonyRound:
     api_key = _api_key(authorization)
-    request = SignRequest.from_json({"kind": body.kind.value, "payload": body.payload})
+    request = SignRequest.from_json({"kind": body.kind, "payload": body.payload})
     return CeremonyRound.model_validate(
         wallets.delegated.nonce(environmentId, walletId, api_key, ceremonyId, request, body.message))
 
@@ -67,6 +67,6 @@ def delegated_sign_nonce(environmentId: str, walletId: str, ceremonyId: str, bod
 def delegated_sign_complete(environmentId: str, walletId: str, ceremonyId: str, body: DelegatedSignRound,
                             wallets: WalletsDep, authorization: AuthorizationHeader = None) -> SignatureResult:
     api_key = _api_key(authorization)
-    request = SignRequest.from_json({"kind": body.kind.value, "payload": body.payload})
+    request = SignRequest.from_json({"kind": body.kind, "payload": body.payload})
     return SignatureResult.model_validate(
         wallets.delegated.complete(environmentId, walletId, api_key, ceremonyId, request, body.message))

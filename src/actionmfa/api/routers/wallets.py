@@ -19,23 +19,25 @@ from fastapi import APIRouter, Depends, Header
 from pydantic import Field
 
 from actionmfa.api.deps import AuthDep, MetaDep, ProofDep, WalletsDep
-from actionmfa.api.responses import FULL_SESSION, errors
+from actionmfa.api.responses import FULL_SESSION, errors, links
 from actionmfa.api.schemas import WireModel
 from actionmfa.api.wallet_wire import (
     CeremonyRound,
+    EvmSignKind,
     ExportedShare,
     KeygenFinished,
     KeygenOpened,
     SignatureResult,
+    SignKind,
     SignOpened,
     WalletCeremonyOpened,
     WalletList,
     WalletUpdated,
 )
 from actionmfa.domain.wallets import CeremonyKind, Chain
-from actionmfa.wallet.payloads import PayloadKind, SignRequest
+from actionmfa.wallet.payloads import SignRequest
 from actionmfa.wallet.reshare import ThresholdScheme
-from actionmfa.wallet.solana.payloads import SolanaPayloadKind, SolanaSignRequest, is_solana_kind
+from actionmfa.wallet.solana.payloads import SolanaSignRequest, is_solana_kind
 
 router = APIRouter(tags=["wallets"], responses=FULL_SESSION | errors(409, 423, 429))
 
@@ -49,15 +51,21 @@ class RoundBody(WireModel):
 
 
 class SignOpenBody(WireModel):
-    kind: PayloadKind | SolanaPayloadKind
+    kind: SignKind
     payload: Any
 
 
 class SignRoundBody(WireModel):
-    kind: PayloadKind | SolanaPayloadKind
+    kind: SignKind
     payload: Any
     message: dict[str, Any]
     keyVersion: int | None = None  # the share version the client signs with (refused if stale)
+
+
+class SignNonceBody(SignRoundBody):
+    """The nonce round is two-party ECDSA's (EVM kinds); FROST (Solana) goes from open to complete."""
+
+    kind: EvmSignKind
 
 
 class ReshareBody(WireModel):
@@ -79,14 +87,15 @@ class ExportBody(WireModel):
 
 
 def _request(body: SignOpenBody | SignRoundBody) -> SignRequest:
-    return SignRequest.from_json({"kind": body.kind.value, "payload": body.payload})
+    return SignRequest.from_json({"kind": body.kind, "payload": body.payload})
 
 
 def request_id_header(x_dyn_request_id: str | None = Header(default=None, alias="x-dyn-request-id")) -> str | None:
     return x_dyn_request_id
 
 
-@router.post("/waas/create", operation_id="createWaasAccount")
+@router.post("/waas/create", operation_id="createWaasAccount",
+             openapi_extra=links(200, completeWaasAccount={"ceremonyId": "$response.body#/ceremonyId"}))
 def open_keygen(body: CreateBody, ctx: AuthDep, wallets: WalletsDep) -> KeygenOpened:
     if body.chain == Chain.SOL.value:
         return KeygenOpened.model_validate(wallets.solana.keygen.open_keygen(ctx))
@@ -105,7 +114,9 @@ def list_wallets(ctx: AuthDep, wallets: WalletsDep) -> WalletList:
     return WalletList.model_validate({"wallets": [w.to_json() for w in wallets.keygen.list_wallets(ctx)]})
 
 
-@router.post("/waas/{walletId}/signMessage", operation_id="signMessage")
+@router.post("/waas/{walletId}/signMessage", operation_id="signMessage",
+             openapi_extra=links(200, signMessageNonce={"walletId": "$request.path.walletId",
+                                                        "ceremonyId": "$response.body#/ceremonyId"}))
 def open_sign(walletId: str, body: SignOpenBody, proof: ProofDep, ctx: AuthDep, wallets: WalletsDep) -> SignOpened:
     request = body.model_dump(mode="json")
     if is_solana_kind(body.kind):
@@ -115,7 +126,7 @@ def open_sign(walletId: str, body: SignOpenBody, proof: ProofDep, ctx: AuthDep, 
 
 
 @router.post("/waas/{walletId}/signMessage/{ceremonyId}/nonce", operation_id="signMessageNonce")
-def sign_nonce(walletId: str, ceremonyId: str, body: SignRoundBody, ctx: AuthDep,
+def sign_nonce(walletId: str, ceremonyId: str, body: SignNonceBody, ctx: AuthDep,
                wallets: WalletsDep) -> CeremonyRound:
     return CeremonyRound.model_validate(wallets.signing.sign_nonce(ctx, walletId, ceremonyId, _request(body),
                                                                    body.message, key_version=body.keyVersion))

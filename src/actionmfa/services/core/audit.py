@@ -58,6 +58,7 @@ class AuditEvent(StrEnum):
     WALLET_SIGN_OPENED = "wallet.sign_opened"
     WALLET_SIGNED = "wallet.signed"
     WALLET_SIGNATURE_INVALID = "wallet.signature_invalid"
+    WALLET_SIGN_PROOF_INVALID = "wallet.sign_proof_invalid"
     WALLET_REFRESH_OPENED = "wallet.refresh_opened"
     WALLET_REFRESHED = "wallet.refreshed"
     WALLET_EXPORTED = "wallet.exported"

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from actionmfa.clock import Clock, to_epoch
@@ -21,12 +21,15 @@ from actionmfa.crypto import Keyring, constant_time_equal
 from actionmfa.domain.actions import MFAAction, MFADeviceType, TokenBehavior
 from actionmfa.domain.models import Environment, User
 from actionmfa.domain.settings import EnvironmentSettings, MfaActionSetting, SecuritySettings
-from actionmfa.errors import ForbiddenError, UnauthorizedError
+from actionmfa.errors import ForbiddenError, NotFoundError, UnauthorizedError
 from actionmfa.services.core.access import Access
 from actionmfa.services.core.environments import AdminPrincipal
 from actionmfa.services.operator.audit_chain import AuditChain, ChainState
+from actionmfa.services.operator.audit_filter import AuditFilter, filtered_page
 from actionmfa.services.operator.audit_log import AuditLog
 from actionmfa.services.operator.environments import EnvironmentAdmin
+from actionmfa.services.operator.mfa_reset import MfaReset
+from actionmfa.services.operator.user_overview import UserLine, UserOverview
 
 USERS_PER_PAGE = 100
 EVENTS_PER_PAGE = 50
@@ -66,6 +69,8 @@ class UsersPage:
     env: Environment
     users: list[User]
     next_cursor: str | None
+    lines: list[UserLine] = field(default_factory=list)
+    csrf: str = ""
 
 
 @dataclass(frozen=True)
@@ -74,6 +79,7 @@ class AuditEventsPage:
     rows: list[dict[str, Any]]
     next_cursor: int | None
     chain: ChainState | None = None
+    filters: AuditFilter = field(default_factory=lambda: AuditFilter())
 
 
 class Dashboard:
@@ -85,6 +91,8 @@ class Dashboard:
         environments: EnvironmentAdmin,
         audit_log: AuditLog,
         audit_chain: AuditChain | None = None,
+        user_overview: UserOverview | None = None,
+        mfa_reset: MfaReset | None = None,
     ) -> None:
         self.keyring = keyring
         self.clock = clock
@@ -92,6 +100,8 @@ class Dashboard:
         self.environments = environments
         self.audit_log = audit_log
         self.audit_chain = audit_chain
+        self.user_overview = user_overview
+        self.mfa_reset = mfa_reset
 
     # -- sessions --------------------------------------------------------------------------------
     def login(self, admin_token: str) -> str:
@@ -147,13 +157,33 @@ class Dashboard:
     def users(self, session: DashboardSession, env_id: str, cursor: str | None) -> UsersPage:
         env = self.environments.get(session.principal, env_id)
         users = self.environments.users(session.principal, env_id, limit=USERS_PER_PAGE, cursor=cursor)
-        return UsersPage(env, users, users[-1].id if len(users) == USERS_PER_PAGE else None)
+        lines = self.user_overview.lines(env_id, users) if self.user_overview is not None else []
+        return UsersPage(env, users, users[-1].id if len(users) == USERS_PER_PAGE else None, lines,
+                         session.csrf(self.keyring))
 
-    def audit(self, session: DashboardSession, env_id: str, cursor: int | None) -> AuditEventsPage:
+    def reset_mfa(self, session: DashboardSession, env_id: str, user_id: str, form: Mapping[str, str]) -> None:
+        """The Users page's "Reset MFA" (the admin API's ``POST /users/{id}/mfa/reset``)."""
+        self.check_csrf(session, form.get("csrf"))
+        assert self.mfa_reset is not None  # noqa: S101 - wired by the container
+        if self.mfa_reset.environment_of_user(user_id) != env_id:
+            raise NotFoundError("User not found")
+        self.mfa_reset.reset_as(session.principal, user_id, client_address="dashboard")
+
+    def unlock_wallet(self, session: DashboardSession, env_id: str, wallet_id: str, form: Mapping[str, str]) -> bool:
+        """The Users page's "Unlock" on a wallet locked after an invalid signature (audited)."""
+        self.check_csrf(session, form.get("csrf"))
+        assert self.user_overview is not None  # noqa: S101 - wired by the container
+        note = (form.get("note") or "").strip()
+        return self.user_overview.unlock_wallet(session.principal, env_id, wallet_id, operator="dashboard", note=note)
+
+    def audit(
+        self, session: DashboardSession, env_id: str, cursor: int | None, filters: AuditFilter | None = None
+    ) -> AuditEventsPage:
         env = self.environments.get(session.principal, env_id)
-        page = self.audit_log.page(session.principal, env_id, cursor=cursor, limit=EVENTS_PER_PAGE)
+        filters = filters or AuditFilter()
+        rows, next_cursor = filtered_page(self.audit_log, session.principal, env_id, cursor, filters)
         chain = self.audit_chain.state(env_id) if self.audit_chain is not None and cursor is None else None
-        return AuditEventsPage(env, page.events, page.next_cursor, chain)
+        return AuditEventsPage(env, rows, next_cursor, chain, filters)
 
 
 def _whole_number(text: str) -> int | str:

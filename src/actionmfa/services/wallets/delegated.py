@@ -27,6 +27,7 @@ from actionmfa.errors import (
     NotFoundError,
     UnauthorizedError,
     WalletLockedError,
+    WalletProofInvalidError,
     WalletSignatureInvalidError,
 )
 from actionmfa.services.core import audit
@@ -80,7 +81,8 @@ class DelegatedSigningService:
             environment = uow.environments.get(environment_id)
             check_policy(request, allow_chain_id_zero_authorizations=environment is not None and (
                 environment.settings.security.embeddedWallets.allowChainIdZeroAuthorizations))
-            message, state = p2.server_sign_begin(p2.sign_session_id(wallet.id, ceremony_id, digest), digest)
+            sid = p2.sign_session_id(wallet.id, ceremony_id, digest, key_version=wallet.key_version)
+            message, state = p2.server_sign_begin(sid, digest)
             expires = self.vault.open_ceremony(
                 uow, ceremony_id=ceremony_id, environment_id=environment_id, user_id=wallet.user_id,
                 session_id=None, wallet_id=wallet.id, kind=CeremonyKind.DELEGATED_SIGN,
@@ -143,6 +145,12 @@ class DelegatedSigningService:
             try:
                 sig = p2.server_sign_complete(self.vault.open_pair_share(wallet), p2.ServerSignState.from_json(data),
                                               client_msg)
+            except WalletProofInvalidError as exc:  # never decrypted: no lock, the ceremony ends
+                uow.wallets.advance(ceremony_id, from_stage=Stage.CLAIMED, to_stage=Stage.DONE, now=now, state="",
+                                    outcome=CeremonyOutcome.INVALID_PROOF)
+                audit.record(uow, who, AuditEvent.WALLET_SIGN_PROOF_INVALID, now=now, outcome="refused",
+                             walletId=wallet.id, ceremonyId=ceremony_id, digest=row.digest, delegated=True)
+                failure = exc
             except WalletSignatureInvalidError:
                 self.vault.lock_after_invalid_signature(uow, wallet.id, ceremony_id, now)
                 audit.record(uow, who, AuditEvent.WALLET_SIGNATURE_INVALID, now=now, outcome="locked",

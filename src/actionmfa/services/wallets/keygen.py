@@ -1,7 +1,8 @@
 """Wallet creation (DESIGN §7): the two-party key generation of :mod:`actionmfa.wallet.ecdsa2p`.
 
 Creation is not gated, so it is bounded per user (each opening consumes a pooled Paillier key that
-costs seconds of prime search to replace).
+costs seconds of prime search to replace), and the key pool is shared fairly
+(:mod:`actionmfa.services.wallets.fairness`).
 """
 
 from __future__ import annotations
@@ -12,10 +13,11 @@ from typing import Any
 from actionmfa.clock import Clock
 from actionmfa.domain.models import AuthContext
 from actionmfa.domain.wallets import CeremonyKind, Chain, Stage
-from actionmfa.errors import WalletLimitError
+from actionmfa.errors import ActionMFAError, WalletCreationBusyError, WalletLimitError
 from actionmfa.services.core import audit
 from actionmfa.services.core.audit import AuditEvent
 from actionmfa.services.core.ports import Transactions
+from actionmfa.services.wallets.fairness import POOL_RESERVE, PRIORITY_WINDOW, CreationsInFlight
 from actionmfa.services.wallets.keysource import PaillierKeys
 from actionmfa.services.wallets.ports import WalletUnit
 from actionmfa.services.wallets.vault import WalletVault
@@ -28,11 +30,19 @@ MAX_OPEN_KEYGENS_PER_USER = 3
 
 
 class Keygen:
-    def __init__(self, db: Transactions[WalletUnit], clock: Clock, vault: WalletVault, keys: PaillierKeys) -> None:
+    def __init__(
+        self,
+        db: Transactions[WalletUnit],
+        clock: Clock,
+        vault: WalletVault,
+        keys: PaillierKeys,
+        in_flight: CreationsInFlight | None = None,
+    ) -> None:
         self.db = db
         self.clock = clock
         self.vault = vault
         self.keys = keys
+        self.in_flight = in_flight or CreationsInFlight()
 
     def list_wallets(self, ctx: AuthContext) -> list[WalletView]:
         """``GET /waas/wallets``: the caller's wallets."""
@@ -48,33 +58,52 @@ class Keygen:
                 raise WalletLimitError(f"At most {MAX_WALLETS_PER_USER} wallets per user")
             if uow.wallets.open_keygens(ctx.user.id, now) >= MAX_OPEN_KEYGENS_PER_USER:
                 raise WalletLimitError("Too many wallet creations in progress; finish or wait a minute")
-        prepared = self.keys.take()
+            unfinished = uow.wallets.unfinished_keygens_since(ctx.user.id, now - PRIORITY_WINDOW)
+        if unfinished:  # one open or abandoned lately: only a spare key, never the reserve, no waiting
+            spare = self.keys.take_spare(POOL_RESERVE)
+            if spare is None:
+                raise WalletCreationBusyError("Finish the wallet creation in progress first; the key pool is low")
+            prepared = spare
+        else:
+            with self.in_flight.slot(ctx.environment.id, ctx.user.id):
+                prepared = self.keys.take()
         ceremony_id = str(uuid.uuid4())
-        sid = p2.keygen_session_id(ceremony_id, ctx.environment.id, ctx.user.id)
+        # The wallet id is fixed now so that every transcript of the ceremony is bound to it.
+        wallet_id = str(uuid.uuid4())
+        sid = p2.keygen_session_id(ceremony_id, ctx.environment.id, ctx.user.id, wallet_id=wallet_id)
         message, state = p2.server_keygen_begin(sid, prepared)
-        with self.db.write() as uow:
-            expires = self.vault.open_ceremony(
-                uow, ceremony_id=ceremony_id, environment_id=ctx.environment.id, user_id=ctx.user.id,
-                session_id=ctx.session.id, wallet_id=None, kind=CeremonyKind.KEYGEN, state=state.to_json(),
-                now=now, purge=True,
-            )
-        return {"ceremonyId": ceremony_id, "userId": ctx.user.id, "expiresAt": expires.isoformat(),
-                "message": message.to_json()}
+        try:
+            with self.db.write() as uow:
+                uow.wallets.serialize(f"ceremonies:{ctx.user.id}")  # the per-user count below is exact
+                if uow.wallets.open_keygens(ctx.user.id, now) >= MAX_OPEN_KEYGENS_PER_USER:
+                    raise WalletLimitError("Too many wallet creations in progress; finish or wait a minute")
+                expires = self.vault.open_ceremony(
+                    uow, ceremony_id=ceremony_id, environment_id=ctx.environment.id, user_id=ctx.user.id,
+                    session_id=ctx.session.id, wallet_id=None, kind=CeremonyKind.KEYGEN,
+                    state={"walletId": wallet_id, **state.to_json()}, now=now, purge=True,
+                )
+        except ActionMFAError:
+            self.keys.put(prepared)  # never used: another wallet may have it
+            raise
+        return {"ceremonyId": ceremony_id, "userId": ctx.user.id, "walletId": wallet_id,
+                "expiresAt": expires.isoformat(), "message": message.to_json()}
 
     def finish_keygen(self, ctx: AuthContext, ceremony_id: str, message: dict[str, Any]) -> dict[str, Any]:
         """``POST /waas/create/{ceremonyId}``, round 2: check the client's proof, store the new
         wallet, open the commitment. Repeated with the same message after the ceremony finished (an
         answer lost on the way), it answers the same again, from any session of the same user."""
         client_msg = p2.KeygenShare.from_json(message)
+        self.keys.check_ring(client_msg.ring)  # Πprm of the client's parameters, outside the transaction
         now = self.clock.now()
         with self.db.write() as uow:
             replayed = self.vault.replay_keygen(uow, ctx, ceremony_id, message)
             if replayed is not None:
                 return replayed
             row = self.vault.live_ceremony(uow, ctx, ceremony_id, CeremonyKind.KEYGEN, Stage.OPENED, now)
-            state = p2.ServerKeygenState.from_json(self.vault.open_state(row))
+            data = self.vault.open_state(row)
+            state = p2.ServerKeygenState.from_json(data)
             opening, share = p2.server_keygen_finish(state, client_msg)
-            wallet_id = str(uuid.uuid4())
+            wallet_id = str(data["walletId"])
             address = address_of(share.public_key)
             uow.wallets.add_wallet(
                 id=wallet_id, environment_id=ctx.environment.id, user_id=ctx.user.id, chain=Chain.EVM.value,

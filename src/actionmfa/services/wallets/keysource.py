@@ -1,5 +1,6 @@
-"""The wallet's supply of Paillier keys (each with its Πmod proof): a bounded background pool
-(:class:`actionmfa.wallet.keypool.KeyPool`) started on first use, or at start-up to warm it.
+"""The wallet's supply of Paillier keys (each with ring-Pedersen parameters, Πmod and Πprm): a
+bounded background pool (:class:`actionmfa.wallet.keypool.KeyPool`) started on first use, or at
+start-up to warm it. Also the cache of client ring-Pedersen parameters already checked.
 
 Key generation and refresh each take a key that no other wallet ever had; a reshare takes one or two.
 """
@@ -9,8 +10,8 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 
-from actionmfa.wallet.ecdsa2p import PreparedPaillier
 from actionmfa.wallet.keypool import KeyPool, ProcessKeyGenerator, default_paillier_generator
+from actionmfa.wallet.keyproofs import ClientRing, PreparedPaillier, VerifiedRings
 
 KeyGenerator = Callable[[], PreparedPaillier]
 DEFAULT_POOL_SIZE = 4
@@ -24,6 +25,12 @@ class PaillierKeys:
         self._owned: ProcessKeyGenerator | None = None  # the default generator, closed with the pool
         self._pool: KeyPool[PreparedPaillier] | None = None
         self._lock = threading.Lock()  # two first requests at once must not build two pools
+        self.rings = VerifiedRings()  # client ring-Pedersen parameters whose Πprm was checked
+
+    def check_ring(self, ring: ClientRing) -> None:
+        """Verify a client's ring-Pedersen parameters (Πprm) once per parameters; call it outside
+        any database transaction (128 rounds cost a few hundred milliseconds)."""
+        self.rings.check(ring)
 
     def use(self, generator: KeyGenerator, *, size: int | None = None) -> None:
         """Generate with ``generator`` from now on (tests and benchmarks inject fast or fixed keys);
@@ -55,6 +62,10 @@ class PaillierKeys:
     def take(self) -> PreparedPaillier:
         """A fresh key: from the pool, after waiting up to 30 s for it, else generated inline."""
         return self.start().take(wait=TAKE_WAIT_SECONDS)
+
+    def take_spare(self, reserve: int) -> PreparedPaillier | None:
+        """A key only if the pool has more than ``reserve`` ready (no waiting, no inline search)."""
+        return self.start().take_spare(reserve)
 
     def put(self, key: PreparedPaillier) -> None:
         """Give back a key that was taken but never used (the ceremony did not open)."""

@@ -90,6 +90,7 @@ class Refresh:
                      message: dict[str, Any]) -> dict[str, Any]:
         """``…/refresh/{ceremonyId}``: combine ρ, compute x1′ and ckey′ under the new key; keep them pending."""
         contribution = RefreshContribution.from_json(message)
+        self.keys.check_ring(contribution.ring)
         now = self.clock.now()
         with self.db.write() as uow:
             wallet, state = self._round(uow, ctx, wallet_id, ceremony_id, Stage.OPENED, now)

@@ -42,9 +42,7 @@ from actionmfa.services.wallets.views import WalletView
 from actionmfa.wallet import delegation as dg
 from actionmfa.wallet import reshare as rs
 from actionmfa.wallet.curve import point_to_hex
-from actionmfa.wallet.ecdsa2p import PreparedPaillier
-from actionmfa.wallet.paillier import PaillierSecretKey
-from actionmfa.wallet.proofs import ModProof
+from actionmfa.wallet.keyproofs import PreparedPaillier
 
 __all__ = ["DELEGATE_API_KEY_PURPOSE", "ReshareService", "server_shamir_share"]
 
@@ -58,7 +56,7 @@ def server_shamir_share(x1: int) -> int:
 
 
 def _pair_paillier(data: dict[str, Any]) -> PreparedPaillier:
-    return PreparedPaillier(PaillierSecretKey.from_json(data["pairPaillier"]), ModProof.from_json(data["pairModProof"]))
+    return PreparedPaillier.from_json(data["pairPrepared"])
 
 
 class ReshareService:
@@ -127,7 +125,7 @@ class ReshareService:
                 offer, state = rs.server_reshare_begin(sid, share, scheme, prepared)
                 extra: dict[str, Any] = {"keyVersion": wallet.key_version}
                 if pair is not None:
-                    extra |= {"pairPaillier": pair.key.to_json(), "pairModProof": pair.mod_proof.to_json()}
+                    extra |= {"pairPrepared": pair.to_json()}
                 expires = self.vault.open_ceremony(
                     uow, ceremony_id=ceremony_id, environment_id=ctx.environment.id, user_id=ctx.user.id,
                     session_id=ctx.session.id, wallet_id=wallet.id, kind=CeremonyKind.RESHARE,
@@ -163,6 +161,7 @@ class ReshareService:
         if sealed_user is not None and (set(sealed_user) != _ENVELOPE_FIELDS
                                         or sealed_user["alg"] != dg.ENVELOPE_ALG):
             raise WalletProofInvalidError("sealedDelegateShare is not a delegation envelope")
+        self.keys.check_ring(dealing.ring)
         now = self.clock.now()
         with self.db.write() as uow:
             wallet, data, state = self._round(uow, ctx, wallet_id, ceremony_id, Stage.OPENED, now)

@@ -4,8 +4,10 @@ The server is party P1 of :mod:`actionmfa.wallet.ecdsa2p`. Because every signatu
 share, the gate is enforced by cryptography: the server takes part in a signing ceremony only after
 :meth:`Gate.enforce` allowed ``wallet.waas.sign`` when it opened. Each round is its own write
 transaction; the ceremony is bound to the digest the server computed from the payload (shown again
-at every round) and expires 60 s after opening. A round whose result is an invalid signature locks
-the wallet for signing and is audited (CVE-2023-33242).
+at every round) and expires 60 s after opening. The last round's c3 is checked against its Πaff-g
+proof before it is decrypted; a failed proof ends the ceremony (audited, no lock: nothing was
+decrypted). A round whose result is still an invalid signature locks the wallet for signing and is
+audited (CVE-2023-33242, defence in depth).
 """
 
 from __future__ import annotations
@@ -22,7 +24,13 @@ from actionmfa.domain.models import AuthContext
 from actionmfa.domain.records import CeremonyRow, WalletRow
 from actionmfa.domain.tokens import Proof
 from actionmfa.domain.wallets import CeremonyKind, CeremonyOutcome, Stage
-from actionmfa.errors import ActionMFAError, CeremonyInvalidError, WalletLockedError, WalletSignatureInvalidError
+from actionmfa.errors import (
+    ActionMFAError,
+    CeremonyInvalidError,
+    WalletLockedError,
+    WalletProofInvalidError,
+    WalletSignatureInvalidError,
+)
 from actionmfa.services.core import audit
 from actionmfa.services.core.audit import AuditEvent
 from actionmfa.services.core.gate import Gate, denials_recorded
@@ -58,7 +66,7 @@ class Signing:
             decision = self.gate.enforce(
                 uow, ctx, MFAAction.WALLET_WAAS_SIGN, proof.bound_to(request.approval_digest())
             )
-            sid = p2.sign_session_id(wallet.id, ceremony_id, digest)
+            sid = p2.sign_session_id(wallet.id, ceremony_id, digest, key_version=wallet.key_version)
             message, state = p2.server_sign_begin(sid, digest)
             expires = self.vault.open_ceremony(
                 uow, ceremony_id=ceremony_id, environment_id=ctx.environment.id, user_id=ctx.user.id,
@@ -120,6 +128,15 @@ class Signing:
             share = self.vault.open_share(wallet)
             try:
                 sig = p2.server_sign_complete(share, state, client_msg)
+            except WalletProofInvalidError as exc:
+                # c3 failed its proof and was never decrypted: nothing leaked, so no lock, but the
+                # ceremony ends here (a second try needs a new ceremony, hence a new gate pass).
+                uow.wallets.advance(ceremony_id, from_stage=Stage.CLAIMED, to_stage=Stage.DONE, now=now, state="",
+                                    outcome=CeremonyOutcome.INVALID_PROOF)
+                audit.record(uow, ctx, AuditEvent.WALLET_SIGN_PROOF_INVALID, now=now,
+                             action=MFAAction.WALLET_WAAS_SIGN.value, outcome="refused", walletId=wallet.id,
+                             ceremonyId=ceremony_id, digest=row.digest)
+                failure = exc
             except WalletSignatureInvalidError:
                 self.vault.lock_after_invalid_signature(uow, wallet.id, ceremony_id, now)
                 audit.record(uow, ctx, AuditEvent.WALLET_SIGNATURE_INVALID, now=now,

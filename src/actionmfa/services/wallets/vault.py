@@ -26,13 +26,17 @@ from actionmfa.crypto import Keyring
 from actionmfa.domain.models import AuthContext
 from actionmfa.domain.records import CeremonyRow, WalletRow
 from actionmfa.domain.wallets import CeremonyKind, CeremonyOutcome, Chain, LockReason, Stage
-from actionmfa.errors import CeremonyInvalidError, NotFoundError, WalletChainUnsupportedError
+from actionmfa.errors import CeremonyInvalidError, CeremonyLimitError, NotFoundError, WalletChainUnsupportedError
 from actionmfa.services.wallets.ports import WalletUnit
 from actionmfa.services.wallets.views import WalletView
 from actionmfa.wallet import ecdsa2p as p2
 
 CEREMONY_TTL_SECONDS = 60
 PURGE_AFTER_SECONDS = 3600  # expired ceremony rows (sealed round state) are deleted an hour later
+# Open (unfinished, unexpired) ceremonies of every kind, counted exactly in the opening transaction
+# (issue 11.2): a user or a tenant cannot pile up ceremony rows and sealed state faster than they expire.
+MAX_OPEN_CEREMONIES_PER_USER = 16
+MAX_OPEN_CEREMONIES_PER_ENVIRONMENT = 1000
 
 
 def share_aad(wallet_id: str) -> str:
@@ -165,6 +169,13 @@ class WalletVault:
         expires = now + timedelta(seconds=CEREMONY_TTL_SECONDS)
         if purge:
             uow.wallets.purge_expired(before=now - timedelta(seconds=PURGE_AFTER_SECONDS))
+        # The user's cap is exact (a lock per user); the environment's is a ceiling that concurrent
+        # openings may pass by a few (one lock per environment would serialise all its signing).
+        uow.wallets.serialize(f"ceremonies:{user_id}")
+        if uow.wallets.open_ceremonies(now, environment_id=environment_id) >= MAX_OPEN_CEREMONIES_PER_ENVIRONMENT:
+            raise CeremonyLimitError("Too many wallet ceremonies in progress in this environment; retry shortly")
+        if uow.wallets.open_ceremonies(now, user_id=user_id) >= MAX_OPEN_CEREMONIES_PER_USER:
+            raise CeremonyLimitError()
         uow.wallets.add_ceremony(
             id=ceremony_id, environment_id=environment_id, user_id=user_id, session_id=session_id,
             wallet_id=wallet_id, kind=kind.value, payload_kind=payload_kind, digest=digest,

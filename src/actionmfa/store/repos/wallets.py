@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Row, and_, delete, func, insert, select, update
+from sqlalchemy import Connection, Row, and_, delete, func, insert, select, text, update
 
 from actionmfa.domain.records import CeremonyRow, WalletRow
 from actionmfa.domain.wallets import CeremonyKind, CeremonyOutcome, Chain, LockReason, Stage
@@ -223,6 +224,30 @@ class WalletRepo:
             wc.c.expires_at > now
         )
         return int(self.conn.execute(q).scalar_one())
+
+    def unfinished_keygens_since(self, user_id: str, since: datetime) -> int:
+        """Key generations of this user opened after ``since`` and never finished (open or abandoned)."""
+        q = select(func.count()).select_from(wc).where(
+            wc.c.user_id == user_id, wc.c.kind == CeremonyKind.KEYGEN.value, wc.c.outcome.is_(None),
+            wc.c.created_at > since,
+        )
+        return int(self.conn.execute(q).scalar_one())
+
+    def open_ceremonies(self, now: datetime, *, environment_id: str | None = None, user_id: str | None = None) -> int:
+        """Ceremonies of the environment or the user still open (not finished, not expired)."""
+        q = select(func.count()).select_from(wc).where(wc.c.outcome.is_(None), wc.c.expires_at > now)
+        if environment_id is not None:
+            q = q.where(wc.c.environment_id == environment_id)
+        if user_id is not None:
+            q = q.where(wc.c.user_id == user_id)
+        return int(self.conn.execute(q).scalar_one())
+
+    def serialize(self, key: str) -> None:
+        """A transaction-scoped lock on ``key`` (PostgreSQL advisory lock; SQLite's writer lock is
+        already held), so that a count-then-insert is exact across workers."""
+        if self.conn.dialect.name == "postgresql":
+            lock_id = int.from_bytes(hashlib.sha256(key.encode()).digest()[:8], "big", signed=True)
+            self.conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": lock_id})
 
     def purge_expired(self, *, before: datetime) -> int:
         """Delete ceremonies that expired before ``before`` (abandoned or finished)."""
