@@ -66,6 +66,8 @@ class Round:
 
 
 def _counts(url: str) -> tuple[int, int, set[str]]:
+    if url.startswith("sqlite:///") and not Path(url.removeprefix("sqlite:///")).exists():
+        return 0, 0, set()  # every process failed before creating the store
     engine = create_engine(url)
     try:
         with engine.connect() as conn:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import socket
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,6 +14,7 @@ from fastapi import FastAPI
 from actionmfa.api.app import create_app
 from actionmfa.config import ServerConfig, write_private_file
 from actionmfa.connections import ConnectionLimits, attach, ensure_descriptors
+from actionmfa.lifecycle import die_with_parent
 from actionmfa.services.runtime import Runtime
 
 BOOTSTRAP_FILE = "bootstrap.json"
@@ -41,14 +43,25 @@ def prepare(config: ServerConfig) -> tuple[Runtime, Bootstrap | None]:
 
 
 def warm_up(runtime: Runtime) -> None:
-    """Start the wallet's Paillier key pool now, so the first wallet creation does not wait for
-    a 2048-bit prime search (seconds); the pool fills in a child process."""
+    """What every worker runs beside the requests: the janitor (a sweep every 5 minutes, one worker
+    at a time) and the wallet's Paillier key pool, started now so the first wallet creation does
+    not wait for a 2048-bit prime search (seconds); the pool fills in a child process."""
+    runtime.services.operator.janitor.start()
     if runtime.config.warm_wallet_pool:
         runtime.services.wallets.keys.start()
 
 
+SUPERVISOR_PID_VARIABLE = "ACTIONMFA_SUPERVISOR_PID"
+
+
 def app_from_env() -> FastAPI:
-    """Factory for ``uvicorn --factory actionmfa.server:app_from_env`` (multi-worker serving)."""
+    """Factory for ``uvicorn --factory actionmfa.server:app_from_env`` (multi-worker serving).
+
+    A worker of :func:`run_workers` dies with its supervisor (issue 11.4): if the supervisor is
+    killed (even with SIGKILL) the worker, and with it its key-pool child, goes too."""
+    supervisor = os.environ.get(SUPERVISOR_PID_VARIABLE)
+    if supervisor and supervisor.isdigit() and int(supervisor) == os.getppid():
+        die_with_parent(int(supervisor))
     config = ServerConfig.from_env()
     runtime = Runtime.build(config)
     app = create_app(runtime, migrate=True)
@@ -96,5 +109,6 @@ def run_workers(config: uvicorn.Config) -> None:
     """What ``uvicorn --workers N`` does, with the listening socket fixed by :func:`with_tcp_proto`."""
     from uvicorn.supervisors import Multiprocess
 
+    os.environ[SUPERVISOR_PID_VARIABLE] = str(os.getpid())  # inherited by the workers (app_from_env)
     sock = with_tcp_proto(config.bind_socket())
     Multiprocess(config, sockets=[sock]).run()

@@ -20,6 +20,7 @@ from actionmfa.crypto import Keyring
 from actionmfa.services.core.access import Access
 from actionmfa.services.core.credentials import Credentials
 from actionmfa.services.core.directory import Directory
+from actionmfa.services.core.envcache import EnvironmentCache
 from actionmfa.services.core.environments import EnvironmentService
 from actionmfa.services.core.gate import Gate
 from actionmfa.services.core.keys import SigningKeys
@@ -39,6 +40,7 @@ from actionmfa.services.operator.audit_log import AuditLog
 from actionmfa.services.operator.dashboard import Dashboard
 from actionmfa.services.operator.environments import EnvironmentAdmin
 from actionmfa.services.operator.health import Health
+from actionmfa.services.operator.janitor import Janitor, JanitorThread
 from actionmfa.services.operator.key_rotation import KeyRotation
 from actionmfa.services.operator.mfa_reset import MfaReset
 from actionmfa.services.operator.user_overview import UserOverview
@@ -148,6 +150,7 @@ class OperatorServices:
     users: UserOverview
     key_rotation: KeyRotation
     health: Health
+    janitor: JanitorThread
 
 
 @dataclass(frozen=True)
@@ -160,7 +163,9 @@ class Services:
     operator: OperatorServices
 
     def close(self) -> None:
-        """Release what the services hold outside the database (the key pool and its child process)."""
+        """Release what the services hold outside the database (the janitor, the key pool and its
+        child process)."""
+        self.operator.janitor.stop()
         self.core.webhooks.stop()
         self.wallets.keys.close()
 
@@ -179,7 +184,7 @@ def _solana_services(db: Database, clock: Clock, gate: Gate, vault: WalletVault,
 def build_services(*, db: Database, keyring: Keyring, clock: Clock, mailer: Mailer) -> Services:
     """The whole graph, once per process (``Runtime.build`` calls this)."""
     keys = SigningKeys(keyring)
-    sessions = SessionService(keys, clock)
+    sessions = SessionService(keys, clock, EnvironmentCache())
     environments = EnvironmentService(keyring, keys, clock)
     tokens = TokenService(keyring, keys, clock)
     gate = Gate(tokens)
@@ -250,6 +255,7 @@ def build_services(*, db: Database, keyring: Keyring, clock: Clock, mailer: Mail
         mfa_reset=reset,
         users=user_overview,
         key_rotation=KeyRotation(db, keyring, clock),
-        health=Health(db),
+        health=Health(db, clock, paillier),
+        janitor=JanitorThread(Janitor(db, clock)),  # started by server.warm_up in every worker
     )
     return Services(core, signin, mfa, passkeys, wallets, operator)

@@ -6,10 +6,11 @@ Services reach storage only through these attributes (typed by the ports each ar
 
 from __future__ import annotations
 
+import hashlib
 from functools import cached_property
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, text
 
 if TYPE_CHECKING:
     from actionmfa.store.repos.audit import AuditRepo
@@ -23,6 +24,7 @@ if TYPE_CHECKING:
     )
     from actionmfa.store.repos.credentials import CredentialRepo
     from actionmfa.store.repos.mfa import MfaRepo
+    from actionmfa.store.repos.ops import OpsRepo
     from actionmfa.store.repos.passkeys import PasskeyRepo
     from actionmfa.store.repos.signin import SignInAttemptRepo
     from actionmfa.store.repos.tokens import TokenRepo
@@ -35,14 +37,25 @@ class UnitOfWork:
         self.conn = conn
         self.audit_key = audit_key
 
-    def before_commit(self) -> None:
-        """Called by :class:`Database` as the transaction is about to commit: seal the audit rows."""
+    def before_commit(self) -> list[dict[str, Any]]:
+        """Called by :class:`Database` as the transaction is about to commit: seal the audit rows
+        (returned, for the observers told after the commit)."""
         if "audit" in self.__dict__:  # the repository was used
-            self.audit.flush()
+            return self.audit.flush()
+        return []
 
     @property
     def dialect(self) -> str:
         return self.conn.dialect.name
+
+    def try_lock(self, name: str) -> bool:
+        """Claim ``name`` for this transaction without waiting: PostgreSQL's
+        ``pg_try_advisory_xact_lock`` (false if another transaction holds it); on SQLite a write
+        transaction already excludes every other (BEGIN IMMEDIATE), so the claim always succeeds."""
+        if self.dialect != "postgresql":
+            return True
+        key = int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big", signed=True)
+        return bool(self.conn.execute(text("SELECT pg_try_advisory_xact_lock(:k)"), {"k": key}).scalar_one())
 
     @cached_property
     def environments(self) -> EnvironmentRepo:
@@ -127,3 +140,9 @@ class UnitOfWork:
         from actionmfa.store.repos.webhooks import WebhookRepo
 
         return WebhookRepo(self.conn)
+
+    @cached_property
+    def ops(self) -> OpsRepo:
+        from actionmfa.store.repos.ops import OpsRepo
+
+        return OpsRepo(self.conn)

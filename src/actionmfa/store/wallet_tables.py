@@ -47,7 +47,7 @@ waas_wallets = Table(
     Column("delegate_share", Text, nullable=True),  # Keyring blob: the server's share for the pair {2, 3}
     Column("delegate_api_key_hash", String(64), nullable=True),  # keyed hash of the delegate's API key
     # the ceremony (keygen, refresh, reshare) whose shares are current: lets a device that lost an
-    # answer tell which of its written-ahead shares the server committed (NULL: before 0009)
+    # answer tell which of its written-ahead shares the server committed (NULL: before 0010)
     Column("key_ceremony_id", String(36), nullable=True),
     # PendingAction: the operator's delegation decision the user's next sign-in completes (NULL: none)
     Column("pending_action", String(32), nullable=True),

@@ -9,13 +9,15 @@ use small or precomputed keys.
 
 from __future__ import annotations
 
-import multiprocessing as mp
+import contextlib
+import json
+import os
+import subprocess
+import sys
 import threading
 from collections import deque
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 from actionmfa.wallet.ecdsa2p import PreparedPaillier
 
@@ -24,39 +26,84 @@ __all__ = ["KeyPool", "ProcessKeyGenerator", "default_paillier_generator"]
 T = TypeVar("T")
 
 
-def _generate_in_child(bits: int, safe_primes: bool) -> dict[str, object]:
-    return PreparedPaillier.generate(bits, safe_primes=safe_primes).to_json()
-
-
 class ProcessKeyGenerator:
-    """Runs the prime search and the Πmod proof in one child process (``spawn``).
+    """Runs the prime search and the Πmod proof in one child process (:mod:`actionmfa.wallet.keychild`).
 
     The pool's thread only waits on the child, so the server's request threads never compete with
-    the search for the GIL. Falls back to generating in-thread if a child cannot be started.
+    the search for the GIL. The child is a plain subprocess on two pipes (no multiprocessing: no
+    semaphores, no resource tracker) that dies with this process (PR_SET_PDEATHSIG and a parent
+    watchdog) and is killed by :meth:`close`. If it cannot be started or dies, the next key is
+    searched in a new child, then in-thread.
     """
 
     def __init__(self, bits: int = 2048, *, safe_primes: bool = True) -> None:
         self.bits = bits
         self.safe_primes = safe_primes
-        self._executor: ProcessPoolExecutor | None = None
+        self._child: subprocess.Popen[str] | None = None
         self._lock = threading.Lock()
+        self._closed = False
+
+    @property
+    def child_pid(self) -> int | None:
+        child = self._child
+        return child.pid if child is not None and child.poll() is None else None
+
+    def _spawn(self) -> subprocess.Popen[str]:
+        return subprocess.Popen(  # noqa: S603 - our own interpreter and module, no shell
+            [sys.executable, "-m", "actionmfa.wallet.keychild", str(os.getpid())],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, bufsize=1, close_fds=True,
+        )
+
+    def _ask(self) -> dict[str, Any] | None:
+        with self._lock:
+            if self._closed:
+                raise KeyPoolClosedError()
+            if self._child is None or self._child.poll() is not None:
+                self._child = self._spawn()
+            child = self._child
+        assert child.stdin is not None and child.stdout is not None  # noqa: S101 - PIPE above
+        try:
+            child.stdin.write(f"{self.bits} {int(self.safe_primes)}\n")
+            child.stdin.flush()
+            line = child.stdout.readline()
+        except (OSError, ValueError):
+            line = ""
+        if not line:
+            if self._closed:
+                raise KeyPoolClosedError()
+            with self._lock:
+                if self._child is child:
+                    self._child = None
+            return None
+        doc: dict[str, Any] = json.loads(line)
+        return doc
 
     def __call__(self) -> PreparedPaillier:
-        try:
-            with self._lock:
-                if self._executor is None:
-                    self._executor = ProcessPoolExecutor(max_workers=1, mp_context=mp.get_context("spawn"))
-                executor = self._executor
-            data = executor.submit(_generate_in_child, self.bits, self.safe_primes).result()
-        except (OSError, BrokenProcessPool, RuntimeError):
-            return PreparedPaillier.generate(self.bits, safe_primes=self.safe_primes)
-        return PreparedPaillier.from_json(data)
+        for _ in range(2):
+            try:
+                doc = self._ask()
+            except OSError:
+                doc = None
+            if doc is not None:
+                return PreparedPaillier.from_json(doc)
+        return PreparedPaillier.generate(self.bits, safe_primes=self.safe_primes)
 
     def close(self) -> None:
+        """Kill the child (a search in progress is abandoned) and reap it."""
         with self._lock:
-            executor, self._executor = self._executor, None
-        if executor is not None:
-            executor.shutdown(wait=False, cancel_futures=True)
+            self._closed = True
+            child, self._child = self._child, None
+        if child is not None:
+            child.kill()
+            child.wait(timeout=10)
+            for stream in (child.stdin, child.stdout):
+                if stream is not None:
+                    with contextlib.suppress(OSError):
+                        stream.close()
+
+
+class KeyPoolClosedError(RuntimeError):
+    """The generator was closed (the server is shutting down)."""
 
 
 def default_paillier_generator() -> ProcessKeyGenerator:
@@ -91,6 +138,12 @@ class KeyPool(Generic[T]):
                 self._thread = threading.Thread(target=self._run, name="paillier-keypool", daemon=True)
                 self._thread.start()
         return self
+
+    def request_stop(self) -> None:
+        """Ask the filler to stop (without waiting), e.g. before closing its generator."""
+        self._stop.set()
+        with self._cond:
+            self._cond.notify_all()
 
     def stop(self, timeout: float = 10.0) -> None:
         self._stop.set()
@@ -134,7 +187,12 @@ class KeyPool(Generic[T]):
                 self._cond.wait_for(lambda: len(self._items) < self.size or self._stop.is_set())
             if self._stop.is_set():
                 return
-            item = self._generator()
+            try:
+                item = self._generator()
+            except Exception:
+                if self._stop.is_set():  # the generator was closed under us at shutdown
+                    return
+                raise
             self.generated += 1
             with self._cond:
                 if len(self._items) < self.size:

@@ -72,13 +72,21 @@ class PaillierKeys:
         self.start().put(key)
 
     def close(self) -> None:
-        """Stop the pool, then the default generator's child process (at shutdown)."""
+        """Stop the pool and kill the default generator's child process (at shutdown): the filler
+        is told to stop first, so the child's death ends its wait instead of being retried."""
         with self._lock:
             pool, self._pool = self._pool, None
             owned, self._owned = self._owned, None
         if pool is not None:
-            pool.stop()
+            pool.request_stop()
         if owned is not None:
             owned.close()
             if self._generator is owned:
                 self._generator = None
+        if pool is not None:
+            pool.stop()
+
+    def child_pid(self) -> int | None:
+        """The key-pool child's pid, if the default generator has one running (tests, operations)."""
+        owned = self._owned
+        return owned.child_pid if owned is not None else None

@@ -1,14 +1,14 @@
 """Wallet pending action: the operator's delegation decision (approve / revoke) that the user's next
 sign-in completes (issue 13.2).
 
-Revision ID: 0011
+Revision ID: 0012
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0011"
-down_revision = "0010"
+revision = "0012"
+down_revision = "0011"
 branch_labels = None
 depends_on = None
 

@@ -1,13 +1,13 @@
 """Webhook outbox and delivery history; the webhook secret's predecessor kept for an overlap.
 
-Revision ID: 0010
+Revision ID: 0011
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0010"
-down_revision = "0009"
+revision = "0011"
+down_revision = "0010"
 branch_labels = None
 depends_on = None
 

@@ -1,14 +1,14 @@
 """Wallet key ceremony: the ceremony whose shares are current, so a device that lost an answer can
 tell which of its written-ahead shares the server committed (issue 9.6).
 
-Revision ID: 0009
+Revision ID: 0010
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0009"
-down_revision = "0008"
+revision = "0010"
+down_revision = "0009"
 branch_labels = None
 depends_on = None
 
