@@ -39,9 +39,12 @@ def serve(
     mail_log: Annotated[bool, typer.Option("--mail-log", help="Print mail to the log instead of SMTP.")] = False,
 ) -> None:
     """Run the server (creates and migrates the store; bootstraps an empty one)."""
+    import logging.config
+
     import uvicorn
 
     from actionmfa.api.app import create_app
+    from actionmfa.logs import log_config, metrics_dir_for_workers
     from actionmfa.server import prepare
 
     config = ServerConfig.from_env(
@@ -52,6 +55,9 @@ def serve(
         workers=workers,
         mail_log=True if mail_log else None,
     )
+    logging.config.dictConfig(log_config(config.log_format))
+    if config.workers > 1:
+        metrics_dir_for_workers(config)
     runtime, boot = prepare(config)
     if boot is not None:
         typer.echo("First start: created an environment and an operator admin token (shown once).")
@@ -70,13 +76,24 @@ def serve(
         os.environ.update(env)
         from actionmfa.server import run_workers, uvicorn_config
 
-        run_workers(uvicorn_config("actionmfa.server:app_from_env", config, factory=True, workers=config.workers))
+        run_workers(
+            uvicorn_config(
+                "actionmfa.server:app_from_env",
+                config,
+                factory=True,
+                workers=config.workers,
+                log_config=log_config(config.log_format),
+                access_log=False,  # the JSON request log replaces it (no raw paths or queries)
+            )
+        )
     else:
         from actionmfa.server import uvicorn_config, warm_up
 
         app = create_app(runtime, migrate=False)
         warm_up(runtime)
-        uvicorn.Server(uvicorn_config(app, config)).run()
+        uvicorn.Server(
+            uvicorn_config(app, config, log_config=log_config(config.log_format), access_log=False)
+        ).run()
 
 
 def startup_notes(config: ServerConfig, dialect: str) -> list[str]:

@@ -1,4 +1,4 @@
-"""Operations commands: ``audit verify`` (registered into ``cli.app``)."""
+"""Operations commands: ``audit verify`` and ``backup`` (registered into ``cli.app``)."""
 
 from __future__ import annotations
 
@@ -66,5 +66,51 @@ def audit_verify(
     raise typer.Exit(0 if intact else 1)
 
 
+def backup(
+    target: Annotated[Path, typer.Argument(metavar="FILE", help="Where to write the copy of the database.")],
+    keys_to: Annotated[
+        Path | None, typer.Option("--keys-to", help="Also copy keys.json here (mode 0600); keep it apart.")
+    ] = None,
+    data_dir: DataDirOpt = None,
+    database_url: DbOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Copy the live SQLite database with SQLite's online backup API (the server keeps running).
+    On PostgreSQL, print how to use pg_dump instead (exit status 2)."""
+    import shutil
+
+    from actionmfa.config import KEYS_FILE
+    from actionmfa.store.backup import PG_DUMP_ADVICE, NotSqlite, backup_sqlite
+
+    config = ServerConfig.from_env(data_dir=data_dir, database_url=database_url)
+    try:
+        size = backup_sqlite(config.effective_database_url, target)
+    except NotSqlite:
+        typer.echo(PG_DUMP_ADVICE, err=True)
+        raise typer.Exit(2) from None
+    except (FileNotFoundError, ValueError) as exc:
+        typer.echo(f"error: no SQLite database to back up ({exc})", err=True)
+        raise typer.Exit(1) from None
+    keys_copied = None
+    if keys_to is not None:
+        source = config.data_dir / KEYS_FILE
+        if not source.exists():
+            typer.echo("error: no keys.json in the data dir (keys come from the environment?)", err=True)
+            raise typer.Exit(1)
+        keys_to.touch(mode=0o600, exist_ok=True)
+        keys_to.chmod(0o600)
+        shutil.copyfile(source, keys_to)
+        keys_copied = str(keys_to)
+    if as_json:
+        typer.echo(json.dumps({"file": str(target), "bytes": size, "keys": keys_copied}))
+        return
+    typer.echo(f"Backed up the database to {target} ({size} bytes).")
+    if keys_copied:
+        typer.echo(f"Copied the keys to {keys_copied}: store it apart from the database backup.")
+    else:
+        typer.echo("The keys (keys.json, or ACTIONMFA_ENCRYPTION_KEYS/_HASH_KEY) are not in it: back them up apart.")
+
+
 def register(app: typer.Typer) -> None:
     app.add_typer(audit_app, name="audit")
+    app.command("backup")(backup)

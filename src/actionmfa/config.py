@@ -22,6 +22,11 @@ def _bool(value: str) -> bool:
     return value.strip().lower() in ("1", "true", "yes", "on")
 
 
+# Threads that run one worker's sync routes (anyio's default limiter, set by api/app.py); the
+# PostgreSQL connection pool has as many connections (store/db.py), so none is opened per request.
+REQUEST_THREADS = 40
+
+
 @dataclass(frozen=True)
 class SmtpConfig:
     host: str | None = None
@@ -55,6 +60,15 @@ class ServerConfig:
     max_connections: int = 800
     max_connections_per_client: int = 64
     graceful_shutdown_timeout: int = 15
+    metrics_token: str | None = None  # bearer token for GET /metrics; unset: loopback clients only
+    log_format: str = "json"  # "json" (one object per line) or "text"
+    ready_min_keys: int | None = None  # /health/ready wants this many pooled keys (default 1 if warmed)
+
+    @property
+    def effective_ready_min_keys(self) -> int:
+        if self.ready_min_keys is not None:
+            return self.ready_min_keys
+        return 1 if self.warm_wallet_pool else 0
 
     @property
     def effective_database_url(self) -> str:
@@ -95,6 +109,9 @@ class ServerConfig:
             max_connections=int(e.get("ACTIONMFA_MAX_CONNECTIONS", "800")),
             max_connections_per_client=int(e.get("ACTIONMFA_MAX_CONNECTIONS_PER_CLIENT", "64")),
             graceful_shutdown_timeout=int(e.get("ACTIONMFA_GRACEFUL_SHUTDOWN_TIMEOUT", "15")),
+            metrics_token=e.get("ACTIONMFA_METRICS_TOKEN") or None,
+            log_format="text" if e.get("ACTIONMFA_LOG_FORMAT", "json").strip().lower() == "text" else "json",
+            ready_min_keys=int(e["ACTIONMFA_READY_MIN_KEYS"]) if e.get("ACTIONMFA_READY_MIN_KEYS") else None,
         )
         return replace(cfg, **{k: v for k, v in overrides.items() if v is not None})
 

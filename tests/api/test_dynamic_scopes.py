@@ -16,6 +16,7 @@ from actionmfa.domain.actions import MFAAction
 from actionmfa.domain.tokens import GateVia, Proof
 from actionmfa.errors import MfaTokenInvalidError
 from actionmfa.services.runtime import Runtime
+from tests import wallet_keys
 from tests.api import wallet_support
 from tests.api.wallet_support import WalletUser
 from tests.conftest import sign_in
@@ -67,6 +68,9 @@ def test_sdk_refresh_carries_a_stored_wallet_delegate_token(
     mfa_user: WalletUser, wallet_runtime: Runtime, clock: FrozenClock
 ) -> None:
     clock.set(datetime.now(UTC))  # the SDK drops stored tokens that expired by the wall clock
+    # A refresh needs a *new* Paillier key (N' != N): the pool hands out the shared key, then another.
+    keys = iter(wallet_keys.server_keys()[:2])
+    wallet_runtime.services.wallets.keys.use(lambda: next(keys, wallet_keys.server_keys()[1]))
     user = WalletUser(mfa_user.env, sign_in(wallet_runtime, mfa_user.env, mfa_user.signed_in.user.email), mfa_user.sdk)
     user.sdk.session.jwt = user.signed_in.jwt
     wallet = user.sdk.wallets.create()

@@ -23,9 +23,9 @@ from tests.mfa_support import enrol_totp, fresh_code, require_actions
 # multi-row INSERT, head update: store/repos/audit.py).
 EXPECTED: dict[str, tuple[int, int]] = {
     "GET /users": (4, 2),
-    "TOTP auth + createMfaToken": (13, 10),
-    "recovery-code auth": (11, 8),
-    "passkey auth": (13, 9),
+    "TOTP auth + createMfaToken": (12, 9),
+    "recovery-code auth": (10, 7),
+    "passkey auth": (12, 8),
     "gated PUT /users": (12, 9),
 }
 

@@ -7,13 +7,17 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import anyio.to_thread
 from fastapi import FastAPI
 from fastapi.routing import APIRoute
 
 from actionmfa import __version__
 from actionmfa.api.errors import MethodTable, install_error_handlers
 from actionmfa.api.limits import BodySizeLimit
+from actionmfa.api.metrics import Metrics
+from actionmfa.api.observability import RequestObserver
 from actionmfa.api.responses import errors
+from actionmfa.config import REQUEST_THREADS
 from actionmfa.services.runtime import Runtime
 
 log = logging.getLogger("actionmfa")
@@ -48,6 +52,8 @@ def create_app(runtime: Runtime, *, migrate: bool = True) -> FastAPI:
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         if migrate:
             runtime.db.migrate()
+        # The sync routes' thread pool, matched to the PostgreSQL connection pool (store/db.py).
+        anyio.to_thread.current_default_thread_limiter().total_tokens = REQUEST_THREADS
         yield
         runtime.close()
 
@@ -62,12 +68,22 @@ def create_app(runtime: Runtime, *, migrate: bool = True) -> FastAPI:
     app.state.runtime = runtime
     install_error_handlers(app)
     methods = MethodTable()
+    templates: dict[int, str] = {}  # id(route) -> its full path template, for metrics and logs
     for module_name, prefix in ROUTERS:
         module = importlib.import_module(module_name)
         app.include_router(module.router, prefix=prefix)
         for route in module.router.routes:
             if isinstance(route, APIRoute) and route.methods:
                 methods.add(prefix + route.path, route.methods)
+            templates[id(route)] = prefix + str(getattr(route, "path", ""))
     app.state.methods = methods
     app.add_middleware(BodySizeLimit, max_bytes=runtime.config.max_body_bytes)
+    health = runtime.services.operator.health
+    metrics = Metrics(ceremonies_open=health.ceremonies_open, pool_depth=health.pool_depth)
+    app.state.metrics = metrics
+    # One app's metrics observe the runtime's audit rows (an app built again replaces the last one).
+    observers = runtime.db.audit_observers
+    observers[:] = [o for o in observers if not isinstance(getattr(o, "__self__", None), Metrics)]
+    observers.append(metrics.observe_audit)
+    app.add_middleware(RequestObserver, metrics=metrics, templates=templates)  # outermost: times and logs every answer
     return app

@@ -24,6 +24,7 @@ that anchor record the head ``verify`` prints somewhere the database writer cann
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import json
@@ -67,6 +68,7 @@ def _mac(key: bytes, *parts: bytes) -> str:
     return mac.hexdigest()
 
 
+@functools.lru_cache(maxsize=1024)
 def genesis(key: bytes, chain: str) -> str:
     """The ``prev`` of a chain's first row: keyed, so a chain cannot be restarted without the key."""
     return _mac(key, b"genesis", chain.encode())

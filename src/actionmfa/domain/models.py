@@ -17,6 +17,7 @@ class Environment:
     settings: EnvironmentSettings
     created_at: datetime
     updated_at: datetime
+    version: int = 0  # bumped with every change of settings or signing keys (the workers' caches check it)
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,7 @@ from actionmfa.crypto import Keyring
 from actionmfa.services.core.access import Access
 from actionmfa.services.core.credentials import Credentials
 from actionmfa.services.core.directory import Directory
+from actionmfa.services.core.envcache import EnvironmentCache
 from actionmfa.services.core.environments import EnvironmentService
 from actionmfa.services.core.gate import Gate
 from actionmfa.services.core.keys import SigningKeys
@@ -178,7 +179,7 @@ def _solana_services(db: Database, clock: Clock, gate: Gate, vault: WalletVault,
 def build_services(*, db: Database, keyring: Keyring, clock: Clock, mailer: Mailer) -> Services:
     """The whole graph, once per process (``Runtime.build`` calls this)."""
     keys = SigningKeys(keyring)
-    sessions = SessionService(keys, clock)
+    sessions = SessionService(keys, clock, EnvironmentCache())
     environments = EnvironmentService(keyring, keys, clock)
     tokens = TokenService(keyring, keys, clock)
     gate = Gate(tokens)
@@ -247,7 +248,7 @@ def build_services(*, db: Database, keyring: Keyring, clock: Clock, mailer: Mail
         mfa_reset=reset,
         users=user_overview,
         key_rotation=KeyRotation(db, keyring, clock),
-        health=Health(db),
+        health=Health(db, clock, paillier),
         janitor=JanitorThread(Janitor(db, clock)),  # started by server.warm_up in every worker
     )
     return Services(core, signin, mfa, passkeys, wallets, operator)

@@ -47,6 +47,7 @@ class Runtime:
         if db.audit_key is None:
             db.audit_key = keyring.subkey(KEY_PURPOSE)
         services = build_services(db=db, keyring=keyring, clock=clock, mailer=mailer or mailer_for(config))
+        services.operator.health.min_keys = config.effective_ready_min_keys
         return cls(config=config, db=db, keyring=keyring, clock=clock, services=services)
 
     @property

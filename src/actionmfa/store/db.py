@@ -13,21 +13,31 @@ Both seal the audit rows the transaction wrote into their chains just before com
 
 from __future__ import annotations
 
+import logging
+import os
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
 
 from alembic import command
 from alembic.config import Config
+from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.pool import QueuePool, StaticPool
 
 from actionmfa.store.uow import UnitOfWork
+
+log = logging.getLogger("actionmfa.store")
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - not POSIX: the in-process lock and the busy timeout only
+    fcntl = None  # type: ignore[assignment]
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 _PG_MIGRATION_LOCK = 0x414D4641  # "AMFA": advisory lock id so concurrent workers migrate once
@@ -55,6 +65,7 @@ def _sqlite_engine(url: str) -> Engine:
         url,
         connect_args={"check_same_thread": False, "timeout": 30},
         poolclass=StaticPool if memory else QueuePool,
+        hide_parameters=True,  # a driver error in the log must not carry an email or a hash
         **({} if memory else {"pool_size": 8, "max_overflow": 56}),
     )
 
@@ -76,49 +87,118 @@ def _sqlite_engine(url: str) -> Engine:
     return engine
 
 
-def create_db_engine(url: str, *, pool_size: int = 10) -> Engine:
+# The request thread pool of one worker (config.REQUEST_THREADS: anyio's limiter, which FastAPI's
+# sync routes and dependencies run on; api/app.py sets it). Each of those threads holds at most one
+# connection at a time, so a PostgreSQL pool of this size never opens and closes connections per
+# request (issue 15: a pool of 10 under a pool of 40 threads churned 82–118 connections per 10 s).
+REQUEST_THREADS = 40
+
+
+def create_db_engine(url: str, *, pool_size: int = REQUEST_THREADS) -> Engine:
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         return _sqlite_engine(url)
     if parsed.get_backend_name() == "postgresql" and parsed.drivername == "postgresql":
         url = str(parsed.set(drivername="postgresql+psycopg"))
-    return create_engine(url, pool_size=pool_size, max_overflow=20, pool_pre_ping=True)
+    # No pre-ping: it is one more round trip at every checkout, i.e. per transaction. A connection
+    # the server dropped fails its statement once and SQLAlchemy then invalidates the whole pool;
+    # pool_recycle retires connections before any idle timeout in between (pgbouncer's included).
+    return create_engine(url, pool_size=pool_size, max_overflow=10, pool_recycle=1800, hide_parameters=True)
+
+
+class _ProcessWriterLock:
+    """SQLite's one writer, queued for across processes: an exclusive ``flock`` on
+    ``<database>-writer.lock`` held around each write transaction.
+
+    Without it, the writers of two worker processes meet inside SQLite, whose busy handler sleeps
+    with back-off (up to 100 ms a turn) before retrying ``BEGIN IMMEDIATE``: that sleep was the long
+    p99 of TOTP auth with 2 workers (issue 15: 167–765 ms vs 77–96 ms with 1). A writer waiting in
+    ``flock`` is woken by the kernel the moment the lock is released. Readers never take it (WAL
+    lets them read while one writer writes). Re-entrant per thread, as the in-process lock is.
+    """
+
+    def __init__(self, path: str) -> None:
+        self._fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+        self._local = threading.local()
+
+    @contextmanager
+    def held(self) -> Iterator[None]:
+        depth = getattr(self._local, "depth", 0)
+        if depth == 0:
+            fcntl.flock(self._fd, fcntl.LOCK_EX)  # blocks in the kernel, without the GIL
+        self._local.depth = depth + 1
+        try:
+            yield
+        finally:
+            self._local.depth = depth
+            if depth == 0:
+                fcntl.flock(self._fd, fcntl.LOCK_UN)
+
+    def close(self) -> None:
+        os.close(self._fd)
+
+
+def _sqlite_file(url: str) -> str | None:
+    database = make_url(url).database
+    if not database or database == ":memory:" or "mode=memory" in url:
+        return None
+    return database
 
 
 class Database:
-    def __init__(self, url: str, *, pool_size: int = 10, audit_key: bytes | None = None) -> None:
+    def __init__(self, url: str, *, pool_size: int = REQUEST_THREADS, audit_key: bytes | None = None) -> None:
         self.url = url
         self.audit_key = audit_key
+        # Called with the audit rows of each transaction once it has committed (the metrics).
+        self.audit_observers: list[Callable[[Sequence[Mapping[str, Any]]], None]] = []
+        self._head_revision: str | None = None
         self.engine = create_db_engine(url, pool_size=pool_size)
         self.dialect = self.engine.dialect.name
         self._sqlite_writer = threading.RLock()
+        path = _sqlite_file(url) if self.dialect == "sqlite" else None
+        self._process_writer = _ProcessWriterLock(f"{path}-writer.lock") if path and fcntl is not None else None
 
     @contextmanager
     def write(self) -> Iterator[UnitOfWork]:
         if self.dialect == "sqlite":
-            # SQLite has one writer. Threads of this process queue on a lock instead of on SQLite's
-            # busy handler, whose back-off sleeps (up to 100 ms each) made the latency tail: TOTP
-            # auth at 16 connections, p95 543/442 ms without, 100/110 ms with (benchmarks/mfa_bench.py,
-            # 800 requests, same throughput ±8 %). Other processes still meet BEGIN IMMEDIATE and
-            # the busy timeout.
-            with self._sqlite_writer, self.engine.connect() as conn:
+            # SQLite has one writer. Threads of this process queue on a lock, and processes on a
+            # file lock (:class:`_ProcessWriterLock`), instead of on SQLite's busy handler, whose
+            # back-off sleeps (up to 100 ms each) made the latency tail: TOTP auth at 16
+            # connections, p95 543/442 ms without, 100/110 ms with the in-process lock
+            # (benchmarks/mfa_bench.py, 800 requests, same throughput ±8 %).
+            with self._sqlite_writer, self._held(), self.engine.connect() as conn:
                 conn.execution_options(sqlite_begin="IMMEDIATE")
                 with conn.begin():
                     uow = UnitOfWork(conn, audit_key=self.audit_key)
                     yield uow
-                    uow.before_commit()
+                    sealed = uow.before_commit()
+            self._committed(sealed)
             return
         with self.engine.connect() as conn, conn.begin():
             uow = UnitOfWork(conn, audit_key=self.audit_key)
             yield uow
-            uow.before_commit()
+            sealed = uow.before_commit()
+        self._committed(sealed)
+
+    def _held(self) -> AbstractContextManager[None]:
+        return self._process_writer.held() if self._process_writer is not None else nullcontext()
 
     @contextmanager
     def read(self) -> Iterator[UnitOfWork]:
         with self.engine.connect() as conn, conn.begin():
             uow = UnitOfWork(conn, audit_key=self.audit_key)
             yield uow
-            uow.before_commit()
+            sealed = uow.before_commit()
+        self._committed(sealed)
+
+    def _committed(self, audit_rows: Sequence[Mapping[str, Any]]) -> None:
+        if not audit_rows:
+            return
+        for observe in self.audit_observers:
+            try:
+                observe(audit_rows)
+            except Exception:  # an observer (metrics) must never fail a committed transaction
+                log.exception("audit observer failed")
 
     def ping(self) -> bool:
         try:
@@ -127,6 +207,16 @@ class Database:
             return True
         except Exception:  # health check reports, never raises
             return False
+
+    def schema_revision(self) -> tuple[str | None, str]:
+        """(the database's Alembic revision, the code's head revision) for ``/health/ready``."""
+        if self._head_revision is None:
+            cfg = Config()
+            cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
+            self._head_revision = str(ScriptDirectory.from_config(cfg).get_current_head())
+        with self.engine.connect() as conn:
+            current = MigrationContext.configure(conn).get_current_revision()
+        return current, self._head_revision
 
     @contextmanager
     def startup(self) -> Iterator[UnitOfWork]:
@@ -149,7 +239,10 @@ class Database:
                     conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_MIGRATION_LOCK})
                 cfg.attributes["connection"] = conn
                 command.upgrade(cfg, "head")  # alembic joins the open transaction
-                yield UnitOfWork(conn)
+                uow = UnitOfWork(conn, audit_key=self.audit_key)
+                yield uow
+                sealed = uow.before_commit()
+        self._committed(sealed)
 
     def migrate(self) -> None:
         """Bring the schema to the newest revision (Alembic), under the start-up lock."""
@@ -158,3 +251,6 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+        if self._process_writer is not None:
+            self._process_writer.close()
+            self._process_writer = None

@@ -12,6 +12,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     Column,
     DateTime,
@@ -73,6 +74,8 @@ environments = Table(
     Column("settings", JSON, nullable=False),
     ts("created_at", False),
     ts("updated_at", False),
+    # Bumped with every change of the settings or the signing keys: the workers' caches check it.
+    Column("version", BigInteger, nullable=False, server_default="0"),
 )
 
 # Admin tokens: environment_id NULL = operator token (all environments, may create environments).

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 from functools import cached_property
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, text
 
@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     )
     from actionmfa.store.repos.credentials import CredentialRepo
     from actionmfa.store.repos.mfa import MfaRepo
+    from actionmfa.store.repos.ops import OpsRepo
     from actionmfa.store.repos.passkeys import PasskeyRepo
     from actionmfa.store.repos.signin import SignInAttemptRepo
     from actionmfa.store.repos.tokens import TokenRepo
@@ -35,10 +36,12 @@ class UnitOfWork:
         self.conn = conn
         self.audit_key = audit_key
 
-    def before_commit(self) -> None:
-        """Called by :class:`Database` as the transaction is about to commit: seal the audit rows."""
+    def before_commit(self) -> list[dict[str, Any]]:
+        """Called by :class:`Database` as the transaction is about to commit: seal the audit rows
+        (returned, for the observers told after the commit)."""
         if "audit" in self.__dict__:  # the repository was used
-            self.audit.flush()
+            return self.audit.flush()
+        return []
 
     @property
     def dialect(self) -> str:
@@ -130,3 +133,9 @@ class UnitOfWork:
         from actionmfa.store.repos.wallets import WalletRepo
 
         return WalletRepo(self.conn)
+
+    @cached_property
+    def ops(self) -> OpsRepo:
+        from actionmfa.store.repos.ops import OpsRepo
+
+        return OpsRepo(self.conn)

@@ -107,7 +107,8 @@ def sign_body(secret: bytes, body: bytes) -> str:
 
 
 def verify_body(secret: bytes, body: bytes, signature: str) -> bool:
-    return hmac.compare_digest(sign_body(secret, body), signature.strip().lower())
+    # As bytes: compare_digest on str raises TypeError for a non-ASCII header instead of refusing it.
+    return hmac.compare_digest(sign_body(secret, body).encode(), signature.strip().lower().encode())
 
 
 def open_delegation(body: bytes, signature: str, *, hmac_secret: bytes,

@@ -266,13 +266,13 @@ class _KeyOnlyProofs:
         self._lock = threading.Lock()
 
     def check(self, key_id: str, n: int, ring: RingParams, mod_proof: ModProof, prm_proof: PrmProof) -> None:
-        digest = hashlib.sha256(json.dumps([key_id, ring.to_json(), mod_proof.to_json(), prm_proof.to_json()],
-                                           sort_keys=True).encode()).digest()
+        if ring.n != n:  # before the memo: a hit must not vouch for another N (Πmod is about n)
+            raise WalletProofInvalidError("Ring-Pedersen parameters must use the Paillier modulus")
+        digest = hashlib.sha256(json.dumps([key_id, str(n), ring.to_json(), mod_proof.to_json(),
+                                            prm_proof.to_json()], sort_keys=True).encode()).digest()
         with self._lock:
             if digest in self._passed:
                 return
-        if ring.n != n:
-            raise WalletProofInvalidError("Ring-Pedersen parameters must use the Paillier modulus")
 
         def mod() -> None:
             release_gil()  # the two 128-round checks run on two cores

@@ -40,6 +40,8 @@ class SigningKeys:
         self.keyring = keyring
         self._private: dict[str, ec.EllipticCurvePrivateKey] = {}
         self._public: dict[str, tuple[str, str, ec.EllipticCurvePublicKey]] = {}
+        # (environment, purpose) → (environment version, active kid, key)
+        self._active: dict[tuple[str, str], tuple[int, str, ec.EllipticCurvePrivateKey]] = {}
         self._lock = threading.Lock()
 
     def create(self, uow: CoreUnit, environment_id: str, purpose: KeyPurpose, now: datetime) -> str:
@@ -62,9 +64,20 @@ class SigningKeys:
         return kid
 
     def signing_key(
-        self, uow: CoreUnit, environment_id: str, purpose: KeyPurpose, now: datetime
+        self, uow: CoreUnit, environment_id: str, purpose: KeyPurpose, now: datetime, *, version: int | None = None
     ) -> tuple[str, ec.EllipticCurvePrivateKey]:
+        """The environment's active key for ``purpose``, created on first use.
+
+        With the environment's ``version`` as this request read it, the active kid is taken from
+        this process's cache while the version is unchanged — rotation bumps the version in its
+        transaction, so every worker looks the active key up again after it (issue 15: no
+        signing-key query per token minted)."""
+        if version is not None:
+            active = self._active.get((environment_id, purpose.value))
+            if active is not None and active[0] == version:
+                return active[1], active[2]
         row = uow.signing_keys.active(environment_id, purpose.value)
+        created = row is None
         if row is None:
             kid = self.create(uow, environment_id, purpose, now)
             row = uow.signing_keys.active(environment_id, purpose.value)
@@ -76,6 +89,9 @@ class SigningKeys:
             assert isinstance(loaded, ec.EllipticCurvePrivateKey)  # noqa: S101
             with self._lock:
                 self._private[row.kid] = cached = loaded
+        if version is not None and not created:  # a key created now bumped the version: not cached under it
+            with self._lock:
+                self._active[(environment_id, purpose.value)] = (version, row.kid, cached)
         return row.kid, cached
 
     def verification_key(

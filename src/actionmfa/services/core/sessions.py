@@ -16,6 +16,7 @@ from actionmfa.clock import Clock, to_epoch
 from actionmfa.domain.actions import SessionScope
 from actionmfa.domain.models import AuthContext, Environment, RequestMeta, Session, User
 from actionmfa.errors import UnauthorizedError
+from actionmfa.services.core.envcache import EnvironmentCache
 from actionmfa.services.core.keys import KeyPurpose, SigningKeys
 from actionmfa.services.core.ports import CoreUnit
 
@@ -31,9 +32,10 @@ class IssuedSession:
 
 
 class SessionService:
-    def __init__(self, keys: SigningKeys, clock: Clock) -> None:
+    def __init__(self, keys: SigningKeys, clock: Clock, environments: EnvironmentCache | None = None) -> None:
         self.keys = keys
         self.clock = clock
+        self.environments = environments or EnvironmentCache()
 
     def start(
         self,
@@ -57,10 +59,16 @@ class SessionService:
         )
         return self.issue(uow, env, session, user)
 
-    def issue(self, uow: CoreUnit, env: Environment, session: Session, user: User) -> IssuedSession:
-        """(Re-)issue the JWT of an existing session with the session's current scope."""
+    def issue(
+        self, uow: CoreUnit, env: Environment, session: Session, user: User, *, env_checked: bool = False
+    ) -> IssuedSession:
+        """(Re-)issue the JWT of an existing session with the session's current scope.
+
+        ``env_checked``: ``env`` is this request's, its version read by :meth:`authenticate` (an
+        ``AuthContext``'s), so the active key may come from the cache checked against that version."""
         now = self.clock.now()
-        kid, key = self.keys.signing_key(uow, env.id, KeyPurpose.SESSION, now)
+        version = env.version if env_checked else None
+        kid, key = self.keys.signing_key(uow, env.id, KeyPurpose.SESSION, now, version=version)
         claims = {
             "iss": ISSUER,
             "sub": user.id,
@@ -109,10 +117,13 @@ class SessionService:
         now = self.clock.now()
         if claims.get("environment_id") != environment_id or int(claims["exp"]) <= to_epoch(now):
             raise UnauthorizedError("Session expired or not for this environment")
-        loaded = uow.sessions.with_user_and_environment(str(claims["sid"]))
+        loaded = uow.sessions.with_user(str(claims["sid"]))
         if loaded is None:
             raise UnauthorizedError("Session expired or revoked")
-        session, user, env = loaded
+        session, user, env_id, version = loaded
+        env = self.environments.get(uow, env_id, version)
+        if env is None:
+            raise UnauthorizedError("Session expired or revoked")
         if session.user_id != claims["sub"] or session.environment_id != environment_id or not session.active_at(now):
             raise UnauthorizedError("Session expired or revoked")
         return AuthContext(environment=env, user=user, session=session, meta=meta or RequestMeta())

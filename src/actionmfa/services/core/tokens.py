@@ -142,7 +142,10 @@ class TokenService:
             approval_digest=approval_digest,
         )
         claims["iss"] = ISSUER
-        kid, key = self.keys.signing_key(uow, ctx.environment.id, KeyPurpose.ELEVATED, now)
+        # ctx is the request's (its environment's version read with the session): the cached key holds
+        kid, key = self.keys.signing_key(
+            uow, ctx.environment.id, KeyPurpose.ELEVATED, now, version=ctx.environment.version
+        )
         token = jwt.encode(claims, key, algorithm="ES256", headers={"kid": kid, "typ": "elevated+jwt"})
         uow.tokens.add_elevated(
             jti=jti,

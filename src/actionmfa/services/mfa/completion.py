@@ -95,7 +95,7 @@ class Completion:
             elevated = self.tokens.mint_elevated(
                 uow, ctx, mint.requested_scopes, approval_digest=mint.approval_digest, via=via
             )
-        issued = self.sessions.issue(uow, ctx.environment, session, user)
+        issued = self.sessions.issue(uow, ctx.environment, session, user, env_checked=True)
         return AuthResult(issued=issued, mfa_token=mfa_token, elevated_token=elevated, device_id=device_id)
 
     def method_verified(self, uow: MfaUnit, ctx: AuthContext, now: datetime) -> bool:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import datetime
 from typing import Protocol, runtime_checkable
 
 from actionmfa.domain.audit_chain import ChainedRow
@@ -50,3 +51,12 @@ class AuditChainReads(Protocol):
 class AuditChainUnit(Protocol):
     @property
     def audit(self) -> AuditChainReads: ...
+
+
+class OpsCounts(Protocol):
+    def open_ceremonies(self, now: datetime) -> int: ...
+
+
+class OpsUnit(Protocol):
+    @property
+    def ops(self) -> OpsCounts: ...

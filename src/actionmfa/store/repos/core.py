@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Row, delete, func, insert, select, update
+from sqlalchemy import Connection, Row, bindparam, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from actionmfa.domain.actions import SessionScope
@@ -13,16 +13,6 @@ from actionmfa.domain.models import Environment, Session, User
 from actionmfa.domain.records import AdminTokenRow, EmailVerificationRow, SigningKeyRow
 from actionmfa.domain.settings import STORED_CONTEXT, EnvironmentSettings
 from actionmfa.store import tables as t
-
-
-class _Fields(dict[str, Any]):
-    """Attribute access over a dict, so the row mappers also take one part of a joined row."""
-
-    def __getattr__(self, name: str) -> Any:
-        try:
-            return self[name]
-        except KeyError as exc:
-            raise AttributeError(name) from exc
 
 
 class _Repo:
@@ -37,7 +27,13 @@ def _environment(row: Row[Any]) -> Environment:
         settings=EnvironmentSettings.model_validate(row.settings, context=STORED_CONTEXT),
         created_at=row.created_at,
         updated_at=row.updated_at,
+        version=int(row.version),
     )
+
+
+def _bump_version(conn: Connection, environment_id: str) -> None:
+    e = t.environments
+    conn.execute(update(e).where(e.c.id == environment_id).values(version=e.c.version + 1))
 
 
 class EnvironmentRepo(_Repo):
@@ -56,7 +52,7 @@ class EnvironmentRepo(_Repo):
     def update(
         self, environment_id: str, *, name: str | None, settings: EnvironmentSettings | None, now: datetime
     ) -> None:
-        values: dict[str, Any] = {"updated_at": now}
+        values: dict[str, Any] = {"updated_at": now, "version": t.environments.c.version + 1}
         if name is not None:
             values["name"] = name
         if settings is not None:
@@ -131,6 +127,7 @@ class SigningKeyRepo(_Repo):
                 created_at=now,
             )
         )
+        _bump_version(self.conn, environment_id)  # every worker's key cache sees the new key
 
     def retire_active(self, environment_id: str, purpose: str, now: datetime) -> None:
         self.conn.execute(
@@ -142,6 +139,7 @@ class SigningKeyRepo(_Repo):
             )
             .values(active=False, retired_at=now)
         )
+        _bump_version(self.conn, environment_id)
 
     def active(self, environment_id: str, purpose: str) -> SigningKeyRow | None:
         row = self.conn.execute(
@@ -275,6 +273,18 @@ def _session(row: Row[Any]) -> Session:
     )
 
 
+_SESSION_WITH_USER = (
+    select(
+        *[c.label(f"s_{c.name}") for c in t.sessions.c],
+        *[c.label(f"u_{c.name}") for c in t.users.c],
+        t.environments.c.version.label("e_version"),
+    )
+    .join_from(t.sessions, t.users, t.users.c.id == t.sessions.c.user_id)
+    .join(t.environments, t.environments.c.id == t.sessions.c.environment_id)
+    .where(t.sessions.c.id == bindparam("sid"), t.users.c.environment_id == t.sessions.c.environment_id)
+)
+
+
 class SessionRepo(_Repo):
     def add(
         self,
@@ -305,26 +315,48 @@ class SessionRepo(_Repo):
         return _session(row) if row else None
 
     def with_user_and_environment(self, session_id: str) -> tuple[Session, User, Environment] | None:
-        """The session, its user and environment in one query (every authenticated request)."""
-        s, u, e = t.sessions, t.users, t.environments
-        row = self.conn.execute(
-            select(
-                *[c.label(f"s_{c.name}") for c in s.c],
-                *[c.label(f"u_{c.name}") for c in u.c],
-                *[c.label(f"e_{c.name}") for c in e.c],
-            )
-            .join_from(s, u, u.c.id == s.c.user_id)
-            .join(e, e.c.id == s.c.environment_id)
-            .where(s.c.id == session_id, u.c.environment_id == s.c.environment_id)
-        ).first()
+        """The session, its user and environment (two queries; see :meth:`with_user`)."""
+        loaded = self.with_user(session_id)
+        if loaded is None:
+            return None
+        session, user, environment_id, _version = loaded
+        env = EnvironmentRepo(self.conn).get(environment_id)
+        return (session, user, env) if env is not None else None
+
+    def with_user(self, session_id: str) -> tuple[Session, User, str, int] | None:
+        """The session, its user, and its environment's id and version, in one query (every
+        authenticated request); the environment itself comes from the caller's cache while its
+        version is unchanged."""
+        row = self.conn.execute(_SESSION_WITH_USER, {"sid": session_id}).first()
         if row is None:
             return None
-        m = row._mapping
-
-        def part(prefix: str) -> _Fields:
-            return _Fields({k[len(prefix) :]: v for k, v in m.items() if k.startswith(prefix)})
-
-        return _session(part("s_")), _user(part("u_")), _environment(part("e_"))  # type: ignore[arg-type]
+        return (
+            Session(
+                row.s_id,
+                row.s_environment_id,
+                row.s_user_id,
+                SessionScope(row.s_scope),
+                row.s_auth_method,
+                row.s_created_at,
+                row.s_expires_at,
+                row.s_revoked_at,
+            ),
+            User(
+                id=row.u_id,
+                environment_id=row.u_environment_id,
+                email=row.u_email,
+                external_id=row.u_external_id,
+                alias=row.u_alias,
+                first_name=row.u_first_name,
+                last_name=row.u_last_name,
+                metadata=row.u_metadata,
+                mfa_backup_code_ack=row.u_mfa_backup_code_ack,
+                created_at=row.u_created_at,
+                updated_at=row.u_updated_at,
+            ),
+            row.s_environment_id,
+            int(row.e_version),
+        )
 
     def set_scope(self, session_id: str, scope: SessionScope) -> None:
         self.conn.execute(update(t.sessions).where(t.sessions.c.id == session_id).values(scope=scope.value))

@@ -59,6 +59,16 @@ def _build_lock_state(dialect: str) -> Any:
     )
 
 
+# The hot path's statements, built once (issue 15: building them per call was most of the cost).
+_DEVICES = select(m.mfa_devices).where(m.mfa_devices.c.user_id == bindparam("uid")).order_by(m.mfa_devices.c.created_at)
+_ADVANCE_STEP = (
+    update(m.mfa_devices)
+    .where(
+        m.mfa_devices.c.id == bindparam("did"),
+        or_(m.mfa_devices.c.last_step.is_(None), m.mfa_devices.c.last_step < bindparam("step")),
+    )
+    .values(last_step=bindparam("step"))
+)
 _LOCK_STATE = {name: _build_lock_state(name) for name in ("sqlite", "postgresql")}
 
 
@@ -72,10 +82,7 @@ class MfaRepo:
 
     # -- devices -------------------------------------------------------------------------------
     def devices(self, user_id: str) -> list[DeviceRow]:
-        rows = self.conn.execute(
-            select(m.mfa_devices).where(m.mfa_devices.c.user_id == user_id).order_by(m.mfa_devices.c.created_at)
-        ).all()
-        return [_device(r) for r in rows]
+        return [_device(r) for r in self.conn.execute(_DEVICES, {"uid": user_id}).all()]
 
     def device(self, user_id: str, device_id: str) -> DeviceRow | None:
         row = self.conn.execute(
@@ -116,15 +123,7 @@ class MfaRepo:
 
     def advance_step(self, device_id: str, step: int) -> bool:
         """RFC 6238 §5.2 replay refusal: store ``step`` only if it is newer than the last accepted one."""
-        result = self.conn.execute(
-            update(m.mfa_devices)
-            .where(
-                m.mfa_devices.c.id == device_id,
-                or_(m.mfa_devices.c.last_step.is_(None), m.mfa_devices.c.last_step < step),
-            )
-            .values(last_step=step)
-        )
-        return result.rowcount == 1
+        return self.conn.execute(_ADVANCE_STEP, {"did": device_id, "step": step}).rowcount == 1
 
     def set_default(self, user_id: str, device_id: str) -> None:
         self.conn.execute(update(m.mfa_devices).where(m.mfa_devices.c.user_id == user_id).values(is_default=False))

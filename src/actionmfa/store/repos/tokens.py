@@ -10,11 +10,24 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Connection, delete, insert, select, update
+from sqlalchemy import Connection, bindparam, delete, insert, select, update
 
 from actionmfa.domain.records import ElevatedTokenRow, MfaTokenRow
 from actionmfa.store import mfa_tables as m
 from actionmfa.store import tables as t
+
+# The hot path's statements, built once (issue 15).
+_ADD_MFA_TOKEN = insert(m.mfa_tokens)
+_MFA_TOKEN = (
+    select(m.mfa_tokens, t.sessions.c.revoked_at.label("s_revoked"), t.sessions.c.expires_at.label("s_exp"))
+    .select_from(m.mfa_tokens.outerjoin(t.sessions, t.sessions.c.id == m.mfa_tokens.c.session_id))
+    .where(m.mfa_tokens.c.token_hash == bindparam("h"))
+)
+_SPEND_MFA_TOKEN = (
+    update(m.mfa_tokens)
+    .where(m.mfa_tokens.c.id == bindparam("tid"), m.mfa_tokens.c.used_at.is_(None))
+    .values(used_at=bindparam("now"))
+)
 
 
 class TokenRepo:
@@ -34,25 +47,21 @@ class TokenRepo:
         created_at: datetime,
     ) -> None:
         self.conn.execute(
-            insert(m.mfa_tokens).values(
-                id=id,
-                token_hash=token_hash,
-                user_id=user_id,
-                session_id=session_id,
-                single_use=single_use,
-                approval_digest=approval_digest,
-                created_at=created_at,
-            )
+            _ADD_MFA_TOKEN,
+            {
+                "id": id,
+                "token_hash": token_hash,
+                "user_id": user_id,
+                "session_id": session_id,
+                "single_use": single_use,
+                "approval_digest": approval_digest,
+                "created_at": created_at,
+            },
         )
 
     def mfa_token(self, token_hash: str) -> MfaTokenRow | None:
         """The token joined with its session's liveness inputs."""
-        q = (
-            select(m.mfa_tokens, t.sessions.c.revoked_at.label("s_revoked"), t.sessions.c.expires_at.label("s_exp"))
-            .select_from(m.mfa_tokens.outerjoin(t.sessions, t.sessions.c.id == m.mfa_tokens.c.session_id))
-            .where(m.mfa_tokens.c.token_hash == token_hash)
-        )
-        row = self.conn.execute(q).first()
+        row = self.conn.execute(_MFA_TOKEN, {"h": token_hash}).first()
         if row is None:
             return None
         return MfaTokenRow(
@@ -67,12 +76,7 @@ class TokenRepo:
         )
 
     def spend_mfa_token(self, token_id: str, now: datetime) -> bool:
-        result = self.conn.execute(
-            update(m.mfa_tokens)
-            .where(m.mfa_tokens.c.id == token_id, m.mfa_tokens.c.used_at.is_(None))
-            .values(used_at=now)
-        )
-        return result.rowcount == 1
+        return self.conn.execute(_SPEND_MFA_TOKEN, {"tid": token_id, "now": now}).rowcount == 1
 
     def touch_mfa_token(self, token_id: str, now: datetime) -> None:
         """Persistent tokens record their first use (informational; they stay valid)."""
