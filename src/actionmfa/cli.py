@@ -333,6 +333,9 @@ def main() -> None:
     from actionmfa.wallet_cli import wallet_app  # wallet locked, wallet unlock
 
     app.add_typer(wallet_app, name="wallet")
+    from actionmfa.webhooks_cli import webhooks_app  # webhooks list, webhooks redeliver
+
+    app.add_typer(webhooks_app, name="webhooks")
     app()
 
 

@@ -53,6 +53,7 @@ class ServerConfig:
     trust_proxy_headers: bool = False
     workers: int = 1
     warm_wallet_pool: bool = True  # start Paillier prime search at start-up, not at the first wallet
+    webhook_interval_seconds: float = 0.0  # the webhook worker's poll period in each server process (0: off)
     # Bounded connections (issue 11.2, actionmfa.connections): deadlines in seconds, caps per worker.
     header_timeout: float = 10.0
     body_timeout: float = 30.0
@@ -103,6 +104,7 @@ class ServerConfig:
             trust_proxy_headers=_bool(e.get("ACTIONMFA_TRUST_PROXY_HEADERS", "false")),
             workers=int(e.get("ACTIONMFA_WORKERS", "1")),
             warm_wallet_pool=_bool(e.get("ACTIONMFA_WALLET_POOL_WARM", "true")),
+            webhook_interval_seconds=float(e.get("ACTIONMFA_WEBHOOK_INTERVAL_SECONDS", "2")),
             header_timeout=float(e.get("ACTIONMFA_HEADER_TIMEOUT", "10")),
             body_timeout=float(e.get("ACTIONMFA_BODY_TIMEOUT", "30")),
             keep_alive_timeout=int(e.get("ACTIONMFA_KEEP_ALIVE_TIMEOUT", "5")),

@@ -86,7 +86,8 @@ def test_pending_share_promoted_when_the_device_missed_the_confirmation(
     # As if the device crashed after the server confirmed: current = old (v1), pending = new (v2).
     store, env_id, user_id = open_user.sdk.wallets.store, open_user.env.id, open_user.signed_in.user.id
     store.save(env_id, user_id, wallet.id, old_share, version=1)
-    store.save(env_id, user_id, wallet.id, new_share, version=2, pending=True)
+    key_ceremony = open_user.sdk.wallets.wallet_data(wallet.id)["keyCeremonyId"]
+    store.add_pending(env_id, user_id, wallet.id, new_share, version=2, ceremony_id=key_ceremony, kind="refresh")
     fresh = open_user.sdk.wallets.get(wallet.id)
     signed = fresh.sign_message("recovered")
     assert Account.recover_message(encode_defunct(text="recovered"), signature=signed.signature) == wallet.address

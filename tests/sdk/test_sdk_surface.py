@@ -48,7 +48,8 @@ INSTANCE_ATTRS: dict[type, tuple[str, ...]] = {
     Client: ("environment_id", "base_url", "session", "tokens", "max_retries", "refresh_margin_seconds"),
     EmailAuth: ("verification_uuid",),
     AuthResource: ("email", "external"),
-    Wallet: ("id", "address", "chain", "locked", "key_version", "threshold_scheme"),
+    Wallet: ("id", "address", "chain", "locked", "key_version", "key_ceremony_id", "pending_action",
+             "threshold_scheme"),
 }
 ASYNC_ONLY = {"sync", "aclose"}
 SYNC_STATE = {"max_retries", "refresh_margin_seconds"}  # tuning of the sync client: client.sync.…

@@ -54,6 +54,10 @@ def create_app(runtime: Runtime, *, migrate: bool = True) -> FastAPI:
             runtime.db.migrate()
         # The sync routes' thread pool, matched to the PostgreSQL connection pool (store/db.py).
         anyio.to_thread.current_default_thread_limiter().total_tokens = REQUEST_THREADS
+        worker = runtime.services.core.webhooks
+        if runtime.config.webhook_interval_seconds > 0:  # every server process delivers webhooks
+            worker.interval_seconds = runtime.config.webhook_interval_seconds
+            worker.start()
         yield
         runtime.close()
 

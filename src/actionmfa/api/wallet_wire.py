@@ -38,6 +38,8 @@ class WalletOut(Open):
     keyVersion: int
     createdAt: str
     thresholdSignatureScheme: str
+    keyCeremonyId: str | None = None  # the ceremony whose shares are current (crash-safe share changes)
+    pendingAction: str | None = None  # approve_delegation | revoke_delegation: the operator's decision
 
 
 class WalletList(Open):
@@ -107,6 +109,16 @@ class ExportedShare(Open):
     requestId: str
     tokenId: str
     keyVersion: int
+
+
+class DelegationDecision(BaseModel):
+    """The wallets an operator's delegation decision marked (issue 13.2)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    environmentId: str
+    pendingAction: str
+    walletIds: list[str]
 
 
 class DelegationSecret(BaseModel):

@@ -177,6 +177,8 @@ class WalletRow:
     delegated_at: datetime | None = None
     delegate_share: str | None = None
     delegate_api_key_hash: str | None = None
+    key_ceremony_id: str | None = None
+    pending_action: str | None = None  # domain.wallets.PendingAction
 
 
 @dataclass(frozen=True)
@@ -195,3 +197,36 @@ class CeremonyRow:
     created_at: datetime
     expires_at: datetime
     completed_at: datetime | None
+
+
+@dataclass(frozen=True)
+class OutboxRow:
+    """A ``webhook_outbox`` row (the body still sealed)."""
+
+    seq: int
+    event_id: str
+    environment_id: str
+    ordering_key: str
+    event_name: str
+    url: str
+    body: str
+    status: str
+    attempts: int
+    next_attempt_at: datetime
+    claim_token: str | None
+    last_status: int | None
+    last_error: str | None
+    created_at: datetime
+    delivered_at: datetime | None
+
+
+@dataclass(frozen=True)
+class AuditSource:
+    """An audit row a webhook event is derived from."""
+
+    id: int
+    environment_id: str
+    user_id: str | None
+    event: str
+    details: dict[str, Any]
+    created_at: datetime

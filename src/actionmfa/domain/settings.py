@@ -281,12 +281,23 @@ class DelegatedAccessSettings(_Model):
         return self
 
 
+class EmbeddedWalletSettings(_Model):
+    """What the wallet signs (docs/wallets.md "Payload policy").
+
+    ``allowChainIdZeroAuthorizations``: sign EIP-7702 authorizations for chainId 0, which are valid on
+    every chain (EIP-7702 §Specification) — off by default: one such signature delegates the account
+    on every network at once."""
+
+    allowChainIdZeroAuthorizations: bool = False
+
+
 class SecuritySettings(_Model):
     mfa: MfaSettings = Field(default_factory=MfaSettings)
     externalAuth: ExternalAuthSettings = Field(default_factory=ExternalAuthSettings)
     passkeys: PasskeySettings = Field(default_factory=PasskeySettings)
     jwtDuration: JwtDuration = Field(default_factory=JwtDuration)
     delegatedAccess: DelegatedAccessSettings = Field(default_factory=DelegatedAccessSettings)
+    embeddedWallets: EmbeddedWalletSettings = Field(default_factory=EmbeddedWalletSettings)
 
 
 class GeneralSettings(_Model):
@@ -307,9 +318,28 @@ class GeneralSettings(_Model):
         return text
 
 
+class WebhookSettings(_Model):
+    """Where the environment's events go (issue 13.4; docs/webhooks.md). Signed with the environment's
+    webhook secret (``POST /environments/{id}/waas/delegatedAccess/secret``). https, or http to a
+    loopback host."""
+
+    url: str | None = Field(default=None, max_length=2048)
+
+    @model_validator(mode="after")
+    def _https(self) -> WebhookSettings:
+        if self.url is not None:
+            parts = urlsplit(self.url)
+            host = (parts.hostname or "").lower()
+            loopback = host == "localhost" or (_is_ip(host) and ipaddress.ip_address(host).is_loopback)
+            if not host or parts.scheme not in ("https", "http") or (parts.scheme == "http" and not loopback):
+                raise ValueError("webhooks.url must be an https URL (http only for a loopback host)")
+        return self
+
+
 class EnvironmentSettings(_Model):
     general: GeneralSettings = Field(default_factory=GeneralSettings)
     security: SecuritySettings = Field(default_factory=SecuritySettings)
+    webhooks: WebhookSettings = Field(default_factory=WebhookSettings)
 
     def app_name(self) -> str:
         """The name end users see: ``general.displayName``, else the passkey relying party's name
@@ -335,6 +365,7 @@ class EnvironmentSettings(_Model):
         webhook URL is the developer's business; the HMAC secret never lives in settings)."""
         out = self.model_dump(mode="json")
         out["security"]["delegatedAccess"] = {"enabled": self.security.delegatedAccess.enabled}
+        out.pop("webhooks", None)  # the developer's endpoint is nobody else's business
         return out
 
 

@@ -51,6 +51,15 @@ class CeremonyOutcome(StrEnum):
     INVALID_PROOF = "invalid_proof"  # the client's c3 failed Πaff-g: refused without a decryption
 
 
+class PendingAction(StrEnum):
+    """``waas_wallets.pending_action``: what the operator decided and the user's next sign-in completes
+    (issue 13.2; Dynamic's *WaaS Reshare*: "when a wallet is approved or revoked from delegated access
+    and the user next signs in")."""
+
+    APPROVE_DELEGATION = "approve_delegation"  # reshare 2-of-2 → 2-of-3 (the user may decline)
+    REVOKE_DELEGATION = "revoke_delegation"  # reshare 2-of-3 → 2-of-2
+
+
 class LockReason(StrEnum):
     """``waas_wallets.lock_reason``: why a wallet no longer signs (until an operator unlocks it)."""
 

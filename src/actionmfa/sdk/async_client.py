@@ -210,6 +210,8 @@ class AsyncWallet(AsyncView[Wallet]):
     sign_authorization = awaitable(Wallet.sign_authorization)
     refresh = awaitable(Wallet.refresh)
     reshare = awaitable(Wallet.reshare)
+    settle = awaitable(Wallet.settle)
+    decline_delegation = awaitable(Wallet.decline_delegation)
 
     @overload
     async def export_private_key(self, *, prompt: PromptMode = None) -> str: ...
@@ -254,6 +256,14 @@ class AsyncWallet(AsyncView[Wallet]):
     def threshold_scheme(self) -> str:
         return self._target.threshold_scheme
 
+    @property
+    def key_ceremony_id(self) -> str | None:
+        return self._target.key_ceremony_id
+
+    @property
+    def pending_action(self) -> str | None:
+        return self._target.pending_action
+
 
 class AsyncSolanaWallet(AsyncView[SolanaWallet]):
     """A Solana wallet; the same methods as :class:`~actionmfa.sdk.solana_wallets.SolanaWallet`, awaitable."""
@@ -293,6 +303,10 @@ def _wallets(runner: Runner, wallets: list[Wallet | SolanaWallet]) -> list[Async
     return [_one_wallet(runner, w) for w in wallets]
 
 
+def _evm_wallets(runner: Runner, wallets: list[Wallet]) -> list[AsyncWallet]:
+    return [AsyncWallet(w, runner) for w in wallets]
+
+
 class AsyncWalletsResource(AsyncView[WalletsResource]):
     @overload
     async def create(self, *, chain: Literal["EVM"] = "EVM") -> AsyncWallet: ...
@@ -310,6 +324,8 @@ class AsyncWalletsResource(AsyncView[WalletsResource]):
     get = awaitable(WalletsResource.get, wrap=_one_wallet)
     user_id = awaitable(WalletsResource.user_id)
     load_share = awaitable(WalletsResource.load_share)
+    wallet_data = awaitable(WalletsResource.wallet_data)
+    complete_pending = awaitable(WalletsResource.complete_pending, wrap=_evm_wallets)
     randomness_pool = awaitable(WalletsResource.randomness_pool)
     ring = awaitable(WalletsResource.ring)
 

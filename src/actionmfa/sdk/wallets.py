@@ -18,22 +18,26 @@ tokens the client holds are attached automatically. Results are eth-account's ow
 
 from __future__ import annotations
 
-import json
-import os
+import builtins
 import secrets
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal, overload
+from typing import TYPE_CHECKING, Any, Literal, TypeVar, overload
 
-from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
+import httpx
 from eth_account.datastructures import SignedMessage, SignedSetCodeAuthorization, SignedTransaction
 
-from actionmfa.crypto import b64u, b64u_decode
-from actionmfa.errors import NotFoundError, WalletProofInvalidError, WalletSignatureInvalidError
+from actionmfa.errors import (
+    ActionMFAError,
+    CeremonyInvalidError,
+    MfaRequiredError,
+    NotFoundError,
+    WalletProofInvalidError,
+    WalletSignatureInvalidError,
+)
 from actionmfa.sdk.approve import PromptMode, open_with_prompt
+from actionmfa.sdk.share_store import ShareStore
 from actionmfa.sdk.solana_shares import SolanaShareStore
 from actionmfa.sdk.solana_wallets import SolanaWallet, create_solana_wallet
 from actionmfa.wallet import ecdsa2p as p2
@@ -86,121 +90,59 @@ EXPORT_SCOPE = "wallet:export"
 REFRESH_SCOPE = "wallet:refresh"
 RESHARE_SCOPE = "wallet:reshare"
 _RID_ALPHABET = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+_T = TypeVar("_T")
 
 
-def _default_share_dir() -> Path:
-    return Path(os.environ.get("ACTIONMFA_WALLET_DIR") or Path.home() / ".actionmfa" / "wallets")
+def answer_lost(exc: BaseException) -> bool:
+    """True when a request may have been processed although its answer never arrived: a transport
+    failure, or a 5xx from something between us and the server."""
+    if isinstance(exc, httpx.TransportError):
+        return True
+    return isinstance(exc, ActionMFAError) and exc.status_code >= 500
 
 
-class ShareStore:
-    """User shares on disk: one JSON file per (environment, user), each share AES-256-GCM sealed.
-
-    With a passphrase the key is scrypt(passphrase, per-file salt); without one it is a random
-    device key in ``<dir>/device.key`` (mode 0600). The AAD binds each blob to its wallet.
-    """
-
-    def __init__(self, directory: Path | str | None = None, *, passphrase: str | None = None) -> None:
-        self.directory = Path(directory) if directory is not None else _default_share_dir()
-        self._passphrase = passphrase
-        self._lock = threading.Lock()
-
-    def _path(self, environment_id: str, user_id: str) -> Path:
-        safe = [p for p in (environment_id, user_id) if p.replace("-", "").isalnum()]
-        if len(safe) != 2:
-            raise ValueError("unexpected id format")
-        return self.directory / environment_id / f"{user_id}.json"
-
-    def _device_key(self) -> bytes:
-        path = self.directory / "device.key"
-        if path.exists():
-            return b64u_decode(path.read_text().strip())
-        self.directory.mkdir(parents=True, exist_ok=True, mode=0o700)
-        key = secrets.token_bytes(32)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as fh:
-            fh.write(b64u(key))
-        return key
-
-    def _key(self, doc: dict[str, Any]) -> bytes:
-        if doc["kdf"] == "scrypt":
-            if self._passphrase is None:
-                raise WalletProofInvalidError("This share file needs a passphrase")
-            return Scrypt(salt=b64u_decode(doc["salt"]), length=32, n=2**15, r=8, p=1).derive(self._passphrase.encode())
-        return self._device_key()
-
-    def _load(self, path: Path) -> dict[str, Any]:
-        if path.exists():
-            doc: dict[str, Any] = json.loads(path.read_text())
-            return doc
-        if self._passphrase is not None:
-            return {"version": 1, "kdf": "scrypt", "salt": b64u(secrets.token_bytes(16)), "wallets": {}}
-        return {"version": 1, "kdf": "device-key", "wallets": {}}
-
-    def _write(self, path: Path, doc: dict[str, Any]) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        tmp = path.with_suffix(".tmp")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w") as fh:
-            json.dump(doc, fh)
-        os.replace(tmp, path)
-
-    def save(self, environment_id: str, user_id: str, wallet_id: str, share: p2.ClientKeyShare, *,
-             version: int = 1, pending: bool = False) -> None:
-        """Store a share for a key version; ``pending`` keeps it beside the current one (refresh)."""
-        path = self._path(environment_id, user_id)
-        with self._lock:
-            doc = self._load(path)
-            key = self._key(doc)
-            nonce = secrets.token_bytes(12)
-            aad = f"{environment_id}:{user_id}:{wallet_id}:{version}".encode()
-            ct = AESGCM(key).encrypt(nonce, json.dumps(share.to_json()).encode(), aad)
-            slot = f"{wallet_id}#pending" if pending else wallet_id
-            doc["wallets"][slot] = {"nonce": b64u(nonce), "ct": b64u(ct), "version": version}
-            if not pending:
-                doc["wallets"].pop(f"{wallet_id}#pending", None)
-            self._write(path, doc)
-
-    def load(self, environment_id: str, user_id: str, wallet_id: str, *,
-             version: int | None = None) -> p2.ClientKeyShare | None:
-        """The share for ``version`` (default: the current one). A pending share of that version —
-        a refresh the server confirmed before this device could — is promoted to current."""
-        path = self._path(environment_id, user_id)
-        with self._lock:
-            if not path.exists():
-                return None
-            doc = self._load(path)
-            current = doc["wallets"].get(wallet_id)
-            pending = doc["wallets"].get(f"{wallet_id}#pending")
-            entry = current
-            if version is not None and (current is None or current.get("version", 1) != version):
-                entry = pending if pending is not None and pending.get("version") == version else None
-            if entry is None:
-                return None
-            entry_version = int(entry.get("version", 1))
-            aad = f"{environment_id}:{user_id}:{wallet_id}:{entry_version}".encode()
-            try:
-                plain = AESGCM(self._key(doc)).decrypt(b64u_decode(entry["nonce"]), b64u_decode(entry["ct"]), aad)
-            except InvalidTag as exc:
-                raise WalletProofInvalidError("User share could not be decrypted (wrong passphrase?)") from exc
-            if entry is pending:
-                doc["wallets"][wallet_id] = pending
-                doc["wallets"].pop(f"{wallet_id}#pending")
-                self._write(path, doc)
-        return p2.ClientKeyShare.from_json(json.loads(plain))
+def _settling(attempt: Callable[[], _T], settle: Callable[[], _T | None]) -> _T:
+    """Run ``attempt``; if its answer was lost, ask the server where things stand (``settle``) and
+    return what it finds, else re-raise the original error (the write-ahead entries stay)."""
+    try:
+        return attempt()
+    except Exception as exc:
+        if not answer_lost(exc):
+            raise
+        try:
+            settled = settle()
+        except Exception:
+            raise exc from None
+        if settled is None:
+            raise
+        return settled
 
 
 class Wallet:
     """One embedded wallet; signing methods return eth-account's result types."""
 
-    def __init__(self, resource: WalletsResource, data: Mapping[str, Any]) -> None:
+    def __init__(self, resource: WalletsResource, data: Mapping[str, Any], *,
+                 share: p2.ClientKeyShare | None = None) -> None:
         self._r = resource
         self.id: str = str(data["id"])
         self.address: str = str(data["address"])
         self.chain: str = str(data.get("chain", "EVM"))
-        self.locked: bool = bool(data.get("locked", False))
-        self.key_version: int = int(data.get("keyVersion", 1))
-        self.threshold_scheme: str = str(data.get("thresholdSignatureScheme", "TWO_OF_TWO"))
         self._share: p2.ClientKeyShare | None = None
+        self._update(data)
+        self._share = share
+
+    def _update(self, data: Mapping[str, Any]) -> None:
+        self.locked = bool(data.get("locked", False))
+        version = int(data.get("keyVersion", 1))
+        if self._share is not None and version != getattr(self, "key_version", version):
+            self._share = None
+        self.key_version = version
+        ceremony = data.get("keyCeremonyId")
+        self.key_ceremony_id: str | None = str(ceremony) if ceremony is not None else None
+        self.threshold_scheme = str(data.get("thresholdSignatureScheme", "TWO_OF_TWO"))
+        pending = data.get("pendingAction")
+        # the operator's decision this device should complete: "approve_delegation" | "revoke_delegation"
+        self.pending_action: str | None = str(pending) if pending is not None else None
 
     def __repr__(self) -> str:
         return f"Wallet(id={self.id!r}, address={self.address!r})"
@@ -209,6 +151,11 @@ class Wallet:
     def _client_share(self) -> p2.ClientKeyShare:
         if self._share is None:
             share = self._r.load_share(self.id, version=self.key_version)
+            if share is None:  # a share change the server committed while this device missed the answer
+                env_id, user_id = self._r.client.environment_id, self._r.user_id()
+                found = self._r.store.promote(env_id, user_id, self.id, version=self.key_version,
+                                              ceremony_id=self.key_ceremony_id)
+                share = found.share if found is not None else None
             if share is None:
                 raise NotFoundError("No user share for this wallet on this device")
             if address_of(share.public_key) != self.address:
@@ -229,6 +176,17 @@ class Wallet:
     def _randomness(self) -> PrecomputePool[p2.SignPrecompute]:
         return self._r.randomness_pool(self.id, self._client_share())
 
+    def settle(self) -> str | None:
+        """Ask the server for this wallet's key version and make this device's share match it: a
+        pending share (written ahead of a refresh or reshare whose answer was lost) that the server
+        committed becomes current, pending shares it can no longer commit go. Returns the kind of
+        share change found committed (``"refresh"`` / ``"reshare"``), if any."""
+        self._update(self._r.wallet_data(self.id))
+        adopted = self._r.store.reconcile(self._r.client.environment_id, self._r.user_id(), self.id,
+                                          version=self.key_version, ceremony_id=self.key_ceremony_id)
+        self._share = None
+        return adopted
+
     # -- signing ----------------------------------------------------------------------------------
     def sign_message(self, message: str | bytes, *, prompt: PromptMode = None) -> SignedMessage:
         """EIP-191 ``personal_sign`` of text or bytes. ``prompt="terminal"|"browser"``: when MFA is
@@ -244,7 +202,8 @@ class Wallet:
         return result
 
     def sign_transaction(self, tx: Mapping[str, Any], *, prompt: PromptMode = None) -> SignedTransaction:
-        """An EIP-1559 (type 2) or EIP-7702 (type 4) transaction; ``.raw_transaction`` is ready to send."""
+        """A legacy EIP-155 (type 0), EIP-2930 (1), EIP-1559 (2, the default) or EIP-7702 (4)
+        transaction; ``chainId`` 1 … 2**64-1 required. ``.raw_transaction`` is ready to send."""
         result = self._sign(transaction_request(tx), prompt)
         assert isinstance(result, SignedTransaction)  # noqa: S101
         return result
@@ -270,8 +229,10 @@ class Wallet:
         if opened.get("digest") != "0x" + digest.hex():
             raise WalletProofInvalidError("Server digest differs from the payload's")
         version = int(opened.get("keyVersion", self.key_version))
-        if version != self.key_version:  # refreshed elsewhere since this object loaded its share
-            self.key_version, self._share = version, None
+        if version != self.key_version:  # refreshed since this object loaded its share: which share?
+            self.settle()
+            if version != self.key_version:
+                raise CeremonyInvalidError("The wallet changed during signing; retry")
         share = self._client_share()
         body["keyVersion"] = self.key_version
         ceremony_id = str(opened["ceremonyId"])
@@ -297,23 +258,40 @@ class Wallet:
     # -- refresh --------------------------------------------------------------------------------------
     def refresh(self) -> None:
         """Re-randomise both shares (coin toss) and move the server to a new Paillier key; the
-        address is unchanged. Gate ``wallet.waas.refresh`` (scope ``wallet:refresh``). The new share
-        is written as *pending* before the server switches, so a crash in between loses nothing."""
+        address is unchanged. Gate ``wallet.waas.refresh`` (scope ``wallet:refresh``).
+
+        Crash-safe: the new share is written ahead as *pending* (version + 1, this ceremony) before
+        the confirmation that lets the server switch. If that answer is lost, the server is asked
+        for the wallet's key version at once — and by the next call, from this object or a new
+        process: a refresh the server committed becomes current and is not run again."""
+        if self._has_pending() and self.settle() == "refresh":
+            return  # an earlier call's refresh was committed; its answer was lost
         share = self._client_share()
         c, base = self._r.client, f"/waas/{self.id}/refresh"
         opened = c.request("POST", base, json={}, scope=REFRESH_SCOPE, include_mfa_token=True)
         ceremony_id, version = str(opened["ceremonyId"]), int(opened["keyVersion"])
+        if version != self.key_version:
+            raise WalletProofInvalidError("The wallet changed on another device; reload it and retry")
         sid = refresh_session_id(self.id, ceremony_id, version)
         contribution, state = client_refresh_respond(sid, RefreshCommit.from_json(opened["message"]), self._r.ring())
         done = c.request("POST", f"{base}/{ceremony_id}", json={"message": contribution.to_json()})
         new_share, confirm = client_refresh_finish(share, state, RefreshOpen.from_json(done["message"]),
                                                    min_modulus_bits=self._r.min_modulus_bits)
-        env_id, user_id = c.environment_id, self._r.user_id()
-        self._r.store.save(env_id, user_id, self.id, new_share, version=version + 1, pending=True)
-        confirmed = c.request("POST", f"{base}/{ceremony_id}/confirm", json={"message": confirm.to_json()})
-        self.key_version = int(confirmed["wallet"]["keyVersion"])
-        self._r.store.save(env_id, user_id, self.id, new_share, version=self.key_version)
-        self._share = new_share  # (pools are per modulus: the old one is simply no longer used)
+        self._r.store.add_pending(c.environment_id, self._r.user_id(), self.id, new_share, version=version + 1,
+                                  ceremony_id=ceremony_id, kind="refresh")
+
+        def confirm_round() -> str:
+            confirmed = c.request("POST", f"{base}/{ceremony_id}/confirm", json={"message": confirm.to_json()})
+            self._update(confirmed["wallet"])
+            self._r.store.reconcile(c.environment_id, self._r.user_id(), self.id, version=self.key_version,
+                                    ceremony_id=self.key_ceremony_id or ceremony_id)
+            return "refresh"
+
+        _settling(confirm_round, lambda: "refresh" if self.settle() == "refresh" else None)
+        self._share = None  # (pools are per modulus: the old one is simply no longer used)
+
+    def _has_pending(self) -> bool:
+        return bool(self._r.store.pending(self._r.client.environment_id, self._r.user_id(), self.id))
 
     # -- reshare --------------------------------------------------------------------------------------
     def reshare(self, *, delegate: bool = False, revoke_delegation: bool = False) -> dict[str, Any]:
@@ -325,6 +303,8 @@ class Wallet:
         if delegate == revoke_delegation:
             raise ValueError("pass exactly one of delegate=True or revoke_delegation=True")
         old, new = (("TWO_OF_TWO", "TWO_OF_THREE") if delegate else ("TWO_OF_THREE", "TWO_OF_TWO"))
+        if self._has_pending() and self.settle() == "reshare" and self.threshold_scheme == new:
+            return {}  # an earlier call's reshare was committed (and delivered); its answer was lost
         share = self._client_share()
         c, base = self._r.client, f"/waas/{self.id}/reshare"
         body = {"oldThresholdSignatureScheme": old, "newThresholdSignatureScheme": new,
@@ -349,15 +329,27 @@ class Wallet:
         opened2 = c.request("POST", f"{base}/{ceremony_id}", json={"message": dealing.to_json()})
         new_share, confirm = client_reshare_finish(share, state, ReshareOpen.from_json(opened2["message"]),
                                                    min_modulus_bits=self._r.min_modulus_bits)
-        env_id, user_id = c.environment_id, self._r.user_id()
-        self._r.store.save(env_id, user_id, self.id, new_share, version=version + 1, pending=True)
-        done = c.request("POST", f"{base}/{ceremony_id}/confirm", json={"message": confirm.to_json()})
-        self.key_version = int(done["wallet"]["keyVersion"])
-        self.threshold_scheme = str(done["wallet"].get("thresholdSignatureScheme", new))
-        self._r.store.save(env_id, user_id, self.id, new_share, version=self.key_version)
-        self._share = new_share
-        report = done.get("delegation")
-        return dict(report) if isinstance(report, dict) else {}
+        self._r.store.add_pending(c.environment_id, self._r.user_id(), self.id, new_share, version=version + 1,
+                                  ceremony_id=ceremony_id, kind="reshare")
+
+        def confirm_round() -> dict[str, Any]:
+            done = c.request("POST", f"{base}/{ceremony_id}/confirm", json={"message": confirm.to_json()})
+            self._update(done["wallet"])
+            self._r.store.reconcile(c.environment_id, self._r.user_id(), self.id, version=self.key_version,
+                                    ceremony_id=self.key_ceremony_id or ceremony_id)
+            report = done.get("delegation")
+            return dict(report) if isinstance(report, dict) else {}
+
+        def settled() -> dict[str, Any] | None:
+            return {} if self.settle() == "reshare" and self.threshold_scheme == new else None
+
+        result = _settling(confirm_round, settled)
+        self._share = None
+        return result
+
+    def decline_delegation(self) -> None:
+        """Refuse a delegation the operator approved (``pending_action == "approve_delegation"``)."""
+        self._update(self._r.client.request("POST", f"/waas/{self.id}/delegation/decline", json={})["wallet"])
 
     # -- export ---------------------------------------------------------------------------------------
     @overload
@@ -387,8 +379,10 @@ class Wallet:
         info = export_info(self.id, request_id, str(response.get("tokenId")))
         x1 = open_share(ExportEnvelope.from_json(response), recipient, info)
         version = int(response.get("keyVersion", self.key_version))
-        if version != self.key_version:  # refreshed elsewhere: the server share matches the newer one
-            self.key_version, self._share = version, None
+        if version != self.key_version:  # refreshed since: the server share matches the newer one
+            self.settle()
+            if version != self.key_version:
+                raise CeremonyInvalidError("The wallet changed during the export; retry")
         share = self._client_share()
         key_hex = combine_shares(x1, share.x2, self.address)
         if password is not None:
@@ -472,6 +466,51 @@ class WalletsResource:
     def load_share(self, wallet_id: str, *, version: int | None = None) -> p2.ClientKeyShare | None:
         return self.store.load(self.client.environment_id, self.user_id(), wallet_id, version=version)
 
+    # -- crash safety (settling key generations with the server) ------------------------------------
+    def wallet_data(self, wallet_id: str) -> dict[str, Any]:
+        """The server's view of one wallet (``GET /waas/wallets``): key version, key ceremony, scheme."""
+        for data in self.client.request("GET", "/waas/wallets")["wallets"]:
+            if data["id"] == wallet_id:
+                return dict(data)
+        raise NotFoundError("Wallet not found")
+
+    def _resume_keygens(self) -> list[Wallet]:
+        """Finish key generations whose last answer was lost: the server answers a repeated final
+        round of a finished ceremony with the same result (for the same user, from any session)."""
+        env_id, user_id = self.client.environment_id, self.user_id()
+        wallets = []
+        for ceremony_id, pending in self.store.keygens(env_id, user_id).items():
+            state = p2.ClientKeygenState.from_json(pending["state"])
+            try:
+                done = self.client.request("POST", f"/waas/create/{ceremony_id}", json={"message": pending["message"]})
+            except Exception as exc:
+                if answer_lost(exc) or not isinstance(exc, ActionMFAError) or exc.status_code in (401, 429):
+                    continue  # unknown outcome: keep it for the next call
+                # Refused (expired, unknown, invalid): no wallet holds this share.
+                self.store.finish_keygen(env_id, user_id, ceremony_id)
+                continue
+            expected = pending.get("walletId")
+            wallets.append(self._finish_keygen(ceremony_id, user_id, state, done,
+                                               str(expected) if expected is not None else None))
+        return wallets
+
+    def _finish_keygen(self, ceremony_id: str, user_id: str, state: p2.ClientKeygenState,
+                       done: Mapping[str, Any], wallet_id: str | None) -> Wallet:
+        env_id = self.client.environment_id
+        try:
+            share = p2.client_keygen_finish(state, p2.KeygenOpen.from_json(done["message"]),
+                                            min_modulus_bits=self.min_modulus_bits)
+            wallet = Wallet(self, done["wallet"], share=share)
+            if wallet_id is not None and wallet.id != wallet_id:
+                raise WalletProofInvalidError("Server finished another wallet than it opened")
+            if address_of(share.public_key) != wallet.address:
+                raise WalletProofInvalidError("Server reported another address than the joint key's")
+        except WalletProofInvalidError:
+            self.store.finish_keygen(env_id, user_id, ceremony_id)  # a wallet this SDK refuses to hold
+            raise
+        self.store.finish_keygen(env_id, user_id, ceremony_id, wallet_id=wallet.id, share=share)
+        return wallet
+
     @overload
     def create(self, *, chain: Literal["EVM"] = "EVM") -> Wallet: ...
 
@@ -480,27 +519,36 @@ class WalletsResource:
 
     def create(self, *, chain: str = "EVM") -> Wallet | SolanaWallet:
         """Run two-party key generation (``chain="SOL"``: FROST, :mod:`actionmfa.sdk.solana_wallets`);
-        the user share is written to the share store."""
+        the user share is written to the share store.
+
+        Crash-safe (EVM): the client state is written ahead before the final round. If that answer
+        is lost the round is repeated at once, and again by the next ``create()`` or ``list()`` (from
+        this object or a new process): the wallet the server created is completed, not duplicated."""
         if chain == "SOL":
             return create_solana_wallet(self.client, self.solana_store)
         if chain != "EVM":
             raise ValueError("chain must be 'EVM' or 'SOL'")
+        resumed = self._resume_keygens()
+        if resumed:
+            return resumed[0]
         opened = self.client.request("POST", "/waas/create", json={"chain": "EVM"})
         ceremony_id = str(opened["ceremonyId"])
         user_id, wallet_id = str(opened["userId"]), str(opened["walletId"])
         sid = p2.keygen_session_id(ceremony_id, self.client.environment_id, user_id, wallet_id=wallet_id)
         share_msg, state = p2.client_keygen_respond(sid, p2.KeygenCommit.from_json(opened["message"]), self.ring())
-        done = self.client.request("POST", f"/waas/create/{ceremony_id}", json={"message": share_msg.to_json()})
-        share = p2.client_keygen_finish(state, p2.KeygenOpen.from_json(done["message"]),
-                                        min_modulus_bits=self.min_modulus_bits)
-        wallet = Wallet(self, done["wallet"])
-        if wallet.id != wallet_id:
-            raise WalletProofInvalidError("Server finished another wallet than it opened")
-        if address_of(share.public_key) != wallet.address:
-            raise WalletProofInvalidError("Server reported another address than the joint key's")
-        self.store.save(self.client.environment_id, user_id, wallet.id, share)
-        wallet._share = share
-        return wallet
+        message = share_msg.to_json()
+        self.store.put_keygen(self.client.environment_id, user_id, ceremony_id,
+                              {"state": state.to_json(), "message": message, "walletId": wallet_id})
+
+        def final_round() -> Wallet:
+            done = self.client.request("POST", f"/waas/create/{ceremony_id}", json={"message": message})
+            return self._finish_keygen(ceremony_id, user_id, state, done, wallet_id)
+
+        def settle() -> Wallet | None:
+            resumed = self._resume_keygens()
+            return resumed[0] if resumed else None
+
+        return _settling(final_round, settle)
 
     def _wallet(self, data: Mapping[str, Any]) -> Wallet | SolanaWallet:
         if data.get("chain") == "SOL":
@@ -508,8 +556,41 @@ class WalletsResource:
         return Wallet(self, data)
 
     def list(self) -> list[Wallet | SolanaWallet]:
+        """The user's wallets (key generations interrupted on this device are completed first)."""
+        self._resume_keygens()
         body = self.client.request("GET", "/waas/wallets")
         return [self._wallet(w) for w in body["wallets"]]
+
+    def complete_pending(self, *, decline: bool = False,
+                         prompt: Callable[[], object] | None = None) -> builtins.list[Wallet]:
+        """Complete what the operator decided for this user's wallets (``wallet.pending_action``):
+        an approved delegation reshares to 2-of-3 (or, with ``decline=True``, is declined), a revoked
+        one reshares back to 2-of-2. Each reshare passes the ``wallet.waas.reshare`` gate; when it
+        needs a token the user is asked through ``prompt`` (default ``client.ui.mfa.show()``) and the
+        reshare runs again. Returns the wallets changed."""
+        changed: builtins.list[Wallet] = []
+        for wallet in self.list():
+            if not isinstance(wallet, Wallet) or wallet.pending_action is None:
+                continue
+            approve = wallet.pending_action == "approve_delegation"
+            if approve and decline:
+                wallet.decline_delegation()
+            else:
+                self._reshare_prompting(wallet, approve=approve, prompt=prompt)
+            changed.append(wallet)
+        return changed
+
+    def _reshare_prompting(self, wallet: Wallet, *, approve: bool, prompt: Callable[[], object] | None) -> None:
+        try:
+            wallet.reshare(delegate=approve, revoke_delegation=not approve)
+        except MfaRequiredError:
+            ui = getattr(self.client, "ui", None)
+            if prompt is None:
+                if ui is None:
+                    raise
+                prompt = lambda: ui.mfa.show(create_mfa_token=True)  # noqa: E731
+            prompt()
+            wallet.reshare(delegate=approve, revoke_delegation=not approve)
 
     def get(self, wallet_id: str) -> Wallet | SolanaWallet:
         for wallet in self.list():

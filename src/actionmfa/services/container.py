@@ -26,6 +26,7 @@ from actionmfa.services.core.gate import Gate
 from actionmfa.services.core.keys import SigningKeys
 from actionmfa.services.core.sessions import SessionService
 from actionmfa.services.core.tokens import TokenService
+from actionmfa.services.core.webhooks import WebhookWorker
 from actionmfa.services.mfa.approvals import Approvals
 from actionmfa.services.mfa.completion import Completion
 from actionmfa.services.mfa.devices import Devices
@@ -58,6 +59,7 @@ from actionmfa.services.wallets.delivery import DelegationWebhook
 from actionmfa.services.wallets.export import Export
 from actionmfa.services.wallets.keygen import Keygen
 from actionmfa.services.wallets.keysource import PaillierKeys
+from actionmfa.services.wallets.pending import PendingActions
 from actionmfa.services.wallets.refresh import Refresh
 from actionmfa.services.wallets.reshare import ReshareService
 from actionmfa.services.wallets.signing import Signing
@@ -80,6 +82,7 @@ class CoreServices:
     access: Access
     directory: Directory
     credentials: Credentials
+    webhooks: WebhookWorker
 
 
 @dataclass(frozen=True)
@@ -134,6 +137,7 @@ class WalletServices:
     delegated: DelegatedSigningService
     admin: WalletAdmin
     solana: SolanaServices
+    pending: PendingActions
 
 
 @dataclass(frozen=True)
@@ -162,6 +166,7 @@ class Services:
         """Release what the services hold outside the database (the janitor, the key pool and its
         child process)."""
         self.operator.janitor.stop()
+        self.core.webhooks.stop()
         self.wallets.keys.close()
 
 
@@ -185,7 +190,8 @@ def build_services(*, db: Database, keyring: Keyring, clock: Clock, mailer: Mail
     gate = Gate(tokens)
     access = Access(db, sessions, environments)
     directory = Directory(db, environments, keys, clock)
-    core = CoreServices(keys, sessions, environments, tokens, gate, access, directory, Credentials(db))
+    core = CoreServices(keys, sessions, environments, tokens, gate, access, directory, Credentials(db),
+                        WebhookWorker(db, keyring, clock))
 
     accounts = Accounts(sessions, clock)
     verifier = ExternalAuthVerifier(clock, JwksCache(clock, http_fetch_jwks))
@@ -220,7 +226,7 @@ def build_services(*, db: Database, keyring: Keyring, clock: Clock, mailer: Mail
 
     paillier = PaillierKeys()
     vault = WalletVault(keyring)
-    webhook = DelegationWebhook(db, clock, vault)
+    webhook = DelegationWebhook(db, clock, vault, core.webhooks)
     wallets = WalletServices(
         keys=paillier,
         vault=vault,
@@ -233,6 +239,7 @@ def build_services(*, db: Database, keyring: Keyring, clock: Clock, mailer: Mail
         delegated=DelegatedSigningService(db, keyring, clock, vault),
         admin=WalletAdmin(db, clock, vault, environments),
         solana=_solana_services(db, clock, gate, vault, export),
+        pending=PendingActions(db, clock, vault),
     )
 
     environment_admin = EnvironmentAdmin(db, environments)

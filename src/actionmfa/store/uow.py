@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from actionmfa.store.repos.signin import SignInAttemptRepo
     from actionmfa.store.repos.tokens import TokenRepo
     from actionmfa.store.repos.wallets import WalletRepo
+    from actionmfa.store.repos.webhooks import WebhookRepo
 
 
 class UnitOfWork:
@@ -133,6 +134,12 @@ class UnitOfWork:
         from actionmfa.store.repos.wallets import WalletRepo
 
         return WalletRepo(self.conn)
+
+    @cached_property
+    def webhooks(self) -> WebhookRepo:
+        from actionmfa.store.repos.webhooks import WebhookRepo
+
+        return WebhookRepo(self.conn)
 
     @cached_property
     def ops(self) -> OpsRepo:

@@ -46,6 +46,11 @@ waas_wallets = Table(
     ts("delegated_at"),
     Column("delegate_share", Text, nullable=True),  # Keyring blob: the server's share for the pair {2, 3}
     Column("delegate_api_key_hash", String(64), nullable=True),  # keyed hash of the delegate's API key
+    # the ceremony (keygen, refresh, reshare) whose shares are current: lets a device that lost an
+    # answer tell which of its written-ahead shares the server committed (NULL: before 0010)
+    Column("key_ceremony_id", String(36), nullable=True),
+    # PendingAction: the operator's delegation decision the user's next sign-in completes (NULL: none)
+    Column("pending_action", String(32), nullable=True),
     Index("ix_waas_wallets_user", "user_id"),
 )
 
@@ -76,4 +81,7 @@ waas_delegation_secrets = Table(
     Column("environment_id", String(36), ForeignKey("environments.id", ondelete="CASCADE"), primary_key=True),
     Column("secret", Text, nullable=False),  # Keyring blob
     ts("created_at", False),
+    # rotation with overlap: the secret replaced last keeps signing beside the new one until then
+    Column("previous_secret", Text, nullable=True),  # Keyring blob (same AAD)
+    ts("previous_until"),
 )

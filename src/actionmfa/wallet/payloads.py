@@ -4,9 +4,15 @@ The server computes the digest itself from the payload (never from a client-supp
 
 * ``message``       — EIP-191 version 0x45 (``personal_sign``): ``encode_defunct``.
 * ``typedData``     — EIP-712: ``encode_typed_data(full_message=…)``.
-* ``transaction``   — EIP-1559 (type 2) and EIP-7702 set-code (type 4) transactions:
-  ``TypedTransaction.from_dict(tx).hash()``; ``chainId`` is required (EIP-155 replay protection).
+* ``transaction``   — legacy EIP-155 (type 0, :mod:`actionmfa.wallet.legacy_tx`), EIP-2930 (type 1),
+  EIP-1559 (type 2) and EIP-7702 set-code (type 4) transactions, the typed ones by
+  ``TypedTransaction.from_dict(tx).hash()``; ``type`` defaults to 2 and ``chainId`` is required.
 * ``authorization`` — EIP-7702 authorization tuple: ``keccak(0x05 ‖ rlp([chainId, address, nonce]))``.
+
+Chain ids (EIP-2294 bounds them to 64 bits): a transaction's is 1 … 2⁶⁴−1 — never 0, which no chain
+uses and which a pre-EIP-155 signature would make valid everywhere. An EIP-7702 authorization may name
+chainId 0 by design ("valid on every chain"): it parses, but the server refuses to sign it unless the
+environment allows it (:func:`check_policy`, setting ``security.embeddedWallets.allowChainIdZeroAuthorizations``).
 
 :func:`assemble` turns ``(r, s, v)`` into eth-account's own result types, so the results can be handed
 to web3.py unchanged.
@@ -32,6 +38,7 @@ from hexbytes import HexBytes
 
 from actionmfa.errors import InvalidRequestError
 from actionmfa.wallet.ecdsa2p import Signature
+from actionmfa.wallet.legacy_tx import LegacyTransaction
 
 __all__ = [
     "MAX_PAYLOAD_BYTES",
@@ -39,13 +46,17 @@ __all__ = [
     "SignRequest",
     "assemble",
     "authorization_request",
+    "check_policy",
     "message_request",
     "transaction_request",
     "typed_data_request",
 ]
 
 MAX_PAYLOAD_BYTES = 64 * 1024
-_TX_TYPES = {2, 4}
+MAX_CHAIN_ID = 2**64 - 1  # EIP-2294
+MAX_NONCE = 2**64 - 1  # EIP-2681 (transactions), EIP-7702 (authorizations)
+LEGACY, ACCESS_LIST, DYNAMIC_FEE, SET_CODE = 0, 1, 2, 4
+_TX_TYPES = {LEGACY, ACCESS_LIST, DYNAMIC_FEE, SET_CODE}
 
 
 class PayloadKind(StrEnum):
@@ -136,8 +147,19 @@ class SignRequest:
                 raise InvalidRequestError("Typed data must be an object", field="payload")
             return _signable_digest(encode_typed_data(full_message=self.payload))
         if self.kind is PayloadKind.TRANSACTION:
+            if _tx_type(self.payload) == LEGACY:
+                return _legacy(self.payload).hash()
             return bytes(_typed_transaction(self.payload).hash())
         return bytes(_authorization(self.payload).hash())
+
+
+def check_policy(request: SignRequest, *, allow_chain_id_zero_authorizations: bool = False) -> None:
+    """What the server refuses to sign although it parses: an EIP-7702 authorization for chainId 0
+    (valid on every chain, EIP-7702 §Specification) unless the environment allows it."""
+    if (request.kind is PayloadKind.AUTHORIZATION and request.payload.get("chainId") == 0
+            and not allow_chain_id_zero_authorizations):
+        raise InvalidRequestError("An authorization for chainId 0 is valid on every chain; this environment "
+                                  "does not sign one", field="chainId")
 
 
 def _message_signable(payload: Any) -> SignableMessage:
@@ -152,27 +174,46 @@ def _typed_transaction(payload: Any) -> TypedTransaction:
     return TypedTransaction.from_dict({**payload, "type": _tx_type(payload)})
 
 
+def _chain_id(value: Any, *, allow_zero: bool) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise InvalidRequestError("chainId must be an integer", field="chainId")
+    if not (0 if allow_zero else 1) <= value <= MAX_CHAIN_ID:
+        raise InvalidRequestError(f"chainId must be {0 if allow_zero else 1} … 2**64-1 (EIP-2294)", field="chainId")
+    return value
+
+
 def _tx_type(payload: Any) -> int:
     if not isinstance(payload, dict):
         raise InvalidRequestError("Transaction must be an object", field="payload")
     if any(k in payload for k in ("v", "r", "s", "yParity")):
         raise InvalidRequestError("Transaction must be unsigned", field="payload")
-    if not isinstance(payload.get("chainId"), int):
-        raise InvalidRequestError("Transaction needs an integer chainId", field="chainId")
-    tx_type = payload.get("type", 2)
-    if isinstance(tx_type, str):
-        tx_type = int(tx_type, 16)
-    if tx_type not in _TX_TYPES:
-        raise InvalidRequestError("Only EIP-1559 (type 2) and EIP-7702 (type 4) transactions", field="type")
+    _chain_id(payload.get("chainId"), allow_zero=False)
+    nonce = payload.get("nonce")
+    if isinstance(nonce, int) and not isinstance(nonce, bool) and not 0 <= nonce <= MAX_NONCE:
+        raise InvalidRequestError("nonce must be 0 … 2**64-1 (EIP-2681)", field="nonce")
+    tx_type = payload.get("type", DYNAMIC_FEE)
+    try:
+        if isinstance(tx_type, str):
+            tx_type = int(tx_type, 16)
+    except ValueError:
+        raise InvalidRequestError("type must be 0, 1, 2 or 4", field="type") from None
+    if isinstance(tx_type, bool) or tx_type not in _TX_TYPES:
+        raise InvalidRequestError("Only legacy EIP-155 (type 0), EIP-2930 (1), EIP-1559 (2) and EIP-7702 (4) "
+                                  "transactions", field="type")
     return int(tx_type)
+
+
+def _legacy(payload: dict[str, Any]) -> LegacyTransaction:
+    return LegacyTransaction.from_payload(payload, payload["chainId"])
 
 
 def _authorization(payload: Any) -> Authorization:
     if not isinstance(payload, dict) or set(payload) != {"chainId", "address", "nonce"}:
         raise InvalidRequestError("Authorization needs exactly chainId, address, nonce", field="payload")
     chain_id, address, nonce = payload["chainId"], payload["address"], payload["nonce"]
-    if not isinstance(chain_id, int) or not isinstance(nonce, int) or chain_id < 0 or nonce < 0:
-        raise InvalidRequestError("chainId and nonce must be non-negative integers", field="payload")
+    _chain_id(chain_id, allow_zero=True)  # 0 parses; check_policy decides whether it is signed
+    if isinstance(nonce, bool) or not isinstance(nonce, int) or not 0 <= nonce <= MAX_NONCE:
+        raise InvalidRequestError("nonce must be 0 … 2**64-1", field="nonce")
     if not isinstance(address, str) or not is_address(address):
         raise InvalidRequestError("Invalid address", field="address")
     return Authorization(chain_id, to_canonical_address(address), nonce)
@@ -199,8 +240,10 @@ def authorization_request(auth: Mapping[str, Any]) -> SignRequest:
 
 
 def signed_raw_transaction(request: SignRequest, sig: Signature) -> bytes:
-    """The signed, encoded typed transaction (starts with 0x02 or 0x04)."""
+    """The signed, encoded transaction: RLP for legacy, ``type ‖ rlp(…)`` for typed ones."""
     tx_type = _tx_type(request.payload)
+    if tx_type == LEGACY:
+        return _legacy(request.payload).encode_signed(sig.v, sig.r, sig.s)
     signed = TypedTransaction.from_dict({**request.payload, "type": tx_type, "v": sig.v, "r": sig.r, "s": sig.s})
     return bytes(signed.encode())
 
@@ -214,7 +257,8 @@ def assemble(request: SignRequest, sig: Signature) -> SignedMessage | SignedTran
         return SignedMessage(HexBytes(digest), sig.r, sig.s, v, HexBytes(raw))
     if request.kind is PayloadKind.TRANSACTION:
         raw_tx = signed_raw_transaction(request, sig)
-        return SignedTransaction(HexBytes(raw_tx), HexBytes(keccak(raw_tx)), sig.r, sig.s, sig.v)
+        v = _legacy(request.payload).v(sig.v) if _tx_type(request.payload) == LEGACY else sig.v
+        return SignedTransaction(HexBytes(raw_tx), HexBytes(keccak(raw_tx)), sig.r, sig.s, v)
     payload = request.payload
     return SignedSetCodeAuthorization(
         chain_id=payload["chainId"],

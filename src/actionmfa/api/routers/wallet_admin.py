@@ -1,4 +1,6 @@
-"""Operator routes for embedded wallets: the delegation webhook secret (shown once)."""
+"""Operator routes for embedded wallets: the webhook secret (shown once); delegation approved or revoked
+for users to complete at their next sign-in (issue 13.2: body ``{userId?}`` — one user's wallets, or
+every wallet of the environment)."""
 
 from __future__ import annotations
 
@@ -8,16 +10,42 @@ from pydantic import Field
 from actionmfa.api.deps import AdminDep, OperatorDep, WalletsDep
 from actionmfa.api.responses import ADMIN
 from actionmfa.api.schemas import WireModel
-from actionmfa.api.wallet_wire import DelegationSecret
+from actionmfa.api.wallet_wire import DelegationDecision, DelegationSecret
+from actionmfa.domain.wallets import PendingAction
 
 router = APIRouter(tags=["admin"], responses=ADMIN)
 
 
+class DelegationDecisionBody(WireModel):
+    userId: str | None = Field(default=None, max_length=64)
+
+
 @router.post("/environments/{environmentId}/waas/delegatedAccess/secret", operation_id="createDelegationSecret")
 def new_delegation_secret(environmentId: str, admin: AdminDep, wallets: WalletsDep) -> DelegationSecret:
-    """A new HMAC-SHA256 key for ``wallet.delegation.*`` webhooks; the old one stops working."""
+    """A new HMAC-SHA256 key for the environment's webhooks (docs/webhooks.md); the old one keeps
+    signing beside it for 24 hours, then stops."""
     secret = wallets.admin.new_delegation_secret(admin, environmentId)
     return DelegationSecret(environmentId=environmentId, hmacSecret=secret)
+
+
+@router.post("/environments/{environmentId}/waas/delegation/approve", operation_id="approveDelegation")
+def approve_delegation(environmentId: str, body: DelegationDecisionBody, admin: AdminDep,
+                       wallets: WalletsDep) -> DelegationDecision:
+    """Mark 2-of-2 wallets (one user's, or all) ``approve_delegation``: each user's next sign-in
+    reshares to 2-of-3 under the ``wallet.waas.reshare`` gate, or declines."""
+    ids = wallets.admin.mark_delegation(admin, environmentId, PendingAction.APPROVE_DELEGATION, user_id=body.userId)
+    return DelegationDecision(environmentId=environmentId, pendingAction=PendingAction.APPROVE_DELEGATION.value,
+                              walletIds=ids)
+
+
+@router.post("/environments/{environmentId}/waas/delegation/revoke", operation_id="revokeDelegation")
+def revoke_delegation(environmentId: str, body: DelegationDecisionBody, admin: AdminDep,
+                      wallets: WalletsDep) -> DelegationDecision:
+    """Mark 2-of-3 wallets (one user's, or all — the answer to a leaked developer key)
+    ``revoke_delegation``: each user's next sign-in reshares back to 2-of-2."""
+    ids = wallets.admin.mark_delegation(admin, environmentId, PendingAction.REVOKE_DELEGATION, user_id=body.userId)
+    return DelegationDecision(environmentId=environmentId, pendingAction=PendingAction.REVOKE_DELEGATION.value,
+                              walletIds=ids)
 
 
 class UnlockBody(WireModel):

@@ -184,6 +184,12 @@ def refresh_confirm(walletId: str, ceremonyId: str, body: RoundBody, ctx: AuthDe
     return WalletUpdated.model_validate(wallets.refresh.refresh_confirm(ctx, walletId, ceremonyId, body.message))
 
 
+@router.post("/waas/{walletId}/delegation/decline", operation_id="declineDelegation")
+def decline_delegation(walletId: str, ctx: AuthDep, wallets: WalletsDep) -> WalletUpdated:
+    """Decline a delegation the operator approved (``pendingAction: approve_delegation``)."""
+    return WalletUpdated.model_validate(wallets.pending.decline(ctx, walletId))
+
+
 @router.post("/waas/{walletId}/reshare", operation_id="reshare")
 def open_reshare(walletId: str, body: ReshareBody, proof: ProofDep, ctx: AuthDep,
                  wallets: WalletsDep) -> WalletCeremonyOpened:

@@ -70,6 +70,8 @@ class AuditEvent(StrEnum):
     WALLET_DELEGATION_SECRET_CREATED = "wallet.delegation_secret_created"  # noqa: S105 - an event name
     WALLET_DELEGATED_SIGN_OPENED = "wallet.delegated_sign_opened"
     WALLET_DELEGATED_SIGNED = "wallet.delegated_signed"
+    WALLET_DELEGATION_PENDING = "wallet.delegation_pending"  # the operator approved or revoked
+    WALLET_DELEGATION_DECLINED = "wallet.delegation_declined"  # the user declined an approval
     # the operator
     KEYS_ROTATED = "keys.rotated"
 

@@ -9,14 +9,22 @@ Services are given a :class:`Transactions` (the ``Database``), never a store mod
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from datetime import datetime
 from typing import Any, Protocol, TypeVar, runtime_checkable
 
 from actionmfa.domain.actions import SessionScope
 from actionmfa.domain.models import Environment, Session, User
-from actionmfa.domain.records import AdminTokenRow, AuditRow, ElevatedTokenRow, MfaTokenRow, SigningKeyRow
+from actionmfa.domain.records import (
+    AdminTokenRow,
+    AuditRow,
+    AuditSource,
+    ElevatedTokenRow,
+    MfaTokenRow,
+    OutboxRow,
+    SigningKeyRow,
+)
 from actionmfa.domain.settings import EnvironmentSettings
 
 U_co = TypeVar("U_co", covariant=True)
@@ -197,6 +205,36 @@ class PasskeyCounts(Protocol):
     def count_for_user(self, user_id: str) -> int: ...
 
 
+class WebhookStore(Protocol):
+    """The webhook outbox (:mod:`actionmfa.services.core.webhooks`)."""
+
+    def enqueue(self, *, event_id: str, environment_id: str, ordering_key: str, event_name: str, url: str,
+                body: str, now: datetime, source_audit_id: int | None = None) -> bool: ...
+
+    def unrelayed_audit(self, events: Iterable[str], *, limit: int) -> list[AuditSource]: ...
+
+    def due(self, now: datetime, *, limit: int, event_id: str | None = None) -> list[OutboxRow]: ...
+
+    def claim(self, seq: int, *, token: str, now: datetime, until: datetime) -> bool: ...
+
+    def record_attempt(self, event_id: str, attempt: int, *, now: datetime, http_status: int | None,
+                       error: str | None, worker: str) -> None: ...
+
+    def settle(self, seq: int, *, token: str, status: str, attempts: int, next_attempt_at: datetime,
+               http_status: int | None, error: str | None, delivered_at: datetime | None) -> bool: ...
+
+    def redeliver(self, event_id: str, *, now: datetime) -> bool: ...
+
+    def events(self, environment_id: str | None = None, *, status: str | None = None,
+               limit: int = 100) -> list[OutboxRow]: ...
+
+    def event(self, event_id: str) -> OutboxRow | None: ...
+
+    def attempts(self, event_id: str) -> list[dict[str, Any]]: ...
+
+    def secrets(self, environment_id: str) -> tuple[str, str | None, datetime | None] | None: ...
+
+
 class AuditUnit(Protocol):
     @property
     def audit(self) -> AuditStore: ...
@@ -228,3 +266,6 @@ class CoreUnit(AuditUnit, Protocol):
 
     @property
     def passkeys(self) -> PasskeyCounts: ...
+
+    @property
+    def webhooks(self) -> WebhookStore: ...

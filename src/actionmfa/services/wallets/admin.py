@@ -12,7 +12,8 @@ from datetime import datetime
 from actionmfa.clock import Clock
 from actionmfa.crypto import Keyring
 from actionmfa.domain.records import WalletRow
-from actionmfa.errors import NotFoundError
+from actionmfa.domain.wallets import PendingAction
+from actionmfa.errors import DelegatedAccessDisabledError, NotFoundError
 from actionmfa.services.core import audit
 from actionmfa.services.core.audit import AuditEvent, AuditIds
 from actionmfa.services.core.environments import AdminPrincipal, EnvironmentService
@@ -94,6 +95,28 @@ class WalletAdmin:
         with self.db.write() as uow:
             self.environments.get(uow, environment_id)
             return create_delegation_secret(uow, self.vault, environment_id, now=self.clock.now())
+
+    def mark_delegation(self, principal: AdminPrincipal, environment_id: str, action: PendingAction, *,
+                        user_id: str | None = None) -> list[str]:
+        """Approve delegation for (or revoke it from) one user's wallets or every wallet of the
+        environment — the answer to a leaked developer key is ``revoke`` without ``user_id``. The
+        user's SDK completes it with a gated reshare at the next sign-in (``complete_pending``).
+        Returns the wallets marked (2-of-2 ones for an approval, 2-of-3 ones for a revocation)."""
+        principal.require(environment_id)
+        scheme = "TWO_OF_TWO" if action is PendingAction.APPROVE_DELEGATION else "TWO_OF_THREE"
+        now = self.clock.now()
+        with self.db.write() as uow:
+            environment = self.environments.get(uow, environment_id)
+            if action is PendingAction.APPROVE_DELEGATION and not environment.settings.security.delegatedAccess.enabled:
+                raise DelegatedAccessDisabledError()
+            ids = uow.wallets.set_pending_action(environment_id, action=action.value, scheme=scheme,
+                                                 user_id=user_id, now=now)
+            for wallet_id in ids:
+                row = uow.wallets.wallet_by_id(environment_id, wallet_id)
+                audit.record(uow, AuditIds(environment_id, row.user_id if row else None),
+                             AuditEvent.WALLET_DELEGATION_PENDING, now=now, outcome="ok", walletId=wallet_id,
+                             pendingAction=action.value)
+        return ids
 
     def locked(self, environment_id: str | None = None) -> list[WalletRow]:
         with self.db.read() as uow:

@@ -19,7 +19,7 @@ from typing import Any
 from actionmfa.clock import Clock
 from actionmfa.crypto import Keyring
 from actionmfa.domain.records import CeremonyRow, WalletRow
-from actionmfa.domain.wallets import CeremonyKind, CeremonyOutcome, Stage
+from actionmfa.domain.wallets import CeremonyKind, CeremonyOutcome, PendingAction, Stage
 from actionmfa.errors import (
     ActionMFAError,
     CeremonyInvalidError,
@@ -38,7 +38,7 @@ from actionmfa.services.wallets.reshare import DELEGATE_API_KEY_PURPOSE
 from actionmfa.services.wallets.vault import WalletVault
 from actionmfa.services.wallets.views import signature_result
 from actionmfa.wallet import ecdsa2p as p2
-from actionmfa.wallet.payloads import SignRequest
+from actionmfa.wallet.payloads import SignRequest, check_policy
 
 __all__ = ["DelegatedSigningService"]
 
@@ -59,6 +59,10 @@ class DelegatedSigningService:
             raise UnauthorizedError("Invalid wallet API key")
         if wallet.delegate_share is None:
             raise UnauthorizedError("The wallet is not delegated")
+        if wallet.pending_action == PendingAction.REVOKE_DELEGATION.value:
+            # The operator revoked (e.g. a leaked developer key): the delegate stops at once, before
+            # the user's next sign-in reshares its share away.
+            raise UnauthorizedError("Delegated access to this wallet was revoked")
         # The operator's off switch holds for every round, also of ceremonies opened before it was
         # flipped; told only to holders of a valid key (checked above). Switching back on resumes.
         environment = uow.environments.get(environment_id)
@@ -74,6 +78,9 @@ class DelegatedSigningService:
             wallet = self._wallet(uow, environment_id, wallet_id, api_key)
             if wallet.locked_at is not None:
                 raise WalletLockedError()
+            environment = uow.environments.get(environment_id)
+            check_policy(request, allow_chain_id_zero_authorizations=environment is not None and (
+                environment.settings.security.embeddedWallets.allowChainIdZeroAuthorizations))
             sid = p2.sign_session_id(wallet.id, ceremony_id, digest, key_version=wallet.key_version)
             message, state = p2.server_sign_begin(sid, digest)
             expires = self.vault.open_ceremony(

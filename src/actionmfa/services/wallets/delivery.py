@@ -1,25 +1,23 @@
-"""Delegation webhooks: the environment's ``wallet.delegation.*`` events, delivered after the
-reshare that caused them committed.
+"""Delegation webhooks: the environment's ``wallet.delegation.*`` events, written to the webhook
+outbox in the reshare's own transaction and delivered by the worker
+(:mod:`actionmfa.services.core.webhooks`: retries with backoff, order per wallet, Standard Webhooks
+signatures) — the reshare tries the delivery once right after its commit to report ``delivered``.
 
 ``wallet.delegation.created`` carries the server's sub-share and the user's for the delegate, each
 in an RSA-OAEP + AES-256-GCM envelope for the developer's key, the Feldman commitments, the pair
 set-up and the wallet API key (sealed too); ``wallet.delegation.revoked`` announces a revocation.
 The body is signed with HMAC-SHA256 under the environment's delegation secret (shown once when it
-is created). The delivery outcome is audited; a failed delivery does not undo the reshare (the
-developer can revoke and delegate again).
+is created; rotating it keeps the old one signing beside the new for :data:`SECRET_OVERLAP`). The
+first delivery's outcome is audited; a failed delivery does not undo the reshare, the worker retries.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import secrets
-import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
-
-import httpx
 
 from actionmfa.clock import Clock
 from actionmfa.domain.actions import MFAAction
@@ -29,6 +27,7 @@ from actionmfa.errors import DelegatedAccessDisabledError
 from actionmfa.services.core import audit
 from actionmfa.services.core.audit import AuditEvent, AuditIds
 from actionmfa.services.core.ports import Transactions
+from actionmfa.services.core.webhooks import WebhookWorker
 from actionmfa.services.wallets.ports import WalletUnit
 from actionmfa.services.wallets.vault import WalletVault
 from actionmfa.wallet import delegation as dg
@@ -37,9 +36,11 @@ from actionmfa.wallet.curve import point_to_hex
 
 log = logging.getLogger("actionmfa.wallets")
 
-DELIVERY_TIMEOUT_SECONDS = 10.0
 CREATED_EVENT = "wallet.delegation.created"
 REVOKED_EVENT = "wallet.delegation.revoked"
+
+
+SECRET_OVERLAP = timedelta(hours=24)
 
 
 @dataclass(frozen=True)
@@ -47,38 +48,37 @@ class Delivery:
     environment_id: str
     user_id: str
     wallet_id: str
-    url: str
-    body: bytes
-    signature: str
+    event_id: str
     event_name: str
 
 
 def create_delegation_secret(uow: WalletUnit, vault: WalletVault, environment_id: str, *, now: datetime) -> str:
-    """A new HMAC secret for the environment's delegation webhooks (replaces the old one); the
-    caller shows it once. Returned as 64 hex characters; the webhook key is its UTF-8 bytes."""
+    """A new HMAC secret for the environment's webhooks; the one it replaces keeps signing beside it
+    for :data:`SECRET_OVERLAP` (rotation without a gap). The caller shows it once. Returned as 64 hex
+    characters; the webhook key is its UTF-8 bytes."""
     secret = secrets.token_hex(32)
-    uow.wallets.set_delegation_secret(environment_id, vault.seal_delegation_secret(environment_id, secret), now=now)
+    uow.wallets.set_delegation_secret(environment_id, vault.seal_delegation_secret(environment_id, secret), now=now,
+                                      previous_until=now + SECRET_OVERLAP)
     audit.record(uow, AuditIds(environment_id), AuditEvent.WALLET_DELEGATION_SECRET_CREATED, now=now, outcome="ok")
     return secret
 
 
 class DelegationWebhook:
-    def __init__(self, db: Transactions[WalletUnit], clock: Clock, vault: WalletVault) -> None:
+    def __init__(self, db: Transactions[WalletUnit], clock: Clock, vault: WalletVault, outbox: WebhookWorker) -> None:
         self.db = db
         self.clock = clock
         self.vault = vault
-        self.http: httpx.Client | None = None  # tests may inject a client; else one per delivery
+        self.outbox = outbox
 
     def build(self, uow: WalletUnit, ctx: AuthContext, wallet: WalletRow, state: rs.ServerReshareState,
               data: dict[str, Any], version: int, pair: tuple[rs.PairSetup, str] | None,
               now: datetime) -> Delivery | None:
-        """The event a finished reshare announces (in the reshare's transaction), or None when the
-        environment has no webhook to tell."""
+        """The event a finished reshare announces, queued in the reshare's transaction; None when
+        the environment has no webhook to tell."""
         settings = ctx.environment.settings.security.delegatedAccess
         blob = uow.wallets.delegation_secret(ctx.environment.id)
         if not settings.webhookUrl or blob is None:
             return None  # revoking where delegation was switched off since: nobody to tell
-        secret = self.vault.open_delegation_secret(ctx.environment.id, blob)
         event: dict[str, Any] = {"walletId": wallet.id, "chain": wallet.chain.value, "address": wallet.address,
                                  "publicKey": wallet.public_key, "shareVersion": version,
                                  "thresholdSignatureScheme": state.scheme.value}
@@ -105,29 +105,21 @@ class DelegationWebhook:
             name = CREATED_EVENT
         else:
             name = REVOKED_EVENT
-        body = json.dumps({"eventId": str(uuid.uuid4()), "eventName": name, "environmentId": ctx.environment.id,
-                           "timestamp": now.isoformat(), "data": event}, separators=(",", ":")).encode()
-        return Delivery(ctx.environment.id, ctx.user.id, wallet.id, settings.webhookUrl, body,
-                        dg.sign_body(secret, body), name)
+        event_id = self.outbox.enqueue(uow, environment_id=ctx.environment.id, event_name=name,
+                                       ordering_key=wallet.id, url=settings.webhookUrl, data=event, now=now)
+        return Delivery(ctx.environment.id, ctx.user.id, wallet.id, event_id, name)
 
     def deliver(self, d: Delivery) -> bool:
-        """POST the event (outside any transaction) and audit the outcome."""
-        status: int | None = None
+        """Try the queued event once now (outside any transaction) and audit the outcome; the worker
+        retries a failure."""
         try:
-            client = self.http or httpx.Client(timeout=DELIVERY_TIMEOUT_SECONDS)
-            try:
-                response = client.post(d.url, content=d.body, headers={
-                    "content-type": "application/json", dg.SIGNATURE_HEADER: d.signature})
-                status = response.status_code
-            finally:
-                if client is not self.http:
-                    client.close()
-        except httpx.HTTPError as exc:
-            log.warning("delegation webhook for wallet %s failed: %s", d.wallet_id, type(exc).__name__)
-        ok = status is not None and 200 <= status < 300
+            ok = self.outbox.deliver_now(d.event_id)
+        except Exception:  # the reshare committed: a delivery problem must not turn it into a 500
+            log.exception("delegation webhook for wallet %s could not be attempted", d.wallet_id)
+            ok = False
         event = AuditEvent.WALLET_DELEGATION_DELIVERED if ok else AuditEvent.WALLET_DELEGATION_DELIVERY_FAILED
         with self.db.write() as uow:
             audit.record(uow, AuditIds(d.environment_id, d.user_id), event, now=self.clock.now(),
                          action=MFAAction.WALLET_WAAS_RESHARE.value, outcome="ok" if ok else "failed",
-                         walletId=d.wallet_id, eventName=d.event_name, httpStatus=status)
+                         walletId=d.wallet_id, eventName=d.event_name, eventId=d.event_id)
         return ok

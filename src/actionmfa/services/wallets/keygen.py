@@ -90,11 +90,15 @@ class Keygen:
 
     def finish_keygen(self, ctx: AuthContext, ceremony_id: str, message: dict[str, Any]) -> dict[str, Any]:
         """``POST /waas/create/{ceremonyId}``, round 2: check the client's proof, store the new
-        wallet, open the commitment."""
+        wallet, open the commitment. Repeated with the same message after the ceremony finished (an
+        answer lost on the way), it answers the same again, from any session of the same user."""
         client_msg = p2.KeygenShare.from_json(message)
         self.keys.check_ring(client_msg.ring)  # Πprm of the client's parameters, outside the transaction
         now = self.clock.now()
         with self.db.write() as uow:
+            replayed = self.vault.replay_keygen(uow, ctx, ceremony_id, message)
+            if replayed is not None:
+                return replayed
             row = self.vault.live_ceremony(uow, ctx, ceremony_id, CeremonyKind.KEYGEN, Stage.OPENED, now)
             data = self.vault.open_state(row)
             state = p2.ServerKeygenState.from_json(data)
@@ -105,10 +109,11 @@ class Keygen:
                 id=wallet_id, environment_id=ctx.environment.id, user_id=ctx.user.id, chain=Chain.EVM.value,
                 address=address, public_key=point_to_hex(share.public_key),
                 server_share=self.vault.seal_share(wallet_id, share), key_version=1, lock_reason=None,
-                lock_count=0, created_at=now, updated_at=now, locked_at=None,
+                lock_count=0, created_at=now, updated_at=now, locked_at=None, key_ceremony_id=ceremony_id,
             )
             # The conditional UPDATE is the guard: a second finish of the same ceremony rolls back.
-            self.vault.finish(uow, ceremony_id, Stage.OPENED, now, wallet_id=wallet_id)
+            self.vault.finish(uow, ceremony_id, Stage.OPENED, now, wallet_id=wallet_id,
+                              state=self.vault.keygen_replay_state(message, opening.to_json()))
             audit.record(uow, ctx, AuditEvent.WALLET_CREATED, now=now, outcome="ok", walletId=wallet_id,
                          address=address, modulusBits=share.paillier.n.bit_length())
             wallet = uow.wallets.wallet(ctx.environment.id, ctx.user.id, wallet_id)

@@ -110,7 +110,7 @@ class Refresh:
             new_share = server_refresh_confirm(self.vault.open_share(wallet), state, confirm)
             self.vault.finish(uow, ceremony_id, Stage.REPLIED, now)
             uow.wallets.replace_share(wallet.id, server_share=self.vault.seal_share(wallet.id, new_share),
-                                      key_version=wallet.key_version + 1, now=now)
+                                      key_version=wallet.key_version + 1, now=now, key_ceremony_id=ceremony_id)
             audit.record(uow, ctx, AuditEvent.WALLET_REFRESHED, now=now,
                          action=MFAAction.WALLET_WAAS_REFRESH.value, outcome="ok", walletId=wallet.id,
                          ceremonyId=ceremony_id, shareVersion=wallet.key_version + 1,

@@ -196,7 +196,8 @@ class ReshareService:
                 pair = (setup, api_key)
             uow.wallets.reshare(wallet.id, server_share=self.vault.seal_share(wallet.id, new_share),
                                 key_version=version, scheme=state.scheme.value, delegate_public_share=delegate_public,
-                                delegate_share=delegate_blob, delegate_api_key_hash=api_hash, now=now)
+                                delegate_share=delegate_blob, delegate_api_key_hash=api_hash, now=now,
+                                key_ceremony_id=ceremony_id)
             audit.record(uow, ctx, AuditEvent.WALLET_RESHARED, now=now, action=MFAAction.WALLET_WAAS_RESHARE.value,
                          outcome="ok", walletId=wallet.id, ceremonyId=ceremony_id, scheme=state.scheme.value,
                          shareVersion=version)

@@ -39,7 +39,7 @@ from actionmfa.services.wallets.ports import WalletUnit
 from actionmfa.services.wallets.vault import WalletVault
 from actionmfa.services.wallets.views import signature_result
 from actionmfa.wallet import ecdsa2p as p2
-from actionmfa.wallet.payloads import SignRequest
+from actionmfa.wallet.payloads import SignRequest, check_policy
 
 log = logging.getLogger("actionmfa.wallets")
 
@@ -55,6 +55,8 @@ class Signing:
         """``POST /waas/{walletId}/signMessage``: the gate runs first; refused → nothing stored, no
         share touched. A token bound to a payload (``approvalDigest``) opens only this payload."""
         digest = request.digest()
+        check_policy(request, allow_chain_id_zero_authorizations=(
+            ctx.environment.settings.security.embeddedWallets.allowChainIdZeroAuthorizations))
         now = self.clock.now()
         ceremony_id = str(uuid.uuid4())
         with denials_recorded(self.db), self.db.write() as uow:

@@ -16,6 +16,8 @@ operator's) goes through this one object for these steps.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 from datetime import datetime, timedelta
 from typing import Any
@@ -26,6 +28,7 @@ from actionmfa.domain.records import CeremonyRow, WalletRow
 from actionmfa.domain.wallets import CeremonyKind, CeremonyOutcome, Chain, LockReason, Stage
 from actionmfa.errors import CeremonyInvalidError, CeremonyLimitError, NotFoundError, WalletChainUnsupportedError
 from actionmfa.services.wallets.ports import WalletUnit
+from actionmfa.services.wallets.views import WalletView
 from actionmfa.wallet import ecdsa2p as p2
 
 CEREMONY_TTL_SECONDS = 60
@@ -50,6 +53,10 @@ def delegate_share_aad(wallet_id: str) -> str:
 
 def delegation_secret_aad(environment_id: str) -> str:
     return f"waas-delegation-secret:{environment_id}"
+
+
+def _canonical(data: Any) -> bytes:
+    return json.dumps(data, sort_keys=True, separators=(",", ":")).encode()
 
 
 def _compact(data: Any) -> bytes:
@@ -115,6 +122,30 @@ class WalletVault:
         if row.expires_at <= now:
             raise CeremonyInvalidError("Ceremony expired")
         return row
+
+    # -- replay of a finished key generation (issue 9.6) ------------------------------------------
+    @staticmethod
+    def keygen_replay_state(message: dict[str, Any], opening: dict[str, Any]) -> dict[str, Any]:
+        """What a finished keygen keeps (sealed, until the row is purged): the digest of the client's
+        final message and the server's opening — no secret of the server party."""
+        return {"messageDigest": hashlib.sha256(_canonical(message)).hexdigest(), "opening": opening}
+
+    def replay_keygen(self, uow: WalletUnit, ctx: AuthContext, ceremony_id: str,
+                      message: dict[str, Any]) -> dict[str, Any] | None:
+        """The answer of a keygen this user already finished with this very message, else None
+        (then the round runs, and refuses a finished ceremony)."""
+        row = uow.wallets.finished_ceremony(ceremony_id, environment_id=ctx.environment.id, user_id=ctx.user.id,
+                                            kind=CeremonyKind.KEYGEN)
+        if row is None or row.wallet_id is None or not row.state:
+            return None
+        data = self.open_state(row)
+        digest = hashlib.sha256(_canonical(message)).hexdigest()
+        if not hmac.compare_digest(str(data.get("messageDigest", "")), digest):
+            raise CeremonyInvalidError("Ceremony round already used or out of order")
+        wallet = uow.wallets.wallet(ctx.environment.id, ctx.user.id, row.wallet_id)
+        if wallet is None:
+            raise CeremonyInvalidError()
+        return {"wallet": WalletView.of(wallet).to_json(), "message": data["opening"]}
 
     # -- ceremony rows ---------------------------------------------------------------------------
     def open_ceremony(

@@ -21,6 +21,8 @@ class WalletView:
     key_version: int
     created_at: datetime
     threshold_scheme: str = "TWO_OF_TWO"
+    key_ceremony_id: str | None = None
+    pending_action: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -30,6 +32,8 @@ class WalletView:
             "publicKey": self.public_key,
             "locked": self.locked,
             "keyVersion": self.key_version,
+            "keyCeremonyId": self.key_ceremony_id,
+            "pendingAction": self.pending_action,
             "createdAt": self.created_at.isoformat(),
             "thresholdSignatureScheme": self.threshold_scheme,
         }
@@ -37,7 +41,7 @@ class WalletView:
     @classmethod
     def of(cls, row: WalletRow) -> WalletView:
         return cls(row.id, row.chain.value, row.address, row.public_key, row.locked_at is not None, row.key_version,
-                   row.created_at, row.threshold_scheme)
+                   row.created_at, row.threshold_scheme, row.key_ceremony_id, row.pending_action)
 
 
 @dataclass(frozen=True)

@@ -81,21 +81,22 @@ class WalletRepo:
         )
         return result.rowcount == 1
 
-    def replace_share(self, wallet_id: str, *, server_share: str, key_version: int, now: datetime) -> None:
+    def replace_share(self, wallet_id: str, *, server_share: str, key_version: int, now: datetime,
+                      key_ceremony_id: str | None = None) -> None:
         self.conn.execute(
             update(ww).where(ww.c.id == wallet_id).values(server_share=server_share, key_version=key_version,
-                                                          updated_at=now)
+                                                          key_ceremony_id=key_ceremony_id, updated_at=now)
         )
 
     def reshare(self, wallet_id: str, *, server_share: str, key_version: int, scheme: str,
                 delegate_public_share: str | None, delegate_share: str | None, delegate_api_key_hash: str | None,
-                now: datetime) -> None:
+                now: datetime, key_ceremony_id: str | None = None) -> None:
         """Switch to reshared shares (new key version, scheme, delegate pair share and API key)."""
         self.conn.execute(
             update(ww).where(ww.c.id == wallet_id).values(
                 server_share=server_share, key_version=key_version, threshold_scheme=scheme,
                 delegate_public_share=delegate_public_share, delegate_share=delegate_share,
-                delegate_api_key_hash=delegate_api_key_hash,
+                delegate_api_key_hash=delegate_api_key_hash, key_ceremony_id=key_ceremony_id, pending_action=None,
                 delegated_at=now if delegate_public_share is not None else None, updated_at=now)
         )
 
@@ -111,9 +112,15 @@ class WalletRepo:
         row = self.conn.execute(select(wds.c.secret).where(wds.c.environment_id == environment_id)).first()
         return str(row.secret) if row else None
 
-    def set_delegation_secret(self, environment_id: str, blob: str, *, now: datetime) -> None:
+    def set_delegation_secret(self, environment_id: str, blob: str, *, now: datetime,
+                              previous_until: datetime | None = None) -> None:
+        """Replace the secret; with ``previous_until`` the replaced one keeps signing beside it until then."""
+        old = self.delegation_secret(environment_id)
         self.conn.execute(delete(wds).where(wds.c.environment_id == environment_id))
-        self.conn.execute(insert(wds).values(environment_id=environment_id, secret=blob, created_at=now))
+        keep = old is not None and previous_until is not None
+        self.conn.execute(insert(wds).values(environment_id=environment_id, secret=blob, created_at=now,
+                                             previous_secret=old if keep else None,
+                                             previous_until=previous_until if keep else None))
 
     def sealed_delegation_secrets(self) -> list[tuple[str, str]]:
         return [(r.environment_id, r.secret) for r in self.conn.execute(select(wds.c.environment_id, wds.c.secret))]
@@ -175,6 +182,34 @@ class WalletRepo:
             .values(**values)
         )
         return result.rowcount == 1
+
+    def set_pending_action(self, environment_id: str, *, action: str | None, scheme: str,
+                           user_id: str | None = None, wallet_id: str | None = None, now: datetime) -> list[str]:
+        """Mark the wallets of ``scheme`` (one wallet, one user's, or the environment's) with a pending
+        action; returns their ids."""
+        cond = [ww.c.environment_id == environment_id, ww.c.threshold_scheme == scheme]
+        if user_id is not None:
+            cond.append(ww.c.user_id == user_id)
+        if wallet_id is not None:
+            cond.append(ww.c.id == wallet_id)
+        ids = [r.id for r in self.conn.execute(select(ww.c.id).where(*cond).order_by(ww.c.id))]
+        if ids:
+            self.conn.execute(update(ww).where(ww.c.id.in_(ids)).values(pending_action=action, updated_at=now))
+        return ids
+
+    def finished_ceremony(self, ceremony_id: str, *, environment_id: str, user_id: str,
+                          kind: CeremonyKind) -> CeremonyRow | None:
+        """A ceremony of this user that ended well (any session): what a repeated final round replays."""
+        row = self.conn.execute(
+            select(wc).where(
+                wc.c.id == ceremony_id,
+                wc.c.environment_id == environment_id,
+                wc.c.user_id == user_id,
+                wc.c.kind == CeremonyKind(kind).value,
+                wc.c.outcome == CeremonyOutcome.OK.value,
+            )
+        ).first()
+        return _ceremony(row) if row else None
 
     def fail(self, ceremony_id: str, *, outcome: CeremonyOutcome, now: datetime) -> None:
         self.conn.execute(

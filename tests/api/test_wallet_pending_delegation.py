@@ -1,0 +1,144 @@
+"""Delegation approved or revoked by the operator, completed at the user's next sign-in (issue 13.2).
+
+Runs on SQLite and PostgreSQL against the real app: the operator's admin route marks the wallets, the
+user's SDK sees ``wallet.pending_action`` in ``wallets.list()``, and ``complete_pending()`` runs the
+gated reshare — prompting (here: a callback that passes the MFA step) when the gate wants a token.
+The delegation webhook's share signs with the server's; after a revocation of every wallet of the
+environment, the old delegate shares no longer combine with the server's.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from cryptography.hazmat.primitives.asymmetric import rsa
+from fastapi.testclient import TestClient
+
+from actionmfa.errors import (
+    MfaRequiredError,
+    UnauthorizedError,
+    WalletProofInvalidError,
+    WalletReshareConflictError,
+)
+from actionmfa.sdk.client import Client
+from actionmfa.sdk.delegated import DelegatedSigner
+from actionmfa.sdk.wallets import Wallet
+from actionmfa.services.runtime import Runtime
+from actionmfa.wallet import delegation as dg
+from actionmfa.wallet import reshare as rs
+from actionmfa.wallet.ecdsa2p import PreparedPaillier
+from tests.api import test_wallet_reshare as reshare_support
+from tests.api.test_wallet_reshare import Delegating, Webhook, _delegating_user, _pair_sign, _server_shamir
+from tests.conftest import sign_in
+
+shared_paillier = reshare_support.shared_paillier
+wallet_runtime = reshare_support.wallet_runtime
+app_client = reshare_support.app_client
+webhook = reshare_support.webhook
+developer_key = reshare_support.developer_key
+more_paillier = reshare_support.more_paillier
+distinct_keys = reshare_support.distinct_keys
+
+
+def _admin(app: TestClient, d: Delegating, path: str, body: dict[str, object]) -> dict[str, object]:
+    r = app.post(f"/api/v0/environments/{d.user.env.id}/waas/delegation/{path}", json=body,
+                 headers={"authorization": f"Bearer {d.user.env.admin_token}"})
+    assert r.status_code == 200, r.text
+    result: dict[str, object] = r.json()
+    return result
+
+
+@pytest.fixture
+def gated(wallet_runtime: Runtime, app_client: TestClient, tmp_path: Path, webhook: Webhook,
+          developer_key: rsa.RSAPrivateKey, distinct_keys: None) -> Delegating:
+    """A user of an environment with delegated access on, where a reshare needs MFA."""
+    return _delegating_user(wallet_runtime, app_client, tmp_path, webhook, developer_key, gated=True)
+
+
+def test_operator_approval_completed_at_next_sign_in_with_an_mfa_prompt(
+    gated: Delegating, wallet_runtime: Runtime, app_client: TestClient, webhook: Webhook,
+    developer_key: rsa.RSAPrivateKey, more_paillier: list[PreparedPaillier]
+) -> None:
+    user = gated.user
+    wallet = user.sdk.wallets.create()
+    result = _admin(app_client, gated, "approve", {"userId": user.signed_in.user.id})
+    assert result["walletIds"] == [wallet.id] and result["pendingAction"] == "approve_delegation"
+
+    [listed] = user.sdk.wallets.list()  # what the next sign-in sees
+    assert isinstance(listed, Wallet) and listed.pending_action == "approve_delegation"
+    prompted: list[bool] = []
+
+    def prompt() -> None:  # stands in for client.ui.mfa.show(): the user passes MFA, a token is stored
+        prompted.append(True)
+        user.sdk.tokens.set_mfa_token(user.mint_mfa_token(wallet_runtime), single_use=True)
+
+    [changed] = user.sdk.wallets.complete_pending(prompt=prompt)
+
+    assert prompted == [True]  # the reshare's gate asked once
+    assert changed.threshold_scheme == "TWO_OF_THREE" and changed.pending_action is None
+    assert user.sdk.wallets.list()[0].pending_action is None
+    headers, body = webhook.received[-1]
+    delegate = dg.open_delegation(body, headers[dg.SIGNATURE_HEADER], hmac_secret=gated.secret,
+                                  private_key=developer_key)
+    server = _server_shamir(wallet_runtime, user.env.id, wallet.id)
+    assert _pair_sign(server, delegate, more_paillier[-1], "delegate signs") == wallet.address
+    assert user.sdk.wallets.complete_pending(prompt=prompt) == []  # nothing left to do
+
+
+def test_without_a_prompt_the_gate_error_reaches_the_caller(gated: Delegating, app_client: TestClient) -> None:
+    user = gated.user
+    user.sdk.wallets.create()
+    _admin(app_client, gated, "approve", {})
+    with pytest.raises(MfaRequiredError):
+        user.sdk.wallets.complete_pending(prompt=lambda: None)  # prompted, but no token came of it
+
+
+def test_a_user_may_decline_an_approval(gated: Delegating, app_client: TestClient) -> None:
+    user = gated.user
+    wallet = user.sdk.wallets.create()
+    _admin(app_client, gated, "approve", {})
+    [declined] = user.sdk.wallets.complete_pending(decline=True)
+    assert declined.pending_action is None and declined.threshold_scheme == "TWO_OF_TWO"
+    with pytest.raises(WalletReshareConflictError):  # nothing left to decline
+        user.sdk.wallets.get(wallet.id).decline_delegation()  # type: ignore[union-attr]
+
+
+def test_operator_revokes_every_wallet_and_each_next_sign_in_reshares(
+    wallet_runtime: Runtime, app_client: TestClient, tmp_path: Path, webhook: Webhook,
+    developer_key: rsa.RSAPrivateKey, distinct_keys: None, more_paillier: list[PreparedPaillier]
+) -> None:
+    first = _delegating_user(wallet_runtime, app_client, tmp_path / "a", webhook, developer_key)
+    who = sign_in(wallet_runtime, first.user.env)  # a second user of the same environment
+    second = Client(first.user.env.id, http_client=app_client)
+    second.session.jwt, second.session.user = who.jwt, {"id": who.user.id}
+    second.wallets.configure(share_dir=tmp_path / "b")
+    delegates = []
+    for sdk in (first.user.sdk, second):
+        wallet = sdk.wallets.create()
+        wallet.reshare(delegate=True)
+        headers, body = webhook.received[-1]
+        delegates.append((wallet, dg.open_delegation(body, headers[dg.SIGNATURE_HEADER], hmac_secret=first.secret,
+                                                     private_key=developer_key)))
+
+    headers, body = webhook.received[-1]
+    access = dg.open_delegated_access(body, headers[dg.SIGNATURE_HEADER], hmac_secret=first.secret,
+                                      private_key=developer_key)
+    signer = DelegatedSigner(first.user.env.id, access, http_client=app_client)
+    signer.sign_message("before the revocation")
+
+    result = _admin(app_client, first, "revoke", {})  # a leaked developer key: every wallet
+
+    with pytest.raises(UnauthorizedError):  # the delegate stops at once, before anyone signs in
+        signer.sign_message("after the revocation")
+
+    assert sorted(result["walletIds"]) == sorted(w.id for w, _ in delegates)  # type: ignore[arg-type]
+    for sdk, (wallet, delegate) in zip((first.user.sdk, second), delegates, strict=True):
+        [listed] = sdk.wallets.list()
+        assert listed.pending_action == "revoke_delegation"  # type: ignore[union-attr]
+        [done] = sdk.wallets.complete_pending()
+        assert done.threshold_scheme == "TWO_OF_TWO" and done.pending_action is None
+        server = _server_shamir(wallet_runtime, first.user.env.id, wallet.id)
+        setup, _ = rs.server_pair_share(server, delegate.public_key, (2, 3), more_paillier[-1])
+        with pytest.raises(WalletProofInvalidError):  # the old delegate share is useless
+            rs.client_pair_share(delegate, (2, 3), setup)
