@@ -15,7 +15,9 @@ from __future__ import annotations
 
 import logging
 import os
+import sqlite3
 import threading
+import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
@@ -41,6 +43,20 @@ MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 _PG_MIGRATION_LOCK = 0x414D4641  # "AMFA": advisory lock id so concurrent workers migrate once
 
 
+def _set_wal(cur: Any, *, seconds: float = 30.0) -> None:
+    """``PRAGMA journal_mode=WAL``, retried: on a fresh file, processes starting together race to
+    switch it and SQLite answers the loser "database is locked" at once, without its busy handler."""
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            cur.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
+
+
 def _sqlite_engine(url: str) -> Engine:
     # A pool of open connections: opening and closing a SQLite connection per transaction costs
     # a WAL checkpoint each time (measured as the largest cost of a request in the MFA profile).
@@ -57,7 +73,7 @@ def _sqlite_engine(url: str) -> Engine:
     def _on_connect(dbapi_conn: Any, _record: Any) -> None:
         dbapi_conn.isolation_level = None  # we issue BEGIN ourselves
         cur = dbapi_conn.cursor()
-        cur.execute("PRAGMA journal_mode=WAL")
+        _set_wal(cur)
         cur.execute("PRAGMA foreign_keys=ON")
         cur.execute("PRAGMA busy_timeout=30000")
         cur.execute("PRAGMA synchronous=NORMAL")
