@@ -93,6 +93,8 @@ class Keygen:
         wallet, open the commitment. Repeated with the same message after the ceremony finished (an
         answer lost on the way), it answers the same again, from any session of the same user."""
         client_msg = p2.KeygenShare.from_json(message)
+        with self.db.read() as uow:  # an unknown ceremony is refused before the costly Πprm check
+            self.vault.live_ceremony(uow, ctx, ceremony_id, CeremonyKind.KEYGEN, Stage.OPENED, self.clock.now())
         self.keys.check_ring(client_msg.ring)  # Πprm of the client's parameters, outside the transaction
         now = self.clock.now()
         with self.db.write() as uow:
