@@ -35,3 +35,21 @@ def test_an_unknown_keygen_ceremony_is_refused_before_the_rings_proof_is_checked
                              json={"message": message.to_json()}, headers=headers)
     assert answer.status_code == 422 and answer.json()["code"] == "ceremony_invalid"
     assert checked == []
+
+
+def test_an_unknown_refresh_ceremony_is_refused_before_the_rings_proof_is_checked(
+    app_client: TestClient, open_user: WalletUser, wallet_runtime: Runtime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from actionmfa.wallet.refresh import RefreshCommit, client_refresh_respond
+
+    wallet = open_user.sdk.wallets.create()
+    headers = open_user.signed_in.headers
+    opened = app_client.post(open_user.env.sdk(f"/waas/{wallet.id}/refresh"), json={}, headers=headers).json()
+    contribution, _ = client_refresh_respond(b"\x00" * 32, RefreshCommit.from_json(opened["message"]),
+                                             wallet_keys.client_ring())
+    checked: list[object] = []
+    monkeypatch.setattr(wallet_runtime.services.wallets.keys, "check_ring", checked.append)
+    answer = app_client.post(open_user.env.sdk(f"/waas/{wallet.id}/refresh/{uuid.uuid4()}"),
+                             json={"message": contribution.to_json()}, headers=headers)
+    assert answer.status_code == 422 and answer.json()["code"] == "ceremony_invalid"
+    assert checked == []

@@ -90,6 +90,8 @@ class Refresh:
                      message: dict[str, Any]) -> dict[str, Any]:
         """``…/refresh/{ceremonyId}``: combine ρ, compute x1′ and ckey′ under the new key; keep them pending."""
         contribution = RefreshContribution.from_json(message)
+        with self.db.read() as uow:  # an unknown ceremony is refused before the costly Πprm check
+            self.vault.live_ceremony(uow, ctx, ceremony_id, CeremonyKind.REFRESH, Stage.OPENED, self.clock.now())
         self.keys.check_ring(contribution.ring)
         now = self.clock.now()
         with self.db.write() as uow:
