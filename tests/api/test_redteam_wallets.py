@@ -53,3 +53,22 @@ def test_an_unknown_refresh_ceremony_is_refused_before_the_rings_proof_is_checke
                              json={"message": contribution.to_json()}, headers=headers)
     assert answer.status_code == 422 and answer.json()["code"] == "ceremony_invalid"
     assert checked == []
+
+
+def test_an_unknown_reshare_ceremony_is_refused_before_the_rings_proof_is_checked(
+    app_client: TestClient, open_user: WalletUser, wallet_runtime: Runtime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The reshare dealing carries the client's ring too: the same CPU-exhaustion path as keygen."""
+    from types import SimpleNamespace
+
+    from actionmfa.wallet import reshare as rs
+
+    wallet = open_user.sdk.wallets.create()
+    dealing = SimpleNamespace(sealed_delegate_share=None, ring=wallet_keys.client_ring())
+    monkeypatch.setattr(rs.ReshareDealing, "from_json", classmethod(lambda cls, message: dealing))
+    checked: list[object] = []
+    monkeypatch.setattr(wallet_runtime.services.wallets.keys, "check_ring", checked.append)
+    answer = app_client.post(open_user.env.sdk(f"/waas/{wallet.id}/reshare/{uuid.uuid4()}"),
+                             json={"message": {}}, headers=open_user.signed_in.headers)
+    assert answer.status_code == 422 and answer.json()["code"] == "ceremony_invalid", answer.text
+    assert checked == []

@@ -161,6 +161,8 @@ class ReshareService:
         if sealed_user is not None and (set(sealed_user) != _ENVELOPE_FIELDS
                                         or sealed_user["alg"] != dg.ENVELOPE_ALG):
             raise WalletProofInvalidError("sealedDelegateShare is not a delegation envelope")
+        with self.db.read() as uow:  # an unknown ceremony is refused before the costly Πprm check
+            self.vault.live_ceremony(uow, ctx, ceremony_id, CeremonyKind.RESHARE, Stage.OPENED, self.clock.now())
         self.keys.check_ring(dealing.ring)
         now = self.clock.now()
         with self.db.write() as uow:
