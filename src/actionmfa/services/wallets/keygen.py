@@ -94,6 +94,9 @@ class Keygen:
         answer lost on the way), it answers the same again, from any session of the same user."""
         client_msg = p2.KeygenShare.from_json(message)
         with self.db.read() as uow:  # an unknown ceremony is refused before the costly Πprm check
+            replayed = self.vault.replay_keygen(uow, ctx, ceremony_id, message)
+            if replayed is not None:  # the same message, already checked and answered: answer again
+                return replayed
             self.vault.live_ceremony(uow, ctx, ceremony_id, CeremonyKind.KEYGEN, Stage.OPENED, self.clock.now())
         self.keys.check_ring(client_msg.ring)  # Πprm of the client's parameters, outside the transaction
         now = self.clock.now()
