@@ -15,6 +15,7 @@ from actionmfa.services.runtime import Runtime
 from actionmfa.services.wallets.admin import unlock_wallet
 from actionmfa.store.mfa_tables import audit_log
 from actionmfa.wallet import ecdsa2p as p2
+from actionmfa.wallet.ecdsa2p import PreparedPaillier
 from actionmfa.wallet.payloads import message_request
 from tests.api import wallet_support
 from tests.api.wallet_support import WalletUser
@@ -258,7 +259,15 @@ def test_malformed_round_messages_get_a_typed_422(
     assert not open_user.sdk.wallets.list()[0].locked
 
 
-def test_open_key_generations_are_bounded(app_client: TestClient, open_user: WalletUser) -> None:
+def test_open_key_generations_are_bounded(
+    app_client: TestClient, open_user: WalletUser, wallet_runtime: Runtime, shared_paillier: PreparedPaillier
+) -> None:
+    # A pool deep enough that the key-pool fairness rule (a user with an unfinished creation only takes
+    # keys above the reserve, services/wallets/fairness.py) does not answer first: this is the per-user cap.
+    keys = wallet_runtime.services.wallets.keys
+    keys.use(lambda: shared_paillier, size=8)
+    for _ in range(8):
+        keys.put(shared_paillier)
     url, headers = open_user.env.sdk("/waas/create"), open_user.signed_in.headers
     for _ in range(3):
         assert app_client.post(url, json={}, headers=headers).status_code == 200
