@@ -70,6 +70,7 @@ CONTENT_CHECKED_BY_THE_SERVER: dict[str, str] = {
     "settings.security.passkeys": "origins the browser serialises, under the rp id, https unless localhost",
     "settings.security.jwtDuration": "at most 90 days (amount times unit)",
     "settings.security.mfa": "each action listed once",
+    "settings.webhooks": "an https webhook URL (http only for a loopback host)",
 }
 
 

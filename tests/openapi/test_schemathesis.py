@@ -100,7 +100,9 @@ def test_schemathesis_finds_nothing(world: dict[str, str], tmp_path: Path) -> No
     run = subprocess.run(
         [sys.executable, "-m", "schemathesis.cli", "--config-file", str(config), "--no-color", "run",
          f"{world['baseUrl']}/openapi.json", "--checks", "all", "--max-examples", str(MAX_EXAMPLES),
-         "--seed", str(SEED), "--workers", "1", "--report", "junit", "--report-dir", report],
+         "--seed", str(SEED), "--workers", "1",
+         # Readiness answers 503 by design while the key pool is cold (tests/ops checks its model and both statuses).
+         "--exclude-operation-id", "getReadiness", "--report", "junit", "--report-dir", report],
         capture_output=True, text=True, cwd=tmp_path, env=env, timeout=900, check=False,
     )
     print(run.stdout)

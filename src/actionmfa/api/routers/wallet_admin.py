@@ -8,7 +8,7 @@ from fastapi import APIRouter
 from pydantic import Field
 
 from actionmfa.api.deps import AdminDep, OperatorDep, WalletsDep
-from actionmfa.api.responses import ADMIN
+from actionmfa.api.responses import ADMIN, errors
 from actionmfa.api.schemas import WireModel
 from actionmfa.api.wallet_wire import DelegationDecision, DelegationSecret
 from actionmfa.domain.wallets import PendingAction
@@ -28,7 +28,8 @@ def new_delegation_secret(environmentId: str, admin: AdminDep, wallets: WalletsD
     return DelegationSecret(environmentId=environmentId, hmacSecret=secret)
 
 
-@router.post("/environments/{environmentId}/waas/delegation/approve", operation_id="approveDelegation")
+@router.post("/environments/{environmentId}/waas/delegation/approve", operation_id="approveDelegation",
+             responses=errors(409))  # 409 delegated_access_disabled
 def approve_delegation(environmentId: str, body: DelegationDecisionBody, admin: AdminDep,
                        wallets: WalletsDep) -> DelegationDecision:
     """Mark 2-of-2 wallets (one user's, or all) ``approve_delegation``: each user's next sign-in
@@ -38,7 +39,8 @@ def approve_delegation(environmentId: str, body: DelegationDecisionBody, admin: 
                               walletIds=ids)
 
 
-@router.post("/environments/{environmentId}/waas/delegation/revoke", operation_id="revokeDelegation")
+@router.post("/environments/{environmentId}/waas/delegation/revoke", operation_id="revokeDelegation",
+             responses=errors(409))  # 409 delegated_access_disabled
 def revoke_delegation(environmentId: str, body: DelegationDecisionBody, admin: AdminDep,
                       wallets: WalletsDep) -> DelegationDecision:
     """Mark 2-of-3 wallets (one user's, or all — the answer to a leaked developer key)
