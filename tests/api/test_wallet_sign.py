@@ -36,6 +36,7 @@ def test_create_and_list(open_user: WalletUser) -> None:
     assert not listed[0].locked
 
 
+@pytest.mark.sqlite_suffices  # the payload encodings; the rounds' storage is covered by the other tests
 def test_every_payload_kind_recovers_with_eth_account(open_user: WalletUser) -> None:
     wallet = open_user.sdk.wallets.create()
     address = wallet.address
