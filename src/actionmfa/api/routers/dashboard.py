@@ -192,7 +192,9 @@ def audit_page(
     return _render(request, "audit.html", **_fields(page), query=query, since=since, until=until)
 
 
-async def _user_action(request: Request, operator: Any, env_id: str, act: Any) -> Response:
+async def _form_post(request: Request, operator: Any, act: Any) -> Response:
+    """A POSTed form: the session, then ``act(dashboard, session, form)`` (which checks the CSRF
+    token and renders the next page) in a worker thread; login or error page otherwise."""
     form = {k: str(v) for k, v in (await request.form()).items()}
     dashboard = operator.dashboard
 
@@ -202,13 +204,20 @@ async def _user_action(request: Request, operator: Any, env_id: str, act: Any) -
         except UnauthorizedError:
             return _to_login()
         try:
-            message = act(dashboard, session, form)
+            response: Response = act(dashboard, session, form)
         except ActionMFAError as err:
             return _render(request, "error.html", status=err.status, error=err.message)
-        page = dashboard.users(session, env_id, None)
-        return _render(request, "users.html", **_fields(page), done=message)
+        return response
 
     return await run_in_threadpool(run)
+
+
+async def _user_action(request: Request, operator: Any, env_id: str, act: Any) -> Response:
+    def then_users(dashboard: Dashboard, session: DashboardSession, form: dict[str, str]) -> Response:
+        message = act(dashboard, session, form)
+        return _render(request, "users.html", **_fields(dashboard.users(session, env_id, None)), done=message)
+
+    return await _form_post(request, operator, then_users)
 
 
 @router.post("/environments/{env_id}/users/{user_id}/reset-mfa", response_class=HTMLResponse, response_model=None)
@@ -275,26 +284,16 @@ def _decided(marks: DelegationMarks, form: dict[str, str]) -> str:
 
 @router.post("/environments/{env_id}/delegation", response_class=HTMLResponse, response_model=None)
 async def decide_delegation(env_id: str, request: Request, operator: OperatorDep) -> Response:
-    form = {k: str(v) for k, v in (await request.form()).items()}
-    dashboard = operator.dashboard
-
-    def run() -> Response:
-        try:
-            session = _session(request, dashboard)
-        except UnauthorizedError:
-            return _to_login()
-        try:
-            outcome = dashboard.decide_delegation(session, env_id, form)
-            if isinstance(outcome, DelegationConfirmation):
-                return _render(request, "delegation_confirm.html", **_fields(outcome))
-            user_id = form.get("userId")
-            page = dashboard.user(session, env_id, user_id) if user_id else dashboard.wallets(session, env_id)
-        except ActionMFAError as err:
-            return _render(request, "error.html", status=err.status, error=err.message)
+    def act(dashboard: Dashboard, session: DashboardSession, form: dict[str, str]) -> Response:
+        outcome = dashboard.decide_delegation(session, env_id, form)
+        if isinstance(outcome, DelegationConfirmation):
+            return _render(request, "delegation_confirm.html", **_fields(outcome))
+        user_id = form.get("userId")
+        page = dashboard.user(session, env_id, user_id) if user_id else dashboard.wallets(session, env_id)
         return _render(request, "user.html" if user_id else "wallets.html", **_fields(page),
                        done=_decided(outcome, form))
 
-    return await run_in_threadpool(run)
+    return await _form_post(request, operator, act)
 
 
 @router.get("/environments/{env_id}/webhooks", response_class=HTMLResponse, response_model=None)
@@ -306,20 +305,9 @@ def deliveries_page(env_id: str, request: Request, operator: OperatorDep,
 @router.post("/environments/{env_id}/webhooks/{event_id}/redeliver", response_class=HTMLResponse,
              response_model=None)
 async def redeliver(env_id: str, event_id: str, request: Request, operator: OperatorDep) -> Response:
-    form = {k: str(v) for k, v in (await request.form()).items()}
-    dashboard = operator.dashboard
-
-    def run() -> Response:
-        try:
-            session = _session(request, dashboard)
-        except UnauthorizedError:
-            return _to_login()
-        try:
-            dashboard.redeliver(session, env_id, event_id, form)
-            page = dashboard.deliveries(session, env_id)
-        except ActionMFAError as err:
-            return _render(request, "error.html", status=err.status, error=err.message)
-        return _render(request, "webhooks.html", **_fields(page),
+    def act(dashboard: Dashboard, session: DashboardSession, form: dict[str, str]) -> Response:
+        dashboard.redeliver(session, env_id, event_id, form)
+        return _render(request, "webhooks.html", **_fields(dashboard.deliveries(session, env_id)),
                        done=f"Event {event_id} queued again; the worker delivers it with the same webhook-id.")
 
-    return await run_in_threadpool(run)
+    return await _form_post(request, operator, act)
