@@ -1,14 +1,14 @@
 """Wallet last signature time: when the wallet last produced a valid signature (the user's or the
 delegate's), for the operator's view of a user's wallets (issue 13.5).
 
-Revision ID: 0013
+Revision ID: 0014
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0013"
-down_revision = "0012"
+revision = "0014"
+down_revision = "0013"
 branch_labels = None
 depends_on = None
 
