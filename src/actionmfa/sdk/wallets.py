@@ -225,7 +225,7 @@ class Wallet:
         c = self._r.client
         opened = open_with_prompt(c, prompt, lambda: c.request(
             "POST", f"/waas/{self.id}/signMessage", json=body, scope=SIGN_SCOPE, include_mfa_token=True
-        ), payload=request)
+        ), payload=request, wallet_id=self.id)
         # Refuse to take part if the server is about to sign anything other than what we asked for.
         if opened.get("digest") != "0x" + digest.hex():
             raise WalletProofInvalidError("Server digest differs from the payload's")

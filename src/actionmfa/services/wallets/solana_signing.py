@@ -64,7 +64,7 @@ class SolanaSigning:
                 raise WalletLockedError()
             signer_index = request.require_signer(wallet.address)
             decision = self.gate.enforce(uow, ctx, MFAAction.WALLET_WAAS_SIGN,
-                                         proof.bound_to(request.approval_digest()))
+                                         proof.bound_to(request.approval_digest(wallet_id=wallet.id)))
             share = self.shares.open(wallet)
             message, state = fc.server_sign_begin(share)
             expires = self.vault.open_ceremony(
