@@ -56,7 +56,9 @@ def verify_webhook(body: bytes | str, headers: Mapping[str, str], secret: str | 
     lowered = {k.lower(): v for k, v in headers.items()}
     event_id, stamp, signatures = (lowered.get(h, "") for h in ("webhook-id", "webhook-timestamp",
                                                                  "webhook-signature"))
-    if not event_id or not stamp.isdigit() or not signatures:
+    # ASCII digits only, and few of them: str.isdigit() also accepts "²" or "١", and int() raises
+    # ValueError on those (and on more than 4,300 digits) — a refusal, never an exception.
+    if not event_id or not (stamp.isascii() and stamp.isdigit() and len(stamp) <= 12) or not signatures:
         raise WebhookVerificationError("Missing webhook-id, webhook-timestamp or webhook-signature")
     current = time.time() if now is None else now
     if abs(current - int(stamp)) > tolerance_seconds:

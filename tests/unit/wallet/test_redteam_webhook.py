@@ -11,3 +11,25 @@ def test_non_ascii_signature_header_is_refused_not_raised() -> None:
     secret, body = b"k" * 32, b'{"data":{}}'
     assert verify_body(secret, body, sign_body(secret, body))
     assert not verify_body(secret, body, "é" * 64)
+
+
+def _delivery(stamp: str) -> dict[str, str]:
+    return {"webhook-id": "evt_1", "webhook-timestamp": stamp, "webhook-signature": "v1,AAAA"}
+
+
+def test_webhook_timestamp_that_is_not_ascii_digits_is_refused_not_raised() -> None:
+    """``str.isdigit`` accepts "²³" (a latin-1 header value) and a 5,000-digit string, on which
+    ``int()`` raises ValueError: a receiver catching WebhookVerificationError (and open_delegation,
+    which catches only that) answered 500 instead of refusing the delivery."""
+    import pytest
+
+    from actionmfa.errors import WalletProofInvalidError
+    from actionmfa.wallet.delegation import open_delegation
+    from actionmfa.webhook_verify import WebhookVerificationError, verify_webhook
+
+    for stamp in ("\u00b2\u00b3", "\u0661\u0662\u0663", "9" * 5000):
+        with pytest.raises(WebhookVerificationError):
+            verify_webhook(b'{"eventId":"evt_1"}', _delivery(stamp), "k", now=0)
+        with pytest.raises(WalletProofInvalidError):
+            open_delegation(b'{"eventId":"evt_1"}', _delivery(stamp), hmac_secret="k",
+                            private_key=None, now=0)  # type: ignore[arg-type]  # refused before it is used

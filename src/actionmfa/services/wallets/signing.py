@@ -149,6 +149,7 @@ class Signing:
             else:
                 uow.wallets.advance(ceremony_id, from_stage=Stage.CLAIMED, to_stage=Stage.DONE, now=now, state="",
                                     outcome=CeremonyOutcome.OK)
+                uow.wallets.record_signature(wallet.id, now=now)
                 audit.record(uow, ctx, AuditEvent.WALLET_SIGNED, now=now, action=MFAAction.WALLET_WAAS_SIGN.value,
                              outcome="ok", walletId=wallet.id, ceremonyId=ceremony_id,
                              payloadKind=request.kind.value, digest=row.digest)
