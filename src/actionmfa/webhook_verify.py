@@ -50,7 +50,8 @@ def _secret_bytes(secret: str | bytes) -> bytes:
 def verify_webhook(body: bytes | str, headers: Mapping[str, str], secret: str | bytes | Sequence[str | bytes], *,
                    tolerance_seconds: int = DEFAULT_TOLERANCE_SECONDS, now: float | None = None) -> dict[str, Any]:
     """The delivered event (decoded JSON) if ``body`` was signed by one of ``secret`` (a list while
-    you rotate) within ``tolerance_seconds`` of ``now``; else :class:`WebhookVerificationError`.
+    you rotate; empty secrets are ignored) within ``tolerance_seconds`` of ``now``; else
+    :class:`WebhookVerificationError`.
     ``body`` must be the raw bytes received (not re-serialised JSON)."""
     raw = body.encode() if isinstance(body, str) else bytes(body)
     lowered = {k.lower(): v for k, v in headers.items()}
@@ -63,7 +64,11 @@ def verify_webhook(body: bytes | str, headers: Mapping[str, str], secret: str | 
     current = time.time() if now is None else now
     if abs(current - int(stamp)) > tolerance_seconds:
         raise WebhookVerificationError("Webhook timestamp outside the replay window")
-    secrets = [secret] if isinstance(secret, str | bytes) else list(secret)
+    # An empty secret is a key everyone knows (HMAC under b"" is a plain hash): ignored, so that
+    # ``[new, os.environ.get("OLD", "")]`` while rotating never accepts a forgery.
+    secrets = [s for s in ([secret] if isinstance(secret, str | bytes) else list(secret)) if s]
+    if not secrets:
+        raise WebhookVerificationError("No webhook secret to verify with")
     content = f"{event_id}.{stamp}.".encode() + raw
     expected = [hmac.new(_secret_bytes(s), content, hashlib.sha256).digest() for s in secrets]
     presented = []
