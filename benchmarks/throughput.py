@@ -259,8 +259,19 @@ class Row:
         return float(statistics.median(f(s) for s in self.samples))
 
 
+def through_pgbouncer(url: str, address: str) -> str:
+    """The same database reached through a pgbouncer (transaction mode) at ``host:port``, with
+    psycopg's server-side prepared statements off (pgbouncer 1.18 does not carry them)."""
+    from sqlalchemy.engine import make_url
+
+    host, _, port = address.rpartition(":")
+    via = make_url(url).set(host=host or "127.0.0.1", port=int(port))
+    return via.update_query_dict({"prepare_threshold": "none"}).render_as_string(hide_password=False)
+
+
 def run_config(
-    kind: str, workers: int, rounds: int, n: int, health_seconds: float, c1: int, n_passkey: int
+    kind: str, workers: int, rounds: int, n: int, health_seconds: float, c1: int, n_passkey: int,
+    pgbouncer: str | None = None,
 ) -> list[Row]:
     data_dir = Path(tempfile.mkdtemp(prefix="amfa-tp-"))
     rows: dict[str, Row] = {}
@@ -273,7 +284,8 @@ def run_config(
             runtime.db.migrate()
             prep = prepare(runtime, n * rounds, n * rounds, c1 * rounds, n_passkey * rounds)
             runtime.db.dispose()
-            with serve(data_dir, url, workers) as server:
+            server_url = through_pgbouncer(url, pgbouncer) if url and pgbouncer else url
+            with serve(data_dir, server_url, workers) as server:
                 health = [build("GET", "/health", {})]
                 measure(server, health, 16, 1.0)  # warm-up
                 for r in range(rounds):
@@ -402,6 +414,7 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--requests", type=int, default=2000, help="TOTP / recovery requests per round")
     parser.add_argument("--passkey-requests", type=int, default=200, help="passkey auths per round (0: none)")
+    parser.add_argument("--pgbouncer", metavar="HOST:PORT", help="PostgreSQL: the server connects through it")
     parser.add_argument("--health-seconds", type=float, default=2.0)
     parser.add_argument("--c1-requests", type=int, default=300, help="requests per c=1 point")
     parser.add_argument("--profile", choices=["totp"])
@@ -419,9 +432,11 @@ def main() -> int:
         for workers in args.workers or [1, 2]:
             start = _load()
             rows = run_config(
-                kind, workers, args.rounds, args.requests, args.health_seconds, args.c1_requests, args.passkey_requests
+                kind, workers, args.rounds, args.requests, args.health_seconds, args.c1_requests,
+                args.passkey_requests, args.pgbouncer,
             )
-            report(kind, workers, rows, (start, _load()))
+            report(kind + (f" via pgbouncer {args.pgbouncer}" if args.pgbouncer and kind == "postgres" else ""),
+                   workers, rows, (start, _load()))
     print("\nstatements per request: tests/api/test_statement_counts.py (EXPECTED)")
     print(json.dumps({"load_average_end": _load()}))
     return 0
