@@ -326,6 +326,10 @@ class AsyncWalletsResource(AsyncView[WalletsResource]):
     load_share = awaitable(WalletsResource.load_share)
     wallet_data = awaitable(WalletsResource.wallet_data)
     complete_pending = awaitable(WalletsResource.complete_pending, wrap=_evm_wallets)
+
+    def pending_actions(self) -> dict[str, str]:
+        """As :meth:`WalletsResource.pending_actions` (no request, so not awaited)."""
+        return self._target.pending_actions()
     randomness_pool = awaitable(WalletsResource.randomness_pool)
     ring = awaitable(WalletsResource.ring)
 

@@ -87,9 +87,10 @@ def _sqlite_engine(url: str) -> Engine:
     return engine
 
 
-# The request thread pool of one worker (config.REQUEST_THREADS: anyio's limiter, which FastAPI's
-# sync routes and dependencies run on; api/app.py sets it). Each of those threads holds at most one
-# connection at a time, so a PostgreSQL pool of this size never opens and closes connections per
+# The request threads of one worker: config.REQUEST_THREADS in the app's own pool (api/threads.py:
+# the session dependencies and the hot routes) and as many in anyio's limiter (the remaining plain
+# routes; api/app.py sets it). Each of those threads holds at most one connection at a time, so a
+# PostgreSQL pool of this size, overflowing to twice it, never opens and closes connections per
 # request (issue 15: a pool of 10 under a pool of 40 threads churned 82–118 connections per 10 s).
 REQUEST_THREADS = 40
 
@@ -99,11 +100,22 @@ def create_db_engine(url: str, *, pool_size: int = REQUEST_THREADS) -> Engine:
     if parsed.get_backend_name() == "sqlite":
         return _sqlite_engine(url)
     if parsed.get_backend_name() == "postgresql" and parsed.drivername == "postgresql":
-        url = str(parsed.set(drivername="postgresql+psycopg"))
+        parsed = parsed.set(drivername="postgresql+psycopg")  # the URL object: str() would mask the password
+    connect_args: dict[str, Any] = {}
+    if "prepare_threshold" in parsed.query:
+        # ``?prepare_threshold=none`` behind pgbouncer < 1.21 in transaction mode: psycopg prepares a
+        # statement on the server after 5 runs, and the next transaction may get another server
+        # connection, which does not know it. Not a libpq parameter, so it is taken off the URL.
+        value = str(parsed.query["prepare_threshold"])
+        connect_args["prepare_threshold"] = None if value.lower() in ("", "none", "off") else int(value)
+        parsed = parsed.difference_update_query(["prepare_threshold"])
     # No pre-ping: it is one more round trip at every checkout, i.e. per transaction. A connection
     # the server dropped fails its statement once and SQLAlchemy then invalidates the whole pool;
     # pool_recycle retires connections before any idle timeout in between (pgbouncer's included).
-    return create_engine(url, pool_size=pool_size, max_overflow=10, pool_recycle=1800, hide_parameters=True)
+    return create_engine(
+        parsed, pool_size=pool_size, max_overflow=pool_size, pool_recycle=1800, hide_parameters=True,
+        connect_args=connect_args,
+    )
 
 
 class _ProcessWriterLock:

@@ -73,8 +73,10 @@ class AuditEvent(StrEnum):
     WALLET_DELEGATED_SIGNED = "wallet.delegated_signed"
     WALLET_DELEGATION_PENDING = "wallet.delegation_pending"  # the operator approved or revoked
     WALLET_DELEGATION_DECLINED = "wallet.delegation_declined"  # the user declined an approval
+    WALLET_DELEGATION_WITHDRAWN = "wallet.delegation_withdrawn"  # a revocation withdrew a pending approval
     # the operator
     KEYS_ROTATED = "keys.rotated"
+    WEBHOOK_REDELIVERED = "webhook.redelivered"  # an operator queued an event again
 
 
 _SECRET_WORDS = ("code", "secret", "token", "password", "jwt", "key", "otp", "seed")
