@@ -330,9 +330,11 @@ def main() -> None:
     from actionmfa.cli_env import register as register_env_commands  # env require
 
     register_env_commands(env_app)
+    import actionmfa.pregenerated_cli  # noqa: F401 - registers `wallet(s) pregenerate` on wallet_app
     from actionmfa.wallet_cli import wallet_app  # wallet locked, wallet unlock
 
     app.add_typer(wallet_app, name="wallet")
+    app.add_typer(wallet_app, name="wallets")
     from actionmfa.webhooks_cli import webhooks_app  # webhooks list, webhooks redeliver
 
     app.add_typer(webhooks_app, name="webhooks")

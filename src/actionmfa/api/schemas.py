@@ -47,6 +47,8 @@ class VerifiedCredentialModel(BaseModel):
     walletProvider: Literal["embeddedWallet"] | None = Field(default=None, serialization_alias="wallet_provider")
     embeddedWalletId: str | None = Field(default=None, serialization_alias="embedded_wallet_id")
     verifiedAt: str | None = None
+    walletProperties: dict[str, bool] | None = Field(
+        default=None, description="{pregenerated: true}: made by the operator, not claimed yet (issue 13.1)")
 
     @classmethod
     def of(cls, c: VerifiedCredential) -> VerifiedCredentialModel:
@@ -62,6 +64,7 @@ class VerifiedCredentialModel(BaseModel):
             walletProvider=c.wallet_provider,  # type: ignore[arg-type]
             embeddedWalletId=c.embedded_wallet_id,
             verifiedAt=c.verified_at.isoformat() if c.verified_at else None,
+            walletProperties={"pregenerated": True} if c.pregenerated else None,
         )
 
 

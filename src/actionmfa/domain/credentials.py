@@ -9,7 +9,8 @@ Dynamic's clients read a user's credentials from this list (``JwtVerifiedCredent
   ActionMFA uses them as second factors only;
 * each embedded wallet — ``blockchain`` with ``address``, ``chain`` (CAIP-2 namespace as Dynamic's
   clients expect it: ``eip155`` for EVM, ``solana`` for Solana), ``walletName`` ``actionmfa``,
-  ``walletProvider`` ``embeddedWallet`` and ``embeddedWalletId``.
+  ``walletProvider`` ``embeddedWallet`` and ``embeddedWalletId``; a pregenerated wallet not claimed
+  yet also carries ``walletProperties: {"pregenerated": true}``.
 
 The sign-in credential has no row of its own, so its id is derived (UUIDv5 of the user id and the
 format): stable across calls, distinct per user.
@@ -70,6 +71,7 @@ class WalletRecord:
     address: str
     chain: str  # the wallet's chain as stored ("EVM", "SOL")
     created_at: datetime
+    pregenerated: bool = False  # made by the operator, not claimed yet (issue 13.1)
 
 
 @dataclass(frozen=True)
@@ -85,6 +87,7 @@ class VerifiedCredential:
     wallet_provider: str | None = None
     embedded_wallet_id: str | None = None
     verified_at: datetime | None = None
+    pregenerated: bool = False  # a wallet not claimed yet: ``walletProperties: {pregenerated: true}``
 
 
 def sign_in_credential_id(user: User) -> str:
@@ -143,6 +146,7 @@ def verified_credentials(
                 wallet_provider=EMBEDDED_WALLET_PROVIDER,
                 embedded_wallet_id=wallet.id,
                 verified_at=wallet.created_at,
+                pregenerated=wallet.pregenerated,
             )
         )
     return out

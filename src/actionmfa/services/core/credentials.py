@@ -35,6 +35,8 @@ class CredentialRecord(Protocol):
     def address(self) -> str | None: ...
     @property
     def chain(self) -> str | None: ...
+    @property
+    def custody(self) -> str | None: ...
 
 
 class CredentialsUnit(CoreUnit, Protocol):
@@ -54,6 +56,8 @@ class Credentials:
             rows = uow.credentials.of_user(user.environment_id, user.id)
         methods = [MethodRecord(r.id, _FORMATS[r.part], r.at, r.alias) for r in rows if r.part in _FORMATS]
         wallets = [
-            WalletRecord(r.id, r.address or "", r.chain or "", r.at or user.created_at) for r in rows if r.part == 2
+            WalletRecord(r.id, r.address or "", r.chain or "", r.at or user.created_at,
+                         pregenerated=r.custody is not None)
+            for r in rows if r.part == 2
         ]
         return build(user, methods=sorted(methods, key=lambda m: m.verified_at or user.created_at), wallets=wallets)
