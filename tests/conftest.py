@@ -31,6 +31,23 @@ if os.environ.get("CI"):
 os.environ.setdefault("ACTIONMFA_WALLET_POOL_WARM", "false")
 
 
+# The tests that take minutes, started first: under pytest-xdist (scripts/test runs ``-n auto``) the
+# first batch is dealt to the workers in turn, so these run beside the rest of the suite instead of
+# being left for the end with every other worker idle. Ordered longest first (CI's --durations).
+LONG_RUNNING_FIRST = (
+    "tests/test_readme_first_screen.py::test_the_first_screen_from_a_clean_clone",
+    "tests/openapi/test_schemathesis.py",
+)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    def rank(item: pytest.Item) -> int:
+        return next((n for n, prefix in enumerate(LONG_RUNNING_FIRST) if item.nodeid.startswith(prefix)),
+                    len(LONG_RUNNING_FIRST))
+
+    items.sort(key=rank)  # stable: every other test keeps its order
+
+
 @pytest.fixture(scope="session")
 def postgres() -> Iterator[PostgresProvider]:
     provider = PostgresProvider()

@@ -7,6 +7,7 @@ Outcomes are asserted (what the server answered, that it closed), never duration
 
 from __future__ import annotations
 
+import asyncio
 import os
 import socket
 import subprocess
@@ -14,13 +15,15 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 import uvicorn
 
 from actionmfa.api.app import create_app
-from actionmfa.connections import ConnectionLimits, attach
+from actionmfa.connections import BoundedHttpToolsProtocol, ConnectionLimits, attach
 from actionmfa.services.runtime import Runtime
 from tests.live_server import free_port
 
@@ -161,3 +164,65 @@ def test_1124_idle_connects_under_ulimit_1024_do_not_take_health_down(tmp_path: 
             s.close()
         proc.terminate()
         proc.wait(timeout=30)
+
+
+class TimerCountingLoop(asyncio.SelectorEventLoop):
+    """An asyncio loop that counts the timers the bounded protocol arms (``call_later`` goes through
+    ``call_at``); uvicorn's own keep-alive timer is not counted."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.protocol_timers = 0
+
+    def call_at(self, when: float, callback: Any, *args: Any, context: Any = None) -> asyncio.TimerHandle:
+        owner = getattr(callback, "__self__", None)
+        if isinstance(owner, BoundedHttpToolsProtocol) and callback.__name__ != "timeout_keep_alive_handler":
+            self.protocol_timers += 1
+        return super().call_at(when, callback, *args, context=context)
+
+
+@contextmanager
+def counting_server(runtime: Runtime, limits: ConnectionLimits) -> Iterator[tuple[int, TimerCountingLoop]]:
+    port = free_port()
+    config = attach(uvicorn.Config(create_app(runtime, migrate=False), host="127.0.0.1", port=port,
+                                   log_level="warning"), limits)
+    srv = uvicorn.Server(config)
+    loop = TimerCountingLoop()
+    thread = threading.Thread(target=loop.run_until_complete, args=(srv.serve(),), daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not srv.started:
+        assert time.monotonic() < deadline, "server did not start"
+        time.sleep(0.02)
+    try:
+        yield port, loop
+    finally:
+        srv.should_exit = True
+        thread.join(timeout=10)
+        loop.close()
+
+
+def test_one_deadline_timer_per_request(runtime: Runtime) -> None:
+    """Issue 11 follow-up: the header and body deadlines share one timer (before: two ``call_later``
+    per request, one for the headers and one for the body)."""
+    requests = 10
+    with counting_server(runtime, LIMITS) as (port, loop), connect(port) as s:
+        for _ in range(requests):
+            s.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n")
+            answer = b""
+            while b"\r\n\r\n" not in answer or not answer.rstrip().endswith(b"}"):
+                answer += s.recv(4096)
+            assert status(answer) == 200
+        assert loop.protocol_timers == requests
+
+
+def test_a_body_slower_than_the_header_deadline_but_within_its_own_is_served(runtime: Runtime) -> None:
+    """The shared timer fires at the header deadline, finds the body deadline later and re-arms."""
+    limits = ConnectionLimits(header_timeout=0.3, body_timeout=5.0, keep_alive_timeout=1)
+    with counting_server(runtime, limits) as (port, _), connect(port) as s:
+        s.sendall(b"POST /api/v0/environments HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                  b"Content-Length: 2\r\nConnection: close\r\n\r\n{")
+        time.sleep(1.0)  # past the header deadline, well inside the body deadline
+        s.sendall(b"}")
+        answer = read_to_eof(s)
+    assert status(answer) != 408 and b"request_timeout" not in answer

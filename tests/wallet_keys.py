@@ -8,7 +8,9 @@ import json
 from functools import cache
 from pathlib import Path
 
+from actionmfa.wallet.ecdsa2p import ClientKeyShare, ServerKeyShare
 from actionmfa.wallet.keyproofs import ClientRing, PreparedPaillier, VerifiedRings
+from actionmfa.wallet.reshare import DELEGATE_PAIR, DelegateShare, PairSetup, client_pair_share, server_pair_share
 from actionmfa.wallet.zk.ring import RingSecret
 
 _PATH = Path(__file__).parent / "vectors" / "wallet_keys.json"
@@ -41,3 +43,17 @@ def client_ring_secret(index: int = 0) -> RingSecret:
 def verified_rings() -> VerifiedRings:
     """One cache for the whole test session: each fixed client ring's Πprm is verified once."""
     return VerifiedRings()
+
+
+def delegate_ring() -> ClientRing:
+    """The developer's registered ring-Pedersen parameters in tests (the second fixed client ring)."""
+    return client_ring(1)
+
+
+def pair_setup(server_shamir: int, delegate: DelegateShare, prepared: PreparedPaillier, *,
+               sid: bytes = b"\x07" * 32) -> tuple[ServerKeyShare, ClientKeyShare]:
+    """Both sides of a delegate pair set-up, proven against :func:`delegate_ring` (through JSON)."""
+    ring = delegate_ring().params
+    setup, server = server_pair_share(server_shamir, delegate.public_key, DELEGATE_PAIR, prepared, ring, sid)
+    client = client_pair_share(delegate, DELEGATE_PAIR, PairSetup.from_json(setup.to_json()), ring=ring, sid=sid)
+    return server, client

@@ -64,8 +64,7 @@ def serve(
         typer.echo(f"  environmentId: {boot.environment_id}")
         typer.echo(f"  adminToken:    {boot.admin_token}")
         typer.echo(f"  (also written to {boot.path}, mode 0600)")
-    for line in startup_notes(config, runtime.db.dialect):
-        typer.echo(line, err=line.startswith("WARNING"))
+    emit_startup_notes(config, runtime.db.dialect)
     if config.workers > 1:
         runtime.db.dispose()
         env = {
@@ -94,6 +93,22 @@ def serve(
         uvicorn.Server(
             uvicorn_config(app, config, log_config=log_config(config.log_format), access_log=False)
         ).run()
+
+
+def emit_startup_notes(config: ServerConfig, dialect: str) -> None:
+    """Where things are on stdout (beside the bootstrap token); warnings through the log, so that
+    they are JSON like every other line of stderr (``ACTIONMFA_LOG_FORMAT``)."""
+    import logging
+
+    log = logging.getLogger("actionmfa.startup")
+    for line in startup_notes(config, dialect):
+        if line.startswith(WARNING_PREFIX):
+            log.warning(line.removeprefix(WARNING_PREFIX))
+        else:
+            typer.echo(line)
+
+
+WARNING_PREFIX = "WARNING: "
 
 
 def startup_notes(config: ServerConfig, dialect: str) -> list[str]:

@@ -85,6 +85,7 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
         super().__init__(config, *args, **kwargs)
         self.limits: ConnectionLimits = getattr(config, LIMITS_ATTRIBUTE, None) or ConnectionLimits()
         self._deadline: asyncio.TimerHandle | None = None
+        self._expiry: tuple[float, bytes] = (0.0, HEADER_TIMEOUT)
         self._awaiting_headers = True
         self._header_bytes = 0
         self._peer: str | None = None
@@ -98,17 +99,32 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
         return counts
 
     # -- deadlines ----------------------------------------------------------------------------
+    # One timer handle per connection phase, not per deadline: the body deadline set when the
+    # headers end only moves the expiry (``_expiry``) later, and the timer already armed for the
+    # header deadline re-arms itself for the rest when it fires early. A request whose headers and
+    # body arrive together (nearly all of them) so costs one ``call_at``, not two.
     def _arm(self, seconds: float, answer: bytes) -> None:
+        when = self.loop.time() + seconds
+        self._expiry = (when, answer)
+        if self._deadline is not None and self._deadline.when() <= when:
+            return  # the armed timer fires first and re-arms for what is left
         self._disarm()
-        self._deadline = self.loop.call_later(seconds, self._expire, answer)
+        self._deadline = self.loop.call_at(when, self._fire)
 
     def _disarm(self) -> None:
         if self._deadline is not None:
             self._deadline.cancel()
             self._deadline = None
 
-    def _expire(self, answer: bytes) -> None:
+    def _fire(self) -> None:
+        when, answer = self._expiry
+        if self.loop.time() < when:  # the deadline moved on since this timer was armed
+            self._deadline = self.loop.call_at(when, self._fire)
+            return
         self._deadline = None
+        self._expire(answer)
+
+    def _expire(self, answer: bytes) -> None:
         if self.transport.is_closing():
             return
         cycle = self.cycle

@@ -26,10 +26,10 @@ from actionmfa.sdk.delegated import DelegatedSigner
 from actionmfa.sdk.wallets import Wallet
 from actionmfa.services.runtime import Runtime
 from actionmfa.wallet import delegation as dg
-from actionmfa.wallet import reshare as rs
 from actionmfa.wallet.ecdsa2p import PreparedPaillier
+from tests import wallet_keys
 from tests.api import test_wallet_reshare as reshare_support
-from tests.api.test_wallet_reshare import Delegating, Webhook, _delegating_user, _pair_sign, _server_shamir
+from tests.api.test_wallet_reshare import Delegating, Webhook, _at, _delegating_user, _pair_sign, _server_shamir
 from tests.conftest import sign_in
 
 shared_paillier = reshare_support.shared_paillier
@@ -79,8 +79,8 @@ def test_operator_approval_completed_at_next_sign_in_with_an_mfa_prompt(
     assert changed.threshold_scheme == "TWO_OF_THREE" and changed.pending_action is None
     assert user.sdk.wallets.list()[0].pending_action is None
     headers, body = webhook.received[-1]
-    delegate = dg.open_delegation(body, headers[dg.SIGNATURE_HEADER], hmac_secret=gated.secret,
-                                  private_key=developer_key)
+    delegate = dg.open_delegation(body, headers, hmac_secret=gated.secret, private_key=developer_key,
+                                  now=_at(wallet_runtime))
     server = _server_shamir(wallet_runtime, user.env.id, wallet.id)
     assert _pair_sign(server, delegate, more_paillier[-1], "delegate signs") == wallet.address
     assert user.sdk.wallets.complete_pending(prompt=prompt) == []  # nothing left to do
@@ -118,12 +118,13 @@ def test_operator_revokes_every_wallet_and_each_next_sign_in_reshares(
         wallet = sdk.wallets.create()
         wallet.reshare(delegate=True)
         headers, body = webhook.received[-1]
-        delegates.append((wallet, dg.open_delegation(body, headers[dg.SIGNATURE_HEADER], hmac_secret=first.secret,
-                                                     private_key=developer_key)))
+        delegates.append((wallet, dg.open_delegation(body, headers, hmac_secret=first.secret,
+                                                     private_key=developer_key, now=_at(wallet_runtime)).share))
 
     headers, body = webhook.received[-1]
-    access = dg.open_delegated_access(body, headers[dg.SIGNATURE_HEADER], hmac_secret=first.secret,
-                                      private_key=developer_key)
+    access = dg.open_delegated_access(body, headers, hmac_secret=first.secret,
+                                      private_key=developer_key, ring=wallet_keys.delegate_ring().params,
+                                      now=_at(wallet_runtime))
     signer = DelegatedSigner(first.user.env.id, access, http_client=app_client)
     signer.sign_message("before the revocation")
 
@@ -139,6 +140,5 @@ def test_operator_revokes_every_wallet_and_each_next_sign_in_reshares(
         [done] = sdk.wallets.complete_pending()
         assert done.threshold_scheme == "TWO_OF_TWO" and done.pending_action is None
         server = _server_shamir(wallet_runtime, first.user.env.id, wallet.id)
-        setup, _ = rs.server_pair_share(server, delegate.public_key, (2, 3), more_paillier[-1])
         with pytest.raises(WalletProofInvalidError):  # the old delegate share is useless
-            rs.client_pair_share(delegate, (2, 3), setup)
+            wallet_keys.pair_setup(server, delegate, more_paillier[-1])

@@ -120,10 +120,15 @@ class Delegating:
 def _delegating_user(runtime: Runtime, client: TestClient, tmp: Path, webhook: Webhook,
                      key: rsa.RSAPrivateKey, *, gated: bool = False) -> Delegating:
     user = make_wallet_user(runtime, client, tmp / "shares", _settings(webhook, key, gated=gated))
-    r = client.post(f"/api/v0/environments/{user.env.id}/waas/delegatedAccess/secret",
-                    headers={"authorization": f"Bearer {user.env.admin_token}"})
+    admin = {"authorization": f"Bearer {user.env.admin_token}"}
+    r = client.post(f"/api/v0/environments/{user.env.id}/waas/delegatedAccess/secret", headers=admin)
     assert r.status_code == 200, r.text
-    return Delegating(user, r.json()["hmacSecret"].encode())
+    secret = r.json()["hmacSecret"].encode()
+    ring = wallet_keys.delegate_ring()
+    r = client.post(f"/api/v0/environments/{user.env.id}/waas/delegatedAccess/ringPedersen", headers=admin,
+                    json=ring.to_json())
+    assert r.status_code == 200 and r.json()["digest"] == ring.digest().hex(), r.text
+    return Delegating(user, secret)
 
 
 @pytest.fixture
@@ -147,11 +152,14 @@ def _server_n(runtime: Runtime, env_id: str, wallet_id: str) -> int:
 
 
 def _pair_sign(server_shamir: int, delegate: rs.DelegateShare, prepared: PreparedPaillier, text: str) -> str:
-    signers = (rs.SERVER_INDEX, rs.DELEGATE_INDEX)
-    setup, server_pair = rs.server_pair_share(server_shamir, delegate.public_key, signers, prepared)
-    client_pair = rs.client_pair_share(delegate, signers, setup)
+    server_pair, client_pair = wallet_keys.pair_setup(server_shamir, delegate, prepared)
     sig = run_signing(server_pair, client_pair, message_request(text))
     return str(Account.recover_message(encode_defunct(text=text), vrs=(sig.v + 27, sig.r, sig.s)))
+
+
+def _at(runtime: Runtime) -> float:
+    """The test clock's now, as the delegate's receive time (deliveries are stamped with it)."""
+    return runtime.clock.now().timestamp()
 
 
 def _recovers(wallet_address: str, text: str, signature: bytes) -> bool:
@@ -186,10 +194,11 @@ def test_delegate_then_revoke(delegating: Delegating, wallet_runtime: Runtime, a
     assert event["eventName"] == "wallet.delegation.created" and event["data"]["walletId"] == wallet.id
     assert event["data"]["address"] == wallet.address
     assert set(event["data"]["encryptedDelegatedShare"]) == {"alg", "iv", "ct", "tag", "ek"}
-    delegate = dg.open_delegation(body, headers[dg.SIGNATURE_HEADER], hmac_secret=delegating.secret,
-                                  private_key=developer_key)
+    delegate = dg.open_delegation(body, headers, hmac_secret=delegating.secret, private_key=developer_key,
+                                  now=_at(wallet_runtime))
     with pytest.raises(WalletProofInvalidError):
-        dg.open_delegation(body, "00" * 32, hmac_secret=delegating.secret, private_key=developer_key)
+        dg.open_delegation(body, {**headers, "webhook-signature": "v1," + "A" * 44}, hmac_secret=delegating.secret,
+                           private_key=developer_key, now=_at(wallet_runtime))
     # Delegate + server sign for the unchanged address (new Paillier key for that pair).
     server_before_revoke = _server_shamir(wallet_runtime, user.env.id, wallet.id)
     assert _pair_sign(server_before_revoke, delegate, more_paillier[-1], "agent") == wallet.address
@@ -198,8 +207,9 @@ def test_delegate_then_revoke(delegating: Delegating, wallet_runtime: Runtime, a
     assert wallet.export_private_key() == key_before
     assert "wallet.delegation_delivered" in _audit_events(wallet_runtime, user.env.id)
     # Over HTTP: the developer's server signs with the delegated share and the wallet API key.
-    access = dg.open_delegated_access(body, headers[dg.SIGNATURE_HEADER], hmac_secret=delegating.secret,
-                                      private_key=developer_key)
+    access = dg.open_delegated_access(body, headers, hmac_secret=delegating.secret,
+                                      private_key=developer_key, ring=wallet_keys.delegate_ring().params,
+                                      now=_at(wallet_runtime))
     assert access.share.share == delegate.share and access.wallet_id == wallet.id
     assert access.pair_share.paillier.n != _server_n(wallet_runtime, user.env.id, wallet.id)
     signer = DelegatedSigner(user.env.id, access, http_client=app_client)
@@ -228,9 +238,8 @@ def test_delegate_then_revoke(delegating: Delegating, wallet_runtime: Runtime, a
     # Stale-share mix: the old delegate share does not combine with the new server share.
     server_after = _server_shamir(wallet_runtime, user.env.id, wallet.id)
     assert server_after != server_before_revoke
-    setup, _ = rs.server_pair_share(server_after, delegate.public_key, (2, 3), more_paillier[-1])
     with pytest.raises(WalletProofInvalidError):
-        rs.client_pair_share(delegate, (2, 3), setup)
+        wallet_keys.pair_setup(server_after, delegate, more_paillier[-1])
     with pytest.raises(UnauthorizedError):  # the wallet API key died with the delegation
         signer.sign_message("after revoke")
     # The user still signs, same address and key.
@@ -308,8 +317,7 @@ def test_key_rotation_reencrypts_the_delegation_secret(
 
 def test_invalid_delegated_signature_locks_the_wallet_for_everyone(
     delegating: Delegating, app_client: TestClient, webhook: Webhook, developer_key: rsa.RSAPrivateKey,
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
+    monkeypatch: pytest.MonkeyPatch, wallet_runtime: Runtime) -> None:
     from actionmfa.errors import (
         CeremonyInvalidError,
         WalletLockedError,
@@ -322,8 +330,9 @@ def test_invalid_delegated_signature_locks_the_wallet_for_everyone(
     wallet = delegating.user.sdk.wallets.create()
     wallet.reshare(delegate=True)
     headers, body = webhook.received[0]
-    access = dg.open_delegated_access(body, headers[dg.SIGNATURE_HEADER], hmac_secret=delegating.secret,
-                                      private_key=developer_key)
+    access = dg.open_delegated_access(body, headers, hmac_secret=delegating.secret,
+                                      private_key=developer_key, ring=wallet_keys.delegate_ring().params,
+                                      now=_at(wallet_runtime))
     signer = DelegatedSigner(delegating.user.env.id, access, http_client=app_client)
     request = message_request("probe")
     opened = signer._post("", request.to_json())
@@ -356,7 +365,8 @@ def test_invalid_delegated_signature_locks_the_wallet_for_everyone(
 
 
 def test_delegated_signing_obeys_the_operators_off_switch(
-    delegating: Delegating, app_client: TestClient, webhook: Webhook, developer_key: rsa.RSAPrivateKey
+    delegating: Delegating, app_client: TestClient, webhook: Webhook, developer_key: rsa.RSAPrivateKey,
+    wallet_runtime: Runtime,
 ) -> None:
     from actionmfa.wallet import ecdsa2p as p2
 
@@ -364,8 +374,9 @@ def test_delegated_signing_obeys_the_operators_off_switch(
     wallet = user.sdk.wallets.create()
     wallet.reshare(delegate=True)
     headers, body = webhook.received[0]
-    access = dg.open_delegated_access(body, headers[dg.SIGNATURE_HEADER], hmac_secret=delegating.secret,
-                                      private_key=developer_key)
+    access = dg.open_delegated_access(body, headers, hmac_secret=delegating.secret,
+                                      private_key=developer_key, ring=wallet_keys.delegate_ring().params,
+                                      now=_at(wallet_runtime))
     signer = DelegatedSigner(user.env.id, access, http_client=app_client)
     request = message_request("opened before the switch")
     opened = signer._post("", request.to_json())  # a ceremony open when the operator switches off
@@ -411,3 +422,78 @@ def test_reshare_with_an_offset_ckey_is_refused(delegating: Delegating, webhook:
     with pytest.raises(WalletProofInvalidError):
         wallet.reshare(delegate=True)
     assert wallet.key_version == 1 and webhook.received == []
+
+
+def test_delegate_refuses_a_pair_setup_with_an_offset_ckey(delegating: Delegating, webhook: Webhook,
+                                                           wallet_runtime: Runtime,
+                                                           developer_key: rsa.RSAPrivateKey,
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 9 item 3 over the real webhook: a server whose delegate pair set-up carries
+    ckey = Enc_N(x1_pair + 2^900) is refused by ``open_delegated_access`` (Πlog* against the
+    delegate's registered parameters) — the delegate never gets a share to sign with, so no c3."""
+    from actionmfa.wallet import reshare as wallet_reshare
+    from tests.wallet_attacks import shifted_encrypt_share
+
+    wallet = delegating.user.sdk.wallets.create()
+    honest = wallet_reshare.encrypt_share
+    cheat = shifted_encrypt_share(2**900)
+    # Only the pair set-up cheats (the user's own ckey' is honest, so the reshare completes).
+    monkeypatch.setattr(wallet_reshare, "encrypt_share", lambda prepared, ring, sid, x1, q1=None: (
+        cheat if ring == wallet_keys.delegate_ring().params else honest)(prepared, ring, sid, x1, q1))
+    wallet.reshare(delegate=True)
+    headers, body = webhook.received[-1]
+    with pytest.raises(WalletProofInvalidError, match="Encrypted-share proof invalid"):
+        dg.open_delegated_access(body, headers, hmac_secret=delegating.secret, private_key=developer_key,
+                                 ring=wallet_keys.delegate_ring().params, now=_at(wallet_runtime))
+
+
+def test_delegation_needs_registered_ring_parameters_with_a_valid_proof(
+    wallet_runtime: Runtime, app_client: TestClient, tmp_path: Path, webhook: Webhook,
+    developer_key: rsa.RSAPrivateKey, distinct_keys: None,
+) -> None:
+    user = make_wallet_user(wallet_runtime, app_client, tmp_path / "shares", _settings(webhook, developer_key))
+    admin = {"authorization": f"Bearer {user.env.admin_token}"}
+    assert app_client.post(f"/api/v0/environments/{user.env.id}/waas/delegatedAccess/secret",
+                           headers=admin).status_code == 200
+    wallet = user.sdk.wallets.create()
+    with pytest.raises(DelegatedAccessDisabledError, match="ring-Pedersen"):
+        wallet.reshare(delegate=True)
+    ring = wallet_keys.delegate_ring().to_json()
+    forged = {**ring, "params": {**ring["params"], "s": wallet_keys.client_ring(0).to_json()["params"]["s"]}}
+    url = f"/api/v0/environments/{user.env.id}/waas/delegatedAccess/ringPedersen"
+    r = app_client.post(url, headers=admin, json=forged)
+    assert r.status_code == 422 and r.json()["code"] == "wallet_proof_invalid", r.text
+    r = app_client.post(url, json=ring)
+    assert r.status_code == 401, r.text
+    assert "wallet.delegate_ring_registered" not in _audit_events(wallet_runtime, user.env.id)
+    assert wallet.key_version == 1 and webhook.received == []
+
+
+def test_a_replayed_delegation_delivery_is_refused(delegating: Delegating, webhook: Webhook, wallet_runtime: Runtime,
+                                                   developer_key: rsa.RSAPrivateKey) -> None:
+    """Red-team finding: ``open_delegation`` / ``open_delegated_access`` accepted a captured delivery
+    at any later time (the body HMAC has no timestamp). Now the Standard Webhooks timestamp must be
+    within the replay window (the SDK's ``verify_webhook``), and the body must be the event it is
+    signed for."""
+    delegating.user.sdk.wallets.create().reshare(delegate=True)
+    headers, body = webhook.received[-1]
+    ring = wallet_keys.delegate_ring().params
+    sent = int(headers["webhook-timestamp"])
+    fresh = dg.open_delegated_access(body, headers, hmac_secret=delegating.secret, private_key=developer_key,
+                                     ring=ring, now=sent + 60)
+    assert fresh.event_id == headers["webhook-id"] and fresh.share_version == 2
+    for late in (sent + 301, sent + 86400, sent - 301):
+        with pytest.raises(WalletProofInvalidError, match="replay window"):
+            dg.open_delegated_access(body, headers, hmac_secret=delegating.secret, private_key=developer_key,
+                                     ring=ring, now=late)
+        with pytest.raises(WalletProofInvalidError, match="replay window"):
+            dg.open_delegation(body, headers, hmac_secret=delegating.secret, private_key=developer_key, now=late)
+    # The old body-only signature alone (no timestamp) is no longer accepted.
+    legacy_only = {dg.SIGNATURE_HEADER: headers[dg.SIGNATURE_HEADER]}
+    with pytest.raises(WalletProofInvalidError):
+        dg.open_delegation(body, legacy_only, hmac_secret=delegating.secret, private_key=developer_key,
+                           now=_at(wallet_runtime))
+    # A re-timestamped header with the old signature does not verify either.
+    with pytest.raises(WalletProofInvalidError, match="signature"):
+        dg.open_delegation(body, {**headers, "webhook-timestamp": str(sent + 1)},
+                           hmac_secret=delegating.secret, private_key=developer_key, now=_at(wallet_runtime))

@@ -14,6 +14,8 @@ from typing import Any
 
 import pytest
 
+from tests.install_lock import installing
+
 HERE = Path(__file__).resolve().parent
 AXE = HERE / "node_modules" / "axe-core" / "axe.min.js"
 STAMP = HERE / "node_modules" / ".lock-sha256"
@@ -27,11 +29,14 @@ def axe_script() -> Path:
     npm = shutil.which("npm")
     if npm is None:
         pytest.skip("npm is not installed (apt-get install npm): axe-core cannot be installed")
-    done = subprocess.run([npm, "ci", "--no-audit", "--no-fund"], cwd=HERE, capture_output=True, text=True,
-                          timeout=300, check=False)
-    if done.returncode != 0:
-        pytest.fail(f"npm ci failed ({done.returncode}):\n{done.stdout}\n{done.stderr}")
-    STAMP.write_text(want)
+    with installing(HERE / "node_modules"):
+        if AXE.exists() and STAMP.exists() and STAMP.read_text() == want:
+            return AXE  # another test worker installed it while this one waited
+        done = subprocess.run([npm, "ci", "--no-audit", "--no-fund"], cwd=HERE, capture_output=True, text=True,
+                              timeout=300, check=False)
+        if done.returncode != 0:
+            pytest.fail(f"npm ci failed ({done.returncode}):\n{done.stdout}\n{done.stderr}")
+        STAMP.write_text(want)
     return AXE
 
 

@@ -19,6 +19,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.install_lock import installing
+
 COMPAT_DIR = Path(__file__).resolve().parent
 NODE_MODULES = COMPAT_DIR / "node_modules"
 STAMP = NODE_MODULES / ".actionmfa-lock-sha256"
@@ -41,17 +43,20 @@ def install_packages() -> None:
     want = hashlib.sha256((COMPAT_DIR / "package-lock.json").read_bytes()).hexdigest()
     if STAMP.exists() and STAMP.read_text().strip() == want:
         return
-    done = subprocess.run(
-        [npm, "ci", "--ignore-scripts", "--no-audit", "--no-fund", "--loglevel=error"],
-        cwd=COMPAT_DIR,
-        capture_output=True,
-        text=True,
-        timeout=INSTALL_TIMEOUT_SECONDS,
-        check=False,
-    )
-    if done.returncode != 0:
-        pytest.fail(f"npm ci failed ({done.returncode}):\n{done.stdout}\n{done.stderr}")
-    STAMP.write_text(want + "\n")
+    with installing(NODE_MODULES):
+        if STAMP.exists() and STAMP.read_text().strip() == want:
+            return  # another test worker installed it while this one waited
+        done = subprocess.run(
+            [npm, "ci", "--ignore-scripts", "--no-audit", "--no-fund", "--loglevel=error"],
+            cwd=COMPAT_DIR,
+            capture_output=True,
+            text=True,
+            timeout=INSTALL_TIMEOUT_SECONDS,
+            check=False,
+        )
+        if done.returncode != 0:
+            pytest.fail(f"npm ci failed ({done.returncode}):\n{done.stdout}\n{done.stderr}")
+        STAMP.write_text(want + "\n")
 
 
 @dataclass(frozen=True)

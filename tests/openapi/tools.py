@@ -20,6 +20,8 @@ from typing import Any
 
 import pytest
 
+from tests.install_lock import installing
+
 HERE = Path(__file__).resolve().parent
 REQUIREMENTS = HERE / "openapi-python-client.txt"
 TOOLS_DIR = HERE / ".tools"
@@ -34,6 +36,14 @@ def generator() -> Path:
     exe = TOOLS_DIR / "bin" / "openapi-python-client"
     if stamp.exists() and stamp.read_text().strip() == want and exe.exists():
         return exe
+    with installing(TOOLS_DIR):
+        if not (stamp.exists() and stamp.read_text().strip() == want and exe.exists()):
+            _install(want)
+    return exe
+
+
+def _install(want: str) -> None:
+    stamp = TOOLS_DIR / "stamp"
     shutil.rmtree(TOOLS_DIR, ignore_errors=True)
     venv.EnvBuilder(with_pip=True, clear=True).create(TOOLS_DIR)
     done = subprocess.run(
@@ -44,7 +54,6 @@ def generator() -> Path:
     if done.returncode != 0:
         pytest.fail(f"could not install openapi-python-client:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}")
     stamp.write_text(want + "\n")
-    return exe
 
 
 def generate_client(document: dict[str, Any], directory: Path) -> Path:

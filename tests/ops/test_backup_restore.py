@@ -21,7 +21,7 @@ from actionmfa.config import ServerConfig
 from actionmfa.factors import totp
 from actionmfa.services.runtime import Runtime
 from tests.conftest import make_environment, sign_in
-from tests.ops.test_server_process_ops import start_server, stop
+from tests.ops.served import start_server, stop
 
 register(app)
 runner = CliRunner()

@@ -4,12 +4,7 @@ holds no secret, token, code or email; ``/metrics`` counts the story; ``/health/
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
@@ -20,69 +15,8 @@ from actionmfa.clock import SystemClock
 from actionmfa.errors import ActionMFAError
 from actionmfa.factors import totp
 from actionmfa.sdk import Client
-from tests.mailsink import SmtpSink, free_port
-
-METRICS_TOKEN = "scrape-" + "x" * 24
-
-
-@dataclass
-class Served:
-    url: str
-    data_dir: Path
-    log: Path
-    proc: subprocess.Popen[bytes]
-
-
-def wait_until_up(url: str, proc: subprocess.Popen[bytes], path: str = "/health", bound: float = 180) -> None:
-    """Poll until the server answers (bounded: worker start-up takes ~50 s on a loaded 2-core box);
-    this waits for a process, not for time to pass."""
-    deadline = time.monotonic() + bound
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"server exited with {proc.returncode}")
-        try:
-            if httpx.get(f"{url}{path}", timeout=2).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.1)
-    raise TimeoutError("server did not come up")
-
-
-def start_server(
-    data_dir: Path, log: Path, extra: dict[str, str] | None = None, args: tuple[str, ...] = ()
-) -> Served:
-    port = free_port()
-    env = {
-        **os.environ,
-        "ACTIONMFA_DATA_DIR": str(data_dir),
-        "ACTIONMFA_MAIL_LOG": "false",
-        "ACTIONMFA_METRICS_TOKEN": METRICS_TOKEN,
-        **(extra or {}),
-    }
-    for var in ("ACTIONMFA_DATABASE_URL", "ACTIONMFA_ENCRYPTION_KEYS", "ACTIONMFA_HASH_KEY"):
-        env.pop(var, None)
-    if not (extra or {}).get("PROMETHEUS_MULTIPROC_DIR"):
-        env.pop("PROMETHEUS_MULTIPROC_DIR", None)
-    cmd = [sys.executable, "-m", "actionmfa.cli", "serve", "--host", "127.0.0.1", "--port", str(port), *args]
-    with log.open("wb") as err:
-        proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=err)
-    served = Served(f"http://127.0.0.1:{port}", data_dir, log, proc)
-    try:
-        wait_until_up(served.url, proc)
-    except BaseException:
-        stop(served)
-        raise
-    return served
-
-
-def stop(served: Served) -> None:
-    served.proc.terminate()
-    try:
-        served.proc.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        served.proc.kill()
-        served.proc.wait(timeout=10)
+from tests.mailsink import SmtpSink
+from tests.ops.served import METRICS_TOKEN, Served, start_server, stop
 
 
 @pytest.fixture
@@ -202,3 +136,8 @@ def test_two_workers_report_one_sum(tmp_path: Path) -> None:
     finally:
         stop(served)
     assert (tmp_path / "data" / "prometheus").is_dir()
+    # every line of stderr is JSON, the start-up warnings (no mail configured here) included
+    lines = [json.loads(line) for line in served.log.read_text().splitlines() if line.strip()]
+    warnings = [doc for doc in lines if doc["logger"] == "actionmfa.startup"]
+    assert warnings and {doc["level"] for doc in warnings} == {"warning"}
+    assert "ACTIONMFA_SMTP_HOST" in " ".join(doc["msg"] for doc in warnings)

@@ -122,6 +122,23 @@ class DelegationDecision(BaseModel):
     walletIds: list[str]
 
 
+class DelegateRingBody(BaseModel):
+    """The delegate's ring-Pedersen parameters with their Πprm (``ClientRing.to_json()``, made by
+    :func:`actionmfa.sdk.delegated.create_delegate_ring`)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    params: dict[str, str] = Field(description="{N, s, t}: base64url big-endian integers")
+    prmProof: dict[str, Any] = Field(description="Πprm (CGGMP21 §C.2, 128 rounds)")
+
+
+class DelegateRing(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    environmentId: str
+    digest: str = Field(description="SHA-256 of (N̂, ŝ, t̂), hex")
+
+
 class DelegationSecret(BaseModel):
     model_config = ConfigDict(extra="forbid")
 

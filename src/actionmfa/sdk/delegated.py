@@ -1,11 +1,20 @@
 """The developer's side of delegated access: sign with the delegated share and the server's share.
 
-::
+Once, when delegation is set up: make ring-Pedersen parameters and register them (admin API)::
 
-    from actionmfa.wallet.delegation import SIGNATURE_HEADER, open_delegated_access
-    access = open_delegated_access(body, headers[SIGNATURE_HEADER], hmac_secret=secret, private_key=rsa_key)
+    ring = create_delegate_ring()          # (N̂, ŝ, t̂) with Πprm; keep ring.params.to_json()
+    POST /api/v0/environments/{id}/waas/delegatedAccess/ringPedersen   body: ring.to_json()
+
+For each ``wallet.delegation.created`` delivery::
+
+    from actionmfa.wallet.delegation import open_delegated_access
+    access = open_delegated_access(body, headers, hmac_secret=secret, private_key=rsa_key, ring=ring.params)
     signer = DelegatedSigner(environment_id, access, base_url="https://…")
     signer.sign_message("hello")           # eth_account SignedMessage, for the user's address
+
+``open_delegated_access`` refuses a delivery outside the replay window and a pair set-up whose
+Paillier key or encrypted share is not proven against ``ring`` (Πfac, Πlog*): the share is never
+used unless ckey encrypts the server's pair share in range.
 
 The server takes part as P1 with its share for the pair {server, delegate} (own Paillier key); the
 request is authenticated with the wallet API key. After a revocation every call is refused
@@ -24,9 +33,20 @@ from actionmfa.errors import WalletProofInvalidError, WalletSignatureInvalidErro
 from actionmfa.wallet import ecdsa2p as p2
 from actionmfa.wallet.curve import address_of
 from actionmfa.wallet.delegation import DelegatedAccess
+from actionmfa.wallet.keyproofs import ClientRing
 from actionmfa.wallet.payloads import SignRequest, assemble, message_request, transaction_request
 
-__all__ = ["DelegatedSigner"]
+__all__ = ["DelegatedSigner", "create_delegate_ring"]
+
+
+def create_delegate_ring() -> ClientRing:
+    """Fresh ring-Pedersen parameters ``(N̂, ŝ, t̂)`` (2048-bit N̂) with their Πprm (CGGMP21 §C.2),
+    for ``POST …/waas/delegatedAccess/ringPedersen`` (``ring.to_json()``). The delegate only
+    *verifies* proofs against them, so the trapdoor (the factors of N̂ and λ) is discarded here:
+    keep ``ring.params`` (public) and pass it to ``open_delegated_access(..., ring=...)``. Takes
+    about a second (prime search and 128 proof rounds)."""
+    ring, _trapdoor = ClientRing.create()
+    return ring
 
 
 class DelegatedSigner:

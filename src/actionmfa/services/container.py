@@ -239,7 +239,7 @@ def build_services(*, db: Database, keyring: Keyring, clock: Clock, mailer: Mail
         reshare=ReshareService(db, keyring, clock, gate, vault, paillier, webhook),
         webhook=webhook,
         delegated=DelegatedSigningService(db, keyring, clock, vault),
-        admin=WalletAdmin(db, clock, vault, environments),
+        admin=WalletAdmin(db, clock, vault, environments, paillier),
         solana=_solana_services(db, clock, gate, vault, export),
         pending=PendingActions(db, clock, vault),
         pregenerated=(pregenerated := Pregenerated(db, keyring, clock, vault, paillier, environments)),

@@ -13,6 +13,9 @@ wallet API key the delegate signs with.
 ``waas_delegation_secrets`` holds each environment's HMAC key for delegation webhooks (Keyring blob,
 AAD ``waas-delegation-secret:<environment id>``), shown once when it is created.
 
+``waas_delegate_rings`` holds the delegate's ring-Pedersen parameters ``(N̂, ŝ, t̂)`` (public JSON,
+stored only after their Πprm verified), against which the server proves each delegate pair set-up.
+
 ``waas_ceremonies`` holds one key-generation or signing ceremony between HTTP rounds: its
 ``stage`` only moves forward with a conditional UPDATE, ``state`` is a Keyring blob (AAD
 ``waas-ceremony:<id>``) of the server party's secret round state (x1 or k1 …), ``digest`` binds a
@@ -86,4 +89,13 @@ waas_delegation_secrets = Table(
     # rotation with overlap: the secret replaced last keeps signing beside the new one until then
     Column("previous_secret", Text, nullable=True),  # Keyring blob (same AAD)
     ts("previous_until"),
+)
+
+waas_delegate_rings = Table(
+    "waas_delegate_rings",
+    metadata,
+    Column("environment_id", String(36), ForeignKey("environments.id", ondelete="CASCADE"), primary_key=True),
+    Column("params", Text, nullable=False),  # {"N", "s", "t"} base64url: public, Πprm checked before insert
+    Column("digest", String(64), nullable=False),
+    ts("created_at", False),
 )

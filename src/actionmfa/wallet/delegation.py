@@ -7,8 +7,14 @@ The webhook body is signed with HMAC-SHA256 under the environment's delegation s
 
 The delegated share reaches the developer as **two** envelopes — the server's sub-share and the
 user's (sealed by the user's SDK, so the server never sees it) — plus the public Feldman
-commitments; :func:`open_delegation` checks the signature, opens both and combines them with
-:func:`actionmfa.wallet.reshare.delegate_receive`.
+commitments; :func:`open_delegation` checks the delivery (Standard Webhooks signature, timestamp within the
+replay window, body for the ``webhook-id`` it is signed under — :func:`actionmfa.webhook_verify.verify_webhook`,
+the SDK's own check), opens both and combines them with
+:func:`actionmfa.wallet.reshare.delegate_receive`. The receiver deduplicates on the returned
+``event_id`` and keeps only the highest ``share_version`` per wallet (a redelivery keeps both).
+
+The body-only ``x-actionmfa-signature-256`` (:func:`verify_body`) carries no timestamp, so a
+captured delivery verifies forever: it is no longer accepted here.
 """
 
 from __future__ import annotations
@@ -17,6 +23,7 @@ import hashlib
 import hmac
 import json
 import secrets
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -37,12 +44,16 @@ from actionmfa.wallet.reshare import (
     PairSetup,
     client_pair_share,
     delegate_receive,
+    pair_session_id,
 )
+from actionmfa.wallet.zk.ring import RingParams
+from actionmfa.webhook_verify import DEFAULT_TOLERANCE_SECONDS, WebhookVerificationError, verify_webhook
 
 __all__ = [
     "ENVELOPE_ALG",
     "SIGNATURE_HEADER",
     "DelegatedAccess",
+    "DelegationEvent",
     "api_key_plaintext",
     "load_rsa_public_key",
     "open_delegated_access",
@@ -111,13 +122,30 @@ def verify_body(secret: bytes, body: bytes, signature: str) -> bool:
     return hmac.compare_digest(sign_body(secret, body).encode(), signature.strip().lower().encode())
 
 
-def open_delegation(body: bytes, signature: str, *, hmac_secret: bytes,
-                    private_key: rsa.RSAPrivateKey) -> DelegateShare:
-    """The developer's side of ``wallet.delegation.created``: verify, open, Feldman-check, combine."""
-    if not verify_body(hmac_secret, body, signature):
-        raise WalletProofInvalidError("Webhook signature does not verify")
+Secret = str | bytes | Sequence[str | bytes]
+
+
+@dataclass(frozen=True)
+class DelegationEvent:
+    """A verified ``wallet.delegation.created`` delivery with the delegate's Shamir share."""
+
+    event_id: str  # deduplicate on it (a redelivery keeps it)
+    wallet_id: str
+    share_version: int  # keep the highest per wallet: an older one is a stale delivery
+    share: DelegateShare
+    data: dict[str, Any]
+
+
+def open_delegation(body: bytes, headers: Mapping[str, str], *, hmac_secret: Secret, private_key: rsa.RSAPrivateKey,
+                    tolerance_seconds: int = DEFAULT_TOLERANCE_SECONDS, now: float | None = None) -> DelegationEvent:
+    """The developer's side of ``wallet.delegation.created``: verify the delivery (signature and
+    replay window, as :func:`~actionmfa.webhook_verify.verify_webhook`), open, Feldman-check, combine."""
     try:
-        data = json.loads(body)["data"]
+        event = verify_webhook(body, headers, hmac_secret, tolerance_seconds=tolerance_seconds, now=now)
+    except WebhookVerificationError as exc:
+        raise WalletProofInvalidError(f"Delegation webhook refused: {exc.message}") from exc
+    try:
+        data = event["data"]
         wallet_id, version = str(data["walletId"]), int(data["shareVersion"])
         public_key = point_from_hex(str(data["publicKey"]))
         commitments = {k: tuple(point_from_hex(p) for p in data["commitments"][k]) for k in ("server", "user")}
@@ -136,7 +164,7 @@ def open_delegation(body: bytes, signature: str, *, hmac_secret: bytes,
         if not ok:
             raise WalletProofInvalidError("Delegated sub-share is for another wallet or version")
         received.append((value, commitments[dealer]))
-    return delegate_receive(received, public_key)
+    return DelegationEvent(str(event["eventId"]), wallet_id, version, delegate_receive(received, public_key), data)
 
 
 @dataclass(frozen=True)
@@ -147,22 +175,33 @@ class DelegatedAccess:
     share: DelegateShare  # its Shamir share (index 3): keep it secret, like a private key
     api_key: str  # authenticates delegated signing requests for this wallet
     pair_share: ClientKeyShare  # the additive share for the pair {server, delegate}, with ckey under N_pair
+    event_id: str = ""
+    share_version: int = 0
 
 
-def open_delegated_access(body: bytes, signature: str, *, hmac_secret: bytes, private_key: rsa.RSAPrivateKey,
-                          min_modulus_bits: int = DEFAULT_MODULUS_BITS) -> DelegatedAccess:
-    """:func:`open_delegation` plus the wallet API key and the pair setup (Πmod and sum checked)."""
-    share = open_delegation(body, signature, hmac_secret=hmac_secret, private_key=private_key)
+def open_delegated_access(body: bytes, headers: Mapping[str, str], *, hmac_secret: Secret,
+                          private_key: rsa.RSAPrivateKey, ring: RingParams,
+                          min_modulus_bits: int = DEFAULT_MODULUS_BITS,
+                          tolerance_seconds: int = DEFAULT_TOLERANCE_SECONDS,
+                          now: float | None = None) -> DelegatedAccess:
+    """:func:`open_delegation` plus the wallet API key and the pair set-up, proven against ``ring``:
+    the delegate's **own** ring-Pedersen parameters, as registered with
+    ``POST …/waas/delegatedAccess/ringPedersen`` (:func:`actionmfa.sdk.delegated.create_delegate_ring`).
+    The pair's N (Πmod, Πprm, Πfac) and ``ckey`` (Πlog* against ``Q1_pair``) are checked before the
+    share is returned — a server that sends ``Enc(x1_pair + 2^900)`` is refused here, before any c3."""
+    opened = open_delegation(body, headers, hmac_secret=hmac_secret, private_key=private_key,
+                             tolerance_seconds=tolerance_seconds, now=now)
+    data, wallet_id, version = opened.data, opened.wallet_id, opened.share_version
     try:
-        data = json.loads(body)["data"]
-        wallet_id, version = str(data["walletId"]), int(data["shareVersion"])
         plain = json.loads(open_envelope(private_key, data["encryptedWalletApiKey"]))
         setup = PairSetup.from_json(data["delegatedPairSetup"])
+        ceremony_id = str(data["ceremonyId"])
         api_key = str(plain["apiKey"])
         ok = plain["walletId"] == wallet_id and plain["shareVersion"] == version
     except (KeyError, TypeError, ValueError) as exc:
         raise WalletProofInvalidError("Malformed delegation event") from exc
     if not ok:
         raise WalletProofInvalidError("Wallet API key is for another wallet or version")
-    pair = client_pair_share(share, DELEGATE_PAIR, setup, min_modulus_bits=min_modulus_bits)
-    return DelegatedAccess(wallet_id, share, api_key, pair)
+    pair = client_pair_share(opened.share, DELEGATE_PAIR, setup, ring=ring,
+                             sid=pair_session_id(wallet_id, ceremony_id, version), min_modulus_bits=min_modulus_bits)
+    return DelegatedAccess(wallet_id, opened.share, api_key, pair, opened.event_id, version)

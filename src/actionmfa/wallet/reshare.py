@@ -53,7 +53,6 @@ from actionmfa.wallet.keyproofs import (
     encrypt_share,
     prove_key,
     verify_key,
-    verify_key_without_ring,
 )
 from actionmfa.wallet.messages import (
     ShareProofMessage,
@@ -65,10 +64,9 @@ from actionmfa.wallet.messages import (
 from actionmfa.wallet.messages import field_error as _bad
 from actionmfa.wallet.messages import hex32_field as _hex32
 from actionmfa.wallet.messages import str_field as _str
-from actionmfa.wallet.paillier import PaillierPublicKey
-from actionmfa.wallet.proofs import ModProof, SchnorrProof
+from actionmfa.wallet.proofs import SchnorrProof
 from actionmfa.wallet.transcript import Role, session_id
-from actionmfa.wallet.zk.ring import PrmProof, RingParams
+from actionmfa.wallet.zk.ring import RingParams
 from actionmfa.wallet.zk.sizes import MIN_MODULUS_BITS
 
 __all__ = [
@@ -95,6 +93,7 @@ __all__ = [
     "delegate_receive",
     "holders_of",
     "lagrange_at_zero",
+    "pair_session_id",
     "public_share_of",
     "reshare_session_id",
     "server_pair_share",
@@ -457,59 +456,64 @@ def server_reshare_confirm(share: ServerKeyShare, state: ServerReshareState,
 
 @dataclass(frozen=True)
 class PairSetup:
-    """What P1 of a new signing pair sends P2: its public additive share, N with Πmod and the ring
-    parameters with Πprm (key-bound, from the pool), ckey = Enc(x1).
-
-    The delegate receives this in a webhook and has no round in which to send ring-Pedersen
-    parameters, so Πfac and Πlog* (made against the verifier's parameters) are not sent: ckey is
-    not proven here — see docs/wallet-security.md.
-    """
+    """What P1 of a new signing pair sends P2 (the delegate, by webhook): its public additive share
+    ``Q1_pair``, the key proof for the pair's fresh Paillier key (N, s, t with Πmod and Πprm from the
+    pool, and Πfac(N)) and ``ckey = Enc_N(x1_pair)`` with Πlog* — Πfac and Πlog* made against the
+    **delegate's** ring-Pedersen parameters, which the developer registered (with their Πprm) in the
+    environment's delegation settings, since the delegate has no round to send them in (CGGMP21
+    §C.2, §C.3, §C.5; the same proofs as :mod:`actionmfa.wallet.keyproofs` gives the user)."""
 
     public_share: Point
-    key_id: str
-    paillier_n: int
-    ring: RingParams
-    ckey: int
-    mod_proof: ModProof
-    prm_proof: PrmProof
+    key_proof: KeyProof
+    encrypted_share: EncryptedShare
+
+    @property
+    def paillier_n(self) -> int:
+        return self.key_proof.n
+
+    @property
+    def ckey(self) -> int:
+        return self.encrypted_share.ckey
 
     def to_json(self) -> dict[str, Any]:
-        return {"Q1": point_to_hex(self.public_share), "keyId": self.key_id, "N": int_to_b64(self.paillier_n),
-                "s": int_to_b64(self.ring.s), "t": int_to_b64(self.ring.t), "ckey": int_to_b64(self.ckey),
-                "modProof": self.mod_proof.to_json(), "prmProof": self.prm_proof.to_json()}
+        return {"Q1": point_to_hex(self.public_share), "keyProof": self.key_proof.to_json(),
+                "encryptedShare": self.encrypted_share.to_json()}
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> PairSetup:
         try:
             q1 = point_from_hex(_str(data, "Q1"))
-            n, ckey = b64_to_int(_str(data, "N")), b64_to_int(_str(data, "ckey"))
-            ring = RingParams(n, b64_to_int(_str(data, "s")), b64_to_int(_str(data, "t")))
-            key_id = _str(data, "keyId")
         except ValueError as exc:
             raise _bad("Q1") from exc
-        return cls(q1, key_id, n, ring, ckey, ModProof.from_json(data.get("modProof")),
-                   PrmProof.from_json(data.get("prmProof")))
+        return cls(q1, key_proof_field(data), encrypted_share_field(data))
 
 
-def server_pair_share(server_shamir: int, public_key: Point, signers: Sequence[int],
-                      prepared: PreparedPaillier) -> tuple[PairSetup, ServerKeyShare]:
-    """P1 (the server, index 2) of the pair ``signers``: additive share and a fresh Paillier key."""
+def pair_session_id(wallet_id: str, ceremony_id: str, key_version: int) -> bytes:
+    """The context of a delegate pair set-up: the ceremony that created it (a reshare or a refresh
+    of a 2-of-3 wallet) and the share version it starts."""
+    return session_id("delegate-pair", wallet_id=wallet_id, ceremony_id=ceremony_id, key_version=key_version)
+
+
+def server_pair_share(server_shamir: int, public_key: Point, signers: Sequence[int], prepared: PreparedPaillier,
+                      delegate_ring: RingParams, sid: bytes) -> tuple[PairSetup, ServerKeyShare]:
+    """P1 (the server, index 2) of the pair ``signers``: additive share, a fresh Paillier key and
+    the proofs for it and for ckey against the delegate's registered parameters."""
     x1 = additive_share(SERVER_INDEX, server_shamir, signers)
-    key = prepared.key
-    ckey = key.public.encrypt(x1)
-    setup = PairSetup(base_mul(x1), prepared.key_id, key.n, prepared.ring.public, ckey, prepared.mod_proof,
-                      prepared.prm_proof)
-    return setup, ServerKeyShare(x1, key, public_key, prepared.ring, ckey)
+    encrypted = encrypt_share(prepared, delegate_ring, sid, x1)
+    setup = PairSetup(base_mul(x1), prove_key(prepared, delegate_ring, sid), encrypted)
+    return setup, ServerKeyShare(x1, prepared.key, public_key, prepared.ring, encrypted.ckey)
 
 
-def client_pair_share(shamir: DelegateShare, signers: Sequence[int], setup: PairSetup, *,
-                      min_modulus_bits: int = MIN_MODULUS_BITS) -> ClientKeyShare:
-    """P2 of the pair (e.g. the delegate): additive share, checks N (size, trial division, Πmod,
-    Πprm) and that the shares add up to Q."""
-    verify_key_without_ring(setup.key_id, setup.paillier_n, setup.ring, setup.mod_proof, setup.prm_proof,
-                            setup.ckey, min_modulus_bits=min_modulus_bits)
+def client_pair_share(shamir: DelegateShare, signers: Sequence[int], setup: PairSetup, *, ring: RingParams,
+                      sid: bytes, min_modulus_bits: int = MIN_MODULUS_BITS) -> ClientKeyShare:
+    """P2 of the pair (the delegate): its additive share, the check that the shares add up to Q,
+    then every key check of :func:`~actionmfa.wallet.keyproofs.verify_key` against ``ring`` — the
+    delegate's **own** registered parameters, never ones taken from the message: size, trial
+    division, Πmod, Πprm, Πfac and Πlog* (``ckey`` encrypts ``log Q1_pair`` in range). Raises
+    :class:`WalletProofInvalidError` before the share is usable, hence before any c3 leaves."""
     x2 = additive_share(shamir.index, shamir.share, signers)
     if add_points(setup.public_share, base_mul(x2)).format() != shamir.public_key.format():
         raise WalletProofInvalidError("Pair shares do not add up to the wallet key")
-    return ClientKeyShare(x2, shamir.public_key, setup.public_share, PaillierPublicKey(setup.paillier_n), setup.ckey,
-                          setup.ring)
+    proven = verify_key(setup.key_proof, setup.encrypted_share, ring, sid, setup.public_share,
+                        min_modulus_bits=min_modulus_bits)
+    return ClientKeyShare(x2, shamir.public_key, setup.public_share, proven.paillier, proven.ckey, proven.ring)

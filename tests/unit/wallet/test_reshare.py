@@ -16,6 +16,7 @@ from actionmfa.wallet import delegation as dg
 from actionmfa.wallet import ecdsa2p as e
 from actionmfa.wallet import reshare as rs
 from actionmfa.wallet.curve import ORDER, address_of, base_mul
+from actionmfa.wallet.keyproofs import EncryptedShare
 from actionmfa.wallet.payloads import message_request
 from tests import wallet_keys
 
@@ -70,9 +71,7 @@ def _delegate(sstate: rs.ServerReshareState, subs: list[int], q: e.Point) -> rs.
 
 def _sign_with_pair(server_shamir: int, delegate: rs.DelegateShare, prepared: e.PreparedPaillier,
                     text: str) -> e.Signature:
-    signers = (rs.SERVER_INDEX, rs.DELEGATE_INDEX)
-    setup, server_pair = rs.server_pair_share(server_shamir, delegate.public_key, signers, prepared)
-    client_pair = rs.client_pair_share(delegate, signers, setup)
+    server_pair, client_pair = wallet_keys.pair_setup(server_shamir, delegate, prepared)
     return run_signing(server_pair, client_pair, message_request(text), ceremony_id="delegate-sign")
 
 
@@ -189,8 +188,7 @@ def test_revoke_back_to_two_of_two_keeps_address_and_stale_delegate_share_is_use
     mix_user = (rs.additive_share(1, new_user_shamir, (1, 3)) + rs.additive_share(3, delegate.share, (1, 3)))
     assert mix_server % ORDER != key and mix_user % ORDER != key
     with pytest.raises(WalletProofInvalidError):  # the 2P setup itself refuses the stale combination
-        rs.client_pair_share(delegate, (2, 3), rs.server_pair_share(new_server_shamir, server.public_key, (2, 3),
-                                                                     fresh_keys[2])[0])
+        wallet_keys.pair_setup(new_server_shamir, delegate, fresh_keys[2])
     # …while before revocation the same delegate share did combine with the then-current server share.
     old_server_shamir = rs.shamir_from_additive(rs.SERVER_INDEX, s3.x1, pair)
     assert (rs.additive_share(2, old_server_shamir, (2, 3)) + rs.additive_share(3, delegate.share, (2, 3))) % ORDER \
@@ -222,3 +220,46 @@ def test_reshare_ckey_encrypting_an_offset_is_refused(wallet_shares: Shares, fre
     monkeypatch.setattr(rs, "encrypt_share", shifted_encrypt_share(2**900))
     with pytest.raises(WalletProofInvalidError):
         _reshare(*wallet_shares, rs.ThresholdScheme.TWO_OF_TWO, fresh_keys[0], ceremony="reshare-cheat")
+
+
+# --- the delegate pair set-up is proven (issue 9.3) -------------------------------------------------
+
+
+def _pair_attack(wallet_shares: Shares, fresh_keys: list[e.PreparedPaillier]
+                 ) -> tuple[rs.DelegateShare, int]:
+    server, client = wallet_shares
+    new_server, _, sstate, subs = _reshare(server, client, rs.ThresholdScheme.TWO_OF_THREE, fresh_keys[0])
+    delegate = _delegate(sstate, subs, server.public_key)
+    return delegate, rs.shamir_from_additive(rs.SERVER_INDEX, new_server.x1, rs.USER_PAIR)
+
+
+def test_delegate_refuses_a_pair_ckey_encrypting_an_offset(wallet_shares: Shares, fresh_keys: list[e.PreparedPaillier],
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 9 item 3: a server sending the delegate pair ckey = Enc(x1_pair + 2^900) (with the best
+    Πlog* it can make) is refused by the delegate before it has a share to sign with — hence before
+    any c3 leaves it. Before the fix the pair set-up carried no Πlog* and this was accepted."""
+    from tests.wallet_attacks import shifted_encrypt_share
+
+    delegate, server_shamir = _pair_attack(wallet_shares, fresh_keys)
+    wallet_keys.pair_setup(server_shamir, delegate, fresh_keys[1])  # honest: accepted
+    monkeypatch.setattr(rs, "encrypt_share", shifted_encrypt_share(2**900))
+    with pytest.raises(WalletProofInvalidError, match="Encrypted-share proof invalid"):
+        wallet_keys.pair_setup(server_shamir, delegate, fresh_keys[1])
+
+
+def test_pair_setup_proofs_bind_the_delegates_own_ring_and_the_ceremony(
+    wallet_shares: Shares, fresh_keys: list[e.PreparedPaillier]
+) -> None:
+    delegate, server_shamir = _pair_attack(wallet_shares, fresh_keys)
+    ring, sid = wallet_keys.delegate_ring().params, b"\x01" * 32
+    setup, _ = rs.server_pair_share(server_shamir, delegate.public_key, rs.DELEGATE_PAIR, fresh_keys[1], ring, sid)
+    assert rs.client_pair_share(delegate, rs.DELEGATE_PAIR, setup, ring=ring, sid=sid).ckey == setup.ckey
+    with pytest.raises(WalletProofInvalidError):  # proofs made against parameters the server chose
+        rs.client_pair_share(delegate, rs.DELEGATE_PAIR, setup, ring=wallet_keys.client_ring(0).params, sid=sid)
+    with pytest.raises(WalletProofInvalidError):  # a set-up from another ceremony or share version
+        rs.client_pair_share(delegate, rs.DELEGATE_PAIR, setup, ring=ring, sid=b"\x02" * 32)
+    honest, nn = setup.encrypted_share, setup.paillier_n ** 2
+    tampered = rs.PairSetup(setup.public_share, setup.key_proof,  # ckey · Enc(1; 1): x1_pair + 1 under N
+                            EncryptedShare(honest.ckey * (1 + setup.paillier_n) % nn, honest.proof))
+    with pytest.raises(WalletProofInvalidError):
+        rs.client_pair_share(delegate, rs.DELEGATE_PAIR, tampered, ring=ring, sid=sid)

@@ -10,8 +10,9 @@ from pydantic import Field
 from actionmfa.api.deps import AdminDep, OperatorDep, WalletsDep
 from actionmfa.api.responses import ADMIN, errors
 from actionmfa.api.schemas import WireModel
-from actionmfa.api.wallet_wire import DelegationDecision, DelegationSecret
+from actionmfa.api.wallet_wire import DelegateRing, DelegateRingBody, DelegationDecision, DelegationSecret
 from actionmfa.domain.wallets import PendingAction
+from actionmfa.wallet.keyproofs import ClientRing
 
 router = APIRouter(tags=["admin"], responses=ADMIN)
 
@@ -26,6 +27,18 @@ def new_delegation_secret(environmentId: str, admin: AdminDep, wallets: WalletsD
     signing beside it for 24 hours, then stops."""
     secret = wallets.admin.new_delegation_secret(admin, environmentId)
     return DelegationSecret(environmentId=environmentId, hmacSecret=secret)
+
+
+@router.post("/environments/{environmentId}/waas/delegatedAccess/ringPedersen", operation_id="registerDelegateRing",
+             responses=errors(422))  # 422 wallet_proof_invalid: Πprm does not verify
+def register_delegate_ring(environmentId: str, body: DelegateRingBody, admin: AdminDep,
+                           wallets: WalletsDep) -> DelegateRing:
+    """The delegate's ring-Pedersen parameters (N̂, ŝ, t̂) with Πprm (CGGMP21 §C.2): required before a
+    wallet can be delegated; each delegate pair set-up then proves its Paillier key (Πfac) and
+    encrypted share (Πlog*) against them (docs/wallet-security.md §3). Replaces earlier ones."""
+    ring = ClientRing.from_json(body.model_dump())
+    digest = wallets.admin.register_delegate_ring(admin, environmentId, ring)
+    return DelegateRing(environmentId=environmentId, digest=digest)
 
 
 @router.post("/environments/{environmentId}/waas/delegation/approve", operation_id="approveDelegation",

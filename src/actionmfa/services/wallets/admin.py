@@ -1,5 +1,5 @@
-"""Operator actions on embedded wallets: the delegation webhook secret, list and unlock locked
-wallets, finish a key rotation.
+"""Operator actions on embedded wallets: the delegation webhook secret and the delegate's
+ring-Pedersen parameters, list and unlock locked wallets, finish a key rotation.
 
 Used by the admin API (``POST …/waas/delegatedAccess/secret``) and ``actionmfa wallet …``
 (:mod:`actionmfa.wallet_cli`). Read docs/wallet-security.md §6 before unlocking a wallet.
@@ -7,6 +7,7 @@ Used by the admin API (``POST …/waas/delegatedAccess/secret``) and ``actionmfa
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 
 from actionmfa.clock import Clock
@@ -19,6 +20,7 @@ from actionmfa.services.core.audit import AuditEvent, AuditIds
 from actionmfa.services.core.environments import AdminPrincipal, EnvironmentService
 from actionmfa.services.core.ports import Transactions
 from actionmfa.services.wallets.delivery import create_delegation_secret
+from actionmfa.services.wallets.keysource import PaillierKeys
 from actionmfa.services.wallets.ports import WalletUnit
 from actionmfa.services.wallets.pregenerated import standin_aad
 from actionmfa.services.wallets.vault import (
@@ -28,6 +30,7 @@ from actionmfa.services.wallets.vault import (
     share_aad,
     state_aad,
 )
+from actionmfa.wallet.keyproofs import ClientRing
 
 __all__ = ["WalletAdmin", "locked_wallets", "rotate_wallet_secrets", "unlock_wallet"]
 
@@ -92,12 +95,32 @@ class WalletAdmin:
     """The same operator actions as use cases, each in its own transaction."""
 
     def __init__(
-        self, db: Transactions[WalletUnit], clock: Clock, vault: WalletVault, environments: EnvironmentService
+        self, db: Transactions[WalletUnit], clock: Clock, vault: WalletVault, environments: EnvironmentService,
+        keys: PaillierKeys,
     ) -> None:
         self.db = db
         self.clock = clock
         self.vault = vault
         self.environments = environments
+        self.keys = keys
+
+    def register_delegate_ring(self, principal: AdminPrincipal, environment_id: str, ring: ClientRing) -> str:
+        """Keep the developer's ring-Pedersen parameters ``(N̂, ŝ, t̂)`` once their Πprm (CGGMP21 §C.2)
+        verifies: every later delegate pair set-up proves its N (Πfac) and ckey (Πlog*) against them.
+        Πprm protects the server — it makes the commitments in those proofs hiding, so the delegate
+        cannot read the server's pair share out of them. Returns the parameters' digest (hex)."""
+        principal.require(environment_id)
+        with self.db.read() as uow:  # an unknown environment is refused before the 128-round check
+            self.environments.get(uow, environment_id)
+        self.keys.check_ring(ring)  # outside any transaction; raises WalletProofInvalidError
+        digest = ring.digest().hex()
+        now = self.clock.now()
+        with self.db.write() as uow:
+            self.environments.get(uow, environment_id)
+            uow.wallets.set_delegate_ring(environment_id, json.dumps(ring.params.to_json()), digest, now=now)
+            audit.record(uow, AuditIds(environment_id), AuditEvent.WALLET_DELEGATE_RING_REGISTERED, now=now,
+                         outcome="ok", digest=digest)
+        return digest
 
     def new_delegation_secret(self, principal: AdminPrincipal, environment_id: str) -> str:
         """A new HMAC-SHA256 key for ``wallet.delegation.*`` webhooks; the old one stops working."""

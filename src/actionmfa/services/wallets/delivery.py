@@ -72,7 +72,7 @@ class DelegationWebhook:
 
     def build(self, uow: WalletUnit, ctx: AuthContext, wallet: WalletRow, state: rs.ServerReshareState,
               data: dict[str, Any], version: int, pair: tuple[rs.PairSetup, str] | None,
-              now: datetime) -> Delivery | None:
+              now: datetime, *, ceremony_id: str) -> Delivery | None:
         """The event a finished reshare announces, queued in the reshare's transaction; None when
         the environment has no webhook to tell."""
         settings = ctx.environment.settings.security.delegatedAccess
@@ -81,7 +81,7 @@ class DelegationWebhook:
             return None  # revoking where delegation was switched off since: nobody to tell
         event: dict[str, Any] = {"walletId": wallet.id, "chain": wallet.chain.value, "address": wallet.address,
                                  "publicKey": wallet.public_key, "shareVersion": version,
-                                 "thresholdSignatureScheme": state.scheme.value}
+                                 "thresholdSignatureScheme": state.scheme.value, "ceremonyId": ceremony_id}
         if state.scheme is rs.ThresholdScheme.TWO_OF_THREE:
             if not settings.publicKeyPem or not isinstance(data.get("userSealed"), dict):
                 raise DelegatedAccessDisabledError()

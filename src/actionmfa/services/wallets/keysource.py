@@ -34,14 +34,19 @@ class PaillierKeys:
 
     def use(self, generator: KeyGenerator, *, size: int | None = None) -> None:
         """Generate with ``generator`` from now on (tests and benchmarks inject fast or fixed keys);
-        a pool already running is stopped and its keys dropped."""
+        a pool already running is told to stop and its keys are dropped. Returns at once: the old
+        filler is not joined (it may be in the middle of a 2048-bit search, seconds long), and the
+        default generator's child, if one was running, is killed so that search ends now."""
         with self._lock:
             pool, self._pool = self._pool, None
+            owned, self._owned = self._owned, None
             self._generator = generator
             if size is not None:
                 self.size = size
         if pool is not None:
-            pool.stop()
+            pool.request_stop()
+        if owned is not None:
+            owned.close()
 
     @property
     def pool(self) -> KeyPool[PreparedPaillier] | None:

@@ -10,6 +10,7 @@ transaction commits is the delegation announced to the environment's webhook
 
 from __future__ import annotations
 
+import json
 import secrets
 import uuid
 from datetime import datetime
@@ -43,8 +44,9 @@ from actionmfa.wallet import delegation as dg
 from actionmfa.wallet import reshare as rs
 from actionmfa.wallet.curve import point_to_hex
 from actionmfa.wallet.keyproofs import PreparedPaillier
+from actionmfa.wallet.zk.ring import RingParams
 
-__all__ = ["DELEGATE_API_KEY_PURPOSE", "ReshareService", "server_shamir_share"]
+__all__ = ["DELEGATE_API_KEY_PURPOSE", "ReshareService", "delegate_ring", "server_shamir_share"]
 
 DELEGATE_API_KEY_PURPOSE = "waas-delegate-api-key"
 _ENVELOPE_FIELDS = {"alg", "iv", "ct", "tag", "ek"}
@@ -53,6 +55,14 @@ _ENVELOPE_FIELDS = {"alg", "iv", "ct", "tag", "ek"}
 def server_shamir_share(x1: int) -> int:
     """The server's Shamir share (index 2) behind its stored user-pair additive share."""
     return rs.shamir_from_additive(rs.SERVER_INDEX, x1, rs.USER_PAIR)
+
+
+def delegate_ring(uow: WalletUnit, environment_id: str) -> RingParams:
+    """The delegate's registered ring-Pedersen parameters (their Πprm was checked when registered)."""
+    raw = uow.wallets.delegate_ring(environment_id)
+    if raw is None:
+        raise DelegatedAccessDisabledError("The delegate's ring-Pedersen parameters are not registered")
+    return RingParams.from_json(json.loads(raw))
 
 
 def _pair_paillier(data: dict[str, Any]) -> PreparedPaillier:
@@ -105,8 +115,12 @@ class ReshareService:
         if scheme is rs.ThresholdScheme.TWO_OF_THREE:
             with self.db.read() as uow:
                 has_secret = uow.wallets.delegation_secret(ctx.environment.id) is not None
+                has_ring = uow.wallets.delegate_ring(ctx.environment.id) is not None
             if not (settings.enabled and settings.webhookUrl and settings.publicKeyPem and has_secret):
                 raise DelegatedAccessDisabledError()
+            if not has_ring:  # the pair set-up is proven against them (issue 9.3)
+                raise DelegatedAccessDisabledError(
+                    "Register the delegate's ring-Pedersen parameters first (POST …/waas/delegatedAccess/ringPedersen)")
         prepared = self.keys.take()
         # The pair {server, delegate} signs under a Paillier key of its own (never the user pair's).
         pair = self.keys.take() if scheme is rs.ThresholdScheme.TWO_OF_THREE else None
@@ -188,8 +202,9 @@ class ReshareService:
                 assert state.user_commitments is not None  # noqa: S101 - set by the deal round
                 delegate_public = point_to_hex(rs.public_share_of(rs.DELEGATE_INDEX,
                                                                   [state.commitments, state.user_commitments]))
-                setup, pair_share = rs.server_pair_share(server_shamir_share(new_share.x1), new_share.public_key,
-                                                         rs.DELEGATE_PAIR, _pair_paillier(data))
+                setup, pair_share = rs.server_pair_share(
+                    server_shamir_share(new_share.x1), new_share.public_key, rs.DELEGATE_PAIR, _pair_paillier(data),
+                    delegate_ring(uow, ctx.environment.id), rs.pair_session_id(wallet.id, ceremony_id, version))
                 if pair_share.paillier.n == new_share.paillier.n:
                     raise WalletProofInvalidError("The delegate pair needs a Paillier key of its own")
                 api_key = "dak_" + secrets.token_urlsafe(32)
@@ -203,7 +218,7 @@ class ReshareService:
             audit.record(uow, ctx, AuditEvent.WALLET_RESHARED, now=now, action=MFAAction.WALLET_WAAS_RESHARE.value,
                          outcome="ok", walletId=wallet.id, ceremonyId=ceremony_id, scheme=state.scheme.value,
                          shareVersion=version)
-            delivery = self.webhook.build(uow, ctx, wallet, state, data, version, pair, now)
+            delivery = self.webhook.build(uow, ctx, wallet, state, data, version, pair, now, ceremony_id=ceremony_id)
             updated = uow.wallets.wallet(ctx.environment.id, ctx.user.id, wallet.id)
         assert updated is not None  # noqa: S101
         result: dict[str, Any] = {"wallet": WalletView.of(updated).to_json()}

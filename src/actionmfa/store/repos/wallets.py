@@ -11,6 +11,7 @@ from sqlalchemy import Connection, Row, and_, delete, func, insert, select, text
 from actionmfa.domain.records import CeremonyRow, WalletRow
 from actionmfa.domain.wallets import CeremonyKind, CeremonyOutcome, Chain, LockReason, Stage
 from actionmfa.store.wallet_tables import waas_ceremonies as wc
+from actionmfa.store.wallet_tables import waas_delegate_rings as wdr
 from actionmfa.store.wallet_tables import waas_delegation_secrets as wds
 from actionmfa.store.wallet_tables import waas_wallets as ww
 
@@ -121,6 +122,16 @@ class WalletRepo:
         self.conn.execute(insert(wds).values(environment_id=environment_id, secret=blob, created_at=now,
                                              previous_secret=old if keep else None,
                                              previous_until=previous_until if keep else None))
+
+    # -- the delegate's ring-Pedersen parameters ---------------------------------------------------
+    def delegate_ring(self, environment_id: str) -> str | None:
+        row = self.conn.execute(select(wdr.c.params).where(wdr.c.environment_id == environment_id)).first()
+        return str(row.params) if row else None
+
+    def set_delegate_ring(self, environment_id: str, params: str, digest: str, *, now: datetime) -> None:
+        self.conn.execute(delete(wdr).where(wdr.c.environment_id == environment_id))
+        self.conn.execute(insert(wdr).values(environment_id=environment_id, params=params, digest=digest,
+                                             created_at=now))
 
     def sealed_delegation_secrets(self) -> list[tuple[str, str]]:
         return [(r.environment_id, r.secret) for r in self.conn.execute(select(wds.c.environment_id, wds.c.secret))]

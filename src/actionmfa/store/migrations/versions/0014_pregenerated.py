@@ -1,14 +1,14 @@
 """Pregenerated wallets (issue 13.1): the wallets waiting for their identity's first sign-in, and the
 custody mark of an attached wallet whose stand-in share the operator still holds.
 
-Revision ID: 0013
+Revision ID: 0014
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0013"
-down_revision = "0012"
+revision = "0014"
+down_revision = "0013"
 branch_labels = None
 depends_on = None
 
