@@ -345,11 +345,11 @@ def main() -> None:
     from actionmfa.cli_env import register as register_env_commands  # env require
 
     register_env_commands(env_app)
-    import actionmfa.pregenerated_cli  # noqa: F401 - registers `wallet(s) pregenerate` on wallet_app
-    from actionmfa.wallet_cli import wallet_app  # wallet locked, wallet unlock
+    import actionmfa.pregenerated_cli  # noqa: F401 - registers `wallets pregenerate` on wallet_app
+    from actionmfa.wallet_cli import wallet_app  # wallets locked|unlock|delegation approve|revoke|pregenerate
 
-    app.add_typer(wallet_app, name="wallet")
     app.add_typer(wallet_app, name="wallets")
+    app.add_typer(wallet_app, name="wallet", hidden=True)  # the first spelling, kept
     from actionmfa.webhooks_cli import webhooks_app  # webhooks list, webhooks redeliver
 
     app.add_typer(webhooks_app, name="webhooks")

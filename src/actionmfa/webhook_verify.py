@@ -50,18 +50,25 @@ def _secret_bytes(secret: str | bytes) -> bytes:
 def verify_webhook(body: bytes | str, headers: Mapping[str, str], secret: str | bytes | Sequence[str | bytes], *,
                    tolerance_seconds: int = DEFAULT_TOLERANCE_SECONDS, now: float | None = None) -> dict[str, Any]:
     """The delivered event (decoded JSON) if ``body`` was signed by one of ``secret`` (a list while
-    you rotate) within ``tolerance_seconds`` of ``now``; else :class:`WebhookVerificationError`.
+    you rotate; empty secrets are ignored) within ``tolerance_seconds`` of ``now``; else
+    :class:`WebhookVerificationError`.
     ``body`` must be the raw bytes received (not re-serialised JSON)."""
     raw = body.encode() if isinstance(body, str) else bytes(body)
     lowered = {k.lower(): v for k, v in headers.items()}
     event_id, stamp, signatures = (lowered.get(h, "") for h in ("webhook-id", "webhook-timestamp",
                                                                  "webhook-signature"))
-    if not event_id or not stamp.isdigit() or not signatures:
+    # ASCII digits only, and few of them: str.isdigit() also accepts "²" or "١", and int() raises
+    # ValueError on those (and on more than 4,300 digits) — a refusal, never an exception.
+    if not event_id or not (stamp.isascii() and stamp.isdigit() and len(stamp) <= 12) or not signatures:
         raise WebhookVerificationError("Missing webhook-id, webhook-timestamp or webhook-signature")
     current = time.time() if now is None else now
     if abs(current - int(stamp)) > tolerance_seconds:
         raise WebhookVerificationError("Webhook timestamp outside the replay window")
-    secrets = [secret] if isinstance(secret, str | bytes) else list(secret)
+    # An empty secret is a key everyone knows (HMAC under b"" is a plain hash): ignored, so that
+    # ``[new, os.environ.get("OLD", "")]`` while rotating never accepts a forgery.
+    secrets = [s for s in ([secret] if isinstance(secret, str | bytes) else list(secret)) if s]
+    if not secrets:
+        raise WebhookVerificationError("No webhook secret to verify with")
     content = f"{event_id}.{stamp}.".encode() + raw
     expected = [hmac.new(_secret_bytes(s), content, hashlib.sha256).digest() for s in secrets]
     presented = []

@@ -12,6 +12,7 @@ from tests.conftest import EnvFixture, SignedIn, make_environment
 TX = {"chainId": 1, "nonce": 0, "to": "0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed", "value": 10**18,
       "gas": 21000, "maxFeePerGas": 10**10, "maxPriorityFeePerGas": 10**9}
 STATE = "s" * 24
+WALLET = "0d9e1f2a-0000-4000-8000-000000000001"
 CALLBACK = "http://127.0.0.1:5555/callback"
 
 
@@ -29,7 +30,7 @@ def test_a_transaction_is_described_and_its_ticket_shown_by_the_page(
     app_client: TestClient, environment: EnvFixture, signed_in_user: SignedIn
 ) -> None:
     status, body = _approve(app_client, environment, signed_in_user,
-                            action="wallet.waas.sign", kind="transaction", payload=TX)
+                            action="wallet.waas.sign", kind="transaction", payload=TX, walletId=WALLET)
     assert status == 200, body
     assert body["title"] == "ActionMFA: send 1 ETH" and body["action"] == "wallet.waas.sign"
     assert {"label": "To", "value": TX["to"]} in body["details"]  # type: ignore[operator]
@@ -42,8 +43,11 @@ def test_the_digest_is_the_payloads_own(
     app_client: TestClient, environment: EnvFixture, signed_in_user: SignedIn
 ) -> None:
     status, body = _approve(app_client, environment, signed_in_user,
-                            action="wallet.waas.sign", kind="message", payload="pay Alice")
-    assert status == 200 and body["approvalDigest"] == message_request("pay Alice").approval_digest()
+                            action="wallet.waas.sign", kind="message", payload="pay Alice", walletId=WALLET)
+    assert status == 200 and body["approvalDigest"] == message_request("pay Alice").approval_digest(wallet_id=WALLET)
+    status, other = _approve(app_client, environment, signed_in_user,
+                             action="wallet.waas.sign", kind="message", payload="pay Alice", walletId="another")
+    assert status == 200 and other["approvalDigest"] != body["approvalDigest"]
 
 
 def test_export_carries_a_warning_and_no_digest(
@@ -59,8 +63,10 @@ def test_bad_input_is_a_422_with_the_field(
     for body, field in (
         ({"action": "user.update"}, "action"),
         ({"action": "wallet.waas.sign"}, "kind"),
-        ({"action": "wallet.waas.sign", "kind": "transaction", "payload": {"to": "0x00"}}, "chainId"),
-        ({"action": "wallet.waas.sign", "kind": "nope", "payload": 1}, "kind"),
+        ({"action": "wallet.waas.sign", "kind": "message", "payload": "hi"}, "walletId"),
+        ({"action": "wallet.waas.sign", "kind": "transaction", "payload": {"to": "0x00"}, "walletId": WALLET},
+         "chainId"),
+        ({"action": "wallet.waas.sign", "kind": "nope", "payload": 1, "walletId": WALLET}, "kind"),
     ):
         status, answer = _approve(app_client, environment, signed_in_user, **body)
         assert (status, answer["code"], answer.get("field")) == (422, "invalid_request", field), answer

@@ -130,10 +130,30 @@ def test_token_bound_to_a_payload_signs_only_that_payload(mfa_user: WalletUser, 
     approved = message_request("pay Alice 1 ETH")
     with wallet_runtime.db.write() as uow:
         token = wallet_runtime.services.core.tokens.mint_mfa_token(
-            uow, ctx, single_use=False, approval_digest=approved.approval_digest(), via="test")
+            uow, ctx, single_use=False, approval_digest=approved.approval_digest(wallet_id=wallet.id), via="test")
     mfa_user.sdk.tokens.set_mfa_token(token, single_use=False)
     with pytest.raises(MfaTokenInvalidError):
         wallet.sign_message("pay Mallory 100 ETH")
     signed = wallet.sign_message("pay Alice 1 ETH")
     assert Account.recover_message(encode_defunct(text="pay Alice 1 ETH"), signature=signed.signature) \
         == wallet.address
+
+
+def test_token_bound_to_a_payload_on_one_wallet_does_not_sign_it_on_another(
+    mfa_user: WalletUser, wallet_runtime: Runtime
+) -> None:
+    """Red-team finding: the approvalDigest named only the payload, so a token the user approved for
+    "pay Alice" on wallet A also signed "pay Alice" on wallet B. The digest now names the wallet."""
+    first, second = mfa_user.sdk.wallets.create(), mfa_user.sdk.wallets.create()
+    ctx = mfa_user.ctx(wallet_runtime)
+    approved = message_request("pay Alice 1 ETH")
+    assert approved.approval_digest(wallet_id=first.id) != approved.approval_digest(wallet_id=second.id)
+    with wallet_runtime.db.write() as uow:
+        token = wallet_runtime.services.core.tokens.mint_mfa_token(
+            uow, ctx, single_use=False, approval_digest=approved.approval_digest(wallet_id=first.id), via="test")
+    mfa_user.sdk.tokens.set_mfa_token(token, single_use=False)
+    with pytest.raises(MfaTokenInvalidError):
+        second.sign_message("pay Alice 1 ETH")
+    signed = first.sign_message("pay Alice 1 ETH")
+    assert Account.recover_message(encode_defunct(text="pay Alice 1 ETH"), signature=signed.signature) \
+        == first.address

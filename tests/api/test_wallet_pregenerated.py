@@ -134,7 +134,8 @@ def test_created_before_the_user_exists_claimed_at_first_sign_in(
     creds = [c for c in signed_in["user"]["verifiedCredentials"] if c["format"] == "blockchain"]
     assert [c["address"] for c in creds] == [made["address"]]
     assert creds[0]["embedded_wallet_id"] == made["walletId"] and creds[0]["chain"] == "eip155"
-    assert creds[0]["walletProperties"] == {"pregenerated": True}
+    assert creds[0]["walletProperties"]["pregenerated"] is True
+    assert creds[0]["walletProperties"]["settings"]["shouldRefreshOnNextSignOn"] is True
     listed = app_client.get(env.sdk("/waas/wallets"), headers=auth(sdk)).json()["wallets"]
     assert [(w["id"], w["pregenerated"]) for w in listed] == [(made["walletId"], True)]
     refused = sign_status(app_client, env, sdk, made["walletId"])
@@ -158,7 +159,9 @@ def test_created_before_the_user_exists_claimed_at_first_sign_in(
     assert (again["walletId"], again["created"], again["status"]) == (made["walletId"], False, "claimed")
     after = app_client.get(env.sdk("/users"), headers=auth(sdk)).json()
     mine = [c for c in after["verifiedCredentials"] if c["format"] == "blockchain"]
-    assert [c["address"] for c in mine] == [made["address"]] and mine[0].get("walletProperties") is None
+    assert [c["address"] for c in mine] == [made["address"]]
+    assert mine[0]["walletProperties"]["pregenerated"] is False
+    assert mine[0]["walletProperties"]["settings"]["shouldRefreshOnNextSignOn"] is False
 
 
 # --- claim, refresh, the stand-in share afterwards ------------------------------------------------------

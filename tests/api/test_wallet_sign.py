@@ -36,6 +36,17 @@ def test_create_and_list(open_user: WalletUser) -> None:
     assert not listed[0].locked
 
 
+def test_a_valid_signature_is_the_wallets_last_signature(open_user: WalletUser, wallet_runtime: Runtime) -> None:
+    """What the dashboard shows as "last signature" (issue 13.5), set in the signing transaction."""
+    wallet = open_user.sdk.wallets.create()
+    with wallet_runtime.db.read() as uow:
+        assert uow.wallets.wallet_by_id(open_user.env.id, wallet.id).last_signed_at is None  # type: ignore[union-attr]
+    wallet.sign_message("hello")
+    with wallet_runtime.db.read() as uow:
+        row = uow.wallets.wallet_by_id(open_user.env.id, wallet.id)
+    assert row is not None and row.last_signed_at == wallet_runtime.clock.now()
+
+
 def test_every_payload_kind_recovers_with_eth_account(open_user: WalletUser) -> None:
     wallet = open_user.sdk.wallets.create()
     address = wallet.address

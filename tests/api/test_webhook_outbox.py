@@ -8,6 +8,7 @@ checked with the SDK's ``verify_webhook``.
 
 from __future__ import annotations
 
+import secrets
 import threading
 import time
 from collections.abc import Iterator
@@ -17,10 +18,12 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from actionmfa.clock import FrozenClock
+from actionmfa.crypto import Keyring
 from actionmfa.sdk.webhooks import WebhookVerificationError, verify_webhook
 from actionmfa.services.core import audit
 from actionmfa.services.core.audit import AuditEvent, AuditIds
 from actionmfa.services.core.webhooks import WebhookWorker
+from actionmfa.services.operator.key_rotation import KeyRotation
 from actionmfa.services.runtime import Runtime
 from actionmfa.services.wallets.delivery import create_delegation_secret
 from tests.conftest import EnvFixture, make_environment
@@ -242,3 +245,35 @@ def test_verify_webhook_refuses(case: str) -> None:
     with pytest.raises(WebhookVerificationError) as err:
         verify_webhook(body, headers, secret, now=now)
     assert err.value.code == "webhook_verification_failed"
+
+
+def test_queued_deliveries_survive_key_rotation_and_retirement_of_the_old_key(
+    runtime_any: Runtime, hooked: Hooked, receiver: Receiver
+) -> None:
+    """``actionmfa keys rotate`` re-encrypts queued bodies and the rotated-out secret of the overlap,
+    so that once the old key is retired the queue still goes out, signed with both secrets."""
+    with runtime_any.db.write() as uow:  # a rotated secret: the old one still signs for 24 h
+        new_secret = create_delegation_secret(uow, runtime_any.services.wallets.vault, hooked.env.id,
+                                              now=hooked.clock.now())
+    receiver.failures_left = 1
+    _event(runtime_any, hooked.env.id, AuditEvent.MFA_RESET, walletId="w-9")
+    _event(runtime_any, hooked.env.id, AuditEvent.RECOVERY_CODES_CREATED, walletId="w-9")
+    hooked.worker.run_once()  # the first attempt fails: both events stay queued
+    assert receiver.accepted == [] and receiver.refused == 1
+
+    old = runtime_any.keyring
+    rotated = Keyring(keys={**old.keys, "k-new": secrets.token_bytes(32)}, active_key_id="k-new",
+                      hash_key=old.hash_key)
+    assert KeyRotation(runtime_any.db, rotated, hooked.clock).rotate() >= 4  # 2 bodies + 2 secrets
+    retired = Keyring(keys={"k-new": rotated.keys["k-new"]}, active_key_id="k-new", hash_key=old.hash_key)
+    worker = WebhookWorker(runtime_any.db, retired, hooked.clock)
+    hooked.clock.advance(60)
+    for _ in range(3):
+        worker.run_once()
+    assert len(receiver.accepted) == 2
+    now = hooked.clock.now().timestamp()
+    for headers, body in receiver.accepted:
+        assert len(headers["webhook-signature"].split()) == 2  # the previous secret was re-encrypted too
+        verify_webhook(body, headers, hooked.secret, now=now)
+        verify_webhook(body, headers, new_secret, now=now)
+    assert {e["status"] for e in worker.list_events(hooked.env.id)} == {"delivered"}

@@ -1,6 +1,6 @@
 """The approval prompt shows what is approved, and its token opens only that payload (issue 12).
 
-Debian's chromium shows the hosted prompt ``client.ui.mfa.show(payload=transaction_request(tx),
+Debian's chromium shows the hosted prompt ``client.ui.mfa.show(payload=transaction_request(tx), wallet_id=…,
 browser=True)`` opens; the page names the app, the recipient and the value; the code typed there
 mints a token bound to the transaction's ``approvalDigest``, which the gate refuses for another
 transaction and accepts for the approved one.
@@ -100,7 +100,8 @@ def test_the_page_shows_recipient_and_value_and_its_token_signs_only_that_transa
     def run() -> None:
         try:
             outcome["token"] = client.ui.mfa.show(
-                create_mfa_token=True, browser=True, open_url=urls.put, timeout=30, payload=transaction_request(TX)
+                create_mfa_token=True, browser=True, open_url=urls.put, timeout=30, payload=transaction_request(TX),
+                wallet_id=wallet.id,
             )
         except Exception as err:  # reported to the test thread
             outcome["error"] = err
@@ -136,7 +137,7 @@ def test_the_terminal_prompt_names_the_payload_and_binds_the_token(
     client, totp, wallet = _user_with_wallet(live, clock, tmp_path)
     out = io.StringIO()
     prompt = MfaPrompt(client, prompt=lambda _: totp.at(clock.now()), out=out)
-    token = prompt.show(create_mfa_token=True, payload=transaction_request(TX))
+    token = prompt.show(create_mfa_token=True, payload=transaction_request(TX), wallet_id=wallet.id)
     text = out.getvalue()
     assert "Acme Wallet: send 1.25 ETH" in text and RECIPIENT in text and "1.25 ETH" in text
     assert token

@@ -8,6 +8,7 @@ import os
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -125,6 +126,37 @@ def test_external_sign_in(client: Client, sdk_runtime: Runtime, env: EnvFixture,
     with pytest.raises(UnauthorizedError) as err:
         ext_client.auth.external.sign_in(jwt.encode(claims, ec.generate_private_key(ec.SECP256R1()), algorithm="ES256"))
     assert err.value.code == "unauthorized" and err.value.status_code == 401
+
+
+def test_sign_in_tells_the_sdk_of_pending_wallet_actions(client: Client, smtp: SmtpSink, sdk_runtime: Runtime,
+                                                         env: EnvFixture) -> None:
+    """Issue 13.2: the operator's delegation decision is in the sign-in answer itself
+    (``verifiedCredentials[].walletProperties``), not only in ``GET /waas/wallets``."""
+    client.auth.email.send_code("dora@example.com")
+    first = client.auth.email.verify(smtp.last().code())
+    assert first.pending_wallet_actions == {} and client.wallets.pending_actions() == {}
+    now = sdk_runtime.clock.now()
+    ids = {}
+    with sdk_runtime.db.write() as uow:
+        for scheme, pending in (("TWO_OF_THREE", "revoke_delegation"), ("TWO_OF_TWO", "approve_delegation"),
+                                ("TWO_OF_TWO", None)):
+            wallet_id = ids[pending] = str(uuid.uuid4())
+            uow.wallets.add_wallet(id=wallet_id, environment_id=env.id, user_id=first.user.id, chain="EVM",
+                                   address="0x" + "ab" * 20, public_key="02" + "cd" * 32, server_share="sealed",
+                                   key_version=2, lock_count=0, created_at=now, updated_at=now,
+                                   threshold_scheme=scheme, pending_action=pending)
+    client.auth.email.send_code("dora@example.com")
+    again = client.auth.email.verify(smtp.last().code())  # the user's next sign-in
+    expected = {ids["revoke_delegation"]: "revoke_delegation", ids["approve_delegation"]: "approve_delegation"}
+    assert again.pending_wallet_actions == expected
+    assert client.wallets.pending_actions() == expected  # kept from the sign-in answer, no request
+    wallets = {c["id"]: c["walletProperties"] for c in again.user.verified_credentials if c["format"] == "blockchain"}
+    assert wallets[ids["revoke_delegation"]]["settings"]["revokeOnNextSignOn"] is True
+    assert wallets[ids["approve_delegation"]]["settings"]["reshareOnNextSignOn"] == "TWO_OF_THREE"
+    assert wallets[ids[None]]["thresholdSignatureScheme"] == "TWO_OF_TWO"
+    assert wallets[ids[None]]["settings"] == {"reshareOnNextSignOn": None, "revokeOnNextSignOn": False,
+                                              "shouldRefreshOnNextSignOn": False}
+    assert client.users.me().pending_wallet_actions == expected  # GET /users says the same
 
 
 def test_session_is_refreshed_before_expiry(client: Client, smtp: SmtpSink, live_clock: FrozenClock) -> None:

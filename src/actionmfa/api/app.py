@@ -17,6 +17,7 @@ from actionmfa.api.limits import BodySizeLimit
 from actionmfa.api.metrics import Metrics
 from actionmfa.api.observability import RequestObserver
 from actionmfa.api.responses import errors
+from actionmfa.api.threads import RequestThreads
 from actionmfa.config import REQUEST_THREADS
 from actionmfa.services.runtime import Runtime
 
@@ -60,6 +61,7 @@ def create_app(runtime: Runtime, *, migrate: bool = True) -> FastAPI:
             worker.interval_seconds = runtime.config.webhook_interval_seconds
             worker.start()
         yield
+        threads.shutdown()
         runtime.close()
 
     app = FastAPI(
@@ -71,6 +73,7 @@ def create_app(runtime: Runtime, *, migrate: bool = True) -> FastAPI:
         responses=errors(413, 422),
     )
     app.state.runtime = runtime
+    threads = app.state.threads = RequestThreads(REQUEST_THREADS)  # the hot routes' hops (api/threads.py)
     install_error_handlers(app)
     methods = MethodTable()
     templates: dict[int, str] = {}  # id(route) -> its full path template, for metrics and logs

@@ -5,9 +5,10 @@ of storage: ``MfaDep`` gives the MFA core's use cases, ``AuthDep`` a full sessio
 request's proof headers as one :class:`~actionmfa.domain.tokens.Proof`, and so on. None of these
 adds a parameter to the OpenAPI document beyond the headers named here.
 
-The dependencies that only pick an object or read headers are ``async`` (run on the event loop, no
-thread hop); the ones that touch the database (the session, the admin principal) are plain functions,
-which FastAPI runs in its thread pool.
+Every dependency is ``async``: the ones that only pick an object or read headers run on the event
+loop (no thread hop); the ones that touch the database (the session, the admin principal) hand that
+part to the request thread pool (:func:`actionmfa.api.threads.in_thread`, one cheap hop instead of
+anyio's, issue 15).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from typing import Annotated
 from fastapi import Depends, Header, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from actionmfa.api.threads import RequestThreads, in_thread, request_threads
 from actionmfa.config import ServerConfig
 from actionmfa.domain.actions import ELEVATED_TOKEN_HEADER, MFA_TOKEN_HEADER, SessionScope
 from actionmfa.domain.models import AuthContext, RequestMeta
@@ -43,42 +45,50 @@ async def get_runtime(request: Request) -> Runtime:
 RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
 
 
-async def get_services(runtime: RuntimeDep) -> Services:
-    return runtime.services
+async def get_services(request: Request) -> Services:
+    return _services(request)
 
 
 ServicesDep = Annotated[Services, Depends(get_services)]
 
 
-async def get_config(runtime: RuntimeDep) -> ServerConfig:
-    return runtime.config
+async def get_config(request: Request) -> ServerConfig:
+    config: ServerConfig = request.app.state.runtime.config
+    return config
 
 
 ConfigDep = Annotated[ServerConfig, Depends(get_config)]
 
 
-async def _core(services: ServicesDep) -> CoreServices:
-    return services.core
+# One level each, straight from the app's runtime: every nested dependency costs FastAPI's solver
+# its own pass per request (issue 15).
+def _services(request: Request) -> Services:
+    services: Services = request.app.state.runtime.services
+    return services
 
 
-async def _signin(services: ServicesDep) -> SignInServices:
-    return services.signin
+async def _core(request: Request) -> CoreServices:
+    return _services(request).core
 
 
-async def _mfa(services: ServicesDep) -> MfaServices:
-    return services.mfa
+async def _signin(request: Request) -> SignInServices:
+    return _services(request).signin
 
 
-async def _passkeys(services: ServicesDep) -> PasskeyServices:
-    return services.passkeys
+async def _mfa(request: Request) -> MfaServices:
+    return _services(request).mfa
 
 
-async def _wallets(services: ServicesDep) -> WalletServices:
-    return services.wallets
+async def _passkeys(request: Request) -> PasskeyServices:
+    return _services(request).passkeys
 
 
-async def _operator(services: ServicesDep) -> OperatorServices:
-    return services.operator
+async def _wallets(request: Request) -> WalletServices:
+    return _services(request).wallets
+
+
+async def _operator(request: Request) -> OperatorServices:
+    return _services(request).operator
 
 
 CoreDep = Annotated[CoreServices, Depends(_core)]
@@ -89,9 +99,17 @@ WalletsDep = Annotated[WalletServices, Depends(_wallets)]
 OperatorDep = Annotated[OperatorServices, Depends(_operator)]
 
 
-async def request_meta(request: Request, config: ConfigDep) -> RequestMeta:
+async def _threads(request: Request) -> RequestThreads:
+    return request_threads(request)
+
+
+# For ``async def`` routes: their blocking part goes through ``await threads.run(fn, …)``.
+ThreadsDep = Annotated[RequestThreads, Depends(_threads)]
+
+
+async def request_meta(request: Request) -> RequestMeta:
     address = request.client.host if request.client else None
-    if config.trust_proxy_headers:
+    if request.app.state.runtime.config.trust_proxy_headers:
         # The last entry is the one the (single, trusted) proxy appended: the peer it saw. Entries
         # before it are whatever the client sent, and the sign-in limits count per client address.
         forwarded = request.headers.get("x-forwarded-for")
@@ -126,15 +144,18 @@ def _bearer(credentials: HTTPAuthorizationCredentials | None) -> str:
     return token
 
 
-def session_any_scope(environmentId: str, core: CoreDep, meta: MetaDep, credentials: SessionBearer) -> AuthContext:
-    """A live session of this environment, including one still waiting for session MFA."""
-    return core.access.session(environmentId, _bearer(credentials), meta)
+async def session_any_scope(
+    request: Request, environmentId: str, core: CoreDep, meta: MetaDep, credentials: SessionBearer
+) -> AuthContext:
+    """A live session of this environment, including one still waiting for session MFA (read on
+    the request thread pool: :mod:`actionmfa.api.threads`)."""
+    return await in_thread(request, core.access.session, environmentId, _bearer(credentials), meta)
 
 
 PendingAuthDep = Annotated[AuthContext, Depends(session_any_scope)]
 
 
-def session_full_scope(ctx: PendingAuthDep) -> AuthContext:
+async def session_full_scope(ctx: PendingAuthDep) -> AuthContext:
     """A session that has completed session-based MFA (scope ``user:basic``)."""
     require_full_scope(ctx)
     return ctx
@@ -149,7 +170,7 @@ def require_full_scope(ctx: AuthContext) -> None:
 AuthDep = Annotated[AuthContext, Depends(session_full_scope)]
 
 
-def bearer_token(credentials: SessionBearer) -> str:
+async def bearer_token(credentials: SessionBearer) -> str:
     """The session JWT the request presents (routes that hand it back, as ``PUT /users`` does)."""
     return _bearer(credentials)
 
@@ -157,8 +178,8 @@ def bearer_token(credentials: SessionBearer) -> str:
 BearerDep = Annotated[str, Depends(bearer_token)]
 
 
-def admin_principal(core: CoreDep, credentials: AdminBearer) -> AdminPrincipal:
-    return core.access.admin(_bearer(credentials))
+async def admin_principal(request: Request, core: CoreDep, credentials: AdminBearer) -> AdminPrincipal:
+    return await in_thread(request, core.access.admin, _bearer(credentials))
 
 
 AdminDep = Annotated[AdminPrincipal, Depends(admin_principal)]

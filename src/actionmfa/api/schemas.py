@@ -6,7 +6,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from actionmfa.domain.credentials import VerifiedCredential, sign_in_credential_id
+from actionmfa.domain.credentials import VerifiedCredential, WalletProperties, sign_in_credential_id
 from actionmfa.domain.models import Session, User
 from actionmfa.domain.tokens import KNOWN_SCOPES
 from actionmfa.services.core.sessions import IssuedSession
@@ -29,6 +29,37 @@ class CreateMfaToken(WireModel):
     singleUse: bool = True
 
 
+class WaasWalletSettings(BaseModel):
+    """Dynamic's deferred wallet work (``WaasWalletProperties.settings``): what the user's next
+    sign-in must run. ActionMFA sets the two delegation fields from the operator's decision."""
+
+    reshareOnNextSignOn: Literal["TWO_OF_THREE"] | None = None
+    revokeOnNextSignOn: bool = False
+    shouldRefreshOnNextSignOn: bool = False
+
+
+class WalletPropertiesModel(BaseModel):
+    """A ``blockchain`` credential's ``walletProperties`` (see :mod:`actionmfa.domain.credentials`)."""
+
+    model_config = ConfigDict(title="WalletProperties")
+
+    thresholdSignatureScheme: Literal["TWO_OF_TWO", "TWO_OF_THREE"]
+    pendingAction: Literal["approve_delegation", "revoke_delegation"] | None = None
+    pregenerated: bool = Field(default=False, description="made by the operator, not claimed yet (issue 13.1)")
+    settings: WaasWalletSettings
+
+    @classmethod
+    def of(cls, p: WalletProperties) -> WalletPropertiesModel:
+        return cls(
+            thresholdSignatureScheme=p.threshold_scheme,  # type: ignore[arg-type]
+            pendingAction=p.pending_action,  # type: ignore[arg-type]
+            pregenerated=p.pregenerated,
+            settings=WaasWalletSettings(reshareOnNextSignOn=p.reshare_on_next_sign_on,  # type: ignore[arg-type]
+                                        revokeOnNextSignOn=p.revoke_on_next_sign_on,
+                                        shouldRefreshOnNextSignOn=p.pregenerated),
+        )
+
+
 class VerifiedCredentialModel(BaseModel):
     """Dynamic's ``JwtVerifiedCredential`` (see :mod:`actionmfa.domain.credentials`). Four of its
     wire names are snake_case in Dynamic's API (``public_identifier``, ``wallet_name``,
@@ -47,8 +78,7 @@ class VerifiedCredentialModel(BaseModel):
     walletProvider: Literal["embeddedWallet"] | None = Field(default=None, serialization_alias="wallet_provider")
     embeddedWalletId: str | None = Field(default=None, serialization_alias="embedded_wallet_id")
     verifiedAt: str | None = None
-    walletProperties: dict[str, bool] | None = Field(
-        default=None, description="{pregenerated: true}: made by the operator, not claimed yet (issue 13.1)")
+    walletProperties: WalletPropertiesModel | None = None
 
     @classmethod
     def of(cls, c: VerifiedCredential) -> VerifiedCredentialModel:
@@ -64,7 +94,7 @@ class VerifiedCredentialModel(BaseModel):
             walletProvider=c.wallet_provider,  # type: ignore[arg-type]
             embeddedWalletId=c.embedded_wallet_id,
             verifiedAt=c.verified_at.isoformat() if c.verified_at else None,
-            walletProperties={"pregenerated": True} if c.pregenerated else None,
+            walletProperties=WalletPropertiesModel.of(c.wallet_properties) if c.wallet_properties else None,
         )
 
 

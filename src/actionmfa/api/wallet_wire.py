@@ -120,6 +120,8 @@ class DelegationDecision(BaseModel):
     environmentId: str
     pendingAction: str
     walletIds: list[str]
+    withdrawnWalletIds: list[str] = Field(default_factory=list,
+                                          description="approvals not yet completed that a revocation withdrew")
 
 
 class DelegateRingBody(BaseModel):

@@ -9,8 +9,15 @@ Dynamic's clients read a user's credentials from this list (``JwtVerifiedCredent
   ActionMFA uses them as second factors only;
 * each embedded wallet — ``blockchain`` with ``address``, ``chain`` (CAIP-2 namespace as Dynamic's
   clients expect it: ``eip155`` for EVM, ``solana`` for Solana), ``walletName`` ``actionmfa``,
-  ``walletProvider`` ``embeddedWallet`` and ``embeddedWalletId``; a pregenerated wallet not claimed
-  yet also carries ``walletProperties: {"pregenerated": true}``.
+  ``walletProvider`` ``embeddedWallet`` and ``embeddedWalletId``, and ``walletProperties`` (below).
+
+``walletProperties`` carries what the SDK must learn **at sign-in** (issue 13.2): the wallet's
+``thresholdSignatureScheme`` and, under Dynamic's names for deferred wallet work
+(``WaasWalletProperties.settings``: ``reshareOnNextSignOn`` — the target scheme —,
+``revokeOnNextSignOn``, ``shouldRefreshOnNextSignOn``), the operator's pending delegation decision;
+``pendingAction`` is the same decision under ActionMFA's name, as ``GET /waas/wallets`` shows it.
+A pregenerated wallet not claimed yet (issue 13.1) has ``pregenerated: true`` and
+``settings.shouldRefreshOnNextSignOn: true`` (its claim ends with the refresh).
 
 The sign-in credential has no row of its own, so its id is derived (UUIDv5 of the user id and the
 format): stable across calls, distinct per user.
@@ -25,6 +32,7 @@ from datetime import datetime
 from enum import StrEnum
 
 from actionmfa.domain.models import User
+from actionmfa.domain.wallets import PendingAction
 
 __all__ = [
     "CREDENTIAL_CHAIN",
@@ -32,6 +40,7 @@ __all__ = [
     "CredentialFormat",
     "MethodRecord",
     "VerifiedCredential",
+    "WalletProperties",
     "WalletRecord",
     "sign_in_credential_id",
     "verified_credentials",
@@ -71,7 +80,27 @@ class WalletRecord:
     address: str
     chain: str  # the wallet's chain as stored ("EVM", "SOL")
     created_at: datetime
+    scheme: str = "TWO_OF_TWO"  # thresholdSignatureScheme
+    pending_action: str | None = None  # domain.wallets.PendingAction
     pregenerated: bool = False  # made by the operator, not claimed yet (issue 13.1)
+
+
+@dataclass(frozen=True)
+class WalletProperties:
+    """What a ``blockchain`` credential says of the wallet's state (Dynamic's ``walletProperties``)."""
+
+    threshold_scheme: str
+    pending_action: str | None = None
+    pregenerated: bool = False  # the claim (stand-in share, then a refresh) is still to run: issue 13.1
+
+    @property
+    def reshare_on_next_sign_on(self) -> str | None:
+        """Dynamic's ``reshareOnNextSignOn``: the scheme an approved delegation reshares to."""
+        return "TWO_OF_THREE" if self.pending_action == PendingAction.APPROVE_DELEGATION.value else None
+
+    @property
+    def revoke_on_next_sign_on(self) -> bool:
+        return self.pending_action == PendingAction.REVOKE_DELEGATION.value
 
 
 @dataclass(frozen=True)
@@ -87,7 +116,7 @@ class VerifiedCredential:
     wallet_provider: str | None = None
     embedded_wallet_id: str | None = None
     verified_at: datetime | None = None
-    pregenerated: bool = False  # a wallet not claimed yet: ``walletProperties: {pregenerated: true}``
+    wallet_properties: WalletProperties | None = None
 
 
 def sign_in_credential_id(user: User) -> str:
@@ -146,7 +175,7 @@ def verified_credentials(
                 wallet_provider=EMBEDDED_WALLET_PROVIDER,
                 embedded_wallet_id=wallet.id,
                 verified_at=wallet.created_at,
-                pregenerated=wallet.pregenerated,
+                wallet_properties=WalletProperties(wallet.scheme, wallet.pending_action, wallet.pregenerated),
             )
         )
     return out

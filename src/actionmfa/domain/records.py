@@ -179,6 +179,7 @@ class WalletRow:
     delegate_api_key_hash: str | None = None
     key_ceremony_id: str | None = None
     pending_action: str | None = None  # domain.wallets.PendingAction
+    last_signed_at: datetime | None = None
     custody: str | None = None  # domain.wallets.Custody (None: the user's own two-party wallet)
 
 

@@ -25,6 +25,7 @@ def open_with_prompt(
     *,
     payload: SignRequest | None = None,
     action: str | None = None,
+    wallet_id: str | None = None,
 ) -> T:
     try:
         return open_()
@@ -32,5 +33,6 @@ def open_with_prompt(
         ui = getattr(client, "ui", None)
         if prompt is None or ui is None:
             raise
-    ui.mfa.show(create_mfa_token=True, payload=payload, action=action, browser=prompt == "browser")
+    ui.mfa.show(create_mfa_token=True, payload=payload, action=action, wallet_id=wallet_id,
+                browser=prompt == "browser")
     return open_()

@@ -337,6 +337,11 @@ class AsyncWalletsResource(AsyncView[WalletsResource]):
         """Take over a pregenerated wallet (:meth:`WalletsResource.claim`); returns it, claimed."""
         await self._runner(self._target.claim, wallet.sync, prompt=prompt)
         return wallet
+
+    def pending_actions(self) -> dict[str, str]:
+        """As :meth:`WalletsResource.pending_actions` (no request, so not awaited)."""
+        return self._target.pending_actions()
+
     randomness_pool = awaitable(WalletsResource.randomness_pool)
     ring = awaitable(WalletsResource.ring)
 

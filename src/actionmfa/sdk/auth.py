@@ -5,6 +5,8 @@
     client.auth.email.send_code("alice@example.com")   # mails a 6-digit code
     result = client.auth.email.verify("123456")          # remembers the verificationUUID
     result.user.scope                                     # "requiresAdditionalAuth" if session MFA is due
+    if result.pending_wallet_actions:                     # the operator approved/revoked delegation
+        client.wallets.complete_pending()
     client.auth.external.sign_in(my_idp_jwt)
     client.auth.logout()
 
@@ -38,6 +40,12 @@ class SignInResult:
     def mfa_pending(self) -> bool:
         """True while session-based MFA still has to be completed (``client.mfa`` / passkeys)."""
         return self.user.scope == "requiresAdditionalAuth"
+
+    @property
+    def pending_wallet_actions(self) -> dict[str, str]:
+        """The operator's pending delegation decisions on this user's wallets (wallet id → action),
+        learnt at sign-in: run ``client.wallets.complete_pending()`` when it is not empty."""
+        return self.user.pending_wallet_actions
 
     @classmethod
     def of(cls, body: dict[str, Any]) -> SignInResult:

@@ -83,6 +83,7 @@ class MfaPrompt:
         payload: HasJson | Mapping[str, Any] | None = None,
         action: str | None = None,
         abi: list[dict[str, Any]] | None = None,
+        wallet_id: str | None = None,
     ) -> str | None:
         """Prompt until a code is accepted; returns the MFA token (or ``None`` if none was asked).
 
@@ -93,11 +94,12 @@ class MfaPrompt:
         ``transaction_request(tx)``, or ``{"kind", "payload"}`` as ``signMessage`` takes it) makes
         the prompt show what is approved — chain, recipient, value, call (decoded with ``abi``),
         fees — as the server describes it, and binds the minted token to that payload
-        (``approvalDigest``): the gate refuses it for anything else. ``action="wallet.waas.export"``
+        (``approvalDigest``, which names ``wallet_id``, required with ``payload``): the gate refuses
+        it for any other payload or wallet. ``action="wallet.waas.export"``
         shows the export warning instead.
         """
         mint: Any = {"single_use": True} if create_mfa_token is True else (create_mfa_token or None)
-        approval = self._approval(payload, action, abi) if payload is not None or action else None
+        approval = self._approval(payload, action, abi, wallet_id) if payload is not None or action else None
         digest = approval.get("approvalDigest") if approval else None
         if browser:
             from actionmfa.sdk.hosted_prompt import HostedMfaPrompt
@@ -161,9 +163,12 @@ class MfaPrompt:
         payload: HasJson | Mapping[str, Any] | None,
         action: str | None,
         abi: list[dict[str, Any]] | None,
+        wallet_id: str | None,
     ) -> dict[str, Any]:
         """``POST /approvals``: the server's description of what is approved, and its digest."""
         body: dict[str, Any] = {"action": action or "wallet.waas.sign"}
+        if wallet_id is not None:
+            body["walletId"] = wallet_id
         if payload is not None:
             doc = payload.to_json() if isinstance(payload, HasJson) else dict(payload)
             body.update(kind=doc.get("kind"), payload=doc.get("payload"))

@@ -32,6 +32,20 @@ class SdkUser(dict[str, Any]):
         return list(self.get("verifiedCredentials") or [])
 
     @property
+    def pending_wallet_actions(self) -> dict[str, str]:
+        """Wallet id → the operator's delegation decision this user's SDK must complete
+        (``approve_delegation`` / ``revoke_delegation``), as the sign-in answer carries it in
+        ``verifiedCredentials[].walletProperties.pendingAction``. Complete it with
+        ``client.wallets.complete_pending()``; empty when nothing is pending."""
+        out: dict[str, str] = {}
+        for credential in self.verified_credentials:
+            properties = credential.get("walletProperties") or {}
+            wallet_id = credential.get("embedded_wallet_id") or credential.get("id")
+            if properties.get("pendingAction") and wallet_id:
+                out[str(wallet_id)] = str(properties["pendingAction"])
+        return out
+
+    @property
     def email(self) -> str | None:
         return self.get("email")
 

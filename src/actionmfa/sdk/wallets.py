@@ -40,6 +40,7 @@ from actionmfa.sdk.approve import PromptMode, open_with_prompt
 from actionmfa.sdk.share_store import ShareStore
 from actionmfa.sdk.solana_shares import SolanaShareStore
 from actionmfa.sdk.solana_wallets import SolanaWallet, create_solana_wallet
+from actionmfa.sdk.users import SdkUser
 from actionmfa.wallet import ecdsa2p as p2
 from actionmfa.wallet.curve import address_of
 from actionmfa.wallet.delegation import seal_envelope, sub_share_plaintext
@@ -227,7 +228,7 @@ class Wallet:
         c = self._r.client
         opened = open_with_prompt(c, prompt, lambda: c.request(
             "POST", f"/waas/{self.id}/signMessage", json=body, scope=SIGN_SCOPE, include_mfa_token=True
-        ), payload=request)
+        ), payload=request, wallet_id=self.id)
         # Refuse to take part if the server is about to sign anything other than what we asked for.
         if opened.get("digest") != "0x" + digest.hex():
             raise WalletProofInvalidError("Server digest differs from the payload's")
@@ -629,6 +630,13 @@ class WalletsResource:
         """Take over a pregenerated wallet (:meth:`Wallet.claim`); returns it, claimed."""
         wallet.claim(prompt=prompt)
         return wallet
+
+    def pending_actions(self) -> dict[str, str]:
+        """Wallet id → pending operator decision, from the user payload the client last received
+        (the sign-in answer, a session refresh or ``client.users.me()``): no request. ``list()``
+        reads the same from the server (``wallet.pending_action``)."""
+        user = self.client.session.user
+        return SdkUser(user).pending_wallet_actions if isinstance(user, dict) else {}
 
     def complete_pending(self, *, decline: bool = False,
                          prompt: Callable[[], object] | None = None) -> builtins.list[Wallet]:

@@ -87,9 +87,10 @@ def _sqlite_engine(url: str) -> Engine:
     return engine
 
 
-# The request thread pool of one worker (config.REQUEST_THREADS: anyio's limiter, which FastAPI's
-# sync routes and dependencies run on; api/app.py sets it). Each of those threads holds at most one
-# connection at a time, so a PostgreSQL pool of this size never opens and closes connections per
+# The request threads of one worker: config.REQUEST_THREADS in the app's own pool (api/threads.py:
+# the session dependencies and the hot routes) and as many in anyio's limiter (the remaining plain
+# routes; api/app.py sets it). Each of those threads holds at most one connection at a time, so a
+# PostgreSQL pool of this size, overflowing to twice it, never opens and closes connections per
 # request (issue 15: a pool of 10 under a pool of 40 threads churned 82–118 connections per 10 s).
 REQUEST_THREADS = 40
 
@@ -103,7 +104,7 @@ def create_db_engine(url: str, *, pool_size: int = REQUEST_THREADS) -> Engine:
     # No pre-ping: it is one more round trip at every checkout, i.e. per transaction. A connection
     # the server dropped fails its statement once and SQLAlchemy then invalidates the whole pool;
     # pool_recycle retires connections before any idle timeout in between (pgbouncer's included).
-    return create_engine(url, pool_size=pool_size, max_overflow=10, pool_recycle=1800, hide_parameters=True)
+    return create_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_recycle=1800, hide_parameters=True)
 
 
 class _ProcessWriterLock:

@@ -101,9 +101,11 @@ class _Rows:
         self.items.append((label, text if len(text) <= MAX_VALUE_CHARS else text[: MAX_VALUE_CHARS - 1] + "…"))
 
 
-def describe(request: SignRequest, *, abi: list[dict[str, Any]] | None = None, app: str = "") -> ApprovalView:
-    """The prompt's view of a signing request (validated: raises ``InvalidRequestError`` like signing)."""
-    digest = request.approval_digest()
+def describe(request: SignRequest, *, wallet_id: str, abi: list[dict[str, Any]] | None = None,
+             app: str = "") -> ApprovalView:
+    """The prompt's view of a signing request for one wallet (validated: raises
+    ``InvalidRequestError`` like signing); its digest names the wallet."""
+    digest = request.approval_digest(wallet_id=wallet_id)
     request.digest()  # the same validation as the signing route
     rows = _Rows()
     warning: str | None = None

@@ -28,8 +28,8 @@ def sol(lamports: int) -> str:
     return f"{format((Decimal(lamports) / LAMPORTS_PER_SOL).normalize(), 'f')} SOL"
 
 
-def describe_solana(request: SolanaSignRequest, *, app: str = "") -> ApprovalView:
-    digest = request.approval_digest()
+def describe_solana(request: SolanaSignRequest, *, wallet_id: str, app: str = "") -> ApprovalView:
+    digest = request.approval_digest(wallet_id=wallet_id)
     rows: list[tuple[str, object]] = [("Chain", "Solana")]
     if request.kind is SolanaPayloadKind.MESSAGE:
         try:

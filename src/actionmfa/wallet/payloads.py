@@ -44,6 +44,7 @@ __all__ = [
     "MAX_PAYLOAD_BYTES",
     "PayloadKind",
     "SignRequest",
+    "approval_digest_of",
     "assemble",
     "authorization_request",
     "check_policy",
@@ -92,6 +93,16 @@ def _signable_digest(sm: SignableMessage) -> bytes:
     return bytes(keccak(b"\x19" + sm.version + sm.header + sm.body))
 
 
+def approval_digest_of(chain: str, wallet_id: str, request: Mapping[str, Any]) -> str:
+    """The ``approvalDigest`` of a request ``{"kind", "payload"}`` for one wallet of one chain
+    family: SHA-256 of sorted compact JSON, hex (shared by the EVM and Solana requests)."""
+    if not wallet_id:
+        raise InvalidRequestError("walletId is required to bind an approval", field="walletId")
+    doc = {**request, "chain": chain, "walletId": wallet_id}
+    raw = json.dumps(doc, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+    return hashlib.sha256(raw).hexdigest()
+
+
 @dataclass(frozen=True)
 class SignRequest:
     """A payload of one kind, in canonical JSON-able form. Build with the ``*_request`` helpers."""
@@ -120,9 +131,11 @@ class SignRequest:
             raise InvalidRequestError("Payload too large", field="payload")
         return raw
 
-    def approval_digest(self) -> str:
-        """SHA-256 of the canonical request (DESIGN §6 ``approvalDigest``), hex."""
-        return hashlib.sha256(self.canonical_bytes()).hexdigest()
+    def approval_digest(self, *, wallet_id: str) -> str:
+        """DESIGN §6 ``approvalDigest``, hex: SHA-256 of the canonical JSON of ``{"chain": "EVM",
+        "kind", "payload", "walletId"}`` — the wallet and its chain are bound, so a token approved
+        for this payload on one wallet does not open it on another (red-team finding)."""
+        return approval_digest_of("EVM", wallet_id, self.to_json())
 
     def digest(self) -> bytes:
         """The 32-byte hash that gets signed; raises InvalidRequestError for malformed payloads."""

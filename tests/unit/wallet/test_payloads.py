@@ -37,7 +37,8 @@ def test_wire_round_trip_keeps_digest() -> None:
     ):
         again = SignRequest.from_json(request.to_json())
         assert again.digest() == request.digest()
-        assert again.approval_digest() == request.approval_digest()
+        assert again.approval_digest(wallet_id="w") == request.approval_digest(wallet_id="w")
+        assert request.approval_digest(wallet_id="w") != request.approval_digest(wallet_id="v")
 
 
 @pytest.mark.parametrize(
@@ -63,3 +64,22 @@ def test_malformed_payloads_refused(body: dict[str, object]) -> None:
 
 def test_kinds_are_stable_strings() -> None:
     assert [k.value for k in PayloadKind] == ["message", "typedData", "transaction", "authorization"]
+
+
+def test_approval_digest_names_wallet_and_chain() -> None:
+    """Red-team finding: the approvalDigest must bind the wallet (and its chain family), so a token
+    approved for a payload on one wallet cannot open it on another."""
+    import hashlib
+    import json
+
+    from actionmfa.wallet.solana.payloads import message_request as sol_message
+
+    request = message_request("pay Alice")
+    expected = hashlib.sha256(json.dumps({"chain": "EVM", "kind": "message", "payload": "pay Alice", "walletId": "w"},
+                                         sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+    assert request.approval_digest(wallet_id="w") == expected  # known answer
+    sol = sol_message("pay Alice")
+    assert sol.approval_digest(wallet_id="w") != sol.approval_digest(wallet_id="v")
+    assert sol.approval_digest(wallet_id="w") != request.approval_digest(wallet_id="w")
+    with pytest.raises(InvalidRequestError):
+        request.approval_digest(wallet_id="")

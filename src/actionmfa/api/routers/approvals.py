@@ -27,6 +27,8 @@ class ApprovalBody(WireModel):
         default=None, description="signMessage's kind (solTransaction/solMessage for Solana); required to sign"
     )
     payload: Any = Field(default=None, description="signMessage's payload (for wallet.waas.sign)")
+    walletId: str | None = Field(default=None, max_length=64,
+                                 description="the wallet that will sign (required for wallet.waas.sign)")
     abi: list[dict[str, Any]] | None = Field(
         default=None, max_length=256, description="the called contract's ABI, to decode the call"
     )
@@ -54,6 +56,6 @@ class ApprovalResponse(WireModel):
 )
 def create_approval(body: ApprovalBody, ctx: AuthDep, mfa: MfaDep) -> ApprovalResponse:
     approval = mfa.approvals.create(
-        ctx, action=body.action, kind=body.kind, payload=body.payload, abi=body.abi
+        ctx, action=body.action, kind=body.kind, payload=body.payload, abi=body.abi, wallet_id=body.walletId
     )
     return ApprovalResponse(approvalId=approval.ticket, expiresAt=approval.expires_at, **approval.view.to_json())

@@ -22,7 +22,14 @@ from actionmfa.api.deps import ConfigDep, OperatorDep
 from actionmfa.api.routers.mfa_admin import MAX_CURSOR
 from actionmfa.errors import ActionMFAError, UnauthorizedError
 from actionmfa.services.operator.audit_filter import AuditFilter
-from actionmfa.services.operator.dashboard import COOKIE_NAME, SESSION_SECONDS, Dashboard, DashboardSession
+from actionmfa.services.operator.dashboard import (
+    COOKIE_NAME,
+    SESSION_SECONDS,
+    Dashboard,
+    DashboardSession,
+    DelegationConfirmation,
+)
+from actionmfa.services.wallets.admin import DelegationMarks
 
 router = APIRouter(prefix="/dashboard", include_in_schema=False)
 templates = Jinja2Templates(directory=str(Path(__file__).resolve().parents[2] / "ui" / "templates"))
@@ -48,7 +55,10 @@ def _to_login() -> RedirectResponse:
 
 
 def _session(request: Request, dashboard: Dashboard) -> DashboardSession:
-    return dashboard.session(request.cookies.get(COOKIE_NAME))
+    session = dashboard.session(request.cookies.get(COOKIE_NAME))
+    # every page's Sign out form carries the CSRF token (base.html reads it here)
+    request.state.dashboard_csrf = session.csrf(dashboard.keyring)
+    return session
 
 
 def _environment_page(
@@ -89,8 +99,17 @@ async def login(request: Request, operator: OperatorDep, config: ConfigDep) -> R
     return response
 
 
-@router.post("/logout")
-def logout() -> RedirectResponse:
+@router.post("/logout", response_model=None)
+async def logout(request: Request, operator: OperatorDep) -> Response:
+    form = {k: str(v) for k, v in (await request.form()).items()}
+    try:
+        session = _session(request, operator.dashboard)
+    except UnauthorizedError:
+        return _to_login()  # no live session: nothing a forged form could end
+    try:
+        operator.dashboard.logout(session, form)
+    except ActionMFAError as err:
+        return _render(request, "error.html", status=err.status, error=err.message)
     return _to_login()
 
 
@@ -173,7 +192,9 @@ def audit_page(
     return _render(request, "audit.html", **_fields(page), query=query, since=since, until=until)
 
 
-async def _user_action(request: Request, operator: Any, env_id: str, act: Any) -> Response:
+async def _form_post(request: Request, operator: Any, act: Any) -> Response:
+    """A POSTed form: the session, then ``act(dashboard, session, form)`` (which checks the CSRF
+    token and renders the next page) in a worker thread; login or error page otherwise."""
     form = {k: str(v) for k, v in (await request.form()).items()}
     dashboard = operator.dashboard
 
@@ -183,13 +204,20 @@ async def _user_action(request: Request, operator: Any, env_id: str, act: Any) -
         except UnauthorizedError:
             return _to_login()
         try:
-            message = act(dashboard, session, form)
+            response: Response = act(dashboard, session, form)
         except ActionMFAError as err:
             return _render(request, "error.html", status=err.status, error=err.message)
-        page = dashboard.users(session, env_id, None)
-        return _render(request, "users.html", **_fields(page), done=message)
+        return response
 
     return await run_in_threadpool(run)
+
+
+async def _user_action(request: Request, operator: Any, env_id: str, act: Any) -> Response:
+    def then_users(dashboard: Dashboard, session: DashboardSession, form: dict[str, str]) -> Response:
+        message = act(dashboard, session, form)
+        return _render(request, "users.html", **_fields(dashboard.users(session, env_id, None)), done=message)
+
+    return await _form_post(request, operator, then_users)
 
 
 @router.post("/environments/{env_id}/users/{user_id}/reset-mfa", response_class=HTMLResponse, response_model=None)
@@ -220,3 +248,66 @@ def users_page(env_id: str, request: Request, operator: OperatorDep, cursor: str
     except ActionMFAError as err:
         return _render(request, "error.html", status=err.status, error=err.message)
     return _render(request, "users.html", **_fields(page))
+
+
+def _page(request: Request, operator: Any, template: str, build: Any, **extra: Any) -> Response:
+    """A GET page: the session, one call of the dashboard, the template (or login / error page)."""
+    try:
+        session = _session(request, operator.dashboard)
+        page = build(operator.dashboard, session)
+    except UnauthorizedError:
+        return _to_login()
+    except ActionMFAError as err:
+        return _render(request, "error.html", status=err.status, error=err.message)
+    return _render(request, template, **_fields(page), **extra)
+
+
+@router.get("/environments/{env_id}/users/{user_id}", response_class=HTMLResponse, response_model=None)
+def user_page(env_id: str, user_id: str, request: Request, operator: OperatorDep) -> Response:
+    return _page(request, operator, "user.html", lambda d, s: d.user(s, env_id, user_id))
+
+
+@router.get("/environments/{env_id}/wallets", response_class=HTMLResponse, response_model=None)
+def wallets_page(env_id: str, request: Request, operator: OperatorDep) -> Response:
+    return _page(request, operator, "wallets.html", lambda d, s: d.wallets(s, env_id))
+
+
+def _decided(marks: DelegationMarks, form: dict[str, str]) -> str:
+    verb = "approval" if form.get("action") == "approve" else "revocation"
+    who = "this user's" if form.get("userId") else "the environment's"
+    text = (f"Delegation {verb} marked on {len(marks.marked)} of {who} wallets; each completes at its "
+            f"user's next sign-in.")
+    if marks.withdrawn:
+        text += f" {len(marks.withdrawn)} pending approval(s) withdrawn."
+    return text
+
+
+@router.post("/environments/{env_id}/delegation", response_class=HTMLResponse, response_model=None)
+async def decide_delegation(env_id: str, request: Request, operator: OperatorDep) -> Response:
+    def act(dashboard: Dashboard, session: DashboardSession, form: dict[str, str]) -> Response:
+        outcome = dashboard.decide_delegation(session, env_id, form)
+        if isinstance(outcome, DelegationConfirmation):
+            return _render(request, "delegation_confirm.html", **_fields(outcome))
+        user_id = form.get("userId")
+        page = dashboard.user(session, env_id, user_id) if user_id else dashboard.wallets(session, env_id)
+        return _render(request, "user.html" if user_id else "wallets.html", **_fields(page),
+                       done=_decided(outcome, form))
+
+    return await _form_post(request, operator, act)
+
+
+@router.get("/environments/{env_id}/webhooks", response_class=HTMLResponse, response_model=None)
+def deliveries_page(env_id: str, request: Request, operator: OperatorDep,
+                    status: Annotated[str, Query(max_length=16)] = "") -> Response:
+    return _page(request, operator, "webhooks.html", lambda d, s: d.deliveries(s, env_id, status))
+
+
+@router.post("/environments/{env_id}/webhooks/{event_id}/redeliver", response_class=HTMLResponse,
+             response_model=None)
+async def redeliver(env_id: str, event_id: str, request: Request, operator: OperatorDep) -> Response:
+    def act(dashboard: Dashboard, session: DashboardSession, form: dict[str, str]) -> Response:
+        dashboard.redeliver(session, env_id, event_id, form)
+        return _render(request, "webhooks.html", **_fields(dashboard.deliveries(session, env_id)),
+                       done=f"Event {event_id} queued again; the worker delivers it with the same webhook-id.")
+
+    return await _form_post(request, operator, act)

@@ -12,7 +12,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from actionmfa.api.deps import AuthDep, CoreDep, MfaDep, PendingAuthDep, ProofDep, require_full_scope
+from actionmfa.api.deps import AuthDep, CoreDep, MfaDep, PendingAuthDep, ProofDep, ThreadsDep, require_full_scope
 from actionmfa.api.responses import FULL_SESSION, SESSION, errors, links
 from actionmfa.api.schemas import ApprovalDigest, CreateMfaToken, ScopeName, VerifyResponse, WireModel
 from actionmfa.api.views import mfa_verify_response
@@ -162,14 +162,25 @@ def register_totp_qr(
 
 @router.post("/users/mfa/auth/totp", response_model=VerifyResponse, response_model_exclude_none=True,
              operation_id="authMfaTotpDevice", responses=errors(403, 429))
-def auth_totp(body: TotpAuthBody, ctx: PendingAuthDep, mfa: MfaDep, core: CoreDep) -> VerifyResponse:
-    return mfa_verify_response(core, mfa.totp.authenticate_totp(ctx, body.code, device_id=body.id, mint=body.mint()))
+async def auth_totp(
+    body: TotpAuthBody, ctx: PendingAuthDep, mfa: MfaDep, core: CoreDep, threads: ThreadsDep
+) -> VerifyResponse:
+    def run() -> VerifyResponse:
+        result = mfa.totp.authenticate_totp(ctx, body.code, device_id=body.id, mint=body.mint())
+        return mfa_verify_response(core, result)
+
+    return await threads.run(run)
 
 
 @router.post("/users/mfa/auth/recovery", response_model=VerifyResponse, response_model_exclude_none=True,
              operation_id="authMfaRecovery", responses=errors(403, 429))
-def auth_recovery(body: RecoveryAuthBody, ctx: PendingAuthDep, mfa: MfaDep, core: CoreDep) -> VerifyResponse:
-    return mfa_verify_response(core, mfa.recovery.authenticate_recovery(ctx, body.code, mint=body.mint()))
+async def auth_recovery(
+    body: RecoveryAuthBody, ctx: PendingAuthDep, mfa: MfaDep, core: CoreDep, threads: ThreadsDep
+) -> VerifyResponse:
+    def run() -> VerifyResponse:
+        return mfa_verify_response(core, mfa.recovery.authenticate_recovery(ctx, body.code, mint=body.mint()))
+
+    return await threads.run(run)
 
 
 @router.get("/users/mfa/recovery", operation_id="getRecoveryCodes", responses=FULL_SESSION | errors(409))

@@ -11,7 +11,7 @@ from typing import Any, Literal
 from fastapi import APIRouter, Response
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from actionmfa.api.deps import AuthDep, CoreDep, PasskeysDep, PendingAuthDep, ProofDep
+from actionmfa.api.deps import AuthDep, CoreDep, PasskeysDep, PendingAuthDep, ProofDep, ThreadsDep
 from actionmfa.api.responses import FULL_SESSION, SESSION, errors
 from actionmfa.api.schemas import ApprovalDigest, CreateMfaToken, ScopeName, VerifyResponse, WireModel
 from actionmfa.api.views import mfa_verify_response
@@ -183,16 +183,21 @@ def register_passkey(
 
 
 @router.get("/users/passkeys/authenticate", operation_id="getPasskeyAuthenticationOptions")
-def get_passkey_authentication_options(ctx: PendingAuthDep, passkeys: PasskeysDep) -> AuthenticationOptions:
-    return AuthenticationOptions.model_validate(passkeys.ceremonies.authentication_options(ctx))
+async def get_passkey_authentication_options(
+    ctx: PendingAuthDep, passkeys: PasskeysDep, threads: ThreadsDep
+) -> AuthenticationOptions:
+    return AuthenticationOptions.model_validate(await threads.run(passkeys.ceremonies.authentication_options, ctx))
 
 
 @router.post("/users/mfa/auth/passkey", response_model=VerifyResponse, response_model_exclude_none=True,
              operation_id="authenticateMfaPasskeyDevice", responses=errors(403, 429))
-def authenticate_mfa_passkey(
-    body: PasskeyAuthRequest, ctx: PendingAuthDep, passkeys: PasskeysDep, core: CoreDep
+async def authenticate_mfa_passkey(
+    body: PasskeyAuthRequest, ctx: PendingAuthDep, passkeys: PasskeysDep, core: CoreDep, threads: ThreadsDep
 ) -> VerifyResponse:
-    return mfa_verify_response(core, passkeys.authentication.authenticate(ctx, body.credential(), body.mfa()))
+    def run() -> VerifyResponse:
+        return mfa_verify_response(core, passkeys.authentication.authenticate(ctx, body.credential(), body.mfa()))
+
+    return await threads.run(run)
 
 
 @router.get("/users/passkeys", operation_id="getUserPasskeys")

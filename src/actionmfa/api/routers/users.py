@@ -7,7 +7,7 @@ from typing import Any, Literal
 from fastapi import APIRouter
 from pydantic import Field
 
-from actionmfa.api.deps import AuthDep, BearerDep, CoreDep, MfaDep, PendingAuthDep, ProofDep
+from actionmfa.api.deps import AuthDep, BearerDep, CoreDep, MfaDep, PendingAuthDep, ProofDep, ThreadsDep
 from actionmfa.api.responses import SESSION, errors
 from actionmfa.api.schemas import SdkUser, UpdateSelfResponse, WireModel
 from actionmfa.api.views import sdk_user, update_self_response
@@ -16,8 +16,8 @@ router = APIRouter(tags=["users"], responses=SESSION)
 
 
 @router.get("/users", response_model=SdkUser, operation_id="getAuthenticatedUser")
-def get_user(ctx: PendingAuthDep, core: CoreDep) -> SdkUser:
-    return sdk_user(core, ctx)
+async def get_user(ctx: PendingAuthDep, core: CoreDep, threads: ThreadsDep) -> SdkUser:
+    return await threads.run(sdk_user, core, ctx)
 
 
 class UserFields(WireModel):
@@ -30,9 +30,12 @@ class UserFields(WireModel):
 
 
 @router.put("/users", response_model=UpdateSelfResponse, operation_id="updateSelf", responses=errors(403, 409))
-def update_user(
-    body: UserFields, proof: ProofDep, ctx: AuthDep, jwt: BearerDep, mfa: MfaDep, core: CoreDep
+async def update_user(
+    body: UserFields, proof: ProofDep, ctx: AuthDep, jwt: BearerDep, mfa: MfaDep, core: CoreDep, threads: ThreadsDep
 ) -> UpdateSelfResponse:
-    # The user.update gate and the recovery-code acknowledgement live in the MFA core.
-    user = mfa.profile.update_user(ctx, body.model_dump(exclude_unset=True), proof)
-    return update_self_response(core, ctx, user, jwt)
+    def run() -> UpdateSelfResponse:
+        # The user.update gate and the recovery-code acknowledgement live in the MFA core.
+        user = mfa.profile.update_user(ctx, body.model_dump(exclude_unset=True), proof)
+        return update_self_response(core, ctx, user, jwt)
+
+    return await threads.run(run)

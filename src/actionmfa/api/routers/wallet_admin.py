@@ -47,9 +47,9 @@ def approve_delegation(environmentId: str, body: DelegationDecisionBody, admin: 
                        wallets: WalletsDep) -> DelegationDecision:
     """Mark 2-of-2 wallets (one user's, or all) ``approve_delegation``: each user's next sign-in
     reshares to 2-of-3 under the ``wallet.waas.reshare`` gate, or declines."""
-    ids = wallets.admin.mark_delegation(admin, environmentId, PendingAction.APPROVE_DELEGATION, user_id=body.userId)
+    marks = wallets.admin.mark_delegation(admin, environmentId, PendingAction.APPROVE_DELEGATION, user_id=body.userId)
     return DelegationDecision(environmentId=environmentId, pendingAction=PendingAction.APPROVE_DELEGATION.value,
-                              walletIds=ids)
+                              walletIds=marks.marked, withdrawnWalletIds=marks.withdrawn)
 
 
 @router.post("/environments/{environmentId}/waas/delegation/revoke", operation_id="revokeDelegation",
@@ -57,10 +57,11 @@ def approve_delegation(environmentId: str, body: DelegationDecisionBody, admin: 
 def revoke_delegation(environmentId: str, body: DelegationDecisionBody, admin: AdminDep,
                       wallets: WalletsDep) -> DelegationDecision:
     """Mark 2-of-3 wallets (one user's, or all — the answer to a leaked developer key)
-    ``revoke_delegation``: each user's next sign-in reshares back to 2-of-2."""
-    ids = wallets.admin.mark_delegation(admin, environmentId, PendingAction.REVOKE_DELEGATION, user_id=body.userId)
+    ``revoke_delegation``: each user's next sign-in reshares back to 2-of-2. Approvals not yet
+    completed (of that user, or all) are withdrawn (``withdrawnWalletIds``)."""
+    marks = wallets.admin.mark_delegation(admin, environmentId, PendingAction.REVOKE_DELEGATION, user_id=body.userId)
     return DelegationDecision(environmentId=environmentId, pendingAction=PendingAction.REVOKE_DELEGATION.value,
-                              walletIds=ids)
+                              walletIds=marks.marked, withdrawnWalletIds=marks.withdrawn)
 
 
 class UnlockBody(WireModel):

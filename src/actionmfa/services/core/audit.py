@@ -77,8 +77,10 @@ class AuditEvent(StrEnum):
     WALLET_PREGENERATED_ATTACHED = "wallet.pregenerated_attached"  # the identity signed in: the wallet is theirs
     WALLET_CLAIMED = "wallet.claimed"  # the stand-in share was delivered to its user (HPKE)
     WALLET_STANDIN_ERASED = "wallet.standin_erased"  # the claim's refresh committed: custody ended
+    WALLET_DELEGATION_WITHDRAWN = "wallet.delegation_withdrawn"  # a revocation withdrew a pending approval
     # the operator
     KEYS_ROTATED = "keys.rotated"
+    WEBHOOK_REDELIVERED = "webhook.redelivered"  # an operator queued an event again
 
 
 _SECRET_WORDS = ("code", "secret", "token", "password", "jwt", "key", "otp", "seed")

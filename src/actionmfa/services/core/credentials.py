@@ -36,6 +36,10 @@ class CredentialRecord(Protocol):
     @property
     def chain(self) -> str | None: ...
     @property
+    def scheme(self) -> str | None: ...
+    @property
+    def pending_action(self) -> str | None: ...
+    @property
     def custody(self) -> str | None: ...
 
 
@@ -56,8 +60,8 @@ class Credentials:
             rows = uow.credentials.of_user(user.environment_id, user.id)
         methods = [MethodRecord(r.id, _FORMATS[r.part], r.at, r.alias) for r in rows if r.part in _FORMATS]
         wallets = [
-            WalletRecord(r.id, r.address or "", r.chain or "", r.at or user.created_at,
-                         pregenerated=r.custody is not None)
+            WalletRecord(r.id, r.address or "", r.chain or "", r.at or user.created_at, r.scheme or "TWO_OF_TWO",
+                         r.pending_action, pregenerated=r.custody is not None)
             for r in rows if r.part == 2
         ]
         return build(user, methods=sorted(methods, key=lambda m: m.verified_at or user.created_at), wallets=wallets)

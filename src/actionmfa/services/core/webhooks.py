@@ -39,11 +39,14 @@ import httpx
 from actionmfa.clock import Clock
 from actionmfa.crypto import Keyring
 from actionmfa.domain.records import AuditSource, OutboxRow
+from actionmfa.services.core import audit
+from actionmfa.services.core.audit import AuditEvent, AuditIds
 from actionmfa.services.core.ports import CoreUnit, Transactions
 
 log = logging.getLogger("actionmfa.webhooks")
 
-__all__ = ["AUDIT_EVENTS", "WebhookWorker", "outbox_aad", "secret_aad", "sign_headers", "signed_content"]
+__all__ = ["AUDIT_EVENTS", "WebhookWorker", "outbox_aad", "rotate_webhook_secrets", "secret_aad", "sign_headers",
+           "signed_content"]
 
 # audit event → webhook event (issue 13.4's list; delegation events are written by the reshare itself)
 AUDIT_EVENTS: dict[str, str] = {
@@ -88,6 +91,24 @@ def sign_headers(event_id: str, timestamp: int, body: bytes, secrets: Sequence[b
     return {"content-type": "application/json", "webhook-id": event_id, "webhook-timestamp": str(timestamp),
             "webhook-signature": sigs,
             LEGACY_SIGNATURE_HEADER: hmac.new(secrets[0], body, hashlib.sha256).hexdigest()}
+
+
+def rotate_webhook_secrets(uow: CoreUnit, keyring: Keyring) -> int:
+    """Re-encrypt every outbox body and every rotated-out webhook secret still in its overlap under
+    the keyring's active key (``actionmfa keys rotate``; the current secret is the wallet area's
+    delegation secret, re-encrypted there). Afterwards the old key can be retired without losing a
+    queued delivery. Returns the number of blobs re-encrypted."""
+    count = 0
+    for event_id, blob in uow.webhooks.sealed_bodies():
+        if keyring.needs_rotation(blob):
+            uow.webhooks.set_sealed_body(event_id, keyring.reencrypt(blob, aad=outbox_aad(event_id)))
+            count += 1
+    for environment_id, blob in uow.webhooks.sealed_previous_secrets():
+        if keyring.needs_rotation(blob):
+            uow.webhooks.set_sealed_previous_secret(environment_id,
+                                                    keyring.reencrypt(blob, aad=secret_aad(environment_id)))
+            count += 1
+    return count
 
 
 def backoff(attempts: int) -> timedelta:
@@ -222,10 +243,20 @@ class WebhookWorker:
                      "history": uow.webhooks.attempts(r.event_id)}
                     for r in uow.webhooks.events(environment_id, status=status, limit=limit)]
 
-    def redeliver(self, event_id: str) -> bool:
-        """Queue an event again, due now (same event id: receivers deduplicate)."""
+    def redeliver(self, event_id: str, *, environment_id: str | None = None, operator: str = "cli") -> bool:
+        """Queue an event again, due now (same event id: receivers deduplicate). With
+        ``environment_id`` only an event of that environment (the dashboard). Audited
+        ``webhook.redelivered``; False (nothing changed) for an unknown event."""
+        now = self.clock.now()
         with self.db.write() as uow:
-            return uow.webhooks.redeliver(event_id, now=self.clock.now())
+            row = uow.webhooks.event(event_id)
+            if row is None or (environment_id is not None and row.environment_id != environment_id):
+                return False
+            uow.webhooks.redeliver(event_id, now=now)
+            audit.record(uow, AuditIds(row.environment_id), AuditEvent.WEBHOOK_REDELIVERED, now=now, outcome="ok",
+                         eventId=event_id, eventName=row.event_name, previousStatus=row.status,
+                         attempts=row.attempts, operator=operator)
+            return True
 
     # -- the thread every server process runs ----------------------------------------------------
     def start(self) -> None:

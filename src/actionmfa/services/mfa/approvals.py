@@ -50,6 +50,7 @@ class Approvals:
         kind: str | None,
         payload: Any,
         abi: list[dict[str, Any]] | None,
+        wallet_id: str | None = None,
     ) -> Approval:
         app = ctx.settings.app_name()
         if action == MFAAction.WALLET_WAAS_EXPORT.value:
@@ -57,11 +58,13 @@ class Approvals:
         elif action == MFAAction.WALLET_WAAS_SIGN.value:
             if kind is None:
                 raise InvalidRequestError("kind and payload are required to approve a signature", field="kind")
+            if not wallet_id:  # the digest names the wallet: a token for wallet A never opens wallet B
+                raise InvalidRequestError("walletId is required to approve a signature", field="walletId")
             doc = {"kind": kind, "payload": payload}
             if is_solana_kind(kind):
-                view = describe_solana(SolanaSignRequest.from_json(doc), app=app)
+                view = describe_solana(SolanaSignRequest.from_json(doc), wallet_id=wallet_id, app=app)
             else:
-                view = describe(SignRequest.from_json(doc), abi=abi, app=app)
+                view = describe(SignRequest.from_json(doc), wallet_id=wallet_id, abi=abi, app=app)
         else:
             raise InvalidRequestError(
                 "action must be wallet.waas.sign or wallet.waas.export", field="action"

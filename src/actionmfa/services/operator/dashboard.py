@@ -21,18 +21,23 @@ from actionmfa.crypto import Keyring, constant_time_equal
 from actionmfa.domain.actions import MFAAction, MFADeviceType, TokenBehavior
 from actionmfa.domain.models import Environment, User
 from actionmfa.domain.settings import EnvironmentSettings, MfaActionSetting, SecuritySettings
-from actionmfa.errors import ForbiddenError, NotFoundError, UnauthorizedError
+from actionmfa.domain.wallets import PendingAction
+from actionmfa.errors import ForbiddenError, InvalidRequestError, NotFoundError, UnauthorizedError
 from actionmfa.services.core.access import Access
 from actionmfa.services.core.environments import AdminPrincipal
+from actionmfa.services.core.webhooks import WebhookWorker
 from actionmfa.services.operator.audit_chain import AuditChain, ChainState
 from actionmfa.services.operator.audit_filter import AuditFilter, filtered_page
 from actionmfa.services.operator.audit_log import AuditLog
 from actionmfa.services.operator.environments import EnvironmentAdmin
 from actionmfa.services.operator.mfa_reset import MfaReset
 from actionmfa.services.operator.user_overview import UserLine, UserOverview
+from actionmfa.services.wallets.admin import DelegationMarks, DelegationSummary, WalletAdmin
 
 USERS_PER_PAGE = 100
 EVENTS_PER_PAGE = 50
+DELIVERIES_PER_PAGE = 50
+DELIVERY_STATUSES = ("pending", "delivered", "failed")
 
 COOKIE_NAME = "amfa_dash"
 SESSION_SECONDS = 8 * 3600
@@ -82,6 +87,43 @@ class AuditEventsPage:
     filters: AuditFilter = field(default_factory=lambda: AuditFilter())
 
 
+@dataclass(frozen=True)
+class UserPage:
+    env: Environment
+    line: UserLine
+    delegation_enabled: bool
+    csrf: str
+
+
+@dataclass(frozen=True)
+class WalletsPage:
+    """The environment's wallets by delegation state, and the environment-wide decisions."""
+
+    env: Environment
+    summary: DelegationSummary
+    csrf: str
+
+
+@dataclass(frozen=True)
+class DelegationConfirmation:
+    """An environment-wide approval or revocation asks again: the operator types the environment's
+    name (a slip of the mouse must not reshare every user's wallet)."""
+
+    env: Environment
+    action: str  # "approve" or "revoke"
+    summary: DelegationSummary
+    csrf: str
+    mismatch: bool = False  # a name was typed and it was not this environment's
+
+
+@dataclass(frozen=True)
+class DeliveriesPage:
+    env: Environment
+    events: list[dict[str, Any]]
+    status_filter: str  # "" (all) or one of DELIVERY_STATUSES
+    csrf: str
+
+
 class Dashboard:
     def __init__(
         self,
@@ -93,6 +135,8 @@ class Dashboard:
         audit_chain: AuditChain | None = None,
         user_overview: UserOverview | None = None,
         mfa_reset: MfaReset | None = None,
+        wallet_admin: WalletAdmin | None = None,
+        webhooks: WebhookWorker | None = None,
     ) -> None:
         self.keyring = keyring
         self.clock = clock
@@ -102,6 +146,8 @@ class Dashboard:
         self.audit_chain = audit_chain
         self.user_overview = user_overview
         self.mfa_reset = mfa_reset
+        self.wallet_admin = wallet_admin
+        self.webhooks = webhooks
 
     # -- sessions --------------------------------------------------------------------------------
     def login(self, admin_token: str) -> str:
@@ -125,6 +171,11 @@ class Dashboard:
     def check_csrf(self, session: DashboardSession, presented: str | None) -> None:
         if not presented or not constant_time_equal(session.csrf(self.keyring), presented):
             raise ForbiddenError("Form expired; reload the page")
+
+    def logout(self, session: DashboardSession, form: Mapping[str, str]) -> None:
+        """Sign out: a CSRF-checked form like every other (a cross-site POST must not end the
+        operator's session). The cookie holds everything, so the caller just deletes it."""
+        self.check_csrf(session, form.get("csrf"))
 
     # -- pages -----------------------------------------------------------------------------------
     def home(self, session: DashboardSession) -> EnvironmentsPage:
@@ -175,6 +226,62 @@ class Dashboard:
         assert self.user_overview is not None  # noqa: S101 - wired by the container
         note = (form.get("note") or "").strip()
         return self.user_overview.unlock_wallet(session.principal, env_id, wallet_id, operator="dashboard", note=note)
+
+    # -- wallets (issue 13.2, 13.5) ----------------------------------------------------------------
+    def user(self, session: DashboardSession, env_id: str, user_id: str) -> UserPage:
+        """A user's page: methods, lock state, and each wallet's scheme, chain, key version, lock,
+        pending action and last signature."""
+        assert self.user_overview is not None  # noqa: S101 - wired by the container
+        env = self.environments.get(session.principal, env_id)
+        user = self.environments.user(session.principal, env_id, user_id)
+        return UserPage(env, self.user_overview.line(env_id, user),
+                        env.settings.security.delegatedAccess.enabled, session.csrf(self.keyring))
+
+    def wallets(self, session: DashboardSession, env_id: str) -> WalletsPage:
+        assert self.wallet_admin is not None  # noqa: S101 - wired by the container
+        env = self.environments.get(session.principal, env_id)
+        return WalletsPage(env, self.wallet_admin.delegation_summary(session.principal, env_id),
+                           session.csrf(self.keyring))
+
+    def decide_delegation(self, session: DashboardSession, env_id: str, form: Mapping[str, str]
+                          ) -> DelegationMarks | DelegationConfirmation:
+        """The user page's and the wallets page's "Approve delegation" / "Revoke delegation" (the admin
+        API's ``POST …/waas/delegation/{approve,revoke}``). For one user (``userId``) it runs at once;
+        for every wallet of the environment it first answers a :class:`DelegationConfirmation`,
+        and runs when the form comes back with the environment's name typed in ``confirm``."""
+        assert self.wallet_admin is not None  # noqa: S101 - wired by the container
+        self.check_csrf(session, form.get("csrf"))
+        verb = form.get("action") or ""
+        if verb not in ("approve", "revoke"):
+            raise InvalidRequestError("action must be approve or revoke", field="action")
+        action = PendingAction.APPROVE_DELEGATION if verb == "approve" else PendingAction.REVOKE_DELEGATION
+        user_id = (form.get("userId") or "").strip() or None
+        if user_id is not None:
+            self.environments.user(session.principal, env_id, user_id)  # 404 for another environment's
+            return self.wallet_admin.mark_delegation(session.principal, env_id, action, user_id=user_id)
+        env = self.environments.get(session.principal, env_id)
+        typed = form.get("confirm")
+        if typed is None or not constant_time_equal(typed.strip(), env.name):
+            return DelegationConfirmation(env, verb, self.wallet_admin.delegation_summary(session.principal, env_id),
+                                          session.csrf(self.keyring), mismatch=typed is not None)
+        return self.wallet_admin.mark_delegation(session.principal, env_id, action)
+
+    # -- webhook deliveries (issue 13.4) -----------------------------------------------------------
+    def deliveries(self, session: DashboardSession, env_id: str, status: str = "") -> DeliveriesPage:
+        """The environment's webhook events, newest first, each with its attempts."""
+        assert self.webhooks is not None  # noqa: S101 - wired by the container
+        env = self.environments.get(session.principal, env_id)
+        status = status if status in DELIVERY_STATUSES else ""
+        events = self.webhooks.list_events(env_id, status=status or None, limit=DELIVERIES_PER_PAGE)
+        return DeliveriesPage(env, events, status, session.csrf(self.keyring))
+
+    def redeliver(self, session: DashboardSession, env_id: str, event_id: str, form: Mapping[str, str]) -> None:
+        """The deliveries page's "Redeliver": the event is due again now, same event id (audited)."""
+        assert self.webhooks is not None  # noqa: S101 - wired by the container
+        self.check_csrf(session, form.get("csrf"))
+        self.environments.get(session.principal, env_id)
+        if not self.webhooks.redeliver(event_id, environment_id=env_id, operator="dashboard"):
+            raise NotFoundError("Event not found")
 
     def audit(
         self, session: DashboardSession, env_id: str, cursor: int | None, filters: AuditFilter | None = None

@@ -9,6 +9,7 @@ from collections.abc import Callable
 
 from actionmfa.domain.models import Environment, User
 from actionmfa.domain.settings import EnvironmentSettings
+from actionmfa.errors import NotFoundError
 from actionmfa.services.core.environments import AdminPrincipal, CreatedEnvironment, EnvironmentService
 from actionmfa.services.core.ports import CoreUnit, Transactions
 
@@ -61,6 +62,16 @@ class EnvironmentAdmin:
     def rotate_admin_token(self, principal: AdminPrincipal, environment_id: str) -> str:
         with self.db.write() as uow:
             return self.environments.rotate_admin_token(uow, principal, environment_id)
+
+    def user(self, principal: AdminPrincipal, environment_id: str, user_id: str) -> User:
+        """One user of the environment (404 for a user of another one)."""
+        principal.require(environment_id)
+        with self.db.read() as uow:
+            self.environments.get(uow, environment_id)
+            user = uow.users.get(environment_id, user_id)
+        if user is None:
+            raise NotFoundError("User not found")
+        return user
 
     def users(self, principal: AdminPrincipal, environment_id: str, *, limit: int, cursor: str | None) -> list[User]:
         """One page of the environment's users, by id (``cursor``: the last id of the previous page)."""

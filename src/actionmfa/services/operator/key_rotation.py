@@ -9,6 +9,7 @@ from actionmfa.services.core import audit
 from actionmfa.services.core.audit import AuditEvent, AuditIds
 from actionmfa.services.core.keys import signing_key_aad
 from actionmfa.services.core.ports import Transactions
+from actionmfa.services.core.webhooks import rotate_webhook_secrets
 from actionmfa.services.mfa.codeset import codes_aad
 from actionmfa.services.mfa.totp import totp_aad
 from actionmfa.services.operator.ports import OperatorUnit
@@ -50,14 +51,19 @@ class KeyRotation:
         return count
 
     def rotate_signing_keys_and_wallets(self) -> int:
-        """Wallet server shares, live ceremony state, delegation secrets, and the signing keys."""
+        """Wallet server shares, live ceremony state, delegation (webhook) secrets — the current one and
+        a rotated-out one still in its overlap —, queued webhook bodies, and the signing keys (audited
+        ``keys.rotated`` with ``part: wallets``)."""
         keyring = self.keyring
         count = 0
         with self.db.write() as uow:
             count += rotate_wallet_secrets(uow, keyring)
+            count += rotate_webhook_secrets(uow, keyring)
             for row in uow.signing_keys.all():
                 if keyring.needs_rotation(row.private_key):
                     uow.signing_keys.set_private_key(row.kid, keyring.reencrypt(row.private_key,
                                                                                 aad=signing_key_aad(row.kid)))
                     count += 1
+            audit.record(uow, AuditIds(None), AuditEvent.KEYS_ROTATED, now=self.clock.now(), outcome="ok",
+                         reencrypted=count, activeKeyId=keyring.active_key_id, part="wallets")
         return count

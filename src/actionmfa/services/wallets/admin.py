@@ -8,6 +8,7 @@ Used by the admin API (``POST …/waas/delegatedAccess/secret``) and ``actionmfa
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from datetime import datetime
 
 from actionmfa.clock import Clock
@@ -32,7 +33,8 @@ from actionmfa.services.wallets.vault import (
 )
 from actionmfa.wallet.keyproofs import ClientRing
 
-__all__ = ["WalletAdmin", "locked_wallets", "rotate_wallet_secrets", "unlock_wallet"]
+__all__ = ["DelegationMarks", "DelegationSummary", "WalletAdmin", "locked_wallets", "rotate_wallet_secrets",
+           "unlock_wallet"]
 
 
 def unlock_wallet(uow: WalletUnit, now: datetime, environment_id: str, wallet_id: str, *, operator: str,
@@ -91,6 +93,25 @@ def locked_wallets(uow: WalletUnit, environment_id: str | None = None) -> list[W
     return uow.wallets.locked(environment_id)
 
 
+@dataclass(frozen=True)
+class DelegationMarks:
+    """An operator's delegation decision: the wallets marked, and the approvals a revocation withdrew."""
+
+    marked: list[str]
+    withdrawn: list[str]
+
+
+@dataclass(frozen=True)
+class DelegationSummary:
+    """An environment's wallets by scheme and pending delegation decision."""
+
+    enabled: bool  # security.delegatedAccess.enabled
+    two_of_two: int
+    two_of_three: int
+    pending_approval: int
+    pending_revocation: int
+
+
 class WalletAdmin:
     """The same operator actions as use cases, each in its own transaction."""
 
@@ -130,26 +151,53 @@ class WalletAdmin:
             return create_delegation_secret(uow, self.vault, environment_id, now=self.clock.now())
 
     def mark_delegation(self, principal: AdminPrincipal, environment_id: str, action: PendingAction, *,
-                        user_id: str | None = None) -> list[str]:
+                        user_id: str | None = None) -> DelegationMarks:
         """Approve delegation for (or revoke it from) one user's wallets or every wallet of the
         environment — the answer to a leaked developer key is ``revoke`` without ``user_id``. The
         user's SDK completes it with a gated reshare at the next sign-in (``complete_pending``).
-        Returns the wallets marked (2-of-2 ones for an approval, 2-of-3 ones for a revocation)."""
+        Marks the 2-of-2 wallets for an approval, the 2-of-3 ones for a revocation.
+
+        A revocation also **withdraws** approvals not yet completed (the same user's, or every one of
+        the environment): else a 2-of-2 wallet approved before the key leaked would still reshare to
+        2-of-3 at its user's next sign-in and hand a fresh share to the developer key being revoked.
+        Each mark and each withdrawal is audited (``wallet.delegation_pending``,
+        ``wallet.delegation_withdrawn``)."""
         principal.require(environment_id)
-        scheme = "TWO_OF_TWO" if action is PendingAction.APPROVE_DELEGATION else "TWO_OF_THREE"
+        approve = action is PendingAction.APPROVE_DELEGATION
         now = self.clock.now()
         with self.db.write() as uow:
             environment = self.environments.get(uow, environment_id)
-            if action is PendingAction.APPROVE_DELEGATION and not environment.settings.security.delegatedAccess.enabled:
+            if approve and not environment.settings.security.delegatedAccess.enabled:
                 raise DelegatedAccessDisabledError()
-            ids = uow.wallets.set_pending_action(environment_id, action=action.value, scheme=scheme,
+            ids = uow.wallets.set_pending_action(environment_id, action=action.value,
+                                                 scheme="TWO_OF_TWO" if approve else "TWO_OF_THREE",
                                                  user_id=user_id, now=now)
-            for wallet_id in ids:
-                row = uow.wallets.wallet_by_id(environment_id, wallet_id)
-                audit.record(uow, AuditIds(environment_id, row.user_id if row else None),
-                             AuditEvent.WALLET_DELEGATION_PENDING, now=now, outcome="ok", walletId=wallet_id,
-                             pendingAction=action.value)
-        return ids
+            withdrawn = [] if approve else uow.wallets.set_pending_action(
+                environment_id, action=None, scheme="TWO_OF_TWO", user_id=user_id, now=now,
+                only_pending=PendingAction.APPROVE_DELEGATION.value)
+            scope = "user" if user_id is not None else "environment"
+            for event, pending, wallet_ids in ((AuditEvent.WALLET_DELEGATION_PENDING, action.value, ids),
+                                               (AuditEvent.WALLET_DELEGATION_WITHDRAWN, None, withdrawn)):
+                for wallet_id in wallet_ids:
+                    row = uow.wallets.wallet_by_id(environment_id, wallet_id)
+                    audit.record(uow, AuditIds(environment_id, row.user_id if row else None), event, now=now,
+                                 outcome="ok", walletId=wallet_id, pendingAction=pending, scope=scope)
+        return DelegationMarks(ids, withdrawn)
+
+    def delegation_summary(self, principal: AdminPrincipal, environment_id: str) -> DelegationSummary:
+        """What an environment-wide approval or revocation would touch (the dashboard's confirmation)."""
+        principal.require(environment_id)
+        with self.db.read() as uow:
+            environment = self.environments.get(uow, environment_id)
+            counts = uow.wallets.delegation_counts(environment_id)
+        def count(scheme: str, pending: str | None = None) -> int:
+            return sum(n for (s, p), n in counts.items() if s == scheme and (pending is None or p == pending))
+
+        return DelegationSummary(
+            enabled=environment.settings.security.delegatedAccess.enabled,
+            two_of_two=count("TWO_OF_TWO"), two_of_three=count("TWO_OF_THREE"),
+            pending_approval=count("TWO_OF_TWO", PendingAction.APPROVE_DELEGATION.value),
+            pending_revocation=count("TWO_OF_THREE", PendingAction.REVOKE_DELEGATION.value))
 
     def locked(self, environment_id: str | None = None) -> list[WalletRow]:
         with self.db.read() as uow:

@@ -159,6 +159,7 @@ class DelegatedSigningService:
             else:
                 uow.wallets.advance(ceremony_id, from_stage=Stage.CLAIMED, to_stage=Stage.DONE, now=now, state="",
                                     outcome=CeremonyOutcome.OK)
+                uow.wallets.record_signature(wallet.id, now=now)
                 audit.record(uow, who, AuditEvent.WALLET_DELEGATED_SIGNED, now=now, outcome="ok", walletId=wallet.id,
                              ceremonyId=ceremony_id, payloadKind=request.kind.value, digest=row.digest)
                 result = signature_result(ceremony_id, request, sig)

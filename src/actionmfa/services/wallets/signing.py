@@ -64,7 +64,7 @@ class Signing:
             if wallet.locked_at is not None:
                 raise WalletLockedError()
             decision = self.gate.enforce(
-                uow, ctx, MFAAction.WALLET_WAAS_SIGN, proof.bound_to(request.approval_digest())
+                uow, ctx, MFAAction.WALLET_WAAS_SIGN, proof.bound_to(request.approval_digest(wallet_id=wallet.id))
             )
             sid = p2.sign_session_id(wallet.id, ceremony_id, digest, key_version=wallet.key_version)
             message, state = p2.server_sign_begin(sid, digest)
@@ -149,6 +149,7 @@ class Signing:
             else:
                 uow.wallets.advance(ceremony_id, from_stage=Stage.CLAIMED, to_stage=Stage.DONE, now=now, state="",
                                     outcome=CeremonyOutcome.OK)
+                uow.wallets.record_signature(wallet.id, now=now)
                 audit.record(uow, ctx, AuditEvent.WALLET_SIGNED, now=now, action=MFAAction.WALLET_WAAS_SIGN.value,
                              outcome="ok", walletId=wallet.id, ceremonyId=ceremony_id,
                              payloadKind=request.kind.value, digest=row.digest)

@@ -64,7 +64,7 @@ class SolanaSigning:
                 raise WalletLockedError()
             signer_index = request.require_signer(wallet.address)
             decision = self.gate.enforce(uow, ctx, MFAAction.WALLET_WAAS_SIGN,
-                                         proof.bound_to(request.approval_digest()))
+                                         proof.bound_to(request.approval_digest(wallet_id=wallet.id)))
             share = self.shares.open(wallet)
             message, state = fc.server_sign_begin(share)
             expires = self.vault.open_ceremony(
@@ -121,6 +121,7 @@ class SolanaSigning:
             else:
                 uow.wallets.advance(ceremony_id, from_stage=Stage.CLAIMED, to_stage=Stage.DONE, now=now, state="",
                                     outcome=CeremonyOutcome.OK)
+                uow.wallets.record_signature(wallet.id, now=now)
                 audit.record(uow, ctx, AuditEvent.WALLET_SIGNED, now=now, action=MFAAction.WALLET_WAAS_SIGN.value,
                              outcome="ok", walletId=wallet.id, ceremonyId=ceremony_id,
                              payloadKind=request.kind.value, digest=row.digest)

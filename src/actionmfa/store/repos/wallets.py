@@ -82,6 +82,10 @@ class WalletRepo:
         )
         return result.rowcount == 1
 
+    def record_signature(self, wallet_id: str, *, now: datetime) -> None:
+        """The wallet produced a valid signature (in the signing ceremony's own transaction)."""
+        self.conn.execute(update(ww).where(ww.c.id == wallet_id).values(last_signed_at=now))
+
     def replace_share(self, wallet_id: str, *, server_share: str, key_version: int, now: datetime,
                       key_ceremony_id: str | None = None) -> None:
         self.conn.execute(
@@ -195,18 +199,28 @@ class WalletRepo:
         return result.rowcount == 1
 
     def set_pending_action(self, environment_id: str, *, action: str | None, scheme: str,
-                           user_id: str | None = None, wallet_id: str | None = None, now: datetime) -> list[str]:
+                           user_id: str | None = None, wallet_id: str | None = None, now: datetime,
+                           only_pending: str | None = None) -> list[str]:
         """Mark the wallets of ``scheme`` (one wallet, one user's, or the environment's) with a pending
-        action; returns their ids."""
+        action (only those whose pending action is ``only_pending``, when given); returns their ids."""
         cond = [ww.c.environment_id == environment_id, ww.c.threshold_scheme == scheme]
         if user_id is not None:
             cond.append(ww.c.user_id == user_id)
         if wallet_id is not None:
             cond.append(ww.c.id == wallet_id)
+        if only_pending is not None:
+            cond.append(ww.c.pending_action == only_pending)
         ids = [r.id for r in self.conn.execute(select(ww.c.id).where(*cond).order_by(ww.c.id))]
         if ids:
             self.conn.execute(update(ww).where(ww.c.id.in_(ids)).values(pending_action=action, updated_at=now))
         return ids
+
+    def delegation_counts(self, environment_id: str) -> dict[tuple[str, str | None], int]:
+        """How many wallets of the environment are in each (scheme, pending action)."""
+        q = (select(ww.c.threshold_scheme, ww.c.pending_action, func.count())
+             .where(ww.c.environment_id == environment_id)
+             .group_by(ww.c.threshold_scheme, ww.c.pending_action))
+        return {(str(r[0]), r[1]): int(r[2]) for r in self.conn.execute(q)}
 
     def finished_ceremony(self, ceremony_id: str, *, environment_id: str, user_id: str,
                           kind: CeremonyKind) -> CeremonyRow | None:

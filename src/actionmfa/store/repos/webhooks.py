@@ -132,3 +132,19 @@ class WebhookRepo:
         r = self.conn.execute(select(wds.c.secret, wds.c.previous_secret, wds.c.previous_until)
                               .where(wds.c.environment_id == environment_id)).first()
         return (r.secret, r.previous_secret, r.previous_until) if r else None
+
+    # -- key rotation (``actionmfa keys rotate``) -------------------------------------------------
+    def sealed_bodies(self) -> list[tuple[str, str]]:
+        """Every event's sealed body (delivered ones too: an operator may redeliver them)."""
+        return [(r.event_id, r.body) for r in self.conn.execute(select(wo.c.event_id, wo.c.body).order_by(wo.c.seq))]
+
+    def set_sealed_body(self, event_id: str, blob: str) -> None:
+        self.conn.execute(update(wo).where(wo.c.event_id == event_id).values(body=blob))
+
+    def sealed_previous_secrets(self) -> list[tuple[str, str]]:
+        """The rotated-out webhook secrets still kept for their overlap."""
+        q = select(wds.c.environment_id, wds.c.previous_secret).where(wds.c.previous_secret.is_not(None))
+        return [(r.environment_id, r.previous_secret) for r in self.conn.execute(q)]
+
+    def set_sealed_previous_secret(self, environment_id: str, blob: str) -> None:
+        self.conn.execute(update(wds).where(wds.c.environment_id == environment_id).values(previous_secret=blob))

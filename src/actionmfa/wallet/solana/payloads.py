@@ -19,7 +19,6 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
@@ -29,6 +28,7 @@ from solders.message import Message, MessageV0, from_bytes_versioned, to_bytes_v
 from solders.pubkey import Pubkey
 
 from actionmfa.errors import InvalidRequestError
+from actionmfa.wallet.payloads import approval_digest_of
 
 __all__ = [
     "MAX_MESSAGE_BYTES",
@@ -135,10 +135,10 @@ class SolanaSignRequest:
     def digest(self) -> bytes:
         return hashlib.sha256(b"actionmfa/sol/v1\x00" + self.kind.value.encode() + b"\x00" + self.message).digest()
 
-    def approval_digest(self) -> str:
-        """SHA-256 of the canonical request (DESIGN §6 ``approvalDigest``), hex."""
-        raw = json.dumps(self.to_json(), sort_keys=True, separators=(",", ":")).encode()
-        return hashlib.sha256(raw).hexdigest()
+    def approval_digest(self, *, wallet_id: str) -> str:
+        """DESIGN §6 ``approvalDigest``, hex, bound to the wallet and chain (``"SOL"``): see
+        :func:`actionmfa.wallet.payloads.approval_digest_of`."""
+        return approval_digest_of("SOL", wallet_id, self.to_json())
 
 
 def transaction_request(message: Message | MessageV0) -> SolanaSignRequest:

@@ -1,14 +1,14 @@
 """Pregenerated wallets (issue 13.1): the wallets waiting for their identity's first sign-in, and the
 custody mark of an attached wallet whose stand-in share the operator still holds.
 
-Revision ID: 0014
+Revision ID: 0015
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0014"
-down_revision = "0013"
+revision = "0015"
+down_revision = "0014"
 branch_labels = None
 depends_on = None
 
