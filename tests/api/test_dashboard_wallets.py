@@ -24,12 +24,12 @@ from tests.conftest import EnvFixture, make_environment, sign_in
 
 
 def _wallet(runtime: Runtime, env_id: str, user_id: str, *, scheme: str = "TWO_OF_TWO",
-            pending: str | None = None, key_version: int = 1) -> str:
+            pending: str | None = None, key_version: int = 1, chain: Chain = Chain.EVM) -> str:
     """A wallet row as the operator sees it (no key material: these pages never open a share)."""
     wallet_id = str(uuid.uuid4())
     now = runtime.clock.now()
     with runtime.db.write() as uow:
-        uow.wallets.add_wallet(id=wallet_id, environment_id=env_id, user_id=user_id, chain=Chain.EVM.value,
+        uow.wallets.add_wallet(id=wallet_id, environment_id=env_id, user_id=user_id, chain=chain.value,
                                address="0x" + uuid.uuid4().hex[:8] * 5, public_key="02" + "ab" * 32,
                                server_share="sealed", key_version=key_version, lock_count=0, created_at=now,
                                updated_at=now, threshold_scheme=scheme, pending_action=pending)
@@ -168,10 +168,11 @@ def test_the_admin_api_revocation_withdraws_pending_approvals(
     user has not completed (before, the 2-of-2 wallet stayed marked and would reshare to 2-of-3)."""
     who = sign_in(runtime, env)
     wallet = _wallet(runtime, env.id, who.user.id)
+    solana = _wallet(runtime, env.id, who.user.id, chain=Chain.SOL)  # cannot reshare: never marked
     auth = {"authorization": f"Bearer {env.admin_token}"}
     base = f"/api/v0/environments/{env.id}/waas/delegation"
     r = app_client.post(f"{base}/approve", json={"userId": who.user.id}, headers=auth)
-    assert r.json()["walletIds"] == [wallet]
+    assert r.json()["walletIds"] == [wallet] and _pending(runtime, env.id, solana) is None
     r = app_client.post(f"{base}/revoke", json={}, headers=auth)
     assert r.status_code == 200
     assert r.json() == {"environmentId": env.id, "pendingAction": "revoke_delegation", "walletIds": [],

@@ -267,9 +267,17 @@ class Wallet:
         Crash-safe: the new share is written ahead as *pending* (version + 1, this ceremony) before
         the confirmation that lets the server switch. If that answer is lost, the server is asked
         for the wallet's key version at once — and by the next call, from this object or a new
-        process: a refresh the server committed becomes current and is not run again."""
+        process: a refresh the server committed becomes current and is not run again.
+
+        A delegated (2-of-3) wallet is refreshed by re-dealing it (the reshare ceremony, 2-of-3 →
+        2-of-3, under the same gate): every share changes, the delegate's included — its new share
+        reaches the developer as ``wallet.delegation.refreshed`` — and the old ones combine with no
+        current share. Returns nothing either way."""
         if self._has_pending() and self.settle() == "refresh":
             return  # an earlier call's refresh was committed; its answer was lost
+        if self.threshold_scheme == ThresholdScheme.TWO_OF_THREE.value:
+            self._reshare("TWO_OF_THREE", "TWO_OF_THREE", kind="refresh")
+            return
         share = self._client_share()
         c, base = self._r.client, f"/waas/{self.id}/refresh"
         opened = c.request("POST", base, json={}, scope=REFRESH_SCOPE, include_mfa_token=True)
@@ -359,11 +367,18 @@ class Wallet:
         old, new = (("TWO_OF_TWO", "TWO_OF_THREE") if delegate else ("TWO_OF_THREE", "TWO_OF_TWO"))
         if self._has_pending() and self.settle() == "reshare" and self.threshold_scheme == new:
             return {}  # an earlier call's reshare was committed (and delivered); its answer was lost
+        return self._reshare(old, new, kind="reshare")
+
+    def _reshare(self, old: str, new: str, *, kind: str) -> dict[str, Any]:
+        """The reshare ceremony from ``old`` to ``new``; ``kind="refresh"`` (2-of-3 → 2-of-3) runs
+        under the refresh gate and scope."""
+        delegate, revoke_delegation = (old, new) == ("TWO_OF_TWO", "TWO_OF_THREE"), new == "TWO_OF_TWO"
         share = self._client_share()
         c, base = self._r.client, f"/waas/{self.id}/reshare"
         body = {"oldThresholdSignatureScheme": old, "newThresholdSignatureScheme": new,
                 "delegateToProjectEnvironment": delegate, "revokeDelegation": revoke_delegation}
-        opened = c.request("POST", base, json=body, scope=RESHARE_SCOPE, include_mfa_token=True)
+        scope = REFRESH_SCOPE if kind == "refresh" else RESHARE_SCOPE
+        opened = c.request("POST", base, json=body, scope=scope, include_mfa_token=True)
         ceremony_id, version = str(opened["ceremonyId"]), int(opened["keyVersion"])
         if version != self.key_version:
             raise WalletProofInvalidError("The wallet changed on another device; reload it and retry")
@@ -379,12 +394,12 @@ class Wallet:
 
         sid = reshare_session_id(self.id, ceremony_id, version, offer.scheme)
         dealing, state = client_reshare_respond(sid, share, offer, self._r.ring(),
-                                                seal_for_delegate=seal if delegate else None)
+                                                seal_for_delegate=seal if new == "TWO_OF_THREE" else None)
         opened2 = c.request("POST", f"{base}/{ceremony_id}", json={"message": dealing.to_json()})
         new_share, confirm = client_reshare_finish(share, state, ReshareOpen.from_json(opened2["message"]),
                                                    min_modulus_bits=self._r.min_modulus_bits)
         self._r.store.add_pending(c.environment_id, self._r.user_id(), self.id, new_share, version=version + 1,
-                                  ceremony_id=ceremony_id, kind="reshare")
+                                  ceremony_id=ceremony_id, kind=kind)
 
         def confirm_round() -> dict[str, Any]:
             done = c.request("POST", f"{base}/{ceremony_id}/confirm", json={"message": confirm.to_json()})
@@ -395,7 +410,7 @@ class Wallet:
             return dict(report) if isinstance(report, dict) else {}
 
         def settled() -> dict[str, Any] | None:
-            return {} if self.settle() == "reshare" and self.threshold_scheme == new else None
+            return {} if self.settle() == kind and self.threshold_scheme == new else None
 
         result = _settling(confirm_round, settled)
         self._share = None

@@ -71,8 +71,9 @@ class SignNonceBody(SignRoundBody):
 
 class ReshareBody(WireModel):
     """Dynamic's ``ReshareRequest`` names (``clientKeygenIds``, ``shareSetId`` … are not used here).
-    Two transitions are made: TWO_OF_TWO → TWO_OF_THREE with ``delegateToProjectEnvironment``, and
-    TWO_OF_THREE → TWO_OF_TWO with ``revokeDelegation``; any other combination is refused (422,
+    Three transitions are made: TWO_OF_TWO → TWO_OF_THREE with ``delegateToProjectEnvironment``,
+    TWO_OF_THREE → TWO_OF_TWO with ``revokeDelegation``, and TWO_OF_THREE → TWO_OF_THREE with neither
+    (the refresh of a delegated wallet, gate ``wallet.waas.refresh``); any other combination is refused (422,
     ``field: newThresholdSignatureScheme``). The document does not say it as a ``oneOf`` of
     constants: client generators (openapi-python-client) cannot build a model from one."""
 

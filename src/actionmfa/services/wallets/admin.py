@@ -14,7 +14,7 @@ from datetime import datetime
 from actionmfa.clock import Clock
 from actionmfa.crypto import Keyring
 from actionmfa.domain.records import WalletRow
-from actionmfa.domain.wallets import PendingAction
+from actionmfa.domain.wallets import Chain, PendingAction
 from actionmfa.errors import DelegatedAccessDisabledError, NotFoundError
 from actionmfa.services.core import audit
 from actionmfa.services.core.audit import AuditEvent, AuditIds
@@ -169,9 +169,12 @@ class WalletAdmin:
             environment = self.environments.get(uow, environment_id)
             if approve and not environment.settings.security.delegatedAccess.enabled:
                 raise DelegatedAccessDisabledError()
+            # Only EVM wallets reshare (Solana's: wallet_chain_unsupported), so only they are approved:
+            # a mark nobody can complete would stay pending for ever.
             ids = uow.wallets.set_pending_action(environment_id, action=action.value,
                                                  scheme="TWO_OF_TWO" if approve else "TWO_OF_THREE",
-                                                 user_id=user_id, now=now)
+                                                 user_id=user_id, now=now,
+                                                 chain=Chain.EVM.value if approve else None)
             withdrawn = [] if approve else uow.wallets.set_pending_action(
                 environment_id, action=None, scheme="TWO_OF_TWO", user_id=user_id, now=now,
                 only_pending=PendingAction.APPROVE_DELEGATION.value)

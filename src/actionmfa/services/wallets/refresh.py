@@ -1,8 +1,9 @@
 """Refresh (DESIGN §7): coin-tossed re-randomisation of both shares plus a new Paillier key, gated by
 ``wallet.waas.refresh`` (:mod:`actionmfa.wallet.refresh`). Same address, new shares, key version + 1.
 
-A locked wallet may be refreshed (it stays locked: unlocking is the operator's decision); a
-delegated one may not (the delegate's Shamir share would be left on another polynomial).
+A locked wallet may be refreshed (it stays locked: unlocking is the operator's decision). A
+delegated one is not refreshed here (an additive refresh would leave the delegate's Shamir share on
+another polynomial) but re-dealt by the reshare ceremony (:mod:`actionmfa.services.wallets.reshare`).
 """
 
 from __future__ import annotations
@@ -60,7 +61,9 @@ class Refresh:
                 if wallet.threshold_scheme != ThresholdScheme.TWO_OF_TWO:
                     # An additive refresh of the user pair would leave the delegate's Shamir share
                     # on another polynomial (useless); revoke the delegation first.
-                    raise WalletReshareConflictError("A delegated wallet cannot be refreshed; revoke first")
+                    raise WalletReshareConflictError(
+                        "A delegated wallet is refreshed by re-dealing it: POST /waas/{walletId}/reshare with "
+                        "TWO_OF_THREE → TWO_OF_THREE (the SDK's wallet.refresh() does)")
                 decision = self.gate.enforce(uow, ctx, MFAAction.WALLET_WAAS_REFRESH, proof)
                 sid = refresh_session_id(wallet.id, ceremony_id, wallet.key_version)
                 message, state = server_refresh_begin(sid, prepared)
