@@ -345,7 +345,8 @@ def main() -> None:
     from actionmfa.cli_env import register as register_env_commands  # env require
 
     register_env_commands(env_app)
-    from actionmfa.wallet_cli import wallet_app  # wallets locked|unlock|delegation approve|revoke
+    import actionmfa.pregenerated_cli  # noqa: F401 - registers `wallets pregenerate` on wallet_app
+    from actionmfa.wallet_cli import wallet_app  # wallets locked|unlock|delegation approve|revoke|pregenerate
 
     app.add_typer(wallet_app, name="wallets")
     app.add_typer(wallet_app, name="wallet", hidden=True)  # the first spelling, kept
