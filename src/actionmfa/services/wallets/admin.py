@@ -23,6 +23,7 @@ from actionmfa.services.core.ports import Transactions
 from actionmfa.services.wallets.delivery import create_delegation_secret
 from actionmfa.services.wallets.keysource import PaillierKeys
 from actionmfa.services.wallets.ports import WalletUnit
+from actionmfa.services.wallets.pregenerated import standin_aad
 from actionmfa.services.wallets.vault import (
     WalletVault,
     delegate_share_aad,
@@ -74,6 +75,15 @@ def rotate_wallet_secrets(uow: WalletUnit, keyring: Keyring) -> int:
         if keyring.needs_rotation(blob):
             aad = delegation_secret_aad(environment_id)
             repo.set_sealed_delegation_secret(environment_id, keyring.reencrypt(blob, aad=aad))
+            count += 1
+    waiting = uow.pregenerated  # pregenerated wallets: server shares not attached yet, stand-in shares
+    for wallet_id, blob in waiting.sealed_waiting_shares():
+        if keyring.needs_rotation(blob):
+            waiting.set_sealed_waiting_share(wallet_id, keyring.reencrypt(blob, aad=share_aad(wallet_id)))
+            count += 1
+    for wallet_id, blob in waiting.sealed_standins():
+        if keyring.needs_rotation(blob):
+            waiting.set_sealed_standin(wallet_id, keyring.reencrypt(blob, aad=standin_aad(wallet_id)))
             count += 1
     return count
 
