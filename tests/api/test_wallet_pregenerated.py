@@ -408,3 +408,21 @@ def test_key_rotation_reseals_standin_shares(sqlite_only: Runtime, app_client: T
     assert row is not None and row.standin_share is not None and rotated.key_id_of(row.standin_share) == "k-new"
     sqlite_only.services.wallets.pregenerated.keyring = rotated
     assert sqlite_only.services.wallets.pregenerated.open_standin(made["walletId"], row.standin_share).x2 == before.x2
+
+
+def test_the_claim_reaches_the_developers_webhook(sqlite_only: Runtime, app_client: TestClient, tmp_path: Path) -> None:
+    """``wallet.standin_erased`` is relayed to the outbox as ``wallet.pregenerated.claimed`` (docs/webhooks.md);
+    creation and delivery are not webhook events."""
+    from actionmfa.services.wallets.delivery import create_delegation_secret
+
+    runtime = sqlite_only
+    env = make_environment(runtime, settings={**OPEN_SETTINGS, "webhooks": {"url": "http://127.0.0.1:9/hooks"}})
+    with runtime.db.write() as uow:
+        create_delegation_secret(uow, runtime.services.wallets.vault, env.id, now=runtime.clock.now())
+    made = pregenerate(app_client, env, "kim@example.com").json()["wallets"][0]
+    sdk, _ = email_sign_in(runtime, app_client, env, "kim@example.com", tmp_path / "shares")
+    sdk.wallets.list()
+    worker = runtime.services.core.webhooks
+    worker.relay()
+    events = worker.list_events(env.id)
+    assert [(e["eventName"], e["orderingKey"]) for e in events] == [("wallet.pregenerated.claimed", made["walletId"])]
