@@ -73,11 +73,11 @@ def serve(
             "ACTIONMFA_MAIL_LOG": "true" if config.mail_log else "false",
         }
         os.environ.update(env)
-        from actionmfa.server import run_workers, uvicorn_config
+        from actionmfa.server import WORKER_APP, run_workers, uvicorn_config
 
         run_workers(
             uvicorn_config(
-                "actionmfa.server:app_from_env",
+                WORKER_APP,
                 config,
                 factory=True,
                 workers=config.workers,
