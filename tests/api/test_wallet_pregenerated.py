@@ -434,3 +434,34 @@ def test_the_claim_reaches_the_developers_webhook(sqlite_only: Runtime, app_clie
     worker.relay()
     events = worker.list_events(env.id)
     assert [(e["eventName"], e["orderingKey"]) for e in events] == [("wallet.pregenerated.claimed", made["walletId"])]
+
+
+def test_two_requests_racing_for_one_identity_make_one_wallet(pregen_runtime: Runtime) -> None:
+    """Both generate a key (outside any transaction); the unique index settles it in the writing
+    transaction's savepoint: the loser answers the winner's wallet (``created: false``)."""
+    import threading
+
+    from actionmfa.services.core.environments import AdminPrincipal
+    from actionmfa.services.wallets.pregenerated import Identity
+
+    env = make_environment(pregen_runtime, settings=OPEN_SETTINGS)
+    service = pregen_runtime.services.wallets.pregenerated
+    identity = Identity.parse("email", "race@example.com", field="t")
+    start = threading.Barrier(2)
+    answers: list[tuple[str, bool]] = []
+
+    def run() -> None:
+        start.wait(timeout=30)
+        result = service.create(AdminPrincipal("t", None), env.id, [identity])[0]
+        answers.append((result.row.id, result.created))
+
+    threads = [threading.Thread(target=run) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    assert len(answers) == 2 and answers[0][0] == answers[1][0]
+    assert sorted(created for _, created in answers) == [False, True]
+    with pregen_runtime.db.read() as uow:
+        assert len(uow.conn.execute(select(waas_pregenerated.c.id)).all()) == 1
+    assert audit_events(pregen_runtime, env.id).count("wallet.pregenerated") == 1
