@@ -159,6 +159,10 @@ class WalletAdmin:
             environment = self.environments.get(uow, environment_id)
             if approve and not environment.settings.security.delegatedAccess.enabled:
                 raise DelegatedAccessDisabledError()
+            # A revocation first ends the reshares open in its scope (wallet rows locked): one opened
+            # before it — an approval being completed, the user's own delegation, the refresh of a
+            # delegated wallet — would otherwise confirm after it and hand the revoked key a fresh share.
+            ended = [] if approve else uow.wallets.withdraw_reshares(environment_id, user_id=user_id, now=now)
             ids = uow.wallets.set_pending_action(environment_id, action=action.value,
                                                  scheme="TWO_OF_TWO" if approve else "TWO_OF_THREE",
                                                  user_id=user_id, now=now)
@@ -166,6 +170,12 @@ class WalletAdmin:
                 environment_id, action=None, scheme="TWO_OF_TWO", user_id=user_id, now=now,
                 only_pending=PendingAction.APPROVE_DELEGATION.value)
             scope = "user" if user_id is not None else "environment"
+            for ceremony_id, wallet_id in ended:
+                row = uow.wallets.wallet_by_id(environment_id, wallet_id)
+                audit.record(uow, AuditIds(environment_id, row.user_id if row else None),
+                             AuditEvent.WALLET_DELEGATION_WITHDRAWN, now=now, outcome="ok", walletId=wallet_id,
+                             ceremonyId=ceremony_id, pendingAction=None, scope=scope)
+            withdrawn += [w for _, w in ended if w not in withdrawn and w not in ids]
             for event, pending, wallet_ids in ((AuditEvent.WALLET_DELEGATION_PENDING, action.value, ids),
                                                (AuditEvent.WALLET_DELEGATION_WITHDRAWN, None, withdrawn)):
                 for wallet_id in wallet_ids:
