@@ -45,12 +45,16 @@ from pathlib import Path
 
 import httpx
 
+from actionmfa.api.routers.passkeys import PasskeyRegisterRequest
 from actionmfa.clock import SystemClock
 from actionmfa.config import ServerConfig, load_keyring
 from actionmfa.domain.actions import MFADeviceType
 from actionmfa.domain.models import AuthContext, Environment, RequestMeta
+from actionmfa.domain.tokens import Proof
 from actionmfa.factors import totp
+from actionmfa.factors.soft_authenticator import SoftAuthenticator
 from actionmfa.services.mfa.codeset import new_recovery_codes
+from actionmfa.services.mfa.completion import MintRequest
 from actionmfa.services.mfa.totp import totp_aad
 from actionmfa.services.runtime import Runtime
 from actionmfa.store.db import Database
@@ -58,6 +62,7 @@ from actionmfa.store.uow import UnitOfWork
 from benchmarks.harness import database, free_port
 from benchmarks.loadgen import LoadResult, build, run_in_subprocess
 
+PASSKEY_ORIGIN = "http://localhost:8080"  # the default environment settings' allowed origin
 GATED: dict[str, object] = {"security": {"mfa": {"actions": [{"action": "user.update", "required": True}]}}}
 
 
@@ -68,6 +73,7 @@ class Prepared:
     totp: list[tuple[str, str]] = field(default_factory=list)  # (jwt, secret), one per request
     recovery: list[tuple[str, str]] = field(default_factory=list)  # (jwt, code)
     gated: list[tuple[str, str]] = field(default_factory=list)  # (jwt, single-use token)
+    passkey: list[tuple[str, dict[str, object]]] = field(default_factory=list)  # (jwt, signed assertion)
     open_jwt: str = ""
 
 
@@ -92,7 +98,25 @@ def _totp_device(runtime: Runtime, uow: UnitOfWork, user_id: str) -> str:
     return secret
 
 
-def prepare(runtime: Runtime, n_totp: int, n_recovery: int, n_gated: int) -> Prepared:
+def _passkey_users(runtime: Runtime, env: Environment, n: int) -> list[tuple[str, dict[str, object]]]:
+    """``n`` users with one passkey each (a software authenticator) and an open authentication
+    ceremony each, answered already: request i spends user i's challenge (alive for
+    ``CHALLENGE_TTL``, 5 minutes — the rounds must start within that)."""
+    passkeys = runtime.services.passkeys
+    out: list[tuple[str, dict[str, object]]] = []
+    for _ in range(n):
+        with runtime.db.write() as uow:
+            ctx, jwt = _user(runtime, uow, env)
+        auth = SoftAuthenticator()
+        created = auth.create(passkeys.ceremonies.registration_options(ctx), origin=PASSKEY_ORIGIN)
+        credential = PasskeyRegisterRequest.model_validate(created).credential()
+        passkeys.registration.register(ctx, credential, MintRequest(), Proof())
+        assertion = auth.get(passkeys.ceremonies.authentication_options(ctx), origin=PASSKEY_ORIGIN)
+        out.append((jwt, {**assertion, "createMfaToken": {"singleUse": True}}))
+    return out
+
+
+def prepare(runtime: Runtime, n_totp: int, n_recovery: int, n_gated: int, n_passkey: int = 0) -> Prepared:
     with runtime.db.write() as uow:
         gated = runtime.environments.create(uow, name="bench-gated", settings=GATED).environment
         open_env = runtime.environments.create(uow, name="bench-open").environment
@@ -120,6 +144,7 @@ def prepare(runtime: Runtime, n_totp: int, n_recovery: int, n_gated: int) -> Pre
             (jwt, tokens.mint_mfa_token(uow, ctx, single_use=True, via="bench")) for _ in range(n_gated)
         ]
         _, prepared.open_jwt = _user(runtime, uow, open_env)
+    prepared.passkey = _passkey_users(runtime, gated, n_passkey)
     return prepared
 
 
@@ -217,6 +242,11 @@ def _recovery_requests(env_id: str, codes: list[tuple[str, str]]) -> list[bytes]
     ]
 
 
+def _passkey_requests(env_id: str, users: list[tuple[str, dict[str, object]]]) -> list[bytes]:
+    path = f"/api/v0/sdk/{env_id}/users/mfa/auth/passkey"
+    return [build("POST", path, {"Authorization": f"Bearer {jwt}"}, body) for jwt, body in users]
+
+
 @dataclass
 class Row:
     path: str
@@ -229,7 +259,20 @@ class Row:
         return float(statistics.median(f(s) for s in self.samples))
 
 
-def run_config(kind: str, workers: int, rounds: int, n: int, health_seconds: float, c1: int) -> list[Row]:
+def through_pgbouncer(url: str, address: str) -> str:
+    """The same database reached through a pgbouncer (transaction mode) at ``host:port``, with
+    psycopg's server-side prepared statements off (pgbouncer 1.18 does not carry them)."""
+    from sqlalchemy.engine import make_url
+
+    host, _, port = address.rpartition(":")
+    via = make_url(url).set(host=host or "127.0.0.1", port=int(port))
+    return via.update_query_dict({"prepare_threshold": "none"}).render_as_string(hide_password=False)
+
+
+def run_config(
+    kind: str, workers: int, rounds: int, n: int, health_seconds: float, c1: int, n_passkey: int,
+    pgbouncer: str | None = None,
+) -> list[Row]:
     data_dir = Path(tempfile.mkdtemp(prefix="amfa-tp-"))
     rows: dict[str, Row] = {}
     try:
@@ -239,9 +282,10 @@ def run_config(kind: str, workers: int, rounds: int, n: int, health_seconds: flo
                 config, clock=SystemClock(), keyring=load_keyring(config), db=Database(config.effective_database_url)
             )
             runtime.db.migrate()
-            prep = prepare(runtime, n * rounds, n * rounds, c1 * rounds)
+            prep = prepare(runtime, n * rounds, n * rounds, c1 * rounds, n_passkey * rounds)
             runtime.db.dispose()
-            with serve(data_dir, url, workers) as server:
+            server_url = through_pgbouncer(url, pgbouncer) if url and pgbouncer else url
+            with serve(data_dir, server_url, workers) as server:
                 health = [build("GET", "/health", {})]
                 measure(server, health, 16, 1.0)  # warm-up
                 for r in range(rounds):
@@ -251,7 +295,13 @@ def run_config(kind: str, workers: int, rounds: int, n: int, health_seconds: flo
                     rows.setdefault("TOTP auth", Row("TOTP auth + createMfaToken", 16)).samples.append(t)
                     rc = measure(server, _recovery_requests(prep.env_gated, prep.recovery[r * n : (r + 1) * n]), 16)
                     rows.setdefault("recovery", Row("recovery-code auth + createMfaToken", 16)).samples.append(rc)
-                    for key in ("TOTP auth", "recovery"):
+                    if n_passkey:
+                        pk = measure(server, _passkey_requests(
+                            prep.env_gated, prep.passkey[r * n_passkey : (r + 1) * n_passkey]), 16)
+                        rows.setdefault("passkey", Row("passkey auth + createMfaToken", 16)).samples.append(pk)
+                    for key in ("TOTP auth", "recovery", "passkey"):
+                        if key not in rows:
+                            continue
                         rows[key].health.append(h.result.accepted_per_second)
                     rows["GET /health"].health.append(h.result.accepted_per_second)
                     gated_jwt = prep.gated[0][0]
@@ -322,7 +372,6 @@ def profile_totp(out: Path, iterations: int) -> None:
     import pstats
 
     from actionmfa.api.views import mfa_verify_response
-    from actionmfa.services.mfa.completion import MintRequest
 
     data_dir = Path(tempfile.mkdtemp(prefix="amfa-prof-"))
     try:
@@ -364,6 +413,8 @@ def main() -> int:
     parser.add_argument("--workers", type=int, action="append")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--requests", type=int, default=2000, help="TOTP / recovery requests per round")
+    parser.add_argument("--passkey-requests", type=int, default=200, help="passkey auths per round (0: none)")
+    parser.add_argument("--pgbouncer", metavar="HOST:PORT", help="PostgreSQL: the server connects through it")
     parser.add_argument("--health-seconds", type=float, default=2.0)
     parser.add_argument("--c1-requests", type=int, default=300, help="requests per c=1 point")
     parser.add_argument("--profile", choices=["totp"])
@@ -380,8 +431,12 @@ def main() -> int:
     for kind in args.db or ["sqlite", "postgres"]:
         for workers in args.workers or [1, 2]:
             start = _load()
-            rows = run_config(kind, workers, args.rounds, args.requests, args.health_seconds, args.c1_requests)
-            report(kind, workers, rows, (start, _load()))
+            rows = run_config(
+                kind, workers, args.rounds, args.requests, args.health_seconds, args.c1_requests,
+                args.passkey_requests, args.pgbouncer,
+            )
+            report(kind + (f" via pgbouncer {args.pgbouncer}" if args.pgbouncer and kind == "postgres" else ""),
+                   workers, rows, (start, _load()))
     print("\nstatements per request: tests/api/test_statement_counts.py (EXPECTED)")
     print(json.dumps({"load_average_end": _load()}))
     return 0

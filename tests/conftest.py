@@ -46,6 +46,19 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
                     len(LONG_RUNNING_FIRST))
 
     items.sort(key=rank)  # stable: every other test keeps its order
+    _drop_postgres_duplicates(config, items)
+
+
+def _drop_postgres_duplicates(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """``@pytest.mark.sqlite_suffices``: a test of the protocol, the SDK or payload rules that runs on the
+    backend-parametrized fixtures (``database_url``) keeps its SQLite run only. PostgreSQL runs stay
+    wherever the database's behaviour can differ — transactions, row locks, races, SQL, migrations."""
+    dropped = [item for item in items if item.get_closest_marker("sqlite_suffices") is not None
+               and getattr(item, "callspec", None) is not None
+               and item.callspec.params.get("database_url") == "postgres"]
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = [item for item in items if item not in set(dropped)]
 
 
 @pytest.fixture(scope="session")

@@ -52,6 +52,7 @@ def warm_up(runtime: Runtime) -> None:
 
 
 SUPERVISOR_PID_VARIABLE = "ACTIONMFA_SUPERVISOR_PID"
+WORKER_APP = "actionmfa.server:app_from_env"  # the factory each worker of ``serve --workers N`` imports
 
 
 def app_from_env() -> FastAPI:

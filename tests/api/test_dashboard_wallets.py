@@ -15,21 +15,23 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from fastapi.testclient import TestClient
 
-from actionmfa.domain.wallets import Chain
+from actionmfa.domain.wallets import Chain, PendingAction
+from actionmfa.errors import NotFoundError
 from actionmfa.services.core import audit
 from actionmfa.services.core.audit import AuditEvent, AuditIds
+from actionmfa.services.core.environments import AdminPrincipal
 from actionmfa.services.runtime import Runtime
 from actionmfa.services.wallets.delivery import create_delegation_secret
 from tests.conftest import EnvFixture, make_environment, sign_in
 
 
 def _wallet(runtime: Runtime, env_id: str, user_id: str, *, scheme: str = "TWO_OF_TWO",
-            pending: str | None = None, key_version: int = 1) -> str:
+            pending: str | None = None, key_version: int = 1, chain: Chain = Chain.EVM) -> str:
     """A wallet row as the operator sees it (no key material: these pages never open a share)."""
     wallet_id = str(uuid.uuid4())
     now = runtime.clock.now()
     with runtime.db.write() as uow:
-        uow.wallets.add_wallet(id=wallet_id, environment_id=env_id, user_id=user_id, chain=Chain.EVM.value,
+        uow.wallets.add_wallet(id=wallet_id, environment_id=env_id, user_id=user_id, chain=chain.value,
                                address="0x" + uuid.uuid4().hex[:8] * 5, public_key="02" + "ab" * 32,
                                server_share="sealed", key_version=key_version, lock_count=0, created_at=now,
                                updated_at=now, threshold_scheme=scheme, pending_action=pending)
@@ -168,10 +170,11 @@ def test_the_admin_api_revocation_withdraws_pending_approvals(
     user has not completed (before, the 2-of-2 wallet stayed marked and would reshare to 2-of-3)."""
     who = sign_in(runtime, env)
     wallet = _wallet(runtime, env.id, who.user.id)
+    solana = _wallet(runtime, env.id, who.user.id, chain=Chain.SOL)  # cannot reshare: never marked
     auth = {"authorization": f"Bearer {env.admin_token}"}
     base = f"/api/v0/environments/{env.id}/waas/delegation"
     r = app_client.post(f"{base}/approve", json={"userId": who.user.id}, headers=auth)
-    assert r.json()["walletIds"] == [wallet]
+    assert r.json()["walletIds"] == [wallet] and _pending(runtime, env.id, solana) is None
     r = app_client.post(f"{base}/revoke", json={}, headers=auth)
     assert r.status_code == 200
     assert r.json() == {"environmentId": env.id, "pendingAction": "revoke_delegation", "walletIds": [],
@@ -209,3 +212,39 @@ def test_delivery_history_and_redeliver(app_client: TestClient, runtime: Runtime
     r = app_client.post(f"/dashboard/environments/{env.id}/webhooks/{foreign['eventId']}/redeliver",
                         data={"csrf": _csrf(page.text)})
     assert r.status_code == 404
+
+
+def test_delegation_summary_and_withdrawal_on_each_backend(runtime_any: Runtime, developer_pem: str) -> None:
+    """The counting and conditional marking queries, on SQLite and PostgreSQL."""
+    env = make_environment(runtime_any, "Both", settings={"security": {"delegatedAccess": {
+        "enabled": True, "webhookUrl": "http://127.0.0.1:9/hook", "publicKeyPem": developer_pem}}})
+    a, b = sign_in(runtime_any, env), sign_in(runtime_any, env)
+    approved = _wallet(runtime_any, env.id, a.user.id, pending="approve_delegation")
+    plain = _wallet(runtime_any, env.id, b.user.id)
+    delegated = _wallet(runtime_any, env.id, b.user.id, scheme="TWO_OF_THREE")
+    _wallet(runtime_any, env.id, b.user.id, chain=Chain.SOL)
+    admin, operator = runtime_any.services.wallets.admin, AdminPrincipal(token_id="t", environment_id=None)
+    summary = admin.delegation_summary(operator, env.id)
+    assert (summary.enabled, summary.two_of_two, summary.two_of_three, summary.pending_approval,
+            summary.pending_revocation) == (True, 3, 1, 1, 0)
+    marks = admin.mark_delegation(operator, env.id, PendingAction.REVOKE_DELEGATION, user_id=b.user.id)
+    assert (marks.marked, marks.withdrawn) == ([delegated], [])  # a's approval is not b's to withdraw
+    marks = admin.mark_delegation(operator, env.id, PendingAction.REVOKE_DELEGATION)
+    assert (marks.marked, marks.withdrawn) == ([delegated], [approved])
+    assert _pending(runtime_any, env.id, plain) is None
+    assert admin.delegation_summary(operator, env.id).pending_revocation == 1
+    with pytest.raises(NotFoundError):  # an environment-scoped token of another environment
+        admin.delegation_summary(AdminPrincipal(token_id="t", environment_id=str(uuid.uuid4())), env.id)
+
+
+def test_the_users_credentials_carry_each_wallets_pending_action_on_each_backend(runtime_any: Runtime) -> None:
+    """``verifiedCredentials[].walletProperties`` (the sign-in answer) from the one UNION ALL read."""
+    env = make_environment(runtime_any, "Creds")
+    who = sign_in(runtime_any, env)
+    revoked = _wallet(runtime_any, env.id, who.user.id, scheme="TWO_OF_THREE", pending="revoke_delegation")
+    plain = _wallet(runtime_any, env.id, who.user.id)
+    wallets = {c.id: c.wallet_properties for c in runtime_any.services.core.credentials.of(who.user)
+               if c.wallet_properties is not None}
+    assert wallets[revoked] is not None and wallets[revoked].revoke_on_next_sign_on
+    assert wallets[revoked].threshold_scheme == "TWO_OF_THREE" and wallets[revoked].reshare_on_next_sign_on is None
+    assert wallets[plain] is not None and wallets[plain].pending_action is None

@@ -21,11 +21,14 @@ from tests.mfa_support import enrol_totp, fresh_code, require_actions
 # Before issue 15 (SQLite): GET /users 6, TOTP auth 21, recovery 16, passkey 16, gated PUT 14.
 # A write transaction's audit rows cost 3 statements since the keyed hash chain (head upsert, one
 # multi-row INSERT, head update: store/repos/audit.py).
+# Since the answer's credentials are read in the authentication's own transaction (one BEGIN and
+# one COMMIT fewer): TOTP 12 → 11, recovery 10 → 9, passkey 12 → 11 on SQLite (PostgreSQL: same
+# statements, one round trip — the COMMIT — fewer).
 EXPECTED: dict[str, tuple[int, int]] = {
     "GET /users": (4, 2),
-    "TOTP auth + createMfaToken": (12, 9),
-    "recovery-code auth": (10, 7),
-    "passkey auth": (12, 8),
+    "TOTP auth + createMfaToken": (11, 9),
+    "recovery-code auth": (9, 7),
+    "passkey auth": (11, 8),
     "gated PUT /users": (12, 9),
 }
 

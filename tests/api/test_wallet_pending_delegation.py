@@ -82,7 +82,7 @@ def test_operator_approval_completed_at_next_sign_in_with_an_mfa_prompt(
     assert user.sdk.wallets.list()[0].pending_action is None
     headers, body = webhook.received[-1]
     delegate = dg.open_delegation(body, headers, hmac_secret=gated.secret, private_key=developer_key,
-                                  now=_at(wallet_runtime))
+                                  now=_at(wallet_runtime)).share
     server = _server_shamir(wallet_runtime, user.env.id, wallet.id)
     assert _pair_sign(server, delegate, more_paillier[-1], "delegate signs") == wallet.address
     assert user.sdk.wallets.complete_pending(prompt=prompt) == []  # nothing left to do

@@ -39,6 +39,7 @@ from actionmfa.store.repos.wallets import WalletRepo
 from actionmfa.store.wallet_tables import waas_ceremonies
 from actionmfa.wallet import delegation as dg
 from actionmfa.wallet import reshare as rs
+from actionmfa.wallet.curve import ORDER
 from actionmfa.wallet.ecdsa2p import PreparedPaillier
 from actionmfa.wallet.payloads import message_request
 from tests import wallet_keys
@@ -195,7 +196,7 @@ def test_delegate_then_revoke(delegating: Delegating, wallet_runtime: Runtime, a
     assert event["data"]["address"] == wallet.address
     assert set(event["data"]["encryptedDelegatedShare"]) == {"alg", "iv", "ct", "tag", "ek"}
     delegate = dg.open_delegation(body, headers, hmac_secret=delegating.secret, private_key=developer_key,
-                                  now=_at(wallet_runtime))
+                                  now=_at(wallet_runtime)).share
     with pytest.raises(WalletProofInvalidError):
         dg.open_delegation(body, {**headers, "webhook-signature": "v1," + "A" * 44}, hmac_secret=delegating.secret,
                            private_key=developer_key, now=_at(wallet_runtime))
@@ -219,8 +220,8 @@ def test_delegate_then_revoke(delegating: Delegating, wallet_runtime: Runtime, a
         forged.sign_message("nope")
     assert "wallet.delegated_signed" in _audit_events(wallet_runtime, user.env.id)
 
-    with pytest.raises(WalletReshareConflictError):  # a delegated wallet is not refreshed additively
-        wallet.refresh()
+    r = app_client.post(user.env.sdk(f"/waas/{wallet.id}/refresh"), json={}, headers=user.signed_in.headers)
+    assert r.status_code == 409 and r.json()["code"] == "wallet_reshare_conflict"  # not refreshed additively
     with pytest.raises(WalletReshareConflictError):  # and not delegated twice
         user.sdk.request("POST", f"/waas/{wallet.id}/reshare", json={
             "oldThresholdSignatureScheme": "TWO_OF_TWO", "newThresholdSignatureScheme": "TWO_OF_THREE",
@@ -497,3 +498,90 @@ def test_a_replayed_delegation_delivery_is_refused(delegating: Delegating, webho
     with pytest.raises(WalletProofInvalidError, match="signature"):
         dg.open_delegation(body, {**headers, "webhook-timestamp": str(sent + 1)},
                            hmac_secret=delegating.secret, private_key=developer_key, now=_at(wallet_runtime))
+
+
+def test_refresh_of_a_delegated_wallet_redeals_every_share(
+    delegating: Delegating, wallet_runtime: Runtime, app_client: TestClient, webhook: Webhook,
+    developer_key: rsa.RSAPrivateKey, more_paillier: list[PreparedPaillier],
+) -> None:
+    """Issue 13 item 3: a 2-of-3 wallet refreshed (gate wallet.waas.refresh) keeps its address and
+    key; the user and the delegate (from the new ``wallet.delegation.refreshed`` delivery, proven
+    pair set-up) sign with the server afterwards; the old delegate share, its API key and the old
+    user share are useless."""
+    user = delegating.user
+    wallet = user.sdk.wallets.create()
+    key_before = wallet.export_private_key()
+    wallet.reshare(delegate=True)
+    headers, body = webhook.received[-1]
+    ring = wallet_keys.delegate_ring().params
+    old = dg.open_delegated_access(body, headers, hmac_secret=delegating.secret, private_key=developer_key,
+                                   ring=ring, now=_at(wallet_runtime))
+    old_signer = DelegatedSigner(user.env.id, old, http_client=app_client)
+    assert _recovers(wallet.address, "before", old_signer.sign_message("before").signature)
+    old_user = user.sdk.wallets.load_share(wallet.id)
+    old_server = _server_shamir(wallet_runtime, user.env.id, wallet.id)
+    assert old_user is not None
+
+    wallet.refresh()
+
+    assert wallet.key_version == 3 and wallet.threshold_scheme == "TWO_OF_THREE"
+    assert user.sdk.wallets.list()[0].address == wallet.address
+    headers, body = webhook.received[-1]
+    assert json.loads(body)["eventName"] == "wallet.delegation.refreshed"
+    new = dg.open_delegated_access(body, headers, hmac_secret=delegating.secret, private_key=developer_key,
+                                   ring=ring, now=_at(wallet_runtime))
+    assert new.share_version == 3 and new.share.share != old.share.share and new.api_key != old.api_key
+    assert new.pair_share.paillier.n != old.pair_share.paillier.n
+    signer = DelegatedSigner(user.env.id, new, http_client=app_client)
+    assert _recovers(wallet.address, "delegate after refresh", signer.sign_message("delegate after refresh").signature)
+    assert _recovers(wallet.address, "user after refresh", wallet.sign_message("user after refresh").signature)
+    assert wallet.export_private_key() == key_before
+    events = _audit_events(wallet_runtime, user.env.id)
+    assert events.count("wallet.refresh_opened") == 1 and events.count("wallet.refreshed") == 1
+    # The old delegate credentials are dead: its API key is refused, its share combines with no current one.
+    with pytest.raises(UnauthorizedError):
+        old_signer.sign_message("old delegate")
+    new_server = _server_shamir(wallet_runtime, user.env.id, wallet.id)
+    assert new_server != old_server
+    with pytest.raises(WalletProofInvalidError, match="add up"):
+        wallet_keys.pair_setup(new_server, old.share, more_paillier[-1])
+    # …and the old user share neither: it no longer adds up with the server's current share.
+    new_user = user.sdk.wallets.load_share(wallet.id)
+    assert new_user is not None and new_user.x2 != old_user.x2
+    key = int(key_before, 16)
+    server_x1 = rs.additive_share(rs.SERVER_INDEX, new_server, rs.USER_PAIR)
+    assert (server_x1 + new_user.x2) % ORDER == key and (server_x1 + old_user.x2) % ORDER != key
+    old_user_shamir = rs.shamir_from_additive(rs.USER_INDEX, old_user.x2, rs.USER_PAIR)
+    assert (rs.additive_share(1, old_user_shamir, (1, 3)) + rs.additive_share(3, new.share.share, (1, 3))) % ORDER \
+        != key  # nor with the delegate's new share
+
+
+def test_refresh_of_a_delegated_wallet_is_gated_and_refused_while_a_revocation_is_pending(
+    wallet_runtime: Runtime, app_client: TestClient, tmp_path: Path, webhook: Webhook,
+    developer_key: rsa.RSAPrivateKey, distinct_keys: None,
+) -> None:
+    d = _delegating_user(wallet_runtime, app_client, tmp_path, webhook, developer_key)
+    wallet = d.user.sdk.wallets.create()
+    wallet.reshare(delegate=True)
+    delivered = len(webhook.received)
+    admin = {"authorization": f"Bearer {d.user.env.admin_token}"}
+
+    def require_mfa_for(actions: list[str]) -> None:
+        mfa = {"enabled": False, "enrollment": "signup", "actions": [{"action": a, "required": True} for a in actions]}
+        r = app_client.put(f"/api/v0/environments/{d.user.env.id}", headers=admin,
+                           json={"settings": {"security": {"mfa": mfa}}})
+        assert r.status_code == 200, r.text
+
+    require_mfa_for(["wallet.waas.refresh"])  # the refresh gate runs, not the reshare gate
+    with pytest.raises(MfaRequiredError):
+        wallet.refresh()
+    require_mfa_for(["wallet.waas.reshare"])
+    wallet.refresh()
+    assert wallet.key_version == 3 and len(webhook.received) == delivered + 1
+    require_mfa_for([])
+    r = app_client.post(f"/api/v0/environments/{d.user.env.id}/waas/delegation/revoke", json={},
+                        headers={"authorization": f"Bearer {d.user.env.admin_token}"})
+    assert r.status_code == 200, r.text
+    with pytest.raises(WalletReshareConflictError, match="revocation pending"):
+        wallet.refresh()  # re-dealing would hand the revoked delegate a fresh share
+    assert wallet.key_version == 3 and len(webhook.received) == delivered + 1

@@ -40,6 +40,7 @@ ROUTERS: tuple[tuple[str, str], ...] = (
     ("actionmfa.api.routers.admin", "/api/v0"),
     ("actionmfa.api.routers.mfa_admin", "/api/v0"),
     ("actionmfa.api.routers.wallet_admin", "/api/v0"),
+    ("actionmfa.api.routers.pregenerated_admin", "/api/v0"),
     ("actionmfa.api.routers.wallet_delegated", "/api/v0"),
     ("actionmfa.api.routers.ui", ""),
     ("actionmfa.api.routers.dashboard", ""),

@@ -20,10 +20,12 @@ def verify_response(core: CoreServices, issued: IssuedSession) -> VerifyResponse
 
 
 def mfa_verify_response(core: CoreServices, result: AuthResult) -> VerifyResponse:
-    """An MFA authentication's answer: the re-issued session and the tokens it minted."""
+    """An MFA authentication's answer: the re-issued session and the tokens it minted (the user's
+    credentials as the authentication's own transaction read them, when it did)."""
+    credentials = result.credentials if result.credentials is not None else core.credentials.of(result.issued.user)
     return VerifyResponse.of(
         result.issued,
-        core.credentials.of(result.issued.user),
+        credentials,
         mfa_token=result.mfa_token,
         elevated_access_token=result.elevated_token,
     )

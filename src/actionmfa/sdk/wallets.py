@@ -64,6 +64,7 @@ from actionmfa.wallet.payloads import (
     transaction_request,
     typed_data_request,
 )
+from actionmfa.wallet.pregenerated import claim_info, open_standin
 from actionmfa.wallet.refresh import (
     RefreshCommit,
     RefreshOpen,
@@ -144,6 +145,8 @@ class Wallet:
         pending = data.get("pendingAction")
         # the operator's decision this device should complete: "approve_delegation" | "revoke_delegation"
         self.pending_action: str | None = str(pending) if pending is not None else None
+        # made by the operator before this user existed and not claimed yet: client.wallets.claim(wallet)
+        self.pregenerated = bool(data.get("pregenerated", False))
 
     def __repr__(self) -> str:
         return f"Wallet(id={self.id!r}, address={self.address!r})"
@@ -264,9 +267,17 @@ class Wallet:
         Crash-safe: the new share is written ahead as *pending* (version + 1, this ceremony) before
         the confirmation that lets the server switch. If that answer is lost, the server is asked
         for the wallet's key version at once — and by the next call, from this object or a new
-        process: a refresh the server committed becomes current and is not run again."""
+        process: a refresh the server committed becomes current and is not run again.
+
+        A delegated (2-of-3) wallet is refreshed by re-dealing it (the reshare ceremony, 2-of-3 →
+        2-of-3, under the same gate): every share changes, the delegate's included — its new share
+        reaches the developer as ``wallet.delegation.refreshed`` — and the old ones combine with no
+        current share. Returns nothing either way."""
         if self._has_pending() and self.settle() == "refresh":
             return  # an earlier call's refresh was committed; its answer was lost
+        if self.threshold_scheme == ThresholdScheme.TWO_OF_THREE.value:
+            self._reshare("TWO_OF_THREE", "TWO_OF_THREE", kind="refresh")
+            return
         share = self._client_share()
         c, base = self._r.client, f"/waas/{self.id}/refresh"
         opened = c.request("POST", base, json={}, scope=REFRESH_SCOPE, include_mfa_token=True)
@@ -294,6 +305,56 @@ class Wallet:
     def _has_pending(self) -> bool:
         return bool(self._r.store.pending(self._r.client.environment_id, self._r.user_id(), self.id))
 
+    # -- claim (pregenerated wallets) -----------------------------------------------------------------
+    def claim(self, *, prompt: Callable[[], object] | Literal[False] | None = None) -> None:
+        """Take over this pregenerated wallet (made by the operator before this user existed; issue 13.1).
+
+        1. ``POST /waas/{walletId}/claim``: the server's stand-in share arrives HPKE-sealed (RFC 9180)
+           to a one-time P-256 key made here; it is checked against the wallet's key and address and
+           stored as this device's share (skipped when a retry finds it stored already);
+        2. :meth:`Wallet.refresh` (gate ``wallet.waas.refresh``) re-randomises both shares; the server
+           erases the stand-in share in the transaction that commits it. When the gate wants a token
+           the user is asked through ``prompt`` (default ``client.ui.mfa.show(create_mfa_token=True)``;
+           ``False``: raise ``MfaRequiredError``) and the refresh runs again.
+
+        Until step 2 commits the wallet signs nothing (409 ``wallet_claim_required``). Crash-safe: a
+        lost delivery is asked again; a lost refresh answer is settled as every refresh's is."""
+        if not self.pregenerated:
+            return
+        r = self._r
+        env_id, user_id = r.client.environment_id, r.user_id()
+        stored = r.store.current_version(env_id, user_id, self.id)
+        if stored != (self.key_version, self.key_ceremony_id) and not self._has_pending():
+            self._receive_standin(user_id)
+        try:
+            self.refresh()
+        except MfaRequiredError:
+            if prompt is False:
+                raise
+            if prompt is None:
+                ui = getattr(r.client, "ui", None)
+                if ui is None:
+                    raise
+                ui.mfa.show(create_mfa_token=True)
+            else:
+                prompt()
+            self.refresh()
+        self._update(r.wallet_data(self.id))
+
+    def _receive_standin(self, user_id: str) -> None:
+        recipient = generate_recipient_key()
+        body = {"recipientPublicKey": recipient_public_key_b64(recipient), "encryptionType": "HPKE"}
+        c = self._r.client
+        sealed = c.request("POST", f"/waas/{self.id}/claim", json=body)
+        version = int(sealed.get("keyVersion", self.key_version))
+        if sealed.get("walletId") != self.id or version != self.key_version:
+            raise WalletProofInvalidError("Claim answer is for another wallet or key version")
+        share = open_standin(ExportEnvelope.from_json(sealed), recipient, claim_info(self.id, user_id, version),
+                             expected_address=self.address)
+        self._r.store.save(c.environment_id, user_id, self.id, share, version=version,
+                           ceremony_id=self.key_ceremony_id)
+        self._share = None
+
     # -- reshare --------------------------------------------------------------------------------------
     def reshare(self, *, delegate: bool = False, revoke_delegation: bool = False) -> dict[str, Any]:
         """Move the key to 2-of-3 with the environment's delegate (``delegate=True``: delegated access)
@@ -306,11 +367,18 @@ class Wallet:
         old, new = (("TWO_OF_TWO", "TWO_OF_THREE") if delegate else ("TWO_OF_THREE", "TWO_OF_TWO"))
         if self._has_pending() and self.settle() == "reshare" and self.threshold_scheme == new:
             return {}  # an earlier call's reshare was committed (and delivered); its answer was lost
+        return self._reshare(old, new, kind="reshare")
+
+    def _reshare(self, old: str, new: str, *, kind: str) -> dict[str, Any]:
+        """The reshare ceremony from ``old`` to ``new``; ``kind="refresh"`` (2-of-3 → 2-of-3) runs
+        under the refresh gate and scope."""
+        delegate, revoke_delegation = (old, new) == ("TWO_OF_TWO", "TWO_OF_THREE"), new == "TWO_OF_TWO"
         share = self._client_share()
         c, base = self._r.client, f"/waas/{self.id}/reshare"
         body = {"oldThresholdSignatureScheme": old, "newThresholdSignatureScheme": new,
                 "delegateToProjectEnvironment": delegate, "revokeDelegation": revoke_delegation}
-        opened = c.request("POST", base, json=body, scope=RESHARE_SCOPE, include_mfa_token=True)
+        scope = REFRESH_SCOPE if kind == "refresh" else RESHARE_SCOPE
+        opened = c.request("POST", base, json=body, scope=scope, include_mfa_token=True)
         ceremony_id, version = str(opened["ceremonyId"]), int(opened["keyVersion"])
         if version != self.key_version:
             raise WalletProofInvalidError("The wallet changed on another device; reload it and retry")
@@ -326,12 +394,12 @@ class Wallet:
 
         sid = reshare_session_id(self.id, ceremony_id, version, offer.scheme)
         dealing, state = client_reshare_respond(sid, share, offer, self._r.ring(),
-                                                seal_for_delegate=seal if delegate else None)
+                                                seal_for_delegate=seal if new == "TWO_OF_THREE" else None)
         opened2 = c.request("POST", f"{base}/{ceremony_id}", json={"message": dealing.to_json()})
         new_share, confirm = client_reshare_finish(share, state, ReshareOpen.from_json(opened2["message"]),
                                                    min_modulus_bits=self._r.min_modulus_bits)
         self._r.store.add_pending(c.environment_id, self._r.user_id(), self.id, new_share, version=version + 1,
-                                  ceremony_id=ceremony_id, kind="reshare")
+                                  ceremony_id=ceremony_id, kind=kind)
 
         def confirm_round() -> dict[str, Any]:
             done = c.request("POST", f"{base}/{ceremony_id}/confirm", json={"message": confirm.to_json()})
@@ -342,7 +410,7 @@ class Wallet:
             return dict(report) if isinstance(report, dict) else {}
 
         def settled() -> dict[str, Any] | None:
-            return {} if self.settle() == "reshare" and self.threshold_scheme == new else None
+            return {} if self.settle() == kind and self.threshold_scheme == new else None
 
         result = _settling(confirm_round, settled)
         self._share = None
@@ -556,11 +624,27 @@ class WalletsResource:
             return SolanaWallet(self.client, self.solana_store, self.user_id, data)
         return Wallet(self, data)
 
-    def list(self) -> list[Wallet | SolanaWallet]:
-        """The user's wallets (key generations interrupted on this device are completed first)."""
+    def list(self, *, claim: bool = True) -> list[Wallet | SolanaWallet]:
+        """The user's wallets (key generations interrupted on this device are completed first). With
+        ``claim`` (the default), a pregenerated wallet found here is claimed (:meth:`claim`) — unless
+        its refresh needs an MFA token the client does not hold: then it stays ``pregenerated`` (its
+        stand-in share already on this device) until ``claim(wallet)`` runs with a prompt."""
         self._resume_keygens()
         body = self.client.request("GET", "/waas/wallets")
-        return [self._wallet(w) for w in body["wallets"]]
+        wallets = [self._wallet(w) for w in body["wallets"]]
+        if claim:
+            for wallet in wallets:
+                if isinstance(wallet, Wallet) and wallet.pregenerated:
+                    try:
+                        self.claim(wallet, prompt=False)
+                    except MfaRequiredError:
+                        continue
+        return wallets
+
+    def claim(self, wallet: Wallet, *, prompt: Callable[[], object] | Literal[False] | None = None) -> Wallet:
+        """Take over a pregenerated wallet (:meth:`Wallet.claim`); returns it, claimed."""
+        wallet.claim(prompt=prompt)
+        return wallet
 
     def pending_actions(self) -> dict[str, str]:
         """Wallet id → pending operator decision, from the user payload the client last received

@@ -100,11 +100,22 @@ def create_db_engine(url: str, *, pool_size: int = REQUEST_THREADS) -> Engine:
     if parsed.get_backend_name() == "sqlite":
         return _sqlite_engine(url)
     if parsed.get_backend_name() == "postgresql" and parsed.drivername == "postgresql":
-        url = str(parsed.set(drivername="postgresql+psycopg"))
+        parsed = parsed.set(drivername="postgresql+psycopg")  # the URL object: str() would mask the password
+    connect_args: dict[str, Any] = {}
+    if "prepare_threshold" in parsed.query:
+        # ``?prepare_threshold=none`` behind pgbouncer < 1.21 in transaction mode: psycopg prepares a
+        # statement on the server after 5 runs, and the next transaction may get another server
+        # connection, which does not know it. Not a libpq parameter, so it is taken off the URL.
+        value = str(parsed.query["prepare_threshold"])
+        connect_args["prepare_threshold"] = None if value.lower() in ("", "none", "off") else int(value)
+        parsed = parsed.difference_update_query(["prepare_threshold"])
     # No pre-ping: it is one more round trip at every checkout, i.e. per transaction. A connection
     # the server dropped fails its statement once and SQLAlchemy then invalidates the whole pool;
     # pool_recycle retires connections before any idle timeout in between (pgbouncer's included).
-    return create_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_recycle=1800, hide_parameters=True)
+    return create_engine(
+        parsed, pool_size=pool_size, max_overflow=pool_size, pool_recycle=1800, hide_parameters=True,
+        connect_args=connect_args,
+    )
 
 
 class _ProcessWriterLock:

@@ -23,6 +23,7 @@ from actionmfa.api.responses import FULL_SESSION, errors, links
 from actionmfa.api.schemas import WireModel
 from actionmfa.api.wallet_wire import (
     CeremonyRound,
+    ClaimedShare,
     EvmSignKind,
     ExportedShare,
     KeygenFinished,
@@ -70,8 +71,9 @@ class SignNonceBody(SignRoundBody):
 
 class ReshareBody(WireModel):
     """Dynamic's ``ReshareRequest`` names (``clientKeygenIds``, ``shareSetId`` … are not used here).
-    Two transitions are made: TWO_OF_TWO → TWO_OF_THREE with ``delegateToProjectEnvironment``, and
-    TWO_OF_THREE → TWO_OF_TWO with ``revokeDelegation``; any other combination is refused (422,
+    Three transitions are made: TWO_OF_TWO → TWO_OF_THREE with ``delegateToProjectEnvironment``,
+    TWO_OF_THREE → TWO_OF_TWO with ``revokeDelegation``, and TWO_OF_THREE → TWO_OF_THREE with neither
+    (the refresh of a delegated wallet, gate ``wallet.waas.refresh``); any other combination is refused (422,
     ``field: newThresholdSignatureScheme``). The document does not say it as a ``oneOf`` of
     constants: client generators (openapi-python-client) cannot build a model from one."""
 
@@ -182,6 +184,15 @@ def refresh_confirm(walletId: str, ceremonyId: str, body: RoundBody, ctx: AuthDe
         return WalletUpdated.model_validate(
             wallets.solana.refresh.refresh_confirm(ctx, walletId, ceremonyId, body.message))
     return WalletUpdated.model_validate(wallets.refresh.refresh_confirm(ctx, walletId, ceremonyId, body.message))
+
+
+@router.post("/waas/{walletId}/claim", operation_id="claimPregeneratedWallet")
+def claim_pregenerated(walletId: str, body: ExportBody, ctx: AuthDep, wallets: WalletsDep) -> ClaimedShare:
+    """A pregenerated wallet's stand-in share, HPKE-sealed to ``recipientPublicKey`` (issue 13.1). The
+    wallet signs only after the refresh that follows (gate ``wallet.waas.refresh``), which erases the
+    stand-in share; 409 ``wallet_already_claimed`` afterwards."""
+    return ClaimedShare.model_validate(
+        wallets.pregenerated.claim(ctx, walletId, recipient_public_key=body.recipientPublicKey))
 
 
 @router.post("/waas/{walletId}/delegation/decline", operation_id="declineDelegation")

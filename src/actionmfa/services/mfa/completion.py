@@ -14,11 +14,13 @@ from datetime import datetime
 
 from actionmfa.crypto import Keyring
 from actionmfa.domain.actions import MFADeviceType, SessionScope
+from actionmfa.domain.credentials import VerifiedCredential
 from actionmfa.domain.models import AuthContext
 from actionmfa.domain.tokens import validate_requested_scopes
 from actionmfa.errors import InvalidRequestError
 from actionmfa.services.core import audit
 from actionmfa.services.core.audit import AuditEvent
+from actionmfa.services.core.credentials import Credentials
 from actionmfa.services.core.sessions import IssuedSession, SessionService
 from actionmfa.services.core.tokens import TokenService
 from actionmfa.services.mfa.codeset import new_recovery_codes
@@ -41,6 +43,8 @@ class AuthResult:
     mfa_token: str | None
     elevated_token: str | None
     device_id: str | None
+    # The user's verified credentials as this transaction leaves them, for the answer's ``user``.
+    credentials: list[VerifiedCredential] | None = None
 
 
 def check_mint(mint: MintRequest) -> None:
@@ -96,7 +100,10 @@ class Completion:
                 uow, ctx, mint.requested_scopes, approval_digest=mint.approval_digest, via=via
             )
         issued = self.sessions.issue(uow, ctx.environment, session, user, env_checked=True)
-        return AuthResult(issued=issued, mfa_token=mfa_token, elevated_token=elevated, device_id=device_id)
+        return AuthResult(
+            issued=issued, mfa_token=mfa_token, elevated_token=elevated, device_id=device_id,
+            credentials=Credentials.in_unit(uow, user),
+        )
 
     def method_verified(self, uow: MfaUnit, ctx: AuthContext, now: datetime) -> bool:
         """A method was verified (TOTP enrolment, passkey registration): remove the user's other

@@ -7,6 +7,7 @@ from typing import Any, Protocol, runtime_checkable
 
 from actionmfa.domain.actions import MFADeviceType
 from actionmfa.domain.records import DeviceRow, MfaUserState, PasskeyRow
+from actionmfa.services.core.credentials import CredentialRecords
 from actionmfa.services.core.ports import CoreUnit, DeviceCounts, PasskeyCounts
 
 
@@ -80,3 +81,6 @@ class MfaUnit(CoreUnit, Protocol):
 
     @property
     def passkeys(self) -> PasskeyReads: ...
+
+    @property
+    def credentials(self) -> CredentialRecords: ...

@@ -3,7 +3,8 @@ outbox in the reshare's own transaction and delivered by the worker
 (:mod:`actionmfa.services.core.webhooks`: retries with backoff, order per wallet, Standard Webhooks
 signatures) — the reshare tries the delivery once right after its commit to report ``delivered``.
 
-``wallet.delegation.created`` carries the server's sub-share and the user's for the delegate, each
+``wallet.delegation.created`` (and ``wallet.delegation.refreshed``, after the refresh of a delegated
+wallet re-dealt every share) carries the server's sub-share and the user's for the delegate, each
 in an RSA-OAEP + AES-256-GCM envelope for the developer's key, the Feldman commitments, the pair
 set-up and the wallet API key (sealed too); ``wallet.delegation.revoked`` announces a revocation.
 The body is signed with HMAC-SHA256 under the environment's delegation secret (shown once when it
@@ -38,6 +39,7 @@ log = logging.getLogger("actionmfa.wallets")
 
 CREATED_EVENT = "wallet.delegation.created"
 REVOKED_EVENT = "wallet.delegation.revoked"
+REFRESHED_EVENT = "wallet.delegation.refreshed"  # a delegated wallet refreshed: same data as created
 
 
 SECRET_OVERLAP = timedelta(hours=24)
@@ -72,7 +74,7 @@ class DelegationWebhook:
 
     def build(self, uow: WalletUnit, ctx: AuthContext, wallet: WalletRow, state: rs.ServerReshareState,
               data: dict[str, Any], version: int, pair: tuple[rs.PairSetup, str] | None,
-              now: datetime, *, ceremony_id: str) -> Delivery | None:
+              now: datetime, *, ceremony_id: str, refreshed: bool = False) -> Delivery | None:
         """The event a finished reshare announces, queued in the reshare's transaction; None when
         the environment has no webhook to tell."""
         settings = ctx.environment.settings.security.delegatedAccess
@@ -102,7 +104,7 @@ class DelegationWebhook:
                     "encryptedWalletApiKey": dg.seal_envelope(
                         settings.publicKeyPem, dg.api_key_plaintext(wallet.id, version, pair[1])),
                 }
-            name = CREATED_EVENT
+            name = REFRESHED_EVENT if refreshed else CREATED_EVENT
         else:
             name = REVOKED_EVENT
         event_id = self.outbox.enqueue(uow, environment_id=ctx.environment.id, event_name=name,

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, Protocol, runtime_checkable
 
-from actionmfa.domain.records import CeremonyRow, WalletRow
+from actionmfa.domain.records import CeremonyRow, PregeneratedRow, WalletRow
 from actionmfa.domain.wallets import CeremonyKind, CeremonyOutcome, LockReason, Stage
 from actionmfa.services.core.ports import CoreUnit
 
@@ -101,7 +102,7 @@ class WalletStore(Protocol):
 
     def set_pending_action(self, environment_id: str, *, action: str | None, scheme: str,
                            user_id: str | None = None, wallet_id: str | None = None, now: datetime,
-                           only_pending: str | None = None) -> list[str]: ...
+                           only_pending: str | None = None, chain: str | None = None) -> list[str]: ...
 
     def delegation_counts(self, environment_id: str) -> dict[tuple[str, str | None], int]: ...
 
@@ -120,6 +121,37 @@ class WalletStore(Protocol):
     def purge_expired(self, *, before: datetime) -> int: ...
 
 
+@runtime_checkable
+class PregeneratedStore(Protocol):
+    """Wallets made for an identity before its user existed (issue 13.1) and their stand-in shares."""
+
+    def add_unique(self, **values: Any) -> bool: ...
+
+    def get(self, wallet_id: str, *, for_update: bool = False) -> PregeneratedRow | None: ...
+
+    def by_identities(self, environment_id: str, identity_type: str, identifiers: Sequence[str],
+                      chain: str) -> dict[str, PregeneratedRow]: ...
+
+    def waiting_for(self, environment_id: str, identity_type: str, identifier: str) -> list[PregeneratedRow]: ...
+
+    def attach(self, wallet_id: str, *, user_id: str, now: datetime) -> bool: ...
+
+    def mark_delivered(self, wallet_id: str, *, now: datetime) -> None: ...
+
+    def erase_standin(self, wallet_id: str, *, now: datetime) -> bool: ...
+
+    def sealed_standins(self) -> list[tuple[str, str]]: ...
+
+    def set_sealed_standin(self, wallet_id: str, blob: str) -> None: ...
+
+    def sealed_waiting_shares(self) -> list[tuple[str, str]]: ...
+
+    def set_sealed_waiting_share(self, wallet_id: str, blob: str) -> None: ...
+
+
 class WalletUnit(CoreUnit, Protocol):
     @property
     def wallets(self) -> WalletStore: ...
+
+    @property
+    def pregenerated(self) -> PregeneratedStore: ...

@@ -1,8 +1,9 @@
 """Refresh (DESIGN §7): coin-tossed re-randomisation of both shares plus a new Paillier key, gated by
 ``wallet.waas.refresh`` (:mod:`actionmfa.wallet.refresh`). Same address, new shares, key version + 1.
 
-A locked wallet may be refreshed (it stays locked: unlocking is the operator's decision); a
-delegated one may not (the delegate's Shamir share would be left on another polynomial).
+A locked wallet may be refreshed (it stays locked: unlocking is the operator's decision). A
+delegated one is not refreshed here (an additive refresh would leave the delegate's Shamir share on
+another polynomial) but re-dealt by the reshare ceremony (:mod:`actionmfa.services.wallets.reshare`).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from actionmfa.services.core.gate import Gate, denials_recorded
 from actionmfa.services.core.ports import Transactions
 from actionmfa.services.wallets.keysource import PaillierKeys
 from actionmfa.services.wallets.ports import WalletUnit
+from actionmfa.services.wallets.pregenerated import erase_standin
 from actionmfa.services.wallets.vault import WalletVault
 from actionmfa.services.wallets.views import WalletView
 from actionmfa.wallet.refresh import (
@@ -55,11 +57,13 @@ class Refresh:
         now = self.clock.now()
         try:
             with denials_recorded(self.db), self.db.write() as uow:
-                wallet = self.vault.wallet(uow, ctx, wallet_id)
+                wallet = self.vault.wallet(uow, ctx, wallet_id, pregenerated=True)  # a claim ends with this
                 if wallet.threshold_scheme != ThresholdScheme.TWO_OF_TWO:
                     # An additive refresh of the user pair would leave the delegate's Shamir share
                     # on another polynomial (useless); revoke the delegation first.
-                    raise WalletReshareConflictError("A delegated wallet cannot be refreshed; revoke first")
+                    raise WalletReshareConflictError(
+                        "A delegated wallet is refreshed by re-dealing it: POST /waas/{walletId}/reshare with "
+                        "TWO_OF_THREE → TWO_OF_THREE (the SDK's wallet.refresh() does)")
                 decision = self.gate.enforce(uow, ctx, MFAAction.WALLET_WAAS_REFRESH, proof)
                 sid = refresh_session_id(wallet.id, ceremony_id, wallet.key_version)
                 message, state = server_refresh_begin(sid, prepared)
@@ -79,7 +83,7 @@ class Refresh:
 
     def _round(self, uow: WalletUnit, ctx: AuthContext, wallet_id: str, ceremony_id: str, stage: Stage,
                now: datetime) -> tuple[WalletRow, ServerRefreshState]:
-        wallet = self.vault.wallet(uow, ctx, wallet_id, for_update=True)
+        wallet = self.vault.wallet(uow, ctx, wallet_id, for_update=True, pregenerated=True)
         row = self.vault.live_ceremony(uow, ctx, ceremony_id, CeremonyKind.REFRESH, stage, now)
         data = self.vault.open_state(row)
         if row.wallet_id != wallet.id or data.get("keyVersion") != wallet.key_version:
@@ -113,6 +117,7 @@ class Refresh:
             self.vault.finish(uow, ceremony_id, Stage.REPLIED, now)
             uow.wallets.replace_share(wallet.id, server_share=self.vault.seal_share(wallet.id, new_share),
                                       key_version=wallet.key_version + 1, now=now, key_ceremony_id=ceremony_id)
+            erase_standin(uow, ctx, wallet, now, ceremony_id=ceremony_id)  # a pregenerated wallet's claim ends here
             audit.record(uow, ctx, AuditEvent.WALLET_REFRESHED, now=now,
                          action=MFAAction.WALLET_WAAS_REFRESH.value, outcome="ok", walletId=wallet.id,
                          ceremonyId=ceremony_id, shareVersion=wallet.key_version + 1,

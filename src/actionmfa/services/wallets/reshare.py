@@ -1,4 +1,13 @@
-"""WaaS reshare (DESIGN §7): 2-of-2 ↔ 2-of-3 for delegated access, gated by ``wallet.waas.reshare``.
+"""WaaS reshare (DESIGN §7): 2-of-2 ↔ 2-of-3 for delegated access, gated by ``wallet.waas.reshare``;
+and the **refresh of a delegated wallet** (2-of-3 → 2-of-3, gated by ``wallet.waas.refresh``).
+
+A delegated wallet is refreshed by re-dealing it: user and server deal their user-pair shares on a
+fresh degree-1 polynomial with the same constant term (the key), so all three Shamir shares change,
+and the delegate's new share, a new pair set-up (new Paillier key, proven against the delegate's
+registered parameters) and a new wallet API key reach the developer in the same webhook delivery as
+a delegation (``wallet.delegation.refreshed``). The old delegate share lies on the old polynomial
+and combines with no current share; the old API key and pair share are replaced in the same
+transaction (docs/wallets.md "Refresh of a delegated wallet").
 
 A three-request ceremony between the user's SDK and the server (:mod:`actionmfa.wallet.reshare`):
 open (gate, the server deals its share), deal (the user deals its share; the delegate's sub-share
@@ -22,7 +31,7 @@ from actionmfa.domain.actions import MFAAction
 from actionmfa.domain.models import AuthContext
 from actionmfa.domain.records import WalletRow
 from actionmfa.domain.tokens import Proof
-from actionmfa.domain.wallets import CeremonyKind, Stage
+from actionmfa.domain.wallets import CeremonyKind, PendingAction, Stage
 from actionmfa.errors import (
     CeremonyInvalidError,
     DelegatedAccessDisabledError,
@@ -91,7 +100,8 @@ class ReshareService:
     # -- requests ----------------------------------------------------------------------------------
     @staticmethod
     def target(old: str, new: str, *, delegate: bool, revoke: bool) -> rs.ThresholdScheme:
-        """The two transitions supported: delegate (2-of-2 → 2-of-3) and revoke (2-of-3 → 2-of-2)."""
+        """The transitions supported: delegate (2-of-2 → 2-of-3), revoke (2-of-3 → 2-of-2), and the
+        refresh of a delegated wallet (2-of-3 → 2-of-3, neither flag)."""
         try:
             old_s, new_s = rs.ThresholdScheme(old), rs.ThresholdScheme(new)
         except ValueError:
@@ -102,15 +112,19 @@ class ReshareService:
             return three
         if revoke and not delegate and (old_s, new_s) == (three, two):
             return two
+        if not revoke and not delegate and (old_s, new_s) == (three, three):
+            return three
         raise InvalidRequestError("Supported: TWO_OF_TWO → TWO_OF_THREE with delegateToProjectEnvironment, "
-                                  "or TWO_OF_THREE → TWO_OF_TWO with revokeDelegation",
-                                  field="newThresholdSignatureScheme")
+                                  "TWO_OF_THREE → TWO_OF_TWO with revokeDelegation, or TWO_OF_THREE → "
+                                  "TWO_OF_THREE (refresh of a delegated wallet)", field="newThresholdSignatureScheme")
 
     def open(self, ctx: AuthContext, wallet_id: str, *, old: str, new: str, delegate: bool, revoke: bool,
              proof: Proof) -> dict[str, Any]:
-        """``POST /waas/{walletId}/reshare`` (gate ``wallet.waas.reshare`` before any share is read):
-        the server deals x1."""
+        """``POST /waas/{walletId}/reshare`` (gate ``wallet.waas.reshare`` — ``wallet.waas.refresh``
+        for the refresh of a delegated wallet — before any share is read): the server deals x1."""
         scheme = self.target(old, new, delegate=delegate, revoke=revoke)
+        refresh = old == new
+        action = MFAAction.WALLET_WAAS_REFRESH if refresh else MFAAction.WALLET_WAAS_RESHARE
         settings = ctx.environment.settings.security.delegatedAccess
         if scheme is rs.ThresholdScheme.TWO_OF_THREE:
             with self.db.read() as uow:
@@ -133,11 +147,15 @@ class ReshareService:
                     raise WalletReshareConflictError(f"The wallet is {wallet.threshold_scheme}, not {old}")
                 if wallet.locked_at is not None and scheme is rs.ThresholdScheme.TWO_OF_THREE:
                     raise WalletLockedError()  # no new share holder for a key under suspicion
-                decision = self.gate.enforce(uow, ctx, MFAAction.WALLET_WAAS_RESHARE, proof)
+                if refresh and wallet.pending_action == PendingAction.REVOKE_DELEGATION.value:
+                    # The operator revoked the delegate (e.g. a leaked developer key): re-dealing would
+                    # hand it a fresh share. Complete the revocation instead.
+                    raise WalletReshareConflictError("Delegation revocation pending; complete it first")
+                decision = self.gate.enforce(uow, ctx, action, proof)
                 share = self.vault.open_share(wallet)
                 sid = rs.reshare_session_id(wallet.id, ceremony_id, wallet.key_version, scheme)
                 offer, state = rs.server_reshare_begin(sid, share, scheme, prepared)
-                extra: dict[str, Any] = {"keyVersion": wallet.key_version}
+                extra: dict[str, Any] = {"keyVersion": wallet.key_version, "refresh": refresh}
                 if pair is not None:
                     extra |= {"pairPrepared": pair.to_json()}
                 expires = self.vault.open_ceremony(
@@ -145,8 +163,8 @@ class ReshareService:
                     session_id=ctx.session.id, wallet_id=wallet.id, kind=CeremonyKind.RESHARE,
                     state={**extra, **state.to_json()}, now=now,
                 )
-                audit.record(uow, ctx, AuditEvent.WALLET_RESHARE_OPENED, now=now,
-                             action=MFAAction.WALLET_WAAS_RESHARE.value, outcome="ok", walletId=wallet.id,
+                opened = AuditEvent.WALLET_REFRESH_OPENED if refresh else AuditEvent.WALLET_RESHARE_OPENED
+                audit.record(uow, ctx, opened, now=now, action=action.value, outcome="ok", walletId=wallet.id,
                              ceremonyId=ceremony_id, scheme=scheme.value, via=decision.via.value)
         except BaseException:
             self.keys.put(prepared)
@@ -221,10 +239,13 @@ class ReshareService:
                                 key_version=version, scheme=state.scheme.value, delegate_public_share=delegate_public,
                                 delegate_share=delegate_blob, delegate_api_key_hash=api_hash, now=now,
                                 key_ceremony_id=ceremony_id)
-            audit.record(uow, ctx, AuditEvent.WALLET_RESHARED, now=now, action=MFAAction.WALLET_WAAS_RESHARE.value,
-                         outcome="ok", walletId=wallet.id, ceremonyId=ceremony_id, scheme=state.scheme.value,
-                         shareVersion=version)
-            delivery = self.webhook.build(uow, ctx, wallet, state, data, version, pair, now, ceremony_id=ceremony_id)
+            refresh = bool(data.get("refresh"))
+            action = MFAAction.WALLET_WAAS_REFRESH if refresh else MFAAction.WALLET_WAAS_RESHARE
+            audit.record(uow, ctx, AuditEvent.WALLET_REFRESHED if refresh else AuditEvent.WALLET_RESHARED, now=now,
+                         action=action.value, outcome="ok", walletId=wallet.id, ceremonyId=ceremony_id,
+                         scheme=state.scheme.value, shareVersion=version)
+            delivery = self.webhook.build(uow, ctx, wallet, state, data, version, pair, now, ceremony_id=ceremony_id,
+                                          refreshed=refresh)
             updated = uow.wallets.wallet(ctx.environment.id, ctx.user.id, wallet.id)
         assert updated is not None  # noqa: S101
         result: dict[str, Any] = {"wallet": WalletView.of(updated).to_json()}

@@ -200,10 +200,13 @@ class WalletRepo:
 
     def set_pending_action(self, environment_id: str, *, action: str | None, scheme: str,
                            user_id: str | None = None, wallet_id: str | None = None, now: datetime,
-                           only_pending: str | None = None) -> list[str]:
-        """Mark the wallets of ``scheme`` (one wallet, one user's, or the environment's) with a pending
-        action (only those whose pending action is ``only_pending``, when given); returns their ids."""
+                           only_pending: str | None = None, chain: str | None = None) -> list[str]:
+        """Mark the wallets of ``scheme`` (one wallet, one user's, or the environment's; of one chain
+        when given) with a pending action (only those whose pending action is ``only_pending``, when
+        given); returns their ids."""
         cond = [ww.c.environment_id == environment_id, ww.c.threshold_scheme == scheme]
+        if chain is not None:
+            cond.append(ww.c.chain == chain)
         if user_id is not None:
             cond.append(ww.c.user_id == user_id)
         if wallet_id is not None:
