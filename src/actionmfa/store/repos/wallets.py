@@ -50,6 +50,17 @@ class WalletRepo:
         row = self.conn.execute(q.with_for_update() if for_update else q).first()
         return _wallet(row) if row else None
 
+    def delete_wallet(self, wallet_id: str) -> None:
+        """Remove a wallet (its ceremonies cascade): only for a creation its device refused."""
+        self.conn.execute(delete(wc).where(wc.c.wallet_id == wallet_id))
+        self.conn.execute(delete(ww).where(ww.c.id == wallet_id))
+
+    def wallet_used(self, wallet_id: str) -> bool:
+        """Whether any ceremony other than its key generation names the wallet (signing, refresh …)."""
+        row = self.conn.execute(select(func.count()).select_from(wc).where(
+            wc.c.wallet_id == wallet_id, wc.c.kind != CeremonyKind.KEYGEN.value)).scalar_one()
+        return bool(row)
+
     def wallet_by_id(self, environment_id: str, wallet_id: str) -> WalletRow | None:
         row = self.conn.execute(select(ww).where(ww.c.id == wallet_id, ww.c.environment_id == environment_id)).first()
         return _wallet(row) if row else None
