@@ -56,6 +56,9 @@ class WalletStore(Protocol):
 
     def delegated_ceremony(self, ceremony_id: str, *, wallet_id: str, kind: CeremonyKind) -> CeremonyRow | None: ...
 
+    def withdraw_reshares(self, environment_id: str, *, user_id: str | None = None,
+                          now: datetime) -> list[tuple[str, str]]: ...
+
     def delegation_secret(self, environment_id: str) -> str | None: ...
 
     def set_delegation_secret(self, environment_id: str, blob: str, *, now: datetime,

@@ -256,6 +256,29 @@ class WalletRepo:
             .values(outcome=CeremonyOutcome(outcome).value, completed_at=now, state="")
         )
 
+    def withdraw_reshares(self, environment_id: str, *, user_id: str | None = None,
+                          now: datetime) -> list[tuple[str, str]]:
+        """End the open reshare ceremonies of the environment's (or one user's) wallets, as a
+        revocation does; returns (ceremony id, wallet id). The wallet rows are locked first (in the
+        order a reshare's own rounds take them: wallet, then ceremony), so a confirmation in flight
+        either committed before — its wallet is then seen as 2-of-3 and marked — or waits and finds
+        its ceremony ended."""
+        scope = [ww.c.environment_id == environment_id]
+        if user_id is not None:
+            scope.append(ww.c.user_id == user_id)
+        wallet_ids = [r.id for r in self.conn.execute(select(ww.c.id).where(*scope).order_by(ww.c.id)
+                                                      .with_for_update())]
+        if not wallet_ids:
+            return []
+        rows = self.conn.execute(select(wc.c.id, wc.c.wallet_id).where(
+            wc.c.environment_id == environment_id, wc.c.kind == CeremonyKind.RESHARE.value,
+            wc.c.outcome.is_(None), wc.c.wallet_id.in_(wallet_ids)).order_by(wc.c.id)).all()
+        ended = [(str(r.id), str(r.wallet_id)) for r in rows]
+        if ended:
+            self.conn.execute(update(wc).where(wc.c.id.in_([c for c, _ in ended]), wc.c.outcome.is_(None)).values(
+                outcome=CeremonyOutcome.WITHDRAWN.value, completed_at=now, state=""))
+        return ended
+
     def open_keygens(self, user_id: str, now: datetime) -> int:
         """Key generations of this user still open (not finished, not expired)."""
         q = select(func.count()).select_from(wc).where(
