@@ -31,6 +31,7 @@ from actionmfa.sdk.client import Client
 from actionmfa.sdk.wallets import Wallet
 from actionmfa.services.runtime import Runtime
 from actionmfa.wallet.ecdsa2p import PreparedPaillier
+from tests import wallet_keys
 from tests.api import wallet_support
 from tests.api.wallet_support import WalletUser, make_wallet_user
 from tests.conftest import sign_in
@@ -222,8 +223,11 @@ def test_reshare_survives_a_lost_answer(wallet_runtime: Runtime, app_client: Tes
     settings: dict[str, object] = {"security": {"delegatedAccess": {
         "enabled": True, "webhookUrl": receiver, "publicKeyPem": developer_pem}}}
     user, lossy = _lossy_user(wallet_runtime, app_client, share_dir, settings)
-    r = app_client.post(f"/api/v0/environments/{user.env.id}/waas/delegatedAccess/secret",
-                        headers={"authorization": f"Bearer {user.env.admin_token}"})
+    admin = {"authorization": f"Bearer {user.env.admin_token}"}
+    r = app_client.post(f"/api/v0/environments/{user.env.id}/waas/delegatedAccess/secret", headers=admin)
+    assert r.status_code == 200, r.text
+    r = app_client.post(f"/api/v0/environments/{user.env.id}/waas/delegatedAccess/ringPedersen", headers=admin,
+                        json=wallet_keys.delegate_ring().to_json())
     assert r.status_code == 200, r.text
     wallet = user.sdk.wallets.create()
     key = wallet.export_private_key()

@@ -59,8 +59,7 @@ def pregen_runtime(wallet_runtime: Runtime, shared_paillier: PreparedPaillier) -
 
 @pytest.fixture
 def sqlite_only(pregen_runtime: Runtime) -> Runtime:
-    if pregen_runtime.db.url.startswith("postgresql"):
-        pytest.skip("the main path covers PostgreSQL")
+    """For tests marked ``sqlite_suffices``: the main path covers PostgreSQL."""
     return pregen_runtime
 
 
@@ -167,6 +166,7 @@ def test_created_before_the_user_exists_claimed_at_first_sign_in(
 # --- claim, refresh, the stand-in share afterwards ------------------------------------------------------
 
 
+@pytest.mark.sqlite_suffices
 def test_refresh_required_before_the_first_signature(
     sqlite_only: Runtime, app_client: TestClient, tmp_path: Path
 ) -> None:
@@ -212,6 +212,7 @@ def _ctx(runtime: Runtime, env: EnvFixture, sdk: Client) -> Any:
         return runtime.sessions.authenticate(uow, env.id, str(sdk.session.jwt))
 
 
+@pytest.mark.sqlite_suffices
 def test_standin_share_is_useless_after_the_claim_and_a_second_claim_is_refused(
     sqlite_only: Runtime, app_client: TestClient, tmp_path: Path
 ) -> None:
@@ -253,6 +254,7 @@ def _recipient() -> str:
     return recipient_public_key_b64(generate_recipient_key())
 
 
+@pytest.mark.sqlite_suffices
 def test_an_identity_that_never_signs_in_keeps_its_wallet_sealed(
     sqlite_only: Runtime, app_client: TestClient, tmp_path: Path
 ) -> None:
@@ -282,6 +284,7 @@ def test_an_identity_that_never_signs_in_keeps_its_wallet_sealed(
         runtime.keyring.decrypt(blob, aad=f"waas-wallet:{made['walletId']}")
 
 
+@pytest.mark.sqlite_suffices
 def test_external_auth_sub_and_an_existing_user(
     sqlite_only: Runtime, app_client: TestClient, tmp_path: Path
 ) -> None:
@@ -309,6 +312,7 @@ def test_external_auth_sub_and_an_existing_user(
     assert sdk.wallets.list()[0].key_version == 2  # claimed by the next list()
 
 
+@pytest.mark.sqlite_suffices
 def test_claim_survives_lost_answers(sqlite_only: Runtime, app_client: TestClient, tmp_path: Path) -> None:
     """The delivery's answer lost, then the refresh's confirmation lost: each retry completes the claim
     without a second wallet or a stuck one."""
@@ -335,6 +339,7 @@ def test_claim_survives_lost_answers(sqlite_only: Runtime, app_client: TestClien
 # --- the admin route ------------------------------------------------------------------------------------
 
 
+@pytest.mark.sqlite_suffices
 def test_idempotent_per_identity_and_batched(
     sqlite_only: Runtime, app_client: TestClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -360,6 +365,7 @@ def test_idempotent_per_identity_and_batched(
     assert audit_events(sqlite_only, env.id).count("wallet.pregenerated") == 5
 
 
+@pytest.mark.sqlite_suffices
 def test_batch_limit_and_bad_input(sqlite_only: Runtime, app_client: TestClient) -> None:
     env = make_environment(sqlite_only, settings=OPEN_SETTINGS)
     other = make_environment(sqlite_only, name="Other")
@@ -393,6 +399,7 @@ def test_batch_limit_and_bad_input(sqlite_only: Runtime, app_client: TestClient)
         assert uow.conn.execute(select(waas_pregenerated.c.id)).all() == []
 
 
+@pytest.mark.sqlite_suffices
 def test_key_rotation_reseals_standin_shares(sqlite_only: Runtime, app_client: TestClient) -> None:
     from actionmfa.services.wallets.admin import rotate_wallet_secrets
 
@@ -408,3 +415,53 @@ def test_key_rotation_reseals_standin_shares(sqlite_only: Runtime, app_client: T
     assert row is not None and row.standin_share is not None and rotated.key_id_of(row.standin_share) == "k-new"
     sqlite_only.services.wallets.pregenerated.keyring = rotated
     assert sqlite_only.services.wallets.pregenerated.open_standin(made["walletId"], row.standin_share).x2 == before.x2
+
+
+@pytest.mark.sqlite_suffices
+def test_the_claim_reaches_the_developers_webhook(sqlite_only: Runtime, app_client: TestClient, tmp_path: Path) -> None:
+    """``wallet.standin_erased`` is relayed to the outbox as ``wallet.pregenerated.claimed`` (docs/webhooks.md);
+    creation and delivery are not webhook events."""
+    from actionmfa.services.wallets.delivery import create_delegation_secret
+
+    runtime = sqlite_only
+    env = make_environment(runtime, settings={**OPEN_SETTINGS, "webhooks": {"url": "http://127.0.0.1:9/hooks"}})
+    with runtime.db.write() as uow:
+        create_delegation_secret(uow, runtime.services.wallets.vault, env.id, now=runtime.clock.now())
+    made = pregenerate(app_client, env, "kim@example.com").json()["wallets"][0]
+    sdk, _ = email_sign_in(runtime, app_client, env, "kim@example.com", tmp_path / "shares")
+    sdk.wallets.list()
+    worker = runtime.services.core.webhooks
+    worker.relay()
+    events = worker.list_events(env.id)
+    assert [(e["eventName"], e["orderingKey"]) for e in events] == [("wallet.pregenerated.claimed", made["walletId"])]
+
+
+def test_two_requests_racing_for_one_identity_make_one_wallet(pregen_runtime: Runtime) -> None:
+    """Both generate a key (outside any transaction); the unique index settles it in the writing
+    transaction's savepoint: the loser answers the winner's wallet (``created: false``)."""
+    import threading
+
+    from actionmfa.services.core.environments import AdminPrincipal
+    from actionmfa.services.wallets.pregenerated import Identity
+
+    env = make_environment(pregen_runtime, settings=OPEN_SETTINGS)
+    service = pregen_runtime.services.wallets.pregenerated
+    identity = Identity.parse("email", "race@example.com", field="t")
+    start = threading.Barrier(2)
+    answers: list[tuple[str, bool]] = []
+
+    def run() -> None:
+        start.wait(timeout=30)
+        result = service.create(AdminPrincipal("t", None), env.id, [identity])[0]
+        answers.append((result.row.id, result.created))
+
+    threads = [threading.Thread(target=run) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    assert len(answers) == 2 and answers[0][0] == answers[1][0]
+    assert sorted(created for _, created in answers) == [False, True]
+    with pregen_runtime.db.read() as uow:
+        assert len(uow.conn.execute(select(waas_pregenerated.c.id)).all()) == 1
+    assert audit_events(pregen_runtime, env.id).count("wallet.pregenerated") == 1

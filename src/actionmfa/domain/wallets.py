@@ -65,6 +65,7 @@ class CeremonyOutcome(StrEnum):
     OK = "ok"
     INVALID_SIGNATURE = "invalid_signature"
     INVALID_PROOF = "invalid_proof"  # the client's c3 failed Πaff-g: refused without a decryption
+    WITHDRAWN = "withdrawn"  # a reshare ended by the operator's revocation while it was open
 
 
 class PendingAction(StrEnum):

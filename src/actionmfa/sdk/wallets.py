@@ -19,6 +19,7 @@ tokens the client holds are attached automatically. Results are eth-account's ow
 from __future__ import annotations
 
 import builtins
+import contextlib
 import secrets
 import threading
 from collections.abc import Callable, Mapping
@@ -563,6 +564,17 @@ class WalletsResource:
                                                str(expected) if expected is not None else None))
         return wallets
 
+    def _abandon(self, ceremony_id: str, state: p2.ClientKeygenState, done: Mapping[str, Any]) -> None:
+        """Ask the server to drop the wallet this device refused (else it stays listed, unusable):
+        best effort — a server that ignores it keeps a wallet nobody can sign with."""
+        wallet = done.get("wallet")
+        wallet_id = wallet.get("id") if isinstance(wallet, Mapping) else None
+        if not isinstance(wallet_id, str):
+            return
+        proof = p2.client_keygen_abandon(state, wallet_id, ceremony_id)
+        with contextlib.suppress(Exception):  # best effort: the refusal is what the caller must see
+            self.client.request("POST", f"/waas/create/{ceremony_id}/abandon", json={"message": proof.to_json()})
+
     def _finish_keygen(self, ceremony_id: str, user_id: str, state: p2.ClientKeygenState,
                        done: Mapping[str, Any], wallet_id: str | None) -> Wallet:
         env_id = self.client.environment_id
@@ -576,6 +588,7 @@ class WalletsResource:
                 raise WalletProofInvalidError("Server reported another address than the joint key's")
         except WalletProofInvalidError:
             self.store.finish_keygen(env_id, user_id, ceremony_id)  # a wallet this SDK refuses to hold
+            self._abandon(ceremony_id, state, done)
             raise
         self.store.finish_keygen(env_id, user_id, ceremony_id, wallet_id=wallet.id, share=share)
         return wallet

@@ -111,6 +111,18 @@ def finish_keygen(ceremonyId: str, body: RoundBody, ctx: AuthDep, wallets: Walle
     return KeygenFinished.model_validate(wallets.keygen.finish_keygen(ctx, ceremonyId, body.message))
 
 
+class KeygenAbandoned(WireModel):
+    walletId: str
+    abandoned: bool
+
+
+@router.post("/waas/create/{ceremonyId}/abandon", operation_id="abandonWaasAccount")
+def abandon_keygen(ceremonyId: str, body: RoundBody, ctx: AuthDep, wallets: WalletsDep) -> KeygenAbandoned:
+    """The SDK refused the server's final answer (a proof failed): drop the wallet that round stored,
+    on a Schnorr proof of the device's share for this creation (only just after it, never used)."""
+    return KeygenAbandoned.model_validate(wallets.keygen.abandon_keygen(ctx, ceremonyId, body.message))
+
+
 @router.get("/waas/wallets", operation_id="getWaasWallets")
 def list_wallets(ctx: AuthDep, wallets: WalletsDep) -> WalletList:
     return WalletList.model_validate({"wallets": [w.to_json() for w in wallets.keygen.list_wallets(ctx)]})

@@ -69,6 +69,7 @@ class AuditEvent(StrEnum):
     WALLET_DELEGATION_DELIVERY_FAILED = "wallet.delegation_delivery_failed"
     WALLET_DELEGATION_SECRET_CREATED = "wallet.delegation_secret_created"  # noqa: S105 - an event name
     WALLET_DELEGATE_RING_REGISTERED = "wallet.delegate_ring_registered"
+    WALLET_CREATION_ABANDONED = "wallet.creation_abandoned"
     WALLET_DELEGATED_SIGN_OPENED = "wallet.delegated_sign_opened"
     WALLET_DELEGATED_SIGNED = "wallet.delegated_signed"
     WALLET_DELEGATION_PENDING = "wallet.delegation_pending"  # the operator approved or revoked

@@ -169,6 +169,10 @@ class WalletAdmin:
             environment = self.environments.get(uow, environment_id)
             if approve and not environment.settings.security.delegatedAccess.enabled:
                 raise DelegatedAccessDisabledError()
+            # A revocation first ends the reshares open in its scope (wallet rows locked): one opened
+            # before it — an approval being completed, the user's own delegation, the refresh of a
+            # delegated wallet — would otherwise confirm after it and hand the revoked key a fresh share.
+            ended = [] if approve else uow.wallets.withdraw_reshares(environment_id, user_id=user_id, now=now)
             # Only EVM wallets reshare (Solana's: wallet_chain_unsupported), so only they are approved:
             # a mark nobody can complete would stay pending for ever.
             ids = uow.wallets.set_pending_action(environment_id, action=action.value,
@@ -179,13 +183,19 @@ class WalletAdmin:
                 environment_id, action=None, scheme="TWO_OF_TWO", user_id=user_id, now=now,
                 only_pending=PendingAction.APPROVE_DELEGATION.value)
             scope = "user" if user_id is not None else "environment"
+            for ceremony_id, wallet_id in ended:
+                row = uow.wallets.wallet_by_id(environment_id, wallet_id)
+                audit.record(uow, AuditIds(environment_id, row.user_id if row else None),
+                             AuditEvent.WALLET_DELEGATION_WITHDRAWN, now=now, outcome="ok", walletId=wallet_id,
+                             ceremonyId=ceremony_id, pendingAction=None, scope=scope)
             for event, pending, wallet_ids in ((AuditEvent.WALLET_DELEGATION_PENDING, action.value, ids),
                                                (AuditEvent.WALLET_DELEGATION_WITHDRAWN, None, withdrawn)):
                 for wallet_id in wallet_ids:
                     row = uow.wallets.wallet_by_id(environment_id, wallet_id)
                     audit.record(uow, AuditIds(environment_id, row.user_id if row else None), event, now=now,
                                  outcome="ok", walletId=wallet_id, pendingAction=pending, scope=scope)
-        return DelegationMarks(ids, withdrawn)
+        stopped = [w for _, w in ended if w not in withdrawn and w not in ids]  # their reshare ended
+        return DelegationMarks(ids, withdrawn + list(dict.fromkeys(stopped)))
 
     def delegation_summary(self, principal: AdminPrincipal, environment_id: str) -> DelegationSummary:
         """What an environment-wide approval or revocation would touch (the dashboard's confirmation)."""

@@ -127,6 +127,8 @@ class WalletVault:
                                    kind=kind)
         if row is None or row.user_id != ctx.user.id:
             raise CeremonyInvalidError()
+        if row.outcome is CeremonyOutcome.WITHDRAWN:
+            raise CeremonyInvalidError("The operator revoked delegated access while this reshare was open")
         if row.outcome is not None or row.stage != stage:
             raise CeremonyInvalidError("Ceremony round already used or out of order")
         if row.expires_at <= now:
