@@ -37,6 +37,11 @@ os.environ.setdefault("ACTIONMFA_WALLET_POOL_WARM", "false")
 LONG_RUNNING_FIRST = (
     "tests/test_readme_first_screen.py::test_the_first_screen_from_a_clean_clone",
     "tests/openapi/test_schemathesis.py",
+    "tests/compat/test_dynamic_sdk_api.py",  # npm ci, then Dynamic's clients
+    "tests/contract/test_mfa_concurrency.py::test_single_use_token_two_server_processes",
+    "tests/ops/test_kill_under_load.py",
+    "tests/cli/test_demo.py",
+    "tests/api/test_wallet_pending_delegation.py::test_operator_revokes_every_wallet",
 )
 
 
