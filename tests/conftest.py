@@ -37,6 +37,11 @@ os.environ.setdefault("ACTIONMFA_WALLET_POOL_WARM", "false")
 LONG_RUNNING_FIRST = (
     "tests/test_readme_first_screen.py::test_the_first_screen_from_a_clean_clone",
     "tests/openapi/test_schemathesis.py",
+    "tests/compat/test_dynamic_sdk_api.py",  # npm ci, then Dynamic's clients
+    "tests/contract/test_mfa_concurrency.py::test_single_use_token_two_server_processes",
+    "tests/ops/test_kill_under_load.py",
+    "tests/cli/test_demo.py",
+    "tests/api/test_wallet_pending_delegation.py::test_operator_revokes_every_wallet",
 )
 
 
@@ -46,6 +51,19 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
                     len(LONG_RUNNING_FIRST))
 
     items.sort(key=rank)  # stable: every other test keeps its order
+    _drop_postgres_duplicates(config, items)
+
+
+def _drop_postgres_duplicates(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """``@pytest.mark.sqlite_suffices``: a test of the protocol, the SDK or payload rules that runs on the
+    backend-parametrized fixtures (``database_url``) keeps its SQLite run only. PostgreSQL runs stay
+    wherever the database's behaviour can differ — transactions, row locks, races, SQL, migrations."""
+    dropped = [item for item in items if item.get_closest_marker("sqlite_suffices") is not None
+               and getattr(item, "callspec", None) is not None
+               and item.callspec.params.get("database_url") == "postgres"]
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = [item for item in items if item not in set(dropped)]
 
 
 @pytest.fixture(scope="session")

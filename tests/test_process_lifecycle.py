@@ -113,3 +113,43 @@ def test_key_pool_children_die_with_their_parent(
         if proc.poll() is None:
             proc.kill()
             proc.wait(timeout=BOUND)
+
+
+LATE_WORKER = """
+import multiprocessing, os, signal, sys, time
+from pathlib import Path
+
+
+def late_worker(out: str) -> None:
+    parent = multiprocessing.parent_process().pid
+    Path(out, "pid").write_text(str(os.getpid()))
+    deadline = time.monotonic() + 60
+    while os.getppid() == parent and time.monotonic() < deadline:  # still importing when the master dies
+        time.sleep(0.05)
+    from actionmfa.server import app_from_env
+    app_from_env()
+    Path(out, "survived").write_text("serving, orphaned")
+
+
+if __name__ == "__main__":
+    os.environ["ACTIONMFA_SUPERVISOR_PID"] = str(os.getpid())  # what run_workers sets
+    multiprocessing.get_context("spawn").Process(target=late_worker, args=(sys.argv[1],)).start()
+    while not Path(sys.argv[1], "pid").exists():
+        time.sleep(0.05)
+    os.kill(os.getpid(), signal.SIGKILL)
+"""
+
+
+def test_a_worker_still_starting_when_the_supervisor_is_killed_exits(tmp_path: Path) -> None:
+    """Found by tests/ops/test_kill_under_load.py: uvicorn replaced a killed worker, the master was
+    SIGKILLed while the replacement was still importing the app, and the replacement — already
+    reparented, so ``getppid()`` no longer named the supervisor — lived on, serving the socket."""
+    script = tmp_path / "supervisor.py"
+    script.write_text(LATE_WORKER)
+    env = {**os.environ, "ACTIONMFA_DATA_DIR": str(tmp_path / "data"), "ACTIONMFA_WALLET_POOL_WARM": "false"}
+    env.pop("ACTIONMFA_DATABASE_URL", None)
+    done = subprocess.run([sys.executable, str(script), str(tmp_path)], env=env, timeout=BOUND, check=False)
+    assert done.returncode == -signal.SIGKILL
+    worker = int((tmp_path / "pid").read_text())
+    wait_for(lambda: not alive(worker), "the orphaned worker exited", START_BOUND)
+    assert not (tmp_path / "survived").exists()

@@ -77,6 +77,7 @@ def _env(port: int) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("ACTIONMFA_")}
     env.update(ACTIONMFA_PORT=str(port), ACTIONMFA_WALLET_POOL_WARM="false", PYTHONDONTWRITEBYTECODE="1")
     env.pop("VIRTUAL_ENV", None)
+    env.pop("PYTHONPATH", None)  # a developer's PYTHONPATH=…/src would import their checkout, not the clone
     return env
 
 

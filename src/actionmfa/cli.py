@@ -73,11 +73,11 @@ def serve(
             "ACTIONMFA_MAIL_LOG": "true" if config.mail_log else "false",
         }
         os.environ.update(env)
-        from actionmfa.server import run_workers, uvicorn_config
+        from actionmfa.server import WORKER_APP, run_workers, uvicorn_config
 
         run_workers(
             uvicorn_config(
-                "actionmfa.server:app_from_env",
+                WORKER_APP,
                 config,
                 factory=True,
                 workers=config.workers,
@@ -345,7 +345,8 @@ def main() -> None:
     from actionmfa.cli_env import register as register_env_commands  # env require
 
     register_env_commands(env_app)
-    from actionmfa.wallet_cli import wallet_app  # wallets locked|unlock|delegation approve|revoke
+    import actionmfa.pregenerated_cli  # noqa: F401 - registers `wallets pregenerate` on wallet_app
+    from actionmfa.wallet_cli import wallet_app  # wallets locked|unlock|delegation approve|revoke|pregenerate
 
     app.add_typer(wallet_app, name="wallets")
     app.add_typer(wallet_app, name="wallet", hidden=True)  # the first spelling, kept

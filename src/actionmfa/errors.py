@@ -427,3 +427,32 @@ class WalletChainUnsupportedError(ActionMFAError):
 
 __all__ += ["WalletChainUnsupportedError"]
 ERRORS_BY_CODE.update(_registry())
+
+
+class WalletClaimRequiredError(ActionMFAError):
+    """A pregenerated wallet is still in the operator's custody: the user must claim it (receive the
+    stand-in share and complete the gated refresh) before it signs, exports or reshares."""
+
+    code = "wallet_claim_required"
+    status = 409
+    default_message = "This pregenerated wallet must be claimed (claim, then refresh) before it can be used"
+
+
+class WalletAlreadyClaimedError(ActionMFAError):
+    """The pregenerated wallet was claimed and its stand-in share erased: there is nothing to deliver."""
+
+    code = "wallet_already_claimed"
+    status = 409
+    default_message = "This wallet was already claimed"
+
+
+class PregeneratedBatchTooLargeError(ActionMFAError):
+    """More identities in one pregeneration request than the route accepts."""
+
+    code = "pregenerated_batch_too_large"
+    status = 422
+    default_message = "Too many identities in one request"
+
+
+__all__ += ["PregeneratedBatchTooLargeError", "WalletAlreadyClaimedError", "WalletClaimRequiredError"]
+ERRORS_BY_CODE.update(_registry())

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import socket
 from dataclasses import dataclass
@@ -52,16 +53,27 @@ def warm_up(runtime: Runtime) -> None:
 
 
 SUPERVISOR_PID_VARIABLE = "ACTIONMFA_SUPERVISOR_PID"
+WORKER_APP = "actionmfa.server:app_from_env"  # the factory each worker of ``serve --workers N`` imports
+
+
+def die_with_supervisor() -> None:
+    """In a worker spawned by :func:`run_workers`: exit now if the supervisor is gone, and whenever
+    it goes later (see :func:`app_from_env`); elsewhere nothing."""
+    supervisor = os.environ.get(SUPERVISOR_PID_VARIABLE)
+    spawner = multiprocessing.parent_process()
+    if supervisor and spawner is not None and str(spawner.pid) == supervisor:
+        die_with_parent(int(supervisor))  # exits at once if the supervisor is already gone
 
 
 def app_from_env() -> FastAPI:
     """Factory for ``uvicorn --factory actionmfa.server:app_from_env`` (multi-worker serving).
 
     A worker of :func:`run_workers` dies with its supervisor (issue 11.4): if the supervisor is
-    killed (even with SIGKILL) the worker, and with it its key-pool child, goes too."""
-    supervisor = os.environ.get(SUPERVISOR_PID_VARIABLE)
-    if supervisor and supervisor.isdigit() and int(supervisor) == os.getppid():
-        die_with_parent(int(supervisor))
+    killed (even with SIGKILL) the worker, and with it its key-pool child, goes too — also when the
+    supervisor died while this worker was still starting (a replacement worker importing the app on
+    a loaded machine): the worker was then already reparented, and used to live on as an orphan
+    serving the shared socket. Its spawning parent is multiprocessing's record, not ``getppid()``."""
+    die_with_supervisor()
     config = ServerConfig.from_env()
     runtime = Runtime.build(config)
     app = create_app(runtime, migrate=True)

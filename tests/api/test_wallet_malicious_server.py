@@ -31,6 +31,7 @@ def test_keygen_with_an_offset_ckey_is_refused(open_user: WalletUser, monkeypatc
     assert all(open_user.sdk.wallets.load_share(w.id) is None for w in wallets)
 
 
+@pytest.mark.sqlite_suffices  # the client's check of the server's proof
 def test_refresh_with_an_offset_ckey_is_refused_and_the_old_share_still_signs(
     open_user: WalletUser, wallet_runtime: Runtime, shared_paillier: PreparedPaillier,
     monkeypatch: pytest.MonkeyPatch,

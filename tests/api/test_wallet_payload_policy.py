@@ -16,6 +16,8 @@ from actionmfa.wallet.payloads import MAX_CHAIN_ID
 from tests.api import wallet_support
 from tests.api.wallet_support import WalletUser, make_wallet_user
 
+pytestmark = pytest.mark.sqlite_suffices  # payload encoding rules: nothing here depends on the database
+
 shared_paillier = wallet_support.shared_paillier
 wallet_runtime = wallet_support.wallet_runtime
 app_client = wallet_support.app_client

@@ -16,6 +16,8 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from fastapi.testclient import TestClient
 
 from actionmfa.errors import (
+    CeremonyInvalidError,
+    DelegatedAccessDisabledError,
     MfaRequiredError,
     UnauthorizedError,
     WalletProofInvalidError,
@@ -142,3 +144,59 @@ def test_operator_revokes_every_wallet_and_each_next_sign_in_reshares(
         server = _server_shamir(wallet_runtime, first.user.env.id, wallet.id)
         with pytest.raises(WalletProofInvalidError):  # the old delegate share is useless
             wallet_keys.pair_setup(server, delegate, more_paillier[-1])
+
+
+def _before_confirm(monkeypatch: pytest.MonkeyPatch, sdk: Client, act: object) -> None:
+    """Run ``act()`` when the SDK is about to send a reshare's confirmation (after its deal round):
+    what the operator does while a user's reshare ceremony is open."""
+    original = sdk.request
+
+    def request(method: str, path: str, **kwargs: object) -> object:
+        if "/reshare/" in path and path.endswith("/confirm"):
+            act()  # type: ignore[operator]
+        return original(method, path, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(sdk, "request", request)
+
+
+@pytest.mark.parametrize("operator_move", ["revoke_all", "switch_off"])
+def test_a_revocation_or_off_switch_during_an_open_delegation_reshare_stops_it(
+    gated: Delegating, wallet_runtime: Runtime, app_client: TestClient, webhook: Webhook,
+    monkeypatch: pytest.MonkeyPatch, operator_move: str,
+) -> None:
+    """Red-team finding: the reshare's confirmation did not look at the operator's decisions taken
+    while the ceremony was open (up to 60 s). A user completing an approved delegation when the
+    operator answers a leaked developer key with "revoke every wallet" (which withdraws pending
+    approvals) — or switches delegated access off — still became 2-of-3, with a fresh share, pair
+    set-up and API key delivered to the revoked key, and no revocation pending on the wallet."""
+    user = gated.user
+    wallet = user.sdk.wallets.create()
+    _admin(app_client, gated, "approve", {"userId": user.signed_in.user.id})
+    admin = {"authorization": f"Bearer {user.env.admin_token}"}
+
+    def move() -> None:
+        if operator_move == "revoke_all":
+            result = _admin(app_client, gated, "revoke", {})
+            assert result["withdrawnWalletIds"] == [wallet.id]
+        else:
+            r = app_client.put(f"/api/v0/environments/{user.env.id}", headers=admin,
+                               json={"settings": {"security": {"delegatedAccess": {"enabled": False}}}})
+            assert r.status_code == 200, r.text
+
+    _before_confirm(monkeypatch, user.sdk, move)
+
+    def prompt() -> None:
+        user.sdk.tokens.set_mfa_token(user.mint_mfa_token(wallet_runtime), single_use=True)
+
+    refusal = CeremonyInvalidError if operator_move == "revoke_all" else DelegatedAccessDisabledError
+    with pytest.raises(refusal):
+        user.sdk.wallets.complete_pending(prompt=prompt)
+    monkeypatch.undo()
+    [listed] = user.sdk.wallets.list()
+    assert listed.threshold_scheme == "TWO_OF_TWO"  # type: ignore[union-attr]
+    assert webhook.received == []  # nothing went to the revoked developer key
+    assert _recovers_user_pair(listed, "still the user's own 2-of-2")  # type: ignore[arg-type]
+
+
+def _recovers_user_pair(wallet: Wallet, text: str) -> bool:
+    return reshare_support._recovers(wallet.address, text, wallet.sign_message(text).signature)

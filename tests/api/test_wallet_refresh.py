@@ -95,6 +95,7 @@ def test_pending_share_promoted_when_the_device_missed_the_confirmation(
     assert current is not None and current.x2 == new_share.x2
 
 
+@pytest.mark.sqlite_suffices  # the lock flag carried through a refresh
 def test_refresh_does_not_unlock(open_user: WalletUser, wallet_runtime: Runtime, two_keys: None) -> None:
     wallet = open_user.sdk.wallets.create()
     with wallet_runtime.db.write() as uow:

@@ -47,6 +47,7 @@ def test_a_valid_signature_is_the_wallets_last_signature(open_user: WalletUser, 
     assert row is not None and row.last_signed_at == wallet_runtime.clock.now()
 
 
+@pytest.mark.sqlite_suffices  # the payload encodings; the rounds' storage is covered by the other tests
 def test_every_payload_kind_recovers_with_eth_account(open_user: WalletUser) -> None:
     wallet = open_user.sdk.wallets.create()
     address = wallet.address

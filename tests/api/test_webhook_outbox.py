@@ -130,6 +130,20 @@ def test_receiver_down_then_up_delivers_each_event_once_in_order(runtime_any: Ru
     assert len(receiver.accepted) == 5
 
 
+def test_the_backlog_gauge_counts_deliveries_still_to_be_made(runtime_any: Runtime, hooked: Hooked,
+                                                              receiver: Receiver) -> None:
+    health = runtime_any.services.operator.health
+    assert health.webhook_backlog() == 0
+    receiver.failures_left = 10 ** 6
+    _event(runtime_any, hooked.env.id, AuditEvent.WALLET_EXPORTED, walletId="w-1", requestId="r0")
+    _event(runtime_any, hooked.env.id, AuditEvent.MFA_RESET, walletId="w-2")
+    hooked.worker.run_once()
+    assert health.webhook_backlog() == 2  # queued, tried, refused: still to be made
+    receiver.failures_left = 0
+    _drain(hooked)
+    assert health.webhook_backlog() == 0
+
+
 def test_events_are_relayed_once_even_by_two_relays(runtime_any: Runtime, hooked: Hooked) -> None:
     _event(runtime_any, hooked.env.id, AuditEvent.MFA_DEVICE_DELETED)
     assert hooked.worker.relay() == 1

@@ -47,3 +47,8 @@ def test_list_shows_attempts_and_redeliver_requeues(data_dir: Path) -> None:
     assert result.exit_code == 0 and json.loads(result.output) == {"eventId": event["eventId"], "queued": True}
     result = runner.invoke(webhooks_app, ["redeliver", "no-such-event", "--data-dir", str(data_dir)])
     assert result.exit_code == 1
+    rt = Runtime.build(ServerConfig(data_dir=data_dir))
+    with rt.db.read() as uow:
+        [audited] = [r for r in uow.audit.page(env_id, before_id=None, limit=50) if r.event == "webhook.redelivered"]
+    rt.db.dispose()
+    assert audited.details["eventId"] == event["eventId"] and audited.details["operator"] == "cli"

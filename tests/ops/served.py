@@ -42,8 +42,10 @@ def wait_until_up(url: str, proc: subprocess.Popen[bytes], path: str = "/health"
 
 
 def start_server(
-    data_dir: Path, log: Path, extra: dict[str, str] | None = None, args: tuple[str, ...] = ()
+    data_dir: Path, log: Path, extra: dict[str, str] | None = None, args: tuple[str, ...] = (),
+    module: str = "actionmfa.cli",
 ) -> Served:
+    """``python -m <module> serve`` (``actionmfa serve``, or a launcher of it such as tests/ops/chaos_server.py)."""
     port = free_port()
     env = {
         **os.environ,
@@ -56,7 +58,7 @@ def start_server(
         env.pop(var, None)
     if not (extra or {}).get("PROMETHEUS_MULTIPROC_DIR"):
         env.pop("PROMETHEUS_MULTIPROC_DIR", None)
-    cmd = [sys.executable, "-m", "actionmfa.cli", "serve", "--host", "127.0.0.1", "--port", str(port), *args]
+    cmd = [sys.executable, "-m", module, "serve", "--host", "127.0.0.1", "--port", str(port), *args]
     with log.open("wb") as err:
         proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=err)
     served = Served(f"http://127.0.0.1:{port}", data_dir, log, proc)

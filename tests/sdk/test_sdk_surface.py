@@ -49,7 +49,7 @@ INSTANCE_ATTRS: dict[type, tuple[str, ...]] = {
     EmailAuth: ("verification_uuid",),
     AuthResource: ("email", "external"),
     Wallet: ("id", "address", "chain", "locked", "key_version", "key_ceremony_id", "pending_action",
-             "threshold_scheme"),
+             "threshold_scheme", "pregenerated"),
 }
 ASYNC_ONLY = {"sync", "aclose"}
 SYNC_STATE = {"max_retries", "refresh_margin_seconds"}  # tuning of the sync client: client.sync.…

@@ -40,6 +40,7 @@ ROUTERS: tuple[tuple[str, str], ...] = (
     ("actionmfa.api.routers.admin", "/api/v0"),
     ("actionmfa.api.routers.mfa_admin", "/api/v0"),
     ("actionmfa.api.routers.wallet_admin", "/api/v0"),
+    ("actionmfa.api.routers.pregenerated_admin", "/api/v0"),
     ("actionmfa.api.routers.wallet_delegated", "/api/v0"),
     ("actionmfa.api.routers.ui", ""),
     ("actionmfa.api.routers.dashboard", ""),
@@ -86,7 +87,8 @@ def create_app(runtime: Runtime, *, migrate: bool = True) -> FastAPI:
     app.state.methods = methods
     app.add_middleware(BodySizeLimit, max_bytes=runtime.config.max_body_bytes)
     health = runtime.services.operator.health
-    metrics = Metrics(ceremonies_open=health.ceremonies_open, pool_depth=health.pool_depth)
+    metrics = Metrics(ceremonies_open=health.ceremonies_open, pool_depth=health.pool_depth,
+                      webhook_backlog=health.webhook_backlog)
     app.state.metrics = metrics
     # One app's metrics observe the runtime's audit rows (an app built again replaces the last one).
     observers = runtime.db.audit_observers

@@ -45,6 +45,7 @@ class WalletPropertiesModel(BaseModel):
 
     thresholdSignatureScheme: Literal["TWO_OF_TWO", "TWO_OF_THREE"]
     pendingAction: Literal["approve_delegation", "revoke_delegation"] | None = None
+    pregenerated: bool = Field(default=False, description="made by the operator, not claimed yet (issue 13.1)")
     settings: WaasWalletSettings
 
     @classmethod
@@ -52,8 +53,10 @@ class WalletPropertiesModel(BaseModel):
         return cls(
             thresholdSignatureScheme=p.threshold_scheme,  # type: ignore[arg-type]
             pendingAction=p.pending_action,  # type: ignore[arg-type]
+            pregenerated=p.pregenerated,
             settings=WaasWalletSettings(reshareOnNextSignOn=p.reshare_on_next_sign_on,  # type: ignore[arg-type]
-                                        revokeOnNextSignOn=p.revoke_on_next_sign_on),
+                                        revokeOnNextSignOn=p.revoke_on_next_sign_on,
+                                        shouldRefreshOnNextSignOn=p.pregenerated),
         )
 
 

@@ -40,6 +40,7 @@ class WalletOut(Open):
     thresholdSignatureScheme: str
     keyCeremonyId: str | None = None  # the ceremony whose shares are current (crash-safe share changes)
     pendingAction: str | None = None  # approve_delegation | revoke_delegation: the operator's decision
+    pregenerated: bool = False  # made by the operator, not claimed yet (claim, then refresh: issue 13.1)
 
 
 class WalletList(Open):
@@ -145,3 +146,31 @@ class DelegationSecret(BaseModel):
 
     environmentId: str
     hmacSecret: str
+
+
+class ClaimedShare(Open):
+    """A pregenerated wallet's stand-in share sealed with HPKE (RFC 9180) to the claiming SDK's key."""
+
+    encryptionType: str
+    encapsulatedKey: str
+    ciphertext: str
+    walletId: str
+    keyVersion: int
+    keyCeremonyId: str | None = None
+
+
+class PregeneratedWalletOut(BaseModel):
+    identifier: str
+    type: str = Field(description="email | externalUserId")
+    walletId: str
+    chain: str
+    address: str
+    publicKey: str
+    created: bool = Field(description="false: the identity already had this wallet (idempotent)")
+    status: str = Field(description="sealed (waiting for the sign-in) | pregenerated (attached, not claimed) | claimed")
+    userId: str | None = None
+
+
+class PregeneratedWallets(BaseModel):
+    environmentId: str
+    wallets: list[PregeneratedWalletOut]

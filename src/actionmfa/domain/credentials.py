@@ -16,6 +16,8 @@ Dynamic's clients read a user's credentials from this list (``JwtVerifiedCredent
 (``WaasWalletProperties.settings``: ``reshareOnNextSignOn`` — the target scheme —,
 ``revokeOnNextSignOn``, ``shouldRefreshOnNextSignOn``), the operator's pending delegation decision;
 ``pendingAction`` is the same decision under ActionMFA's name, as ``GET /waas/wallets`` shows it.
+A pregenerated wallet not claimed yet (issue 13.1) has ``pregenerated: true`` and
+``settings.shouldRefreshOnNextSignOn: true`` (its claim ends with the refresh).
 
 The sign-in credential has no row of its own, so its id is derived (UUIDv5 of the user id and the
 format): stable across calls, distinct per user.
@@ -80,6 +82,7 @@ class WalletRecord:
     created_at: datetime
     scheme: str = "TWO_OF_TWO"  # thresholdSignatureScheme
     pending_action: str | None = None  # domain.wallets.PendingAction
+    pregenerated: bool = False  # made by the operator, not claimed yet (issue 13.1)
 
 
 @dataclass(frozen=True)
@@ -88,6 +91,7 @@ class WalletProperties:
 
     threshold_scheme: str
     pending_action: str | None = None
+    pregenerated: bool = False  # the claim (stand-in share, then a refresh) is still to run: issue 13.1
 
     @property
     def reshare_on_next_sign_on(self) -> str | None:
@@ -171,7 +175,7 @@ def verified_credentials(
                 wallet_provider=EMBEDDED_WALLET_PROVIDER,
                 embedded_wallet_id=wallet.id,
                 verified_at=wallet.created_at,
-                wallet_properties=WalletProperties(wallet.scheme, wallet.pending_action),
+                wallet_properties=WalletProperties(wallet.scheme, wallet.pending_action, wallet.pregenerated),
             )
         )
     return out

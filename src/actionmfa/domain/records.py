@@ -180,6 +180,28 @@ class WalletRow:
     key_ceremony_id: str | None = None
     pending_action: str | None = None  # domain.wallets.PendingAction
     last_signed_at: datetime | None = None
+    custody: str | None = None  # domain.wallets.Custody (None: the user's own two-party wallet)
+
+
+@dataclass(frozen=True)
+class PregeneratedRow:
+    """A wallet the operator made for an identity before its user existed (issue 13.1)."""
+
+    id: str  # the wallet id
+    environment_id: str
+    identity_type: str  # domain.wallets.IdentityType
+    identifier: str
+    chain: str
+    address: str
+    public_key: str
+    server_share: str | None  # sealed like waas_wallets.server_share; moved there (None) at attach
+    standin_share: str | None  # sealed stand-in share; None once erased
+    key_ceremony_id: str
+    user_id: str | None
+    created_at: datetime
+    attached_at: datetime | None
+    delivered_at: datetime | None
+    erased_at: datetime | None
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,22 @@ class Chain(StrEnum):
     SOL = "SOL"  # Ed25519, two-party FROST (actionmfa.wallet.frost)
 
 
+class Custody(StrEnum):
+    """``waas_wallets.custody`` (NULL: the user's ordinary two-party wallet)."""
+
+    # Made by the operator before the user existed (issue 13.1): the server holds both shares (its own
+    # and the stand-in's) until the user claims it; it neither signs, exports nor reshares until then.
+    PREGENERATED = "pregenerated"
+
+
+class IdentityType(StrEnum):
+    """``waas_pregenerated.identity_type``: who a pregenerated wallet waits for (Dynamic's
+    ``UserIdentifierTypeEnum`` names)."""
+
+    EMAIL = "email"  # the address, as the email sign-in normalises it
+    EXTERNAL_USER_ID = "externalUserId"  # the ``sub`` of the developer's JWT (externalAuth sign-in)
+
+
 class CeremonyKind(StrEnum):
     """``waas_ceremonies.kind``: what a ceremony row is running."""
 
@@ -49,6 +65,7 @@ class CeremonyOutcome(StrEnum):
     OK = "ok"
     INVALID_SIGNATURE = "invalid_signature"
     INVALID_PROOF = "invalid_proof"  # the client's c3 failed Πaff-g: refused without a decryption
+    WITHDRAWN = "withdrawn"  # a reshare ended by the operator's revocation while it was open
 
 
 class PendingAction(StrEnum):

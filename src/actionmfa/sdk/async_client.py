@@ -209,6 +209,7 @@ class AsyncWallet(AsyncView[Wallet]):
     sign_transaction = awaitable(Wallet.sign_transaction)
     sign_authorization = awaitable(Wallet.sign_authorization)
     refresh = awaitable(Wallet.refresh)
+    claim = awaitable(Wallet.claim)
     reshare = awaitable(Wallet.reshare)
     settle = awaitable(Wallet.settle)
     decline_delegation = awaitable(Wallet.decline_delegation)
@@ -263,6 +264,10 @@ class AsyncWallet(AsyncView[Wallet]):
     @property
     def pending_action(self) -> str | None:
         return self._target.pending_action
+
+    @property
+    def pregenerated(self) -> bool:
+        return self._target.pregenerated
 
 
 class AsyncSolanaWallet(AsyncView[SolanaWallet]):
@@ -327,9 +332,16 @@ class AsyncWalletsResource(AsyncView[WalletsResource]):
     wallet_data = awaitable(WalletsResource.wallet_data)
     complete_pending = awaitable(WalletsResource.complete_pending, wrap=_evm_wallets)
 
+    async def claim(self, wallet: AsyncWallet, *,
+                    prompt: Callable[[], object] | Literal[False] | None = None) -> AsyncWallet:
+        """Take over a pregenerated wallet (:meth:`WalletsResource.claim`); returns it, claimed."""
+        await self._runner(self._target.claim, wallet.sync, prompt=prompt)
+        return wallet
+
     def pending_actions(self) -> dict[str, str]:
         """As :meth:`WalletsResource.pending_actions` (no request, so not awaited)."""
         return self._target.pending_actions()
+
     randomness_pool = awaitable(WalletsResource.randomness_pool)
     ring = awaitable(WalletsResource.ring)
 

@@ -19,6 +19,7 @@ tokens the client holds are attached automatically. Results are eth-account's ow
 from __future__ import annotations
 
 import builtins
+import contextlib
 import secrets
 import threading
 from collections.abc import Callable, Mapping
@@ -64,6 +65,7 @@ from actionmfa.wallet.payloads import (
     transaction_request,
     typed_data_request,
 )
+from actionmfa.wallet.pregenerated import claim_info, open_standin
 from actionmfa.wallet.refresh import (
     RefreshCommit,
     RefreshOpen,
@@ -144,6 +146,8 @@ class Wallet:
         pending = data.get("pendingAction")
         # the operator's decision this device should complete: "approve_delegation" | "revoke_delegation"
         self.pending_action: str | None = str(pending) if pending is not None else None
+        # made by the operator before this user existed and not claimed yet: client.wallets.claim(wallet)
+        self.pregenerated = bool(data.get("pregenerated", False))
 
     def __repr__(self) -> str:
         return f"Wallet(id={self.id!r}, address={self.address!r})"
@@ -301,6 +305,56 @@ class Wallet:
 
     def _has_pending(self) -> bool:
         return bool(self._r.store.pending(self._r.client.environment_id, self._r.user_id(), self.id))
+
+    # -- claim (pregenerated wallets) -----------------------------------------------------------------
+    def claim(self, *, prompt: Callable[[], object] | Literal[False] | None = None) -> None:
+        """Take over this pregenerated wallet (made by the operator before this user existed; issue 13.1).
+
+        1. ``POST /waas/{walletId}/claim``: the server's stand-in share arrives HPKE-sealed (RFC 9180)
+           to a one-time P-256 key made here; it is checked against the wallet's key and address and
+           stored as this device's share (skipped when a retry finds it stored already);
+        2. :meth:`Wallet.refresh` (gate ``wallet.waas.refresh``) re-randomises both shares; the server
+           erases the stand-in share in the transaction that commits it. When the gate wants a token
+           the user is asked through ``prompt`` (default ``client.ui.mfa.show(create_mfa_token=True)``;
+           ``False``: raise ``MfaRequiredError``) and the refresh runs again.
+
+        Until step 2 commits the wallet signs nothing (409 ``wallet_claim_required``). Crash-safe: a
+        lost delivery is asked again; a lost refresh answer is settled as every refresh's is."""
+        if not self.pregenerated:
+            return
+        r = self._r
+        env_id, user_id = r.client.environment_id, r.user_id()
+        stored = r.store.current_version(env_id, user_id, self.id)
+        if stored != (self.key_version, self.key_ceremony_id) and not self._has_pending():
+            self._receive_standin(user_id)
+        try:
+            self.refresh()
+        except MfaRequiredError:
+            if prompt is False:
+                raise
+            if prompt is None:
+                ui = getattr(r.client, "ui", None)
+                if ui is None:
+                    raise
+                ui.mfa.show(create_mfa_token=True)
+            else:
+                prompt()
+            self.refresh()
+        self._update(r.wallet_data(self.id))
+
+    def _receive_standin(self, user_id: str) -> None:
+        recipient = generate_recipient_key()
+        body = {"recipientPublicKey": recipient_public_key_b64(recipient), "encryptionType": "HPKE"}
+        c = self._r.client
+        sealed = c.request("POST", f"/waas/{self.id}/claim", json=body)
+        version = int(sealed.get("keyVersion", self.key_version))
+        if sealed.get("walletId") != self.id or version != self.key_version:
+            raise WalletProofInvalidError("Claim answer is for another wallet or key version")
+        share = open_standin(ExportEnvelope.from_json(sealed), recipient, claim_info(self.id, user_id, version),
+                             expected_address=self.address)
+        self._r.store.save(c.environment_id, user_id, self.id, share, version=version,
+                           ceremony_id=self.key_ceremony_id)
+        self._share = None
 
     # -- reshare --------------------------------------------------------------------------------------
     def reshare(self, *, delegate: bool = False, revoke_delegation: bool = False) -> dict[str, Any]:
@@ -510,6 +564,17 @@ class WalletsResource:
                                                str(expected) if expected is not None else None))
         return wallets
 
+    def _abandon(self, ceremony_id: str, state: p2.ClientKeygenState, done: Mapping[str, Any]) -> None:
+        """Ask the server to drop the wallet this device refused (else it stays listed, unusable):
+        best effort — a server that ignores it keeps a wallet nobody can sign with."""
+        wallet = done.get("wallet")
+        wallet_id = wallet.get("id") if isinstance(wallet, Mapping) else None
+        if not isinstance(wallet_id, str):
+            return
+        proof = p2.client_keygen_abandon(state, wallet_id, ceremony_id)
+        with contextlib.suppress(Exception):  # best effort: the refusal is what the caller must see
+            self.client.request("POST", f"/waas/create/{ceremony_id}/abandon", json={"message": proof.to_json()})
+
     def _finish_keygen(self, ceremony_id: str, user_id: str, state: p2.ClientKeygenState,
                        done: Mapping[str, Any], wallet_id: str | None) -> Wallet:
         env_id = self.client.environment_id
@@ -523,6 +588,7 @@ class WalletsResource:
                 raise WalletProofInvalidError("Server reported another address than the joint key's")
         except WalletProofInvalidError:
             self.store.finish_keygen(env_id, user_id, ceremony_id)  # a wallet this SDK refuses to hold
+            self._abandon(ceremony_id, state, done)
             raise
         self.store.finish_keygen(env_id, user_id, ceremony_id, wallet_id=wallet.id, share=share)
         return wallet
@@ -571,11 +637,27 @@ class WalletsResource:
             return SolanaWallet(self.client, self.solana_store, self.user_id, data)
         return Wallet(self, data)
 
-    def list(self) -> list[Wallet | SolanaWallet]:
-        """The user's wallets (key generations interrupted on this device are completed first)."""
+    def list(self, *, claim: bool = True) -> list[Wallet | SolanaWallet]:
+        """The user's wallets (key generations interrupted on this device are completed first). With
+        ``claim`` (the default), a pregenerated wallet found here is claimed (:meth:`claim`) — unless
+        its refresh needs an MFA token the client does not hold: then it stays ``pregenerated`` (its
+        stand-in share already on this device) until ``claim(wallet)`` runs with a prompt."""
         self._resume_keygens()
         body = self.client.request("GET", "/waas/wallets")
-        return [self._wallet(w) for w in body["wallets"]]
+        wallets = [self._wallet(w) for w in body["wallets"]]
+        if claim:
+            for wallet in wallets:
+                if isinstance(wallet, Wallet) and wallet.pregenerated:
+                    try:
+                        self.claim(wallet, prompt=False)
+                    except MfaRequiredError:
+                        continue
+        return wallets
+
+    def claim(self, wallet: Wallet, *, prompt: Callable[[], object] | Literal[False] | None = None) -> Wallet:
+        """Take over a pregenerated wallet (:meth:`Wallet.claim`); returns it, claimed."""
+        wallet.claim(prompt=prompt)
+        return wallet
 
     def pending_actions(self) -> dict[str, str]:
         """Wallet id → pending operator decision, from the user payload the client last received

@@ -60,6 +60,7 @@ from actionmfa.services.wallets.export import Export
 from actionmfa.services.wallets.keygen import Keygen
 from actionmfa.services.wallets.keysource import PaillierKeys
 from actionmfa.services.wallets.pending import PendingActions
+from actionmfa.services.wallets.pregenerated import Pregenerated
 from actionmfa.services.wallets.refresh import Refresh
 from actionmfa.services.wallets.reshare import ReshareService
 from actionmfa.services.wallets.signing import Signing
@@ -138,6 +139,7 @@ class WalletServices:
     admin: WalletAdmin
     solana: SolanaServices
     pending: PendingActions
+    pregenerated: Pregenerated
 
 
 @dataclass(frozen=True)
@@ -240,7 +242,9 @@ def build_services(*, db: Database, keyring: Keyring, clock: Clock, mailer: Mail
         admin=WalletAdmin(db, clock, vault, environments, paillier),
         solana=_solana_services(db, clock, gate, vault, export),
         pending=PendingActions(db, clock, vault),
+        pregenerated=(pregenerated := Pregenerated(db, keyring, clock, vault, paillier, environments)),
     )
+    accounts.hooks.append(pregenerated.attach)  # a pregenerated wallet is attached at its identity's sign-in
 
     environment_admin = EnvironmentAdmin(db, environments)
     audit_log = AuditLog(db, environments)

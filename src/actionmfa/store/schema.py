@@ -10,6 +10,7 @@ _AREA_MODULES = (
     "actionmfa.store.mfa_tables",
     "actionmfa.store.passkey_tables",
     "actionmfa.store.wallet_tables",
+    "actionmfa.store.pregenerated_tables",
     "actionmfa.store.webhook_tables",
 )
 

@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from actionmfa.store.repos.mfa import MfaRepo
     from actionmfa.store.repos.ops import OpsRepo
     from actionmfa.store.repos.passkeys import PasskeyRepo
+    from actionmfa.store.repos.pregenerated import PregeneratedRepo
     from actionmfa.store.repos.signin import SignInAttemptRepo
     from actionmfa.store.repos.tokens import TokenRepo
     from actionmfa.store.repos.wallets import WalletRepo
@@ -128,6 +129,12 @@ class UnitOfWork:
         from actionmfa.store.repos.passkeys import PasskeyRepo
 
         return PasskeyRepo(self.conn)
+
+    @cached_property
+    def pregenerated(self) -> PregeneratedRepo:
+        from actionmfa.store.repos.pregenerated import PregeneratedRepo
+
+        return PregeneratedRepo(self.conn)
 
     @cached_property
     def wallets(self) -> WalletRepo:

@@ -54,6 +54,8 @@ waas_wallets = Table(
     Column("key_ceremony_id", String(36), nullable=True),
     # PendingAction: the operator's delegation decision the user's next sign-in completes (NULL: none)
     Column("pending_action", String(32), nullable=True),
+    # Custody: "pregenerated" while the operator still holds the stand-in share (issue 13.1; NULL: none)
+    Column("custody", String(16), nullable=True),
     ts("last_signed_at"),  # the last valid signature (the user's or the delegate's); NULL: none yet
     Index("ix_waas_wallets_user", "user_id"),
 )

@@ -54,6 +54,7 @@ from actionmfa.wallet.messages import (
     KeygenCommit,
     KeygenOpen,
     KeygenShare,
+    ShareProofMessage,
     Signature,
     SignCommit,
     SignNonce,
@@ -89,11 +90,14 @@ __all__ = [
     "SignPrecompute",
     "SignReveal",
     "Signature",
+    "client_keygen_abandon",
     "client_keygen_finish",
     "client_keygen_respond",
     "client_sign_finish",
     "client_sign_respond",
+    "keygen_abandon_session_id",
     "keygen_session_id",
+    "server_keygen_abandon",
     "server_keygen_begin",
     "server_keygen_finish",
     "server_sign_begin",
@@ -237,6 +241,26 @@ def server_keygen_begin(sid: bytes, prepared: PreparedPaillier) -> tuple[KeygenC
     proof = SchnorrProof.prove(sid, x1, q1, role=Role.SERVER)
     com = commit(sid, q1.format() + proof.to_bytes(), role=Role.SERVER)
     return KeygenCommit(com.digest), ServerKeygenState(sid, x1, proof, com.nonce, prepared)
+
+
+def keygen_abandon_session_id(wallet_id: str, ceremony_id: str) -> bytes:
+    """The context of a refused creation's withdrawal (:func:`client_keygen_abandon`)."""
+    return session_id("keygen-abandon", wallet_id=wallet_id, ceremony_id=ceremony_id, key_version=1)
+
+
+def client_keygen_abandon(state: ClientKeygenState, wallet_id: str, ceremony_id: str) -> ShareProofMessage:
+    """P2 refused the server's opening: a Schnorr PoK of its ``x2`` (Q2 = x2·G) on the withdrawal's
+    own transcript, so that only the device that ran this creation can make the server drop the
+    wallet it stored (and no keygen transcript is reused)."""
+    return ShareProofMessage(SchnorrProof.prove(keygen_abandon_session_id(wallet_id, ceremony_id), state.x2,
+                                                base_mul(state.x2), role=Role.CLIENT))
+
+
+def server_keygen_abandon(share: ServerKeyShare, wallet_id: str, ceremony_id: str,
+                          message: ShareProofMessage) -> None:
+    """P1: check the withdrawal proof against ``Q − x1·G``; raises :class:`WalletProofInvalidError`."""
+    q2 = add_points(share.public_key, point_mul(base_mul(share.x1), ORDER - 1))
+    message.proof.verify(keygen_abandon_session_id(wallet_id, ceremony_id), q2, role=Role.CLIENT)
 
 
 def client_keygen_respond(sid: bytes, message: KeygenCommit,

@@ -23,6 +23,7 @@ from actionmfa.api.responses import FULL_SESSION, errors, links
 from actionmfa.api.schemas import WireModel
 from actionmfa.api.wallet_wire import (
     CeremonyRound,
+    ClaimedShare,
     EvmSignKind,
     ExportedShare,
     KeygenFinished,
@@ -110,6 +111,18 @@ def finish_keygen(ceremonyId: str, body: RoundBody, ctx: AuthDep, wallets: Walle
     return KeygenFinished.model_validate(wallets.keygen.finish_keygen(ctx, ceremonyId, body.message))
 
 
+class KeygenAbandoned(WireModel):
+    walletId: str
+    abandoned: bool
+
+
+@router.post("/waas/create/{ceremonyId}/abandon", operation_id="abandonWaasAccount")
+def abandon_keygen(ceremonyId: str, body: RoundBody, ctx: AuthDep, wallets: WalletsDep) -> KeygenAbandoned:
+    """The SDK refused the server's final answer (a proof failed): drop the wallet that round stored,
+    on a Schnorr proof of the device's share for this creation (only just after it, never used)."""
+    return KeygenAbandoned.model_validate(wallets.keygen.abandon_keygen(ctx, ceremonyId, body.message))
+
+
 @router.get("/waas/wallets", operation_id="getWaasWallets")
 def list_wallets(ctx: AuthDep, wallets: WalletsDep) -> WalletList:
     return WalletList.model_validate({"wallets": [w.to_json() for w in wallets.keygen.list_wallets(ctx)]})
@@ -183,6 +196,15 @@ def refresh_confirm(walletId: str, ceremonyId: str, body: RoundBody, ctx: AuthDe
         return WalletUpdated.model_validate(
             wallets.solana.refresh.refresh_confirm(ctx, walletId, ceremonyId, body.message))
     return WalletUpdated.model_validate(wallets.refresh.refresh_confirm(ctx, walletId, ceremonyId, body.message))
+
+
+@router.post("/waas/{walletId}/claim", operation_id="claimPregeneratedWallet")
+def claim_pregenerated(walletId: str, body: ExportBody, ctx: AuthDep, wallets: WalletsDep) -> ClaimedShare:
+    """A pregenerated wallet's stand-in share, HPKE-sealed to ``recipientPublicKey`` (issue 13.1). The
+    wallet signs only after the refresh that follows (gate ``wallet.waas.refresh``), which erases the
+    stand-in share; 409 ``wallet_already_claimed`` afterwards."""
+    return ClaimedShare.model_validate(
+        wallets.pregenerated.claim(ctx, walletId, recipient_public_key=body.recipientPublicKey))
 
 
 @router.post("/waas/{walletId}/delegation/decline", operation_id="declineDelegation")

@@ -69,10 +69,15 @@ class AuditEvent(StrEnum):
     WALLET_DELEGATION_DELIVERY_FAILED = "wallet.delegation_delivery_failed"
     WALLET_DELEGATION_SECRET_CREATED = "wallet.delegation_secret_created"  # noqa: S105 - an event name
     WALLET_DELEGATE_RING_REGISTERED = "wallet.delegate_ring_registered"
+    WALLET_CREATION_ABANDONED = "wallet.creation_abandoned"
     WALLET_DELEGATED_SIGN_OPENED = "wallet.delegated_sign_opened"
     WALLET_DELEGATED_SIGNED = "wallet.delegated_signed"
     WALLET_DELEGATION_PENDING = "wallet.delegation_pending"  # the operator approved or revoked
     WALLET_DELEGATION_DECLINED = "wallet.delegation_declined"  # the user declined an approval
+    WALLET_PREGENERATED = "wallet.pregenerated"  # the operator made a wallet for an identity (issue 13.1)
+    WALLET_PREGENERATED_ATTACHED = "wallet.pregenerated_attached"  # the identity signed in: the wallet is theirs
+    WALLET_CLAIMED = "wallet.claimed"  # the stand-in share was delivered to its user (HPKE)
+    WALLET_STANDIN_ERASED = "wallet.standin_erased"  # the claim's refresh committed: custody ended
     WALLET_DELEGATION_WITHDRAWN = "wallet.delegation_withdrawn"  # a revocation withdrew a pending approval
     # the operator
     KEYS_ROTATED = "keys.rotated"

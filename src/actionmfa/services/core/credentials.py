@@ -39,6 +39,8 @@ class CredentialRecord(Protocol):
     def scheme(self) -> str | None: ...
     @property
     def pending_action(self) -> str | None: ...
+    @property
+    def custody(self) -> str | None: ...
 
 
 class CredentialsUnit(CoreUnit, Protocol):
@@ -65,7 +67,7 @@ class Credentials:
         methods = [MethodRecord(r.id, _FORMATS[r.part], r.at, r.alias) for r in rows if r.part in _FORMATS]
         wallets = [
             WalletRecord(r.id, r.address or "", r.chain or "", r.at or user.created_at, r.scheme or "TWO_OF_TWO",
-                         r.pending_action)
+                         r.pending_action, pregenerated=r.custody is not None)
             for r in rows if r.part == 2
         ]
         return build(user, methods=sorted(methods, key=lambda m: m.verified_at or user.created_at), wallets=wallets)

@@ -58,6 +58,7 @@ AUDIT_EVENTS: dict[str, str] = {
     "passkey.deleted": "user.mfa.method_removed",
     "mfa.recovery_codes_created": "user.mfa.recovery_codes_regenerated",
     "mfa.reset": "user.mfa.reset_by_admin",
+    "wallet.standin_erased": "wallet.pregenerated.claimed",  # issue 13.1: the operator's custody ended
 }
 PENDING, DELIVERED, FAILED = "pending", "delivered", "failed"
 LEGACY_SIGNATURE_HEADER = "x-actionmfa-signature-256"

@@ -8,6 +8,7 @@ DESIGN §3 session-based MFA): ``requiresAdditionalAuth`` while the user must st
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from enum import StrEnum
 
 from actionmfa.clock import Clock
@@ -18,6 +19,10 @@ from actionmfa.services.core.ports import CoreUnit
 from actionmfa.services.core.sessions import IssuedSession, SessionService
 from actionmfa.services.mfa.methods import sign_in_scope
 
+# Runs in the sign-in's transaction once the user is known (pregenerated wallets attach here, issue
+# 13.1); wired by the composition root, since the sign-in area imports no other area.
+SignInHook = Callable[[CoreUnit, Environment, User], None]
+
 
 class SignInMethod(StrEnum):
     """``sessions.auth_method``."""
@@ -27,9 +32,10 @@ class SignInMethod(StrEnum):
 
 
 class Accounts:
-    def __init__(self, sessions: SessionService, clock: Clock) -> None:
+    def __init__(self, sessions: SessionService, clock: Clock, hooks: list[SignInHook] | None = None) -> None:
         self.sessions = sessions
         self.clock = clock
+        self.hooks: list[SignInHook] = hooks if hooks is not None else []
 
     def find_or_create_user(
         self, uow: CoreUnit, env: Environment, *, email: str | None = None, external_id: str | None = None
@@ -72,6 +78,8 @@ class Accounts:
         client_address: str | None = None,
     ) -> IssuedSession:
         """Start the session with the scope session-based MFA asks for, and audit the sign-in."""
+        for hook in self.hooks:
+            hook(uow, env, user)
         scope = sign_in_scope(uow, env, user)
         issued = self.sessions.start(uow, env, user, auth_method=method.value, scope=scope)
         now = self.clock.now()

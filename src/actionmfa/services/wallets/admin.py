@@ -23,6 +23,7 @@ from actionmfa.services.core.ports import Transactions
 from actionmfa.services.wallets.delivery import create_delegation_secret
 from actionmfa.services.wallets.keysource import PaillierKeys
 from actionmfa.services.wallets.ports import WalletUnit
+from actionmfa.services.wallets.pregenerated import standin_aad
 from actionmfa.services.wallets.vault import (
     WalletVault,
     delegate_share_aad,
@@ -74,6 +75,15 @@ def rotate_wallet_secrets(uow: WalletUnit, keyring: Keyring) -> int:
         if keyring.needs_rotation(blob):
             aad = delegation_secret_aad(environment_id)
             repo.set_sealed_delegation_secret(environment_id, keyring.reencrypt(blob, aad=aad))
+            count += 1
+    waiting = uow.pregenerated  # pregenerated wallets: server shares not attached yet, stand-in shares
+    for wallet_id, blob in waiting.sealed_waiting_shares():
+        if keyring.needs_rotation(blob):
+            waiting.set_sealed_waiting_share(wallet_id, keyring.reencrypt(blob, aad=share_aad(wallet_id)))
+            count += 1
+    for wallet_id, blob in waiting.sealed_standins():
+        if keyring.needs_rotation(blob):
+            waiting.set_sealed_standin(wallet_id, keyring.reencrypt(blob, aad=standin_aad(wallet_id)))
             count += 1
     return count
 
@@ -159,6 +169,10 @@ class WalletAdmin:
             environment = self.environments.get(uow, environment_id)
             if approve and not environment.settings.security.delegatedAccess.enabled:
                 raise DelegatedAccessDisabledError()
+            # A revocation first ends the reshares open in its scope (wallet rows locked): one opened
+            # before it — an approval being completed, the user's own delegation, the refresh of a
+            # delegated wallet — would otherwise confirm after it and hand the revoked key a fresh share.
+            ended = [] if approve else uow.wallets.withdraw_reshares(environment_id, user_id=user_id, now=now)
             # Only EVM wallets reshare (Solana's: wallet_chain_unsupported), so only they are approved:
             # a mark nobody can complete would stay pending for ever.
             ids = uow.wallets.set_pending_action(environment_id, action=action.value,
@@ -169,13 +183,19 @@ class WalletAdmin:
                 environment_id, action=None, scheme="TWO_OF_TWO", user_id=user_id, now=now,
                 only_pending=PendingAction.APPROVE_DELEGATION.value)
             scope = "user" if user_id is not None else "environment"
+            for ceremony_id, wallet_id in ended:
+                row = uow.wallets.wallet_by_id(environment_id, wallet_id)
+                audit.record(uow, AuditIds(environment_id, row.user_id if row else None),
+                             AuditEvent.WALLET_DELEGATION_WITHDRAWN, now=now, outcome="ok", walletId=wallet_id,
+                             ceremonyId=ceremony_id, pendingAction=None, scope=scope)
             for event, pending, wallet_ids in ((AuditEvent.WALLET_DELEGATION_PENDING, action.value, ids),
                                                (AuditEvent.WALLET_DELEGATION_WITHDRAWN, None, withdrawn)):
                 for wallet_id in wallet_ids:
                     row = uow.wallets.wallet_by_id(environment_id, wallet_id)
                     audit.record(uow, AuditIds(environment_id, row.user_id if row else None), event, now=now,
                                  outcome="ok", walletId=wallet_id, pendingAction=pending, scope=scope)
-        return DelegationMarks(ids, withdrawn)
+        stopped = [w for _, w in ended if w not in withdrawn and w not in ids]  # their reshare ended
+        return DelegationMarks(ids, withdrawn + list(dict.fromkeys(stopped)))
 
     def delegation_summary(self, principal: AdminPrincipal, environment_id: str) -> DelegationSummary:
         """What an environment-wide approval or revocation would touch (the dashboard's confirmation)."""

@@ -13,7 +13,13 @@ from typing import Any
 from actionmfa.clock import Clock
 from actionmfa.domain.models import AuthContext
 from actionmfa.domain.wallets import CeremonyKind, Chain, Stage
-from actionmfa.errors import ActionMFAError, WalletCreationBusyError, WalletLimitError
+from actionmfa.errors import (
+    ActionMFAError,
+    CeremonyInvalidError,
+    WalletCreationBusyError,
+    WalletLimitError,
+    WalletProofInvalidError,
+)
 from actionmfa.services.core import audit
 from actionmfa.services.core.audit import AuditEvent
 from actionmfa.services.core.ports import Transactions
@@ -24,9 +30,24 @@ from actionmfa.services.wallets.vault import WalletVault
 from actionmfa.services.wallets.views import WalletView
 from actionmfa.wallet import ecdsa2p as p2
 from actionmfa.wallet.curve import address_of, point_to_hex
+from actionmfa.wallet.messages import ShareProofMessage
 
 MAX_WALLETS_PER_USER = 20
 MAX_OPEN_KEYGENS_PER_USER = 3
+
+
+def _keygen_state(data: dict[str, Any]) -> tuple[str, p2.ServerKeygenState]:
+    """The wallet id and the server's round state of an open creation. A ceremony opened by an
+    earlier server version (a rolling deploy: no wallet id fixed at the opening, a bare Paillier key
+    without its proofs) cannot be finished by this one: a clear 422 instead of a 500."""
+    try:
+        wallet_id = data["walletId"]
+        if not isinstance(wallet_id, str):
+            raise TypeError("walletId")
+        return wallet_id, p2.ServerKeygenState.from_json(data)
+    except (KeyError, TypeError, ValueError, WalletProofInvalidError):
+        raise CeremonyInvalidError("This wallet creation was started by an earlier server version; "
+                                   "start again") from None
 
 
 class Keygen:
@@ -105,10 +126,8 @@ class Keygen:
             if replayed is not None:
                 return replayed
             row = self.vault.live_ceremony(uow, ctx, ceremony_id, CeremonyKind.KEYGEN, Stage.OPENED, now)
-            data = self.vault.open_state(row)
-            state = p2.ServerKeygenState.from_json(data)
+            wallet_id, state = _keygen_state(self.vault.open_state(row))
             opening, share = p2.server_keygen_finish(state, client_msg)
-            wallet_id = str(data["walletId"])
             address = address_of(share.public_key)
             uow.wallets.add_wallet(
                 id=wallet_id, environment_id=ctx.environment.id, user_id=ctx.user.id, chain=Chain.EVM.value,
@@ -124,3 +143,26 @@ class Keygen:
             wallet = uow.wallets.wallet(ctx.environment.id, ctx.user.id, wallet_id)
         assert wallet is not None  # noqa: S101 - inserted above
         return {"wallet": WalletView.of(wallet).to_json(), "message": opening.to_json()}
+
+    def abandon_keygen(self, ctx: AuthContext, ceremony_id: str, message: dict[str, Any]) -> dict[str, Any]:
+        """``POST /waas/create/{ceremonyId}/abandon``: the SDK refused the server's opening (a proof
+        failed, or the key is below its ``min_modulus_bits``) and holds no share, so the wallet the
+        final round stored would be an orphan — listed, counted, never usable. Drop it, if the caller
+        proves it holds this creation's ``x2`` (only the refusing device can), while the finished
+        ceremony is still kept (its replay lifetime) and the wallet was never used or changed.
+        Anything else: 422 ``ceremony_invalid``."""
+        proof = ShareProofMessage.from_json(message)
+        now = self.clock.now()
+        with self.db.write() as uow:
+            row = uow.wallets.finished_ceremony(ceremony_id, environment_id=ctx.environment.id, user_id=ctx.user.id,
+                                                kind=CeremonyKind.KEYGEN)
+            wallet = None if row is None or row.wallet_id is None else uow.wallets.wallet(
+                ctx.environment.id, ctx.user.id, row.wallet_id, for_update=True)
+            if (wallet is None or wallet.chain is not Chain.EVM or wallet.key_version != 1
+                    or wallet.key_ceremony_id != ceremony_id or uow.wallets.wallet_used(wallet.id)):
+                raise CeremonyInvalidError("Only a wallet just created and never used can be abandoned")
+            p2.server_keygen_abandon(self.vault.open_share(wallet), wallet.id, ceremony_id, proof)
+            uow.wallets.delete_wallet(wallet.id)
+            audit.record(uow, ctx, AuditEvent.WALLET_CREATION_ABANDONED, now=now, outcome="ok", walletId=wallet.id,
+                         ceremonyId=ceremony_id, address=wallet.address)
+        return {"walletId": wallet.id, "abandoned": True}

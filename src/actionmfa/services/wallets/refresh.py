@@ -25,6 +25,7 @@ from actionmfa.services.core.gate import Gate, denials_recorded
 from actionmfa.services.core.ports import Transactions
 from actionmfa.services.wallets.keysource import PaillierKeys
 from actionmfa.services.wallets.ports import WalletUnit
+from actionmfa.services.wallets.pregenerated import erase_standin
 from actionmfa.services.wallets.vault import WalletVault
 from actionmfa.services.wallets.views import WalletView
 from actionmfa.wallet.refresh import (
@@ -56,7 +57,7 @@ class Refresh:
         now = self.clock.now()
         try:
             with denials_recorded(self.db), self.db.write() as uow:
-                wallet = self.vault.wallet(uow, ctx, wallet_id)
+                wallet = self.vault.wallet(uow, ctx, wallet_id, pregenerated=True)  # a claim ends with this
                 if wallet.threshold_scheme != ThresholdScheme.TWO_OF_TWO:
                     # An additive refresh of the user pair would leave the delegate's Shamir share
                     # on another polynomial (useless); revoke the delegation first.
@@ -82,7 +83,7 @@ class Refresh:
 
     def _round(self, uow: WalletUnit, ctx: AuthContext, wallet_id: str, ceremony_id: str, stage: Stage,
                now: datetime) -> tuple[WalletRow, ServerRefreshState]:
-        wallet = self.vault.wallet(uow, ctx, wallet_id, for_update=True)
+        wallet = self.vault.wallet(uow, ctx, wallet_id, for_update=True, pregenerated=True)
         row = self.vault.live_ceremony(uow, ctx, ceremony_id, CeremonyKind.REFRESH, stage, now)
         data = self.vault.open_state(row)
         if row.wallet_id != wallet.id or data.get("keyVersion") != wallet.key_version:
@@ -116,6 +117,7 @@ class Refresh:
             self.vault.finish(uow, ceremony_id, Stage.REPLIED, now)
             uow.wallets.replace_share(wallet.id, server_share=self.vault.seal_share(wallet.id, new_share),
                                       key_version=wallet.key_version + 1, now=now, key_ceremony_id=ceremony_id)
+            erase_standin(uow, ctx, wallet, now, ceremony_id=ceremony_id)  # a pregenerated wallet's claim ends here
             audit.record(uow, ctx, AuditEvent.WALLET_REFRESHED, now=now,
                          action=MFAAction.WALLET_WAAS_REFRESH.value, outcome="ok", walletId=wallet.id,
                          ceremonyId=ceremony_id, shareVersion=wallet.key_version + 1,

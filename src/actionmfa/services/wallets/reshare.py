@@ -211,6 +211,12 @@ class ReshareService:
         now = self.clock.now()
         with self.db.write() as uow:
             wallet, data, state = self._round(uow, ctx, wallet_id, ceremony_id, Stage.REPLIED, now)
+            if state.scheme is rs.ThresholdScheme.TWO_OF_THREE:
+                # The operator's off switch as it is now (flipped while the ceremony was open: no new
+                # share for the delegate); a revocation ends open reshares itself (WalletAdmin).
+                current = uow.environments.get(ctx.environment.id)
+                if current is None or not current.settings.security.delegatedAccess.enabled:
+                    raise DelegatedAccessDisabledError()
             new_share = rs.server_reshare_confirm(self.vault.open_share(wallet), state, confirm)
             self.vault.finish(uow, ceremony_id, Stage.REPLIED, now)
             version = wallet.key_version + 1

@@ -26,7 +26,13 @@ from actionmfa.crypto import Keyring
 from actionmfa.domain.models import AuthContext
 from actionmfa.domain.records import CeremonyRow, WalletRow
 from actionmfa.domain.wallets import CeremonyKind, CeremonyOutcome, Chain, LockReason, Stage
-from actionmfa.errors import CeremonyInvalidError, CeremonyLimitError, NotFoundError, WalletChainUnsupportedError
+from actionmfa.errors import (
+    CeremonyInvalidError,
+    CeremonyLimitError,
+    NotFoundError,
+    WalletChainUnsupportedError,
+    WalletClaimRequiredError,
+)
 from actionmfa.services.wallets.ports import WalletUnit
 from actionmfa.services.wallets.views import WalletView
 from actionmfa.wallet import ecdsa2p as p2
@@ -98,15 +104,19 @@ class WalletVault:
 
     # -- lookups ---------------------------------------------------------------------------------
     def wallet(self, uow: WalletUnit, ctx: AuthContext, wallet_id: str, *, for_update: bool = False,
-               chain: Chain = Chain.EVM) -> WalletRow:
+               chain: Chain = Chain.EVM, pregenerated: bool = False) -> WalletRow:
         """The caller's own wallet (404 ``not_found`` otherwise) of ``chain`` (422
         ``wallet_chain_unsupported`` for another chain's: its share is another protocol's);
-        ``for_update`` takes its row lock."""
+        ``for_update`` takes its row lock. A pregenerated wallet not claimed yet is refused (409
+        ``wallet_claim_required``: the operator still holds the stand-in share) unless the caller is
+        the claim itself (``pregenerated=True``: the delivery and the refresh that ends custody)."""
         row = uow.wallets.wallet(ctx.environment.id, ctx.user.id, wallet_id, for_update=for_update)
         if row is None:
             raise NotFoundError("Wallet not found")
         if row.chain is not chain:
             raise WalletChainUnsupportedError(f"This is a {row.chain.value} wallet; the request is for {chain.value}")
+        if row.custody is not None and not pregenerated:
+            raise WalletClaimRequiredError()
         return row
 
     def live_ceremony(
@@ -117,6 +127,8 @@ class WalletVault:
                                    kind=kind)
         if row is None or row.user_id != ctx.user.id:
             raise CeremonyInvalidError()
+        if row.outcome is CeremonyOutcome.WITHDRAWN:
+            raise CeremonyInvalidError("The operator revoked delegated access while this reshare was open")
         if row.outcome is not None or row.stage != stage:
             raise CeremonyInvalidError("Ceremony round already used or out of order")
         if row.expires_at <= now:

@@ -23,6 +23,7 @@ class WalletView:
     threshold_scheme: str = "TWO_OF_TWO"
     key_ceremony_id: str | None = None
     pending_action: str | None = None
+    custody: str | None = None  # "pregenerated": the claim (delivery + refresh) has not happened yet
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -34,6 +35,7 @@ class WalletView:
             "keyVersion": self.key_version,
             "keyCeremonyId": self.key_ceremony_id,
             "pendingAction": self.pending_action,
+            "pregenerated": self.custody is not None,
             "createdAt": self.created_at.isoformat(),
             "thresholdSignatureScheme": self.threshold_scheme,
         }
@@ -41,7 +43,7 @@ class WalletView:
     @classmethod
     def of(cls, row: WalletRow) -> WalletView:
         return cls(row.id, row.chain.value, row.address, row.public_key, row.locked_at is not None, row.key_version,
-                   row.created_at, row.threshold_scheme, row.key_ceremony_id, row.pending_action)
+                   row.created_at, row.threshold_scheme, row.key_ceremony_id, row.pending_action, row.custody)
 
 
 @dataclass(frozen=True)

@@ -24,14 +24,15 @@ _DEVICES = select(
     null().cast(String).label("scheme"),
     null().cast(String).label("pending_action"),
     m.mfa_devices.c.created_at,
+    null().cast(String).label("custody"),
 ).where(m.mfa_devices.c.user_id == bindparam("uid"), m.mfa_devices.c.verified == true())
 _PASSKEYS = select(
     literal(1), pk.c.id, pk.c.created_at, pk.c.alias, null().cast(String), null().cast(String), null().cast(String),
-    null().cast(String), pk.c.created_at
+    null().cast(String), pk.c.created_at, null().cast(String)
 ).where(pk.c.user_id == bindparam("uid"))
 _WALLETS = select(
     literal(2), ww.c.id, ww.c.created_at, null().cast(String), ww.c.address, ww.c.chain, ww.c.threshold_scheme,
-    ww.c.pending_action, ww.c.created_at
+    ww.c.pending_action, ww.c.created_at, ww.c.custody
 ).where(ww.c.environment_id == bindparam("eid"), ww.c.user_id == bindparam("uid"))
 _ALL = union_all(_DEVICES, _PASSKEYS, _WALLETS).subquery()
 _QUERY = select(_ALL).order_by(_ALL.c.part, _ALL.c.created_at, _ALL.c.id)
@@ -47,6 +48,7 @@ class CredentialRow:
     chain: str | None
     scheme: str | None = None  # wallets: thresholdSignatureScheme
     pending_action: str | None = None  # wallets: the operator's decision the next sign-in completes
+    custody: str | None = None  # wallets: "pregenerated" until claimed (issue 13.1)
 
 
 class CredentialRepo:
@@ -55,5 +57,5 @@ class CredentialRepo:
 
     def of_user(self, environment_id: str, user_id: str) -> list[CredentialRow]:
         rows = self.conn.execute(_QUERY, {"uid": user_id, "eid": environment_id})
-        return [CredentialRow(r.part, r.id, r.at, r.alias, r.address, r.chain, r.scheme, r.pending_action)
-                for r in rows]
+        return [CredentialRow(r.part, r.id, r.at, r.alias, r.address, r.chain, r.scheme, r.pending_action,
+                              r.custody) for r in rows]

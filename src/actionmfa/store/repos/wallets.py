@@ -50,6 +50,17 @@ class WalletRepo:
         row = self.conn.execute(q.with_for_update() if for_update else q).first()
         return _wallet(row) if row else None
 
+    def delete_wallet(self, wallet_id: str) -> None:
+        """Remove a wallet (its ceremonies cascade): only for a creation its device refused."""
+        self.conn.execute(delete(wc).where(wc.c.wallet_id == wallet_id))
+        self.conn.execute(delete(ww).where(ww.c.id == wallet_id))
+
+    def wallet_used(self, wallet_id: str) -> bool:
+        """Whether any ceremony other than its key generation names the wallet (signing, refresh …)."""
+        row = self.conn.execute(select(func.count()).select_from(wc).where(
+            wc.c.wallet_id == wallet_id, wc.c.kind != CeremonyKind.KEYGEN.value)).scalar_one()
+        return bool(row)
+
     def wallet_by_id(self, environment_id: str, wallet_id: str) -> WalletRow | None:
         row = self.conn.execute(select(ww).where(ww.c.id == wallet_id, ww.c.environment_id == environment_id)).first()
         return _wallet(row) if row else None
@@ -244,6 +255,29 @@ class WalletRepo:
             update(wc).where(wc.c.id == ceremony_id, wc.c.outcome.is_(None))
             .values(outcome=CeremonyOutcome(outcome).value, completed_at=now, state="")
         )
+
+    def withdraw_reshares(self, environment_id: str, *, user_id: str | None = None,
+                          now: datetime) -> list[tuple[str, str]]:
+        """End the open reshare ceremonies of the environment's (or one user's) wallets, as a
+        revocation does; returns (ceremony id, wallet id). The wallet rows are locked first (in the
+        order a reshare's own rounds take them: wallet, then ceremony), so a confirmation in flight
+        either committed before — its wallet is then seen as 2-of-3 and marked — or waits and finds
+        its ceremony ended."""
+        scope = [ww.c.environment_id == environment_id]
+        if user_id is not None:
+            scope.append(ww.c.user_id == user_id)
+        wallet_ids = [r.id for r in self.conn.execute(select(ww.c.id).where(*scope).order_by(ww.c.id)
+                                                      .with_for_update())]
+        if not wallet_ids:
+            return []
+        rows = self.conn.execute(select(wc.c.id, wc.c.wallet_id).where(
+            wc.c.environment_id == environment_id, wc.c.kind == CeremonyKind.RESHARE.value,
+            wc.c.outcome.is_(None), wc.c.wallet_id.in_(wallet_ids)).order_by(wc.c.id)).all()
+        ended = [(str(r.id), str(r.wallet_id)) for r in rows]
+        if ended:
+            self.conn.execute(update(wc).where(wc.c.id.in_([c for c, _ in ended]), wc.c.outcome.is_(None)).values(
+                outcome=CeremonyOutcome.WITHDRAWN.value, completed_at=now, state=""))
+        return ended
 
     def open_keygens(self, user_id: str, now: datetime) -> int:
         """Key generations of this user still open (not finished, not expired)."""
