@@ -200,3 +200,31 @@ def test_a_revocation_or_off_switch_during_an_open_delegation_reshare_stops_it(
 
 def _recovers_user_pair(wallet: Wallet, text: str) -> bool:
     return reshare_support._recovers(wallet.address, text, wallet.sign_message(text).signature)
+
+
+def test_a_revocation_during_the_refresh_of_a_delegated_wallet_is_not_lost(
+    gated: Delegating, wallet_runtime: Runtime, app_client: TestClient, webhook: Webhook,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Red-team finding: the refresh of a 2-of-3 wallet (a re-deal) refused to open while a
+    revocation was pending, but a revocation marked after it opened was erased by its confirmation
+    (which clears ``pending_action``) and the revoked delegate got a fresh share. Now the revocation
+    ends the open refresh and stays pending."""
+    user = gated.user
+    wallet = user.sdk.wallets.create()
+
+    def prompt() -> None:
+        user.sdk.tokens.set_mfa_token(user.mint_mfa_token(wallet_runtime), single_use=True)
+
+    prompt()
+    wallet.reshare(delegate=True)
+    delivered = len(webhook.received)
+    _before_confirm(monkeypatch, user.sdk, lambda: _admin(app_client, gated, "revoke", {}))
+    prompt()
+    with pytest.raises(CeremonyInvalidError, match="revoked"):
+        wallet.refresh()
+    monkeypatch.undo()
+    [listed] = user.sdk.wallets.list()
+    assert listed.threshold_scheme == "TWO_OF_THREE"  # type: ignore[union-attr]
+    assert listed.pending_action == "revoke_delegation"  # type: ignore[union-attr]
+    assert len(webhook.received) == delivered  # no fresh share for the revoked delegate

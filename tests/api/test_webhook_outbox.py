@@ -130,6 +130,20 @@ def test_receiver_down_then_up_delivers_each_event_once_in_order(runtime_any: Ru
     assert len(receiver.accepted) == 5
 
 
+def test_the_backlog_gauge_counts_deliveries_still_to_be_made(runtime_any: Runtime, hooked: Hooked,
+                                                              receiver: Receiver) -> None:
+    health = runtime_any.services.operator.health
+    assert health.webhook_backlog() == 0
+    receiver.failures_left = 10 ** 6
+    _event(runtime_any, hooked.env.id, AuditEvent.WALLET_EXPORTED, walletId="w-1", requestId="r0")
+    _event(runtime_any, hooked.env.id, AuditEvent.MFA_RESET, walletId="w-2")
+    hooked.worker.run_once()
+    assert health.webhook_backlog() == 2  # queued, tried, refused: still to be made
+    receiver.failures_left = 0
+    _drain(hooked)
+    assert health.webhook_backlog() == 0
+
+
 def test_events_are_relayed_once_even_by_two_relays(runtime_any: Runtime, hooked: Hooked) -> None:
     _event(runtime_any, hooked.env.id, AuditEvent.MFA_DEVICE_DELETED)
     assert hooked.worker.relay() == 1
@@ -277,3 +291,34 @@ def test_queued_deliveries_survive_key_rotation_and_retirement_of_the_old_key(
         verify_webhook(body, headers, hooked.secret, now=now)
         verify_webhook(body, headers, new_secret, now=now)
     assert {e["status"] for e in worker.list_events(hooked.env.id)} == {"delivered"}
+
+
+@pytest.mark.sqlite_suffices
+def test_event_ids_of_two_installations_never_collide(sqlite_provider: object, tmp_path: object,
+                                                      keyring: Keyring) -> None:
+    """Red-team finding: a relayed event's id was uuid5("actionmfa:audit:<audit id>") — the audit
+    row's number alone. Two installations (or one whose database was reset) sending to one receiver
+    gave *different* events the same ``webhook-id``, and a receiver deduplicating on it, as the docs
+    say it must, silently dropped the second one (a ``wallet.locked``, an admin MFA reset)."""
+    from pathlib import Path
+
+    from actionmfa.config import ServerConfig
+    from tests.conftest import build_runtime
+    from tests.databases import SqliteProvider
+
+    assert isinstance(sqlite_provider, SqliteProvider) and isinstance(tmp_path, Path)
+    ids = []
+    for n in range(2):
+        clock = FrozenClock()
+        rt = build_runtime(sqlite_provider.fresh_url(), ServerConfig(data_dir=tmp_path / f"d{n}", mail_log=True),
+                           clock, keyring)
+        try:
+            env = make_environment(rt, settings={"webhooks": {"url": "http://127.0.0.1:9/events"}})
+            with rt.db.write() as uow:
+                create_delegation_secret(uow, rt.services.wallets.vault, env.id, now=clock.now())
+            _event(rt, env.id, AuditEvent.MFA_RESET if n else AuditEvent.WALLET_SIGNATURE_INVALID, walletId="w")
+            assert rt.services.core.webhooks.relay() == 1
+            ids += [e["eventId"] for e in rt.services.core.webhooks.list_events(env.id)]
+        finally:
+            rt.db.dispose()
+    assert len(ids) == 2 and ids[0] != ids[1]

@@ -87,7 +87,8 @@ def create_app(runtime: Runtime, *, migrate: bool = True) -> FastAPI:
     app.state.methods = methods
     app.add_middleware(BodySizeLimit, max_bytes=runtime.config.max_body_bytes)
     health = runtime.services.operator.health
-    metrics = Metrics(ceremonies_open=health.ceremonies_open, pool_depth=health.pool_depth)
+    metrics = Metrics(ceremonies_open=health.ceremonies_open, pool_depth=health.pool_depth,
+                      webhook_backlog=health.webhook_backlog)
     app.state.metrics = metrics
     # One app's metrics observe the runtime's audit rows (an app built again replaces the last one).
     observers = runtime.db.audit_observers

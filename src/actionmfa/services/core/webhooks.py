@@ -159,7 +159,10 @@ class WebhookWorker:
         key = str(source.details.get("walletId") or source.user_id or source.environment_id)
         self.enqueue(uow, environment_id=source.environment_id, event_name=AUDIT_EVENTS[source.event],
                      ordering_key=key, url=url, data=data, now=now,
-                     event_id=str(uuid.uuid5(uuid.NAMESPACE_URL, f"actionmfa:audit:{source.id}")),
+                     # The environment's (random) id too: the audit number alone repeats in another
+                     # installation or a reset database, and receivers deduplicate on the event id.
+                     event_id=str(uuid.uuid5(uuid.NAMESPACE_URL,
+                                             f"actionmfa:audit:{source.environment_id}:{source.id}")),
                      source_audit_id=source.id)
         return 1
 

@@ -58,6 +58,10 @@ class Health:
         with self.db.read() as uow:
             return uow.ops.open_ceremonies(self.clock.now())
 
+    def webhook_backlog(self) -> int:
+        with self.db.read() as uow:
+            return uow.ops.webhook_backlog()
+
     def database_reachable(self) -> bool:
         return self.db.ping()
 

@@ -56,6 +56,8 @@ class AuditChainUnit(Protocol):
 class OpsCounts(Protocol):
     def open_ceremonies(self, now: datetime) -> int: ...
 
+    def webhook_backlog(self) -> int: ...
+
 
 class OpsUnit(Protocol):
     @property

@@ -244,11 +244,10 @@ class UserRepo(_Repo):
 
     def update_returning(self, environment_id: str, user_id: str, now: datetime, **values: Any) -> User | None:
         """:meth:`update` that answers the updated user (one ``UPDATE … RETURNING``, no re-read)."""
+        params = {f"v_{k}": v for k, v in values.items()}
         row = self.conn.execute(
-            update(t.users)
-            .where(t.users.c.id == user_id, t.users.c.environment_id == environment_id)
-            .values(updated_at=now, **values)
-            .returning(*t.users.c)
+            _update_returning(tuple(sorted(values))),
+            {"p_uid": user_id, "p_env": environment_id, "v_updated_at": now, **params},
         ).first()
         return _user(row) if row else None
 
@@ -258,6 +257,27 @@ class UserRepo(_Repo):
             q = q.where(t.users.c.id > after_id)
         rows = self.conn.execute(q.order_by(t.users.c.id).limit(limit)).all()
         return [_user(r) for r in rows]
+
+
+_UPDATE_RETURNING: dict[tuple[str, ...], Any] = {}
+
+
+def _update_returning(columns: tuple[str, ...]) -> Any:
+    """``UPDATE users … RETURNING *`` for this set of columns, built once per set (``PUT /users``
+    sends a handful of them; issue 15: building the statement per call cost more than running it)."""
+    stmt = _UPDATE_RETURNING.get(columns)
+    if stmt is None:
+        stmt = (
+            update(t.users)
+            .where(t.users.c.id == bindparam("p_uid"), t.users.c.environment_id == bindparam("p_env"))
+            .values({
+                t.users.c[name]: bindparam(f"v_{name}", type_=t.users.c[name].type)  # the column's own conversions
+                for name in ("updated_at", *columns)
+            })
+            .returning(*t.users.c)
+        )
+        _UPDATE_RETURNING[columns] = stmt
+    return stmt
 
 
 def _session(row: Row[Any]) -> Session:

@@ -70,6 +70,22 @@ _ADVANCE_STEP = (
     .values(last_step=bindparam("step"))
 )
 _LOCK_STATE = {name: _build_lock_state(name) for name in ("sqlite", "postgresql")}
+# Spends a recovery code once: the conditional write of recovery-code auth.
+_SPEND_RECOVERY = (
+    update(m.recovery_codes)
+    .where(
+        m.recovery_codes.c.user_id == bindparam("uid"),
+        m.recovery_codes.c.code_hash == bindparam("hash"),
+        m.recovery_codes.c.used_at.is_(None),
+    )
+    .values(used_at=bindparam("now", type_=m.recovery_codes.c.used_at.type))
+)
+# The gate's question on every gated call ("has the user a verified method?").
+_COUNT_VERIFIED = (
+    select(func.count())
+    .select_from(m.mfa_devices)
+    .where(m.mfa_devices.c.user_id == bindparam("uid"), m.mfa_devices.c.verified.is_(True))
+)
 
 
 def _lock_state(dialect: str) -> Any:
@@ -142,13 +158,7 @@ class MfaRepo:
         return [(r.id, r.secret_enc) for r in rows]
 
     def count_verified_devices(self, user_id: str) -> int:
-        return int(
-            self.conn.execute(
-                select(func.count())
-                .select_from(m.mfa_devices)
-                .where(m.mfa_devices.c.user_id == user_id, m.mfa_devices.c.verified.is_(True))
-            ).scalar_one()
-        )
+        return int(self.conn.execute(_COUNT_VERIFIED, {"uid": user_id}).scalar_one())
 
     # -- recovery codes ------------------------------------------------------------------------
     def replace_recovery_codes(self, user_id: str, rows: list[dict[str, Any]]) -> None:
@@ -173,15 +183,7 @@ class MfaRepo:
         return [r.code_hash for r in rows]
 
     def spend_recovery_code(self, user_id: str, code_hash: str, now: datetime) -> bool:
-        result = self.conn.execute(
-            update(m.recovery_codes)
-            .where(
-                m.recovery_codes.c.user_id == user_id,
-                m.recovery_codes.c.code_hash == code_hash,
-                m.recovery_codes.c.used_at.is_(None),
-            )
-            .values(used_at=now)
-        )
+        result = self.conn.execute(_SPEND_RECOVERY, {"uid": user_id, "hash": code_hash, "now": now})
         return result.rowcount == 1
 
     # -- per-user state: pending codes copy and lockout ----------------------------------------

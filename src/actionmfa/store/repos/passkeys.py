@@ -5,13 +5,16 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Row, and_, delete, func, insert, select, update
+from sqlalchemy import Connection, Row, and_, bindparam, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from actionmfa.domain.records import ChallengeRow, PasskeyRow
 from actionmfa.store.passkey_tables import passkey_challenges as pc
 from actionmfa.store.passkey_tables import passkeys as pk
 from actionmfa.store.tables import users
+
+# Built once: the gate counts a user's passkeys on gated calls (issue 15).
+_COUNT_FOR_USER = select(func.count()).select_from(pk).where(pk.c.user_id == bindparam("uid"))
 
 __all__ = ["ChallengeRow", "PasskeyRepo", "PasskeyRow"]
 
@@ -81,8 +84,7 @@ class PasskeyRepo:
             self.conn.execute(select(users.c.id).where(users.c.id == user_id).with_for_update())
 
     def count_for_user(self, user_id: str) -> int:
-        q = select(func.count()).select_from(pk).where(pk.c.user_id == user_id)
-        return int(self.conn.execute(q).scalar_one())
+        return int(self.conn.execute(_COUNT_FOR_USER, {"uid": user_id}).scalar_one())
 
     def get(self, user_id: str, passkey_id: str) -> PasskeyRow | None:
         row = self.conn.execute(select(pk).where(pk.c.id == passkey_id, pk.c.user_id == user_id)).first()
