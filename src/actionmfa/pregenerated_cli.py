@@ -25,24 +25,10 @@ from actionmfa.domain.wallets import IdentityType
 from actionmfa.errors import ActionMFAError
 from actionmfa.services.core.environments import AdminPrincipal
 from actionmfa.services.runtime import Runtime
-from actionmfa.services.wallets.pregenerated import MAX_BATCH, Identity, PregeneratedResult
+from actionmfa.services.wallets.pregenerated import MAX_BATCH, Identity, PregeneratedResult, parse_identities
 from actionmfa.wallet_cli import wallet_app
 
-__all__ = ["parse_identities", "pregenerate"]
-
-
-def parse_identities(lines: list[str], *, source: str) -> list[Identity]:
-    out = []
-    for number, raw in enumerate(lines, start=1):
-        line = raw.strip()
-        if not line or line.startswith("#"):
-            continue
-        kind, sep, rest = line.partition(":")
-        if sep and kind in (IdentityType.EMAIL.value, IdentityType.EXTERNAL_USER_ID.value):
-            out.append(Identity.parse(kind, rest.strip(), field=f"{source}:{number}"))
-        else:
-            out.append(Identity.parse(IdentityType.EMAIL.value, line, field=f"{source}:{number}"))
-    return out
+__all__ = ["pregenerate"]
 
 
 @wallet_app.command("pregenerate")

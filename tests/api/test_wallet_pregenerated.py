@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import itertools
+import re
 from pathlib import Path
 from typing import Any, cast
 
@@ -363,6 +364,32 @@ def test_idempotent_per_identity_and_batched(
     with sqlite_only.db.read() as uow:
         assert len(uow.conn.execute(select(waas_pregenerated.c.id)).all()) == 5
     assert audit_events(sqlite_only, env.id).count("wallet.pregenerated") == 5
+
+
+@pytest.mark.sqlite_suffices
+def test_the_dashboard_pregenerates_wallets(sqlite_only: Runtime, app_client: TestClient) -> None:
+    """The wallets page's form: CSRF-checked, one identity a line, at most ten, the same wallets as the API."""
+    env = make_environment(sqlite_only, settings=OPEN_SETTINGS)
+    assert app_client.post("/dashboard/login", data={"adminToken": env.admin_token},
+                           follow_redirects=False).status_code == 303
+    page = app_client.get(f"/dashboard/environments/{env.id}/wallets").text
+    assert 'id="pregenerate"' in page and "custodial" in page
+    csrf = re.search(r'name="csrf" value="([^"]+)"', page).group(1)  # type: ignore[union-attr]
+    url = f"/dashboard/environments/{env.id}/wallets/pregenerate"
+    lines = "# newcomers\nana@example.com\n\nexternalUserId:auth0|42\n"
+    assert app_client.post(url, data={"identities": lines, "csrf": "forged"}).status_code == 403
+    made = app_client.post(url, data={"identities": lines, "csrf": csrf})
+    assert made.status_code == 200, made.text
+    assert "2 wallet(s) pregenerated, 0 already existed" in made.text
+    rows = re.findall(r"<tr><td data-label=\"Identity\">(.*?)</td>.*?<code>([0-9a-f-]{36})</code>", made.text, re.S)
+    assert [r[0] for r in rows] == ["email:ana@example.com", "externalUserId:auth0|42"]
+    api = pregenerate(app_client, env, "ana@example.com").json()["wallets"][0]
+    assert (api["walletId"], api["created"]) == (rows[0][1], False)  # the same wallet, not a second one
+    for bad, status in (("not-an-address", 422), ("\n".join(f"u{n}@example.com" for n in range(11)), 422),
+                        ("", 422)):
+        assert app_client.post(url, data={"identities": bad, "csrf": csrf}).status_code == status
+    with sqlite_only.db.read() as uow:
+        assert len(uow.conn.execute(select(waas_pregenerated.c.id)).all()) == 2
 
 
 @pytest.mark.sqlite_suffices

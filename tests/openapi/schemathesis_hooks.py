@@ -86,6 +86,9 @@ def _content_checked_by_the_server(case: Case, field: object) -> bool:
         return True
     if case.operation.path.endswith("/approvals") and field not in ("action", "abi"):
         return True  # what is signed, as above; and a signature's approval needs its kind (a rule across fields)
+    if case.operation.path.endswith("/waas/pregenerated") and (
+            field in ("identities", "identifier") or field.startswith("identities[")):
+        return True  # an email address when type is email (normalised as the sign-in does); identities or identifier
     return any(field == prefix or field.startswith(prefix + ".") for prefix in CONTENT_CHECKED_BY_THE_SERVER)
 
 

@@ -256,7 +256,7 @@ def build_services(*, db: Database, keyring: Keyring, clock: Clock, mailer: Mail
         audit_chain=audit_chain,
         dashboard=Dashboard(keyring, clock, access, environment_admin, audit_log, audit_chain,
                             user_overview=user_overview, mfa_reset=reset, wallet_admin=wallets.admin,
-                            webhooks=core.webhooks),
+                            webhooks=core.webhooks, pregenerated=wallets.pregenerated),
         mfa_reset=reset,
         users=user_overview,
         key_rotation=KeyRotation(db, keyring, clock),

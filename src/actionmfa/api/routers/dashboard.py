@@ -296,6 +296,18 @@ async def decide_delegation(env_id: str, request: Request, operator: OperatorDep
     return await _form_post(request, operator, act)
 
 
+@router.post("/environments/{env_id}/wallets/pregenerate", response_class=HTMLResponse, response_model=None)
+async def pregenerate_wallets(env_id: str, request: Request, operator: OperatorDep) -> Response:
+    def act(dashboard: Dashboard, session: DashboardSession, form: dict[str, str]) -> Response:
+        page = dashboard.pregenerate(session, env_id, form)
+        made = sum(1 for r in page.pregenerated if r.created)
+        return _render(request, "wallets.html", **_fields(page),
+                       done=f"{made} wallet(s) pregenerated, {len(page.pregenerated) - made} already existed. "
+                            "Until each user signs in and claims theirs, the operator is custodial.")
+
+    return await _form_post(request, operator, act)
+
+
 @router.get("/environments/{env_id}/webhooks", response_class=HTMLResponse, response_model=None)
 def deliveries_page(env_id: str, request: Request, operator: OperatorDep,
                     status: Annotated[str, Query(max_length=16)] = "") -> Response:

@@ -33,11 +33,13 @@ from actionmfa.services.operator.environments import EnvironmentAdmin
 from actionmfa.services.operator.mfa_reset import MfaReset
 from actionmfa.services.operator.user_overview import UserLine, UserOverview
 from actionmfa.services.wallets.admin import DelegationMarks, DelegationSummary, WalletAdmin
+from actionmfa.services.wallets.pregenerated import Pregenerated, PregeneratedResult, parse_identities
 
 USERS_PER_PAGE = 100
 EVENTS_PER_PAGE = 50
 DELIVERIES_PER_PAGE = 50
 DELIVERY_STATUSES = ("pending", "delivered", "failed")
+PREGENERATE_PER_FORM = 10  # identities per dashboard form (each key generation ~0.5-2 s); the CLI and API take 1,000
 
 COOKIE_NAME = "amfa_dash"
 SESSION_SECONDS = 8 * 3600
@@ -102,6 +104,8 @@ class WalletsPage:
     env: Environment
     summary: DelegationSummary
     csrf: str
+    pregenerated: list[PregeneratedResult] = field(default_factory=list)  # the form's answer, one per identity
+    pregenerate_limit: int = PREGENERATE_PER_FORM
 
 
 @dataclass(frozen=True)
@@ -137,6 +141,7 @@ class Dashboard:
         mfa_reset: MfaReset | None = None,
         wallet_admin: WalletAdmin | None = None,
         webhooks: WebhookWorker | None = None,
+        pregenerated: Pregenerated | None = None,
     ) -> None:
         self.keyring = keyring
         self.clock = clock
@@ -148,6 +153,7 @@ class Dashboard:
         self.mfa_reset = mfa_reset
         self.wallet_admin = wallet_admin
         self.webhooks = webhooks
+        self.pregenerated = pregenerated
 
     # -- sessions --------------------------------------------------------------------------------
     def login(self, admin_token: str) -> str:
@@ -265,6 +271,21 @@ class Dashboard:
             return DelegationConfirmation(env, verb, self.wallet_admin.delegation_summary(session.principal, env_id),
                                           session.csrf(self.keyring), mismatch=typed is not None)
         return self.wallet_admin.mark_delegation(session.principal, env_id, action)
+
+    def pregenerate(self, session: DashboardSession, env_id: str, form: Mapping[str, str]) -> WalletsPage:
+        """The wallets page's "Pregenerate wallets" (the admin API's ``POST …/waas/pregenerated``, issue
+        13.1): one identity a line, at most :data:`PREGENERATE_PER_FORM`; the page lists each wallet."""
+        assert self.pregenerated is not None  # noqa: S101 - wired by the container
+        self.check_csrf(session, form.get("csrf"))
+        identities = parse_identities((form.get("identities") or "").splitlines(), source="identities")
+        if not identities:
+            raise InvalidRequestError("Name at least one email address or externalUserId:<sub>", field="identities")
+        if len(identities) > PREGENERATE_PER_FORM:
+            raise InvalidRequestError(f"At most {PREGENERATE_PER_FORM} identities per form; use "
+                                      "`actionmfa wallets pregenerate --file` for more", field="identities")
+        results = self.pregenerated.create(session.principal, env_id, identities)
+        page = self.wallets(session, env_id)
+        return WalletsPage(page.env, page.summary, page.csrf, pregenerated=results)
 
     # -- webhook deliveries (issue 13.4) -----------------------------------------------------------
     def deliveries(self, session: DashboardSession, env_id: str, status: str = "") -> DeliveriesPage:

@@ -58,7 +58,8 @@ from actionmfa.wallet.export import parse_recipient_key
 from actionmfa.wallet.keyproofs import ClientRing, PreparedPaillier
 from actionmfa.wallet.pregenerated import claim_info, pregenerated_session_id, seal_standin, standin_keygen
 
-__all__ = ["MAX_BATCH", "Identity", "Pregenerated", "PregeneratedResult", "erase_standin", "standin_aad"]
+__all__ = ["MAX_BATCH", "Identity", "Pregenerated", "PregeneratedResult", "erase_standin", "parse_identities",
+           "standin_aad"]
 
 MAX_BATCH = 1000  # identities per request
 WRITE_CHUNK = 25  # wallets generated (outside any transaction) before each short write transaction
@@ -100,6 +101,23 @@ class Identity:
     @property
     def label(self) -> str:
         return f"{self.type.value}:{self.identifier}"
+
+
+def parse_identities(lines: Sequence[str], *, source: str) -> list[Identity]:
+    """One identity a line (the CLI's ``--file`` and the dashboard's form): an email address, optionally
+    ``email:`` in front, or ``externalUserId:<sub>``; blank lines and ``#`` comments skipped. A bad
+    line is 422 ``invalid_request`` with ``field`` = ``<source>:<line number>``."""
+    out = []
+    for number, raw in enumerate(lines, start=1):
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        kind, sep, rest = line.partition(":")
+        if sep and kind in (IdentityType.EMAIL.value, IdentityType.EXTERNAL_USER_ID.value):
+            out.append(Identity.parse(kind, rest.strip(), field=f"{source}:{number}"))
+        else:
+            out.append(Identity.parse(IdentityType.EMAIL.value, line, field=f"{source}:{number}"))
+    return out
 
 
 @dataclass(frozen=True)
