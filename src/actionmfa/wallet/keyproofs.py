@@ -53,6 +53,7 @@ from actionmfa.wallet.zk.ring import PrmProof, RingParams, RingSecret, generate_
 from actionmfa.wallet.zk.sizes import MIN_MODULUS_BITS, check_modulus
 
 __all__ = [
+    "CarriesProvenKey",
     "ClientRing",
     "EncryptedShare",
     "KeyProof",
@@ -218,6 +219,22 @@ class EncryptedShare:
             return cls(b64_to_int(data["ckey"]), LogProof.from_json(data["proof"]))
         except (KeyError, TypeError, ValueError) as exc:
             raise WalletProofInvalidError("Malformed encrypted key share") from exc
+
+
+class CarriesProvenKey:
+    """Mixin of the messages that carry a proven Paillier key and the share encrypted under it
+    (keygen, refresh, reshare, the delegate pair set-up): their N and ckey."""
+
+    key_proof: KeyProof
+    encrypted_share: EncryptedShare
+
+    @property
+    def paillier_n(self) -> int:
+        return self.key_proof.n
+
+    @property
+    def ckey(self) -> int:
+        return self.encrypted_share.ckey
 
 
 @dataclass(frozen=True)

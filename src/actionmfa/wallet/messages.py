@@ -13,7 +13,7 @@ from typing import Any
 from actionmfa.errors import WalletProofInvalidError
 from actionmfa.wallet.codec import b64_to_int, int_to_b64
 from actionmfa.wallet.curve import ORDER, Point, point_from_hex, point_to_hex
-from actionmfa.wallet.keyproofs import ClientRing, EncryptedShare, KeyProof
+from actionmfa.wallet.keyproofs import CarriesProvenKey, ClientRing, EncryptedShare, KeyProof
 from actionmfa.wallet.proofs import SchnorrProof
 from actionmfa.wallet.zk.piaffg import AffgProof
 
@@ -162,20 +162,12 @@ class KeygenShare:
 
 
 @dataclass(frozen=True)
-class KeygenOpen:
+class KeygenOpen(CarriesProvenKey):
     public_share: Point  # Q1
     proof: SchnorrProof
     nonce: bytes
     key_proof: KeyProof
     encrypted_share: EncryptedShare
-
-    @property
-    def paillier_n(self) -> int:
-        return self.key_proof.n
-
-    @property
-    def ckey(self) -> int:
-        return self.encrypted_share.ckey
 
     def to_json(self) -> dict[str, Any]:
         return {

@@ -28,6 +28,7 @@ from actionmfa.wallet.codec import b64_to_int, int_to_b64
 from actionmfa.wallet.curve import ORDER, add_points, base_mul, point_mul
 from actionmfa.wallet.ecdsa2p import ClientKeyShare, ServerKeyShare
 from actionmfa.wallet.keyproofs import (
+    CarriesProvenKey,
     ClientRing,
     EncryptedShare,
     KeyProof,
@@ -91,19 +92,11 @@ class RefreshContribution:
 
 
 @dataclass(frozen=True)
-class RefreshOpen:
+class RefreshOpen(CarriesProvenKey):
     rho1: int
     nonce: bytes
     key_proof: KeyProof
     encrypted_share: EncryptedShare
-
-    @property
-    def paillier_n(self) -> int:
-        return self.key_proof.n
-
-    @property
-    def ckey(self) -> int:
-        return self.encrypted_share.ckey
 
     def to_json(self) -> dict[str, Any]:
         return {

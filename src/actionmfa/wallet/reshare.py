@@ -46,6 +46,7 @@ from actionmfa.wallet.codec import b64_to_int, int_to_b64
 from actionmfa.wallet.curve import ORDER, Point, add_points, base_mul, point_from_hex, point_mul, point_to_hex
 from actionmfa.wallet.ecdsa2p import ClientKeyShare, ServerKeyShare
 from actionmfa.wallet.keyproofs import (
+    CarriesProvenKey,
     ClientRing,
     EncryptedShare,
     KeyProof,
@@ -293,17 +294,9 @@ class ReshareDealing:
 
 
 @dataclass(frozen=True)
-class ReshareOpen:
+class ReshareOpen(CarriesProvenKey):
     key_proof: KeyProof
     encrypted_share: EncryptedShare
-
-    @property
-    def paillier_n(self) -> int:
-        return self.key_proof.n
-
-    @property
-    def ckey(self) -> int:
-        return self.encrypted_share.ckey
 
     def to_json(self) -> dict[str, Any]:
         return {"keyProof": self.key_proof.to_json(), "encryptedShare": self.encrypted_share.to_json()}
@@ -455,7 +448,7 @@ def server_reshare_confirm(share: ServerKeyShare, state: ServerReshareState,
 
 
 @dataclass(frozen=True)
-class PairSetup:
+class PairSetup(CarriesProvenKey):
     """What P1 of a new signing pair sends P2 (the delegate, by webhook): its public additive share
     ``Q1_pair``, the key proof for the pair's fresh Paillier key (N, s, t with Πmod and Πprm from the
     pool, and Πfac(N)) and ``ckey = Enc_N(x1_pair)`` with Πlog* — Πfac and Πlog* made against the
@@ -466,14 +459,6 @@ class PairSetup:
     public_share: Point
     key_proof: KeyProof
     encrypted_share: EncryptedShare
-
-    @property
-    def paillier_n(self) -> int:
-        return self.key_proof.n
-
-    @property
-    def ckey(self) -> int:
-        return self.encrypted_share.ckey
 
     def to_json(self) -> dict[str, Any]:
         return {"Q1": point_to_hex(self.public_share), "keyProof": self.key_proof.to_json(),
