@@ -22,6 +22,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from actionmfa.domain import audit_chain
 from actionmfa.domain.audit_chain import ChainedRow
 from actionmfa.domain.records import AuditRow
+from actionmfa.store.compiled import Statement
 from actionmfa.store.mfa_tables import audit_chain_heads, audit_log
 
 _CHAIN_PAGE = 1000
@@ -37,14 +38,31 @@ def _head_upsert(dialect: str) -> Any:
     ).returning(h.c.seq, h.c.last_hash)
 
 
-# Built once (issue 15): building these per flush was a third of a TOTP authentication's time.
-_HEAD_UPSERT = {name: _head_upsert(name) for name in ("sqlite", "postgresql")}
-_INSERT_ROWS = insert(audit_log)
-_HEAD_UPDATE = (
+# Compiled once per dialect (issue 15: building these per flush was a third of a TOTP
+# authentication's time; store/compiled.py). Every row :func:`actionmfa.services.core.audit.row_values`
+# makes has these columns, and the flush adds the chain's three.
+_ROW_COLUMNS = (
+    "environment_id", "user_id", "session_id", "event", "action", "outcome", "details", "client_address",
+    "created_at", "chain_seq", "chain_prev", "chain_hash",
+)
+_HEAD_UPSERT = {name: Statement(_head_upsert(name)) for name in ("sqlite", "postgresql")}
+_INSERT_ROWS = Statement(insert(audit_log), keys=_ROW_COLUMNS)
+_HEAD_UPDATE = Statement(
     update(audit_chain_heads)
     .where(audit_chain_heads.c.chain == bindparam("p_chain"))
     .values(last_hash=bindparam("p_last"))
 )
+
+
+def _columns(row: Mapping[str, Any]) -> Mapping[str, Any]:
+    """The row as the INSERT's parameters: every column named (an absent one is NULL, as
+    ``Connection.execute`` would leave it), and nothing that is not a column."""
+    if len(row) == len(_ROW_COLUMNS) and all(name in row for name in _ROW_COLUMNS):
+        return row
+    unknown = set(row) - set(_ROW_COLUMNS)
+    if unknown:
+        raise ValueError(f"audit row with unknown columns: {sorted(unknown)}")
+    return {name: row.get(name) for name in _ROW_COLUMNS}
 
 
 class AuditKeyMissing(RuntimeError):
@@ -80,18 +98,19 @@ class AuditRepo:
 
     def _append(self, key: bytes, chain: str, rows: list[dict[str, Any]]) -> None:
         n = len(rows)
-        seq, prev = self.conn.execute(
-            _HEAD_UPSERT[self.conn.dialect.name],
-            {"p_chain": chain, "p_n": n, "p_genesis": audit_chain.genesis(key, chain)},
-        ).one()
+        head = _HEAD_UPSERT[self.conn.dialect.name].first(
+            self.conn, {"p_chain": chain, "p_n": n, "p_genesis": audit_chain.genesis(key, chain)}
+        )
+        assert head is not None  # noqa: S101 - an upsert returns its row
+        seq, prev = head
         seq = seq - n + 1
         for row in rows:
             row["chain_seq"] = seq
             row["chain_prev"] = prev
             row["chain_hash"] = prev = audit_chain.link(key, chain, seq, prev, audit_chain.canonical_content(row))
             seq += 1
-        self.conn.execute(_INSERT_ROWS, rows[0] if n == 1 else rows)
-        self.conn.execute(_HEAD_UPDATE, {"p_chain": chain, "p_last": prev})
+        _INSERT_ROWS.many(self.conn, [_columns(row) for row in rows])
+        _HEAD_UPDATE.run(self.conn, {"p_chain": chain, "p_last": prev})
 
     def page(self, environment_id: str, *, before_id: int | None, limit: int) -> list[AuditRow]:
         """Up to ``limit`` rows of the environment, newest first, with ids below ``before_id``."""

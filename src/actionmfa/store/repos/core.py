@@ -13,6 +13,7 @@ from actionmfa.domain.models import Environment, Session, User
 from actionmfa.domain.records import AdminTokenRow, EmailVerificationRow, SigningKeyRow
 from actionmfa.domain.settings import STORED_CONTEXT, EnvironmentSettings
 from actionmfa.store import tables as t
+from actionmfa.store.compiled import Statement
 
 
 class _Repo:
@@ -245,10 +246,9 @@ class UserRepo(_Repo):
     def update_returning(self, environment_id: str, user_id: str, now: datetime, **values: Any) -> User | None:
         """:meth:`update` that answers the updated user (one ``UPDATE … RETURNING``, no re-read)."""
         params = {f"v_{k}": v for k, v in values.items()}
-        row = self.conn.execute(
-            _update_returning(tuple(sorted(values))),
-            {"p_uid": user_id, "p_env": environment_id, "v_updated_at": now, **params},
-        ).first()
+        row = _update_returning(tuple(sorted(values))).first(
+            self.conn, {"p_uid": user_id, "p_env": environment_id, "v_updated_at": now, **params}
+        )
         return _user(row) if row else None
 
     def list(self, environment_id: str, *, limit: int = 100, after_id: str | None = None) -> list[User]:
@@ -259,15 +259,15 @@ class UserRepo(_Repo):
         return [_user(r) for r in rows]
 
 
-_UPDATE_RETURNING: dict[tuple[str, ...], Any] = {}
+_UPDATE_RETURNING: dict[tuple[str, ...], Statement] = {}
 
 
-def _update_returning(columns: tuple[str, ...]) -> Any:
+def _update_returning(columns: tuple[str, ...]) -> Statement:
     """``UPDATE users … RETURNING *`` for this set of columns, built once per set (``PUT /users``
     sends a handful of them; issue 15: building the statement per call cost more than running it)."""
     stmt = _UPDATE_RETURNING.get(columns)
     if stmt is None:
-        stmt = (
+        stmt = Statement(
             update(t.users)
             .where(t.users.c.id == bindparam("p_uid"), t.users.c.environment_id == bindparam("p_env"))
             .values({
@@ -293,7 +293,7 @@ def _session(row: Row[Any]) -> Session:
     )
 
 
-_SESSION_WITH_USER = (
+_SESSION_WITH_USER = Statement(
     select(
         *[c.label(f"s_{c.name}") for c in t.sessions.c],
         *[c.label(f"u_{c.name}") for c in t.users.c],
@@ -347,7 +347,7 @@ class SessionRepo(_Repo):
         """The session, its user, and its environment's id and version, in one query (every
         authenticated request); the environment itself comes from the caller's cache while its
         version is unchanged."""
-        row = self.conn.execute(_SESSION_WITH_USER, {"sid": session_id}).first()
+        row = _SESSION_WITH_USER.first(self.conn, {"sid": session_id})
         if row is None:
             return None
         return (

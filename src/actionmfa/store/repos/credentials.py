@@ -10,6 +10,7 @@ from datetime import datetime
 from sqlalchemy import Connection, String, bindparam, literal, null, select, true, union_all
 
 from actionmfa.store import mfa_tables as m
+from actionmfa.store.compiled import Statement
 from actionmfa.store.passkey_tables import passkeys as pk
 from actionmfa.store.wallet_tables import waas_wallets as ww
 
@@ -35,7 +36,7 @@ _WALLETS = select(
     ww.c.pending_action, ww.c.created_at, ww.c.custody
 ).where(ww.c.environment_id == bindparam("eid"), ww.c.user_id == bindparam("uid"))
 _ALL = union_all(_DEVICES, _PASSKEYS, _WALLETS).subquery()
-_QUERY = select(_ALL).order_by(_ALL.c.part, _ALL.c.created_at, _ALL.c.id)
+_QUERY = Statement(select(_ALL).order_by(_ALL.c.part, _ALL.c.created_at, _ALL.c.id))
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +57,6 @@ class CredentialRepo:
         self.conn = conn
 
     def of_user(self, environment_id: str, user_id: str) -> list[CredentialRow]:
-        rows = self.conn.execute(_QUERY, {"uid": user_id, "eid": environment_id})
+        rows = _QUERY.rows(self.conn, {"uid": user_id, "eid": environment_id})
         return [CredentialRow(r.part, r.id, r.at, r.alias, r.address, r.chain, r.scheme, r.pending_action,
                               r.custody) for r in rows]

@@ -20,6 +20,7 @@ from actionmfa.domain.actions import MFADeviceType
 from actionmfa.domain.records import DeviceRow, MfaUserState
 from actionmfa.store import mfa_tables as m
 from actionmfa.store import tables as t
+from actionmfa.store.compiled import Statement
 
 __all__ = ["DeviceRow", "MfaRepo", "MfaUserState"]
 
@@ -59,9 +60,12 @@ def _build_lock_state(dialect: str) -> Any:
     )
 
 
-# The hot path's statements, built once (issue 15: building them per call was most of the cost).
-_DEVICES = select(m.mfa_devices).where(m.mfa_devices.c.user_id == bindparam("uid")).order_by(m.mfa_devices.c.created_at)
-_ADVANCE_STEP = (
+# The hot path's statements, compiled once per dialect and run on the driver's cursor (issue 15:
+# building them per call, then SQLAlchemy's per-call execution, were most of the cost).
+_DEVICES = Statement(
+    select(m.mfa_devices).where(m.mfa_devices.c.user_id == bindparam("uid")).order_by(m.mfa_devices.c.created_at)
+)
+_ADVANCE_STEP = Statement(
     update(m.mfa_devices)
     .where(
         m.mfa_devices.c.id == bindparam("did"),
@@ -69,9 +73,9 @@ _ADVANCE_STEP = (
     )
     .values(last_step=bindparam("step"))
 )
-_LOCK_STATE = {name: _build_lock_state(name) for name in ("sqlite", "postgresql")}
+_LOCK_STATE = {name: Statement(_build_lock_state(name)) for name in ("sqlite", "postgresql")}
 # Spends a recovery code once: the conditional write of recovery-code auth.
-_SPEND_RECOVERY = (
+_SPEND_RECOVERY = Statement(
     update(m.recovery_codes)
     .where(
         m.recovery_codes.c.user_id == bindparam("uid"),
@@ -81,15 +85,11 @@ _SPEND_RECOVERY = (
     .values(used_at=bindparam("now", type_=m.recovery_codes.c.used_at.type))
 )
 # The gate's question on every gated call ("has the user a verified method?").
-_COUNT_VERIFIED = (
-    select(func.count())
+_COUNT_VERIFIED = Statement(
+    select(func.count().label("n"))
     .select_from(m.mfa_devices)
     .where(m.mfa_devices.c.user_id == bindparam("uid"), m.mfa_devices.c.verified.is_(True))
 )
-
-
-def _lock_state(dialect: str) -> Any:
-    return _LOCK_STATE[dialect]
 
 
 class MfaRepo:
@@ -98,7 +98,7 @@ class MfaRepo:
 
     # -- devices -------------------------------------------------------------------------------
     def devices(self, user_id: str) -> list[DeviceRow]:
-        return [_device(r) for r in self.conn.execute(_DEVICES, {"uid": user_id}).all()]
+        return [_device(r) for r in _DEVICES.rows(self.conn, {"uid": user_id})]
 
     def device(self, user_id: str, device_id: str) -> DeviceRow | None:
         row = self.conn.execute(
@@ -139,7 +139,7 @@ class MfaRepo:
 
     def advance_step(self, device_id: str, step: int) -> bool:
         """RFC 6238 §5.2 replay refusal: store ``step`` only if it is newer than the last accepted one."""
-        return self.conn.execute(_ADVANCE_STEP, {"did": device_id, "step": step}).rowcount == 1
+        return _ADVANCE_STEP.rowcount(self.conn, {"did": device_id, "step": step}) == 1
 
     def set_default(self, user_id: str, device_id: str) -> None:
         self.conn.execute(update(m.mfa_devices).where(m.mfa_devices.c.user_id == user_id).values(is_default=False))
@@ -158,7 +158,8 @@ class MfaRepo:
         return [(r.id, r.secret_enc) for r in rows]
 
     def count_verified_devices(self, user_id: str) -> int:
-        return int(self.conn.execute(_COUNT_VERIFIED, {"uid": user_id}).scalar_one())
+        row = _COUNT_VERIFIED.first(self.conn, {"uid": user_id})
+        return int(row.n) if row is not None else 0
 
     # -- recovery codes ------------------------------------------------------------------------
     def replace_recovery_codes(self, user_id: str, rows: list[dict[str, Any]]) -> None:
@@ -183,8 +184,7 @@ class MfaRepo:
         return [r.code_hash for r in rows]
 
     def spend_recovery_code(self, user_id: str, code_hash: str, now: datetime) -> bool:
-        result = self.conn.execute(_SPEND_RECOVERY, {"uid": user_id, "hash": code_hash, "now": now})
-        return result.rowcount == 1
+        return _SPEND_RECOVERY.rowcount(self.conn, {"uid": user_id, "hash": code_hash, "now": now}) == 1
 
     # -- per-user state: pending codes copy and lockout ----------------------------------------
     def lock_user_state(self, user_id: str) -> MfaUserState:
@@ -196,7 +196,8 @@ class MfaRepo:
         are exact under concurrent attempts from several workers. The same statement says whether
         counted failures exist, so a success clears only what is there (issue 15: round trips).
         """
-        row = self.conn.execute(_lock_state(self.conn.dialect.name), {"uid": user_id}).one()
+        row = _LOCK_STATE[self.conn.dialect.name].first(self.conn, {"uid": user_id})
+        assert row is not None  # noqa: S101 - an upsert returns its row
         return _state(row)
 
     def state(self, user_id: str) -> MfaUserState | None:

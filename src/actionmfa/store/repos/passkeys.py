@@ -5,16 +5,44 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Row, and_, bindparam, delete, func, insert, select, update
+from sqlalchemy import Connection, Row, bindparam, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from actionmfa.domain.records import ChallengeRow, PasskeyRow
+from actionmfa.store.compiled import Statement
 from actionmfa.store.passkey_tables import passkey_challenges as pc
 from actionmfa.store.passkey_tables import passkeys as pk
 from actionmfa.store.tables import users
 
-# Built once: the gate counts a user's passkeys on gated calls (issue 15).
-_COUNT_FOR_USER = select(func.count()).select_from(pk).where(pk.c.user_id == bindparam("uid"))
+# Passkey authentication's statements and the gate's count of a user's passkeys, compiled once per
+# dialect (issue 15: store/compiled.py).
+_COUNT_FOR_USER = Statement(select(func.count().label("n")).select_from(pk).where(pk.c.user_id == bindparam("uid")))
+_BY_CREDENTIAL = Statement(
+    select(pk).where(pk.c.environment_id == bindparam("eid"), pk.c.credential_id == bindparam("cid"))
+)
+_ADVANCE_COUNTER = Statement(
+    update(pk)
+    .where(pk.c.id == bindparam("pid"), pk.c.sign_count == bindparam("expected"), pk.c.possibly_cloned_at.is_(None))
+    .values(
+        sign_count=bindparam("new", type_=pk.c.sign_count.type),
+        backed_up=bindparam("backed_up", type_=pk.c.backed_up.type),
+        last_used_at=bindparam("now", type_=pk.c.last_used_at.type),
+        updated_at=bindparam("now", type_=pk.c.updated_at.type),
+    )
+)
+_SPEND_CHALLENGE = Statement(
+    update(pc)
+    .where(
+        pc.c.challenge_hash == bindparam("h"),
+        pc.c.environment_id == bindparam("eid"),
+        pc.c.user_id == bindparam("uid"),
+        pc.c.session_id == bindparam("sid"),
+        pc.c.kind == bindparam("kind"),
+        pc.c.used_at.is_(None),
+    )
+    .values(used_at=bindparam("now", type_=pc.c.used_at.type))
+    .returning(*pc.c)
+)
 
 __all__ = ["ChallengeRow", "PasskeyRepo", "PasskeyRow"]
 
@@ -84,25 +112,21 @@ class PasskeyRepo:
             self.conn.execute(select(users.c.id).where(users.c.id == user_id).with_for_update())
 
     def count_for_user(self, user_id: str) -> int:
-        return int(self.conn.execute(_COUNT_FOR_USER, {"uid": user_id}).scalar_one())
+        row = _COUNT_FOR_USER.first(self.conn, {"uid": user_id})
+        return int(row.n) if row is not None else 0
 
     def get(self, user_id: str, passkey_id: str) -> PasskeyRow | None:
         row = self.conn.execute(select(pk).where(pk.c.id == passkey_id, pk.c.user_id == user_id)).first()
         return _passkey(row) if row else None
 
     def by_credential(self, environment_id: str, credential_id: str) -> PasskeyRow | None:
-        q = select(pk).where(pk.c.environment_id == environment_id, pk.c.credential_id == credential_id)
-        row = self.conn.execute(q).first()
+        row = _BY_CREDENTIAL.first(self.conn, {"eid": environment_id, "cid": credential_id})
         return _passkey(row) if row else None
 
     def advance_counter(self, passkey_id: str, *, expected: int, new: int, backed_up: bool, now: datetime) -> bool:
         """Store the new counter only if nobody moved it meanwhile (two assertions racing)."""
-        result = self.conn.execute(
-            update(pk)
-            .where(pk.c.id == passkey_id, pk.c.sign_count == expected, pk.c.possibly_cloned_at.is_(None))
-            .values(sign_count=new, backed_up=backed_up, last_used_at=now, updated_at=now)
-        )
-        return result.rowcount == 1
+        params = {"pid": passkey_id, "expected": expected, "new": new, "backed_up": backed_up, "now": now}
+        return _ADVANCE_COUNTER.rowcount(self.conn, params) == 1
 
     def mark_possibly_cloned(self, passkey_id: str, now: datetime) -> None:
         self.conn.execute(
@@ -137,16 +161,11 @@ class PasskeyRepo:
         Bound to user, session and ceremony kind: a challenge presented by another session, for
         the other ceremony, a second time, or after expiry is not spent here and returns None.
         """
-        match = and_(
-            pc.c.challenge_hash == challenge_hash,
-            pc.c.environment_id == environment_id,
-            pc.c.user_id == user_id,
-            pc.c.session_id == session_id,
-            pc.c.kind == kind,
-            pc.c.used_at.is_(None),
-        )
         # UPDATE … RETURNING: the spend and the row in one statement (issue 15: round trips).
-        row = self.conn.execute(update(pc).where(match).values(used_at=now).returning(*pc.c)).first()
+        row = _SPEND_CHALLENGE.first(
+            self.conn,
+            {"h": challenge_hash, "eid": environment_id, "uid": user_id, "sid": session_id, "kind": kind, "now": now},
+        )
         return _challenge(row) if row else None
 
     def burn_challenge(self, challenge_hash: str, now: datetime) -> None:

@@ -15,18 +15,22 @@ from sqlalchemy import Connection, bindparam, delete, insert, select, update
 from actionmfa.domain.records import ElevatedTokenRow, MfaTokenRow
 from actionmfa.store import mfa_tables as m
 from actionmfa.store import tables as t
+from actionmfa.store.compiled import Statement
 
-# The hot path's statements, built once (issue 15).
-_ADD_MFA_TOKEN = insert(m.mfa_tokens)
-_MFA_TOKEN = (
+# The hot path's statements, compiled once per dialect (issue 15: store/compiled.py).
+_ADD_MFA_TOKEN = Statement(
+    insert(m.mfa_tokens),
+    keys=("id", "token_hash", "user_id", "session_id", "single_use", "approval_digest", "created_at"),
+)
+_MFA_TOKEN = Statement(
     select(m.mfa_tokens, t.sessions.c.revoked_at.label("s_revoked"), t.sessions.c.expires_at.label("s_exp"))
     .select_from(m.mfa_tokens.outerjoin(t.sessions, t.sessions.c.id == m.mfa_tokens.c.session_id))
     .where(m.mfa_tokens.c.token_hash == bindparam("h"))
 )
-_SPEND_MFA_TOKEN = (
+_SPEND_MFA_TOKEN = Statement(
     update(m.mfa_tokens)
     .where(m.mfa_tokens.c.id == bindparam("tid"), m.mfa_tokens.c.used_at.is_(None))
-    .values(used_at=bindparam("now"))
+    .values(used_at=bindparam("now", type_=m.mfa_tokens.c.used_at.type))
 )
 
 
@@ -46,8 +50,8 @@ class TokenRepo:
         approval_digest: str | None,
         created_at: datetime,
     ) -> None:
-        self.conn.execute(
-            _ADD_MFA_TOKEN,
+        _ADD_MFA_TOKEN.run(
+            self.conn,
             {
                 "id": id,
                 "token_hash": token_hash,
@@ -61,7 +65,7 @@ class TokenRepo:
 
     def mfa_token(self, token_hash: str) -> MfaTokenRow | None:
         """The token joined with its session's liveness inputs."""
-        row = self.conn.execute(_MFA_TOKEN, {"h": token_hash}).first()
+        row = _MFA_TOKEN.first(self.conn, {"h": token_hash})
         if row is None:
             return None
         return MfaTokenRow(
@@ -76,7 +80,7 @@ class TokenRepo:
         )
 
     def spend_mfa_token(self, token_id: str, now: datetime) -> bool:
-        return self.conn.execute(_SPEND_MFA_TOKEN, {"tid": token_id, "now": now}).rowcount == 1
+        return _SPEND_MFA_TOKEN.rowcount(self.conn, {"tid": token_id, "now": now}) == 1
 
     def touch_mfa_token(self, token_id: str, now: datetime) -> None:
         """Persistent tokens record their first use (informational; they stay valid)."""
