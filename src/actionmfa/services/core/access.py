@@ -8,14 +8,18 @@ in their own transaction (:class:`~actionmfa.services.core.sessions.PresentedSes
 
 from __future__ import annotations
 
+from actionmfa.domain.credentials import VerifiedCredential
 from actionmfa.domain.models import AuthContext, RequestMeta
+from actionmfa.services.core.credentials import Credentials, CredentialsUnit
 from actionmfa.services.core.environments import AdminPrincipal, EnvironmentService
-from actionmfa.services.core.ports import CoreUnit, Transactions
+from actionmfa.services.core.ports import Transactions
 from actionmfa.services.core.sessions import PresentedSession, SessionService
 
 
 class Access:
-    def __init__(self, db: Transactions[CoreUnit], sessions: SessionService, environments: EnvironmentService) -> None:
+    def __init__(
+        self, db: Transactions[CredentialsUnit], sessions: SessionService, environments: EnvironmentService
+    ) -> None:
         self.db = db
         self.sessions = sessions
         self.environments = environments
@@ -36,6 +40,13 @@ class Access:
             return self.sessions.verify(None, environment_id, token, meta)
         with self.db.read() as uow:
             return self.sessions.verify(uow, environment_id, token, meta)
+
+    def with_credentials(self, presented: PresentedSession) -> tuple[AuthContext, list[VerifiedCredential]]:
+        """The live session (401 otherwise) and its user's verified credentials, in one read
+        transaction (``GET /users``: issue 15, one transaction and one thread hop instead of two)."""
+        with self.db.read() as uow:
+            ctx = self.sessions.load(uow, presented)
+            return ctx, Credentials.in_unit(uow, ctx.user)
 
     def needs_key(self, environment_id: str, token: str) -> bool:
         """Whether :meth:`presented` would need the database (the JWT's key is not cached here)."""
