@@ -43,7 +43,7 @@ def serve(
 
     import uvicorn
 
-    from actionmfa.api.app import create_app
+    from actionmfa.api.app import create_app, warm_routes
     from actionmfa.logs import log_config, metrics_dir_for_workers
     from actionmfa.server import prepare
 
@@ -89,6 +89,7 @@ def serve(
         from actionmfa.server import uvicorn_config, warm_up
 
         app = create_app(runtime, migrate=False)
+        warm_routes(app)
         warm_up(runtime)
         uvicorn.Server(
             uvicorn_config(app, config, log_config=log_config(config.log_format), access_log=False)

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from actionmfa.config import ServerConfig
 
 REQUEST_FIELDS = ("requestId", "method", "route", "status", "durationMs")
+_ENCODER = json.JSONEncoder(ensure_ascii=False)  # ``json.dumps(…, ensure_ascii=False)`` builds one per call
 
 
 class JsonFormatter(logging.Formatter):
@@ -40,7 +41,7 @@ class JsonFormatter(logging.Formatter):
                 doc[name] = value
         if record.exc_info:
             doc["exc"] = self.formatException(record.exc_info)
-        return json.dumps(doc, ensure_ascii=False)
+        return _ENCODER.encode(doc)
 
 
 def log_config(fmt: str = "json", level: str = "INFO") -> dict[str, Any]:

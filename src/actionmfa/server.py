@@ -12,7 +12,7 @@ from typing import Any
 import uvicorn
 from fastapi import FastAPI
 
-from actionmfa.api.app import create_app
+from actionmfa.api.app import create_app, warm_routes
 from actionmfa.config import ServerConfig, write_private_file
 from actionmfa.connections import ConnectionLimits, attach, ensure_descriptors
 from actionmfa.lifecycle import die_with_parent
@@ -77,6 +77,7 @@ def app_from_env() -> FastAPI:
     config = ServerConfig.from_env()
     runtime = Runtime.build(config)
     app = create_app(runtime, migrate=True)
+    warm_routes(app)
     warm_up(runtime)
     return app
 

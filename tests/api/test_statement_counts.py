@@ -24,15 +24,19 @@ from tests.mfa_support import enrol_totp, fresh_code, require_actions
 # Since the answer's credentials are read in the authentication's own transaction (one BEGIN and
 # one COMMIT fewer): TOTP 12 → 11, recovery 10 → 9, passkey 12 → 11 on SQLite (PostgreSQL: same
 # statements, one round trip — the COMMIT — fewer).
+# Since the session row is read in the request's own transaction (the JWT verified before it:
+# services/core/sessions.py PresentedSession): one BEGIN fewer on SQLite for every path, two for
+# the gated PUT (its answer's credentials too); on PostgreSQL the same statements, one or two
+# COMMITs fewer.
 # PostgreSQL: the audit rows and the chain head's new hash in one statement (a data-modifying WITH,
 # store/repos/audit.py): one statement fewer on every path that writes audit rows, while the head
 # row — which every writer of the environment queues on — is locked (issue 15.3).
 EXPECTED: dict[str, tuple[int, int]] = {
-    "GET /users": (4, 2),
-    "TOTP auth + createMfaToken": (11, 8),
-    "recovery-code auth": (9, 6),
-    "passkey auth": (11, 7),
-    "gated PUT /users": (12, 8),
+    "GET /users": (3, 2),
+    "TOTP auth + createMfaToken": (10, 8),
+    "recovery-code auth": (8, 6),
+    "passkey auth": (10, 7),
+    "gated PUT /users": (10, 8),
 }
 
 

@@ -92,3 +92,4 @@ def test_refuses_outside_a_transaction_and_python_defaults(runtime_any: Runtime)
     partial = Statement(insert(m.mfa_devices), keys=("id", "user_id", "type", "created_at"))
     with runtime_any.db.read() as uow, pytest.raises(ValueError, match="default"):
         partial.run(uow.conn, {"id": "d", "user_id": "u", "type": "totp", "created_at": datetime.now(UTC)})
+

@@ -7,7 +7,8 @@ from pathlib import Path
 
 from fastapi.testclient import TestClient
 
-from actionmfa.api.app import create_app
+from actionmfa.api.app import create_app, warm_routes
+from actionmfa.api.observability import fastapi_telemetry
 from actionmfa.clock import FrozenClock
 from actionmfa.config import ServerConfig
 from actionmfa.crypto import Keyring
@@ -86,3 +87,32 @@ def test_not_ready_before_migrations_or_with_a_cold_pool(tmp_path: Path) -> None
             assert doc["migrations"]["atHead"] is True and doc["ready"] is False  # the pool is still cold
     finally:
         runtime.db.dispose()
+
+
+def test_repeated_requests_count_in_the_same_series(runtime: Runtime, environment: EnvFixture) -> None:
+    """The request metrics' children are cached per (method, route, status): counts still add up."""
+    runtime.config = replace(runtime.config, metrics_token="t0ken-for-scrapes")
+    with TestClient(create_app(runtime, migrate=False)) as client:
+        for _ in range(3):
+            client.get(f"/api/v0/sdk/{environment.id}/settings")
+        client.get("/scanner/probe.php", headers={"X-Request-ID": "one"})
+        body = client.get("/metrics", headers={"Authorization": "Bearer t0ken-for-scrapes"}).text
+    route = "/api/v0/sdk/{environmentId}/settings"
+    assert f'actionmfa_http_requests_total{{method="GET",route="{route}",status="200"}} 3.0' in body
+    assert f'actionmfa_http_request_duration_seconds_count{{method="GET",route="{route}"}} 3.0' in body
+    assert 'actionmfa_http_requests_total{method="GET",route="<unmatched>",status="404"} 1.0' in body
+
+
+def test_fastapi_telemetry_is_off_unless_opentelemetry_is_set_up() -> None:
+    assert fastapi_telemetry(["PATH", "ACTIONMFA_DATA_DIR"]) == {"tracing": False, "metrics": False, "logs": False}
+    assert fastapi_telemetry(["PATH", "OTEL_EXPORTER_OTLP_ENDPOINT"]) is None
+    assert fastapi_telemetry(["FASTAPI_OTEL_AUTO_CONFIGURE"]) is None
+
+
+def test_routes_built_before_the_first_request_still_answer(runtime: Runtime, environment: EnvFixture) -> None:
+    app = create_app(runtime, migrate=False)
+    warm_routes(app)
+    with TestClient(app) as client:
+        assert client.get("/health").status_code == 200
+        assert client.get(f"/api/v0/sdk/{environment.id}/settings").status_code == 200
+        assert client.get("/no/such/route").status_code == 404

@@ -46,6 +46,7 @@ from prometheus_client.registry import Collector
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 UNMATCHED = "<unmatched>"
 _POOL_REFRESH_SECONDS = 1.0
+_MAX_REQUEST_CHILDREN = 4096
 
 
 def multiprocess_mode() -> bool:
@@ -134,11 +135,22 @@ class Metrics:
             registry=reg, multiprocess_mode="livesum",
         )
         self._pool_checked = 0.0
+        # (method, route, status) -> the two children it counts in: ``labels()`` takes a lock and
+        # builds the label tuple on every call, and every request calls it (issue 15). The routes are
+        # templates, but a method is whatever the client sent: past this many keys, no more caching.
+        self._request_children: dict[tuple[str, str, int], tuple[Any, Any]] = {}
 
     # -- fed by the request middleware and the audit observer --------------------------------------
     def observe_request(self, method: str, route: str, status: int, seconds: float) -> None:
-        self.requests.labels(method, route, str(status)).inc()
-        self.latency.labels(method, route).observe(seconds)
+        key = (method, route, status)
+        children = self._request_children.get(key)
+        if children is None:
+            children = (self.requests.labels(method, route, str(status)), self.latency.labels(method, route))
+            if len(self._request_children) < _MAX_REQUEST_CHILDREN:
+                self._request_children[key] = children
+        count, latency = children
+        count.inc()
+        latency.observe(seconds)
         now = time.monotonic()
         if now - self._pool_checked >= _POOL_REFRESH_SECONDS:  # at most once a second per worker
             self._pool_checked = now

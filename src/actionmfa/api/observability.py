@@ -13,13 +13,29 @@ import logging
 import re
 import time
 import uuid
+from collections.abc import Iterable
 
+from fastapi.telemetry import TelemetryConfig
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from actionmfa.api.metrics import UNMATCHED, Metrics
 
 log = logging.getLogger("actionmfa.request")
 _PLAIN_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
+
+
+def fastapi_telemetry(environment: Iterable[str]) -> TelemetryConfig | None:
+    """FastAPI's own OpenTelemetry (``FastAPI(telemetry=…)``), given the names of the environment.
+
+    FastAPI 0.165 asks on every request whether an OpenTelemetry provider is configured (~4 µs of
+    event-loop CPU, issue 15); none is unless an operator sets OpenTelemetry up (the SDK is not a
+    dependency), and ActionMFA's logs and metrics are its own (this module, :mod:`.metrics`). So
+    it is off, unless the environment names any ``OTEL_…`` or ``FASTAPI_OTEL_…`` setting (as
+    ``opentelemetry-instrument`` and FastAPI's ``FASTAPI_OTEL_AUTO_CONFIGURE`` do): then FastAPI's
+    defaults stand."""
+    if any(name.startswith(("OTEL_", "FASTAPI_OTEL_")) for name in environment):
+        return None
+    return {"tracing": False, "metrics": False, "logs": False}
 
 
 def request_id_of(scope: Scope) -> str:
@@ -67,13 +83,9 @@ class RequestObserver:
             route = self.templates.get(id(matched), UNMATCHED) if matched is not None else UNMATCHED
             method = str(scope.get("method", ""))
             self.metrics.observe_request(method, route, status, seconds)
-            log.info(
-                "request",
-                extra={
-                    "requestId": request_id,
-                    "method": method,
-                    "route": route,
-                    "status": status,
-                    "durationMs": round(seconds * 1000, 2),
-                },
-            )
+            if log.isEnabledFor(logging.INFO):
+                # ``log.info`` would also walk the stack for the caller's file and line (findCaller):
+                # the request line has one known origin, so it is made and handed over directly.
+                fields = {"requestId": request_id, "method": method, "route": route, "status": status,
+                          "durationMs": round(seconds * 1000, 2)}
+                log.handle(log.makeRecord(log.name, logging.INFO, __file__, 0, "request", (), None, extra=fields))

@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 from actionmfa.api.schemas import SdkUser, UpdateSelfResponse, VerifyResponse
+from actionmfa.domain.credentials import VerifiedCredential
 from actionmfa.domain.models import AuthContext, User
 from actionmfa.services.container import CoreServices
 from actionmfa.services.core.sessions import IssuedSession
 from actionmfa.services.mfa.completion import AuthResult
 
 
-def sdk_user(core: CoreServices, ctx: AuthContext, user: User | None = None) -> SdkUser:
-    """The caller (or ``user``, their updated record) as ``SdkUser``."""
+def sdk_user(
+    core: CoreServices, ctx: AuthContext, user: User | None = None, credentials: list[VerifiedCredential] | None = None
+) -> SdkUser:
+    """The caller (or ``user``, their updated record) as ``SdkUser`` (``credentials``: read already,
+    in the request's own transaction)."""
     who = user or ctx.user
-    return SdkUser.of_session(who, ctx.session, core.credentials.of(who))
+    return SdkUser.of_session(who, ctx.session, core.credentials.of(who) if credentials is None else credentials)
 
 
 def verify_response(core: CoreServices, issued: IssuedSession) -> VerifyResponse:
@@ -31,11 +35,13 @@ def mfa_verify_response(core: CoreServices, result: AuthResult) -> VerifyRespons
     )
 
 
-def update_self_response(core: CoreServices, ctx: AuthContext, user: User, jwt: str) -> UpdateSelfResponse:
+def update_self_response(
+    core: CoreServices, ctx: AuthContext, user: User, jwt: str, credentials: list[VerifiedCredential] | None = None
+) -> UpdateSelfResponse:
     """``PUT /users``: the updated user with the session's JWT and expiry."""
     return UpdateSelfResponse(
         jwt=jwt,
         minifiedJwt=jwt,
-        user=sdk_user(core, ctx, user),
+        user=sdk_user(core, ctx, user, credentials),
         expiresAt=int(ctx.session.expires_at.timestamp()),
     )

@@ -204,7 +204,7 @@ def build_services(*, db: Database, keyring: Keyring, clock: Clock, mailer: Mail
         sessions=SessionLifecycle(db, sessions),
     )
 
-    attempts = CodeAttempts(db, clock)
+    attempts = CodeAttempts(db, clock, sessions)
     completion = Completion(keyring, tokens, sessions)
     recovery = RecoveryCodes(db, keyring, clock, gate, attempts, completion)
     mfa = MfaServices(
@@ -214,7 +214,7 @@ def build_services(*, db: Database, keyring: Keyring, clock: Clock, mailer: Mail
         recovery=recovery,
         devices=Devices(db, clock, gate),
         step_up=StepUp(db, gate),
-        profile=Profile(db, clock, gate, recovery),
+        profile=Profile(db, clock, gate, recovery, sessions),
         approvals=Approvals(keyring, clock),
     )
 
@@ -222,7 +222,7 @@ def build_services(*, db: Database, keyring: Keyring, clock: Clock, mailer: Mail
     passkeys = PasskeyServices(
         ceremonies=ceremonies,
         registration=PasskeyRegistration(db, clock, ceremonies, gate, completion),
-        authentication=PasskeyAuthentication(db, clock, ceremonies, completion),
+        authentication=PasskeyAuthentication(db, clock, ceremonies, completion, sessions),
         management=PasskeyManagement(db, clock, gate),
     )
 

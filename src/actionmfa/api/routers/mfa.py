@@ -12,7 +12,16 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from actionmfa.api.deps import AuthDep, CoreDep, MfaDep, PendingAuthDep, ProofDep, ThreadsDep, require_full_scope
+from actionmfa.api.deps import (
+    AuthDep,
+    CoreDep,
+    MfaDep,
+    PendingAuthDep,
+    PresentedDep,
+    ProofDep,
+    ThreadsDep,
+    require_full_scope,
+)
 from actionmfa.api.responses import FULL_SESSION, SESSION, errors, links
 from actionmfa.api.schemas import ApprovalDigest, CreateMfaToken, ScopeName, VerifyResponse, WireModel
 from actionmfa.api.views import mfa_verify_response
@@ -163,10 +172,10 @@ def register_totp_qr(
 @router.post("/users/mfa/auth/totp", response_model=VerifyResponse, response_model_exclude_none=True,
              operation_id="authMfaTotpDevice", responses=errors(403, 429))
 async def auth_totp(
-    body: TotpAuthBody, ctx: PendingAuthDep, mfa: MfaDep, core: CoreDep, threads: ThreadsDep
+    body: TotpAuthBody, caller: PresentedDep, mfa: MfaDep, core: CoreDep, threads: ThreadsDep
 ) -> VerifyResponse:
-    def run() -> VerifyResponse:
-        result = mfa.totp.authenticate_totp(ctx, body.code, device_id=body.id, mint=body.mint())
+    def run() -> VerifyResponse:  # the session is read in the authentication's transaction
+        result = mfa.totp.authenticate_totp(caller, body.code, device_id=body.id, mint=body.mint())
         return mfa_verify_response(core, result)
 
     return await threads.run(run)
@@ -175,10 +184,10 @@ async def auth_totp(
 @router.post("/users/mfa/auth/recovery", response_model=VerifyResponse, response_model_exclude_none=True,
              operation_id="authMfaRecovery", responses=errors(403, 429))
 async def auth_recovery(
-    body: RecoveryAuthBody, ctx: PendingAuthDep, mfa: MfaDep, core: CoreDep, threads: ThreadsDep
+    body: RecoveryAuthBody, caller: PresentedDep, mfa: MfaDep, core: CoreDep, threads: ThreadsDep
 ) -> VerifyResponse:
-    def run() -> VerifyResponse:
-        return mfa_verify_response(core, mfa.recovery.authenticate_recovery(ctx, body.code, mint=body.mint()))
+    def run() -> VerifyResponse:  # the session is read in the authentication's transaction
+        return mfa_verify_response(core, mfa.recovery.authenticate_recovery(caller, body.code, mint=body.mint()))
 
     return await threads.run(run)
 

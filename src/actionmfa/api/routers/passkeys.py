@@ -11,7 +11,7 @@ from typing import Any, Literal
 from fastapi import APIRouter, Response
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from actionmfa.api.deps import AuthDep, CoreDep, PasskeysDep, PendingAuthDep, ProofDep, ThreadsDep
+from actionmfa.api.deps import AuthDep, CoreDep, PasskeysDep, PendingAuthDep, PresentedDep, ProofDep, ThreadsDep
 from actionmfa.api.responses import FULL_SESSION, SESSION, errors
 from actionmfa.api.schemas import ApprovalDigest, CreateMfaToken, ScopeName, VerifyResponse, WireModel
 from actionmfa.api.views import mfa_verify_response
@@ -192,10 +192,10 @@ async def get_passkey_authentication_options(
 @router.post("/users/mfa/auth/passkey", response_model=VerifyResponse, response_model_exclude_none=True,
              operation_id="authenticateMfaPasskeyDevice", responses=errors(403, 429))
 async def authenticate_mfa_passkey(
-    body: PasskeyAuthRequest, ctx: PendingAuthDep, passkeys: PasskeysDep, core: CoreDep, threads: ThreadsDep
+    body: PasskeyAuthRequest, caller: PresentedDep, passkeys: PasskeysDep, core: CoreDep, threads: ThreadsDep
 ) -> VerifyResponse:
-    def run() -> VerifyResponse:
-        return mfa_verify_response(core, passkeys.authentication.authenticate(ctx, body.credential(), body.mfa()))
+    def run() -> VerifyResponse:  # the session is read in the challenge's transaction
+        return mfa_verify_response(core, passkeys.authentication.authenticate(caller, body.credential(), body.mfa()))
 
     return await threads.run(run)
 

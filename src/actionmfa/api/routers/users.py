@@ -7,7 +7,7 @@ from typing import Any, Literal
 from fastapi import APIRouter
 from pydantic import Field
 
-from actionmfa.api.deps import AuthDep, BearerDep, CoreDep, MfaDep, PendingAuthDep, ProofDep, ThreadsDep
+from actionmfa.api.deps import BearerDep, CoreDep, MfaDep, PresentedDep, ProofDep, ThreadsDep
 from actionmfa.api.responses import SESSION, errors
 from actionmfa.api.schemas import SdkUser, UpdateSelfResponse, WireModel
 from actionmfa.api.views import sdk_user, update_self_response
@@ -16,8 +16,9 @@ router = APIRouter(tags=["users"], responses=SESSION)
 
 
 @router.get("/users", response_model=SdkUser, operation_id="getAuthenticatedUser")
-async def get_user(ctx: PendingAuthDep, core: CoreDep, threads: ThreadsDep) -> SdkUser:
-    return await threads.run(sdk_user, core, ctx)
+async def get_user(caller: PresentedDep, core: CoreDep, threads: ThreadsDep) -> SdkUser:
+    ctx, credentials = await threads.run(core.access.with_credentials, caller)  # one read transaction
+    return sdk_user(core, ctx, credentials=credentials)
 
 
 class UserFields(WireModel):
@@ -31,11 +32,18 @@ class UserFields(WireModel):
 
 @router.put("/users", response_model=UpdateSelfResponse, operation_id="updateSelf", responses=errors(403, 409))
 async def update_user(
-    body: UserFields, proof: ProofDep, ctx: AuthDep, jwt: BearerDep, mfa: MfaDep, core: CoreDep, threads: ThreadsDep
+    body: UserFields,
+    proof: ProofDep,
+    caller: PresentedDep,
+    jwt: BearerDep,
+    mfa: MfaDep,
+    core: CoreDep,
+    threads: ThreadsDep,
 ) -> UpdateSelfResponse:
     def run() -> UpdateSelfResponse:
-        # The user.update gate and the recovery-code acknowledgement live in the MFA core.
-        user = mfa.profile.update_user(ctx, body.model_dump(exclude_unset=True), proof)
-        return update_self_response(core, ctx, user, jwt)
+        # The session (a full one), the user.update gate and the recovery-code acknowledgement live
+        # in the MFA core, in one write transaction with the credentials the answer lists.
+        done = mfa.profile.update_caller(caller, body.model_dump(exclude_unset=True), proof)
+        return update_self_response(core, done.ctx, done.user, jwt, done.credentials)
 
     return await threads.run(run)

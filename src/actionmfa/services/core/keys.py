@@ -113,6 +113,19 @@ class SigningKeys:
             return None
         return public
 
+    def has_verification_key(self, kid: str) -> bool:
+        """Whether :meth:`verification_key` can answer for ``kid`` without the database."""
+        return kid in self._public
+
+    def cached_verification_key(
+        self, kid: str, environment_id: str, purpose: KeyPurpose
+    ) -> ec.EllipticCurvePublicKey | None:
+        """:meth:`verification_key` from this process's cache only (None if not cached)."""
+        cached = self._public.get(kid)
+        if cached is None or cached[0] != environment_id or cached[1] != purpose.value:
+            return None
+        return cached[2]
+
     def jwks(self, uow: CoreUnit, environment_id: str, now: datetime) -> dict[str, Any]:
         rows = uow.signing_keys.verifiable(environment_id, KeyPurpose.SESSION.value, now - MAX_TOKEN_LIFETIME)
         return {"keys": [r.public_jwk for r in rows]}

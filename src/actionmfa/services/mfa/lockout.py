@@ -32,6 +32,7 @@ from actionmfa.errors import ActionMFAError, MfaInvalidCodeError, MfaRateLimited
 from actionmfa.services.core import audit
 from actionmfa.services.core.audit import AuditEvent
 from actionmfa.services.core.ports import Transactions
+from actionmfa.services.core.sessions import Caller, SessionService
 from actionmfa.services.mfa.ports import LockoutUnit, MfaUnit
 
 MAX_FAILURES = 5
@@ -110,17 +111,30 @@ class CodeAttempts:
     refuse while locked out, check the code, and on failure *commit* the counted failure (and its
     audit rows) before raising ``mfa_invalid_code`` — a failure that rolled back would not count."""
 
-    def __init__(self, db: Transactions[MfaUnit], clock: Clock) -> None:
+    def __init__(self, db: Transactions[MfaUnit], clock: Clock, sessions: SessionService) -> None:
         self.db = db
         self.clock = clock
+        self.sessions = sessions
 
     def attempt(
-        self, ctx: AuthContext, route: CodeRoute, check: Callable[[MfaUnit, datetime], T | Refused | None]
+        self,
+        caller: Caller,
+        route: CodeRoute,
+        check: Callable[[MfaUnit, AuthContext, datetime], T | Refused | None],
+        *,
+        validate: Callable[[], object] | None = None,
     ) -> T:
         """Run ``check`` (None = wrong code, :class:`Refused` = refused with its own error) in one
-        write transaction and return its result."""
+        write transaction and return its result.
+
+        The caller's session is loaded first in that transaction (a revoked or expired one is
+        refused with 401 before anything is written or counted), then ``validate`` refuses a
+        malformed request (before the lockout, as it always was), then the lockout and the check."""
         outcome: T | _Failed
         with self.db.write() as uow:
+            ctx = self.sessions.context(uow, caller)
+            if validate is not None:
+                validate()
             now = self.clock.now()
             try:
                 state = begin(uow, ctx.user.id, now)
@@ -128,7 +142,7 @@ class CodeAttempts:
                 audit.record(uow, ctx, AuditEvent.MFA_RATE_LIMITED, now=now, action=route.value, outcome=err.code)
                 outcome = _Failed(err)
             else:
-                result = check(uow, now)
+                result = check(uow, ctx, now)
                 if result is None or isinstance(result, Refused):
                     error = result.error if isinstance(result, Refused) else MfaInvalidCodeError()
                     locked = fail(uow, ctx.user.id, route, now)

@@ -18,6 +18,7 @@ from actionmfa.services.core.audit import AuditEvent
 from actionmfa.services.core.gate import Gate
 from actionmfa.services.core.methods import has_verified_method
 from actionmfa.services.core.ports import Transactions
+from actionmfa.services.core.sessions import Caller
 from actionmfa.services.mfa.codeset import codes_aad, new_recovery_codes
 from actionmfa.services.mfa.completion import AuthResult, Completion, MintRequest, check_mint
 from actionmfa.services.mfa.lockout import CodeAttempts, CodeRoute
@@ -79,11 +80,11 @@ class RecoveryCodes:
             uow.users.update(ctx.user.id, now, mfa_backup_code_ack=BackupCodeAcknowledgement.COMPLETE.value)
             audit.record(uow, ctx, AuditEvent.RECOVERY_CODES_ACKNOWLEDGED, now=now, outcome="ok")
 
-    def authenticate_recovery(self, ctx: AuthContext, code: object, *, mint: MintRequest) -> AuthResult:
-        """``POST /users/mfa/auth/recovery``: spend one recovery code exactly once."""
-        check_mint(mint)
+    def authenticate_recovery(self, caller: Caller, code: object, *, mint: MintRequest) -> AuthResult:
+        """``POST /users/mfa/auth/recovery``: spend one recovery code exactly once (``caller`` as for
+        :meth:`~actionmfa.services.mfa.totp.Totp.authenticate_totp`)."""
 
-        def check(uow: MfaUnit, now: datetime) -> AuthResult | None:
+        def check(uow: MfaUnit, ctx: AuthContext, now: datetime) -> AuthResult | None:
             normalized = recovery.normalize_code(code)
             if normalized is None:
                 return None
@@ -92,4 +93,4 @@ class RecoveryCodes:
                 return None
             return self.completion.complete(uow, ctx, mint, via="recovery", device_id=None, now=now)
 
-        return self.attempts.attempt(ctx, CodeRoute.RECOVERY, check)
+        return self.attempts.attempt(caller, CodeRoute.RECOVERY, check, validate=lambda: check_mint(mint))

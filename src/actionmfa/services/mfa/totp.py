@@ -29,6 +29,7 @@ from actionmfa.services.core import audit
 from actionmfa.services.core.audit import AuditEvent
 from actionmfa.services.core.gate import Gate, denials_recorded
 from actionmfa.services.core.ports import Transactions
+from actionmfa.services.core.sessions import Caller
 from actionmfa.services.mfa.completion import AuthResult, Completion, MintRequest, check_mint
 from actionmfa.services.mfa.lockout import CodeAttempts, CodeRoute, Refused
 from actionmfa.services.mfa.methods import has_any_method
@@ -127,7 +128,7 @@ class Totp:
         """
         presented = bool(proof.mfa_token) or bool(proof.elevated_token)
 
-        def check(uow: MfaUnit, now: datetime) -> dict[str, Any] | None:
+        def check(uow: MfaUnit, ctx: AuthContext, now: datetime) -> dict[str, Any] | None:
             device = self._pending_totp(uow, ctx, None)
             if not presented and has_any_method(uow, ctx.user.id):
                 self.gate.enforce(uow, ctx, CREDENTIAL_LINK, Proof())
@@ -165,15 +166,17 @@ class Totp:
 
     # -- authentication ------------------------------------------------------------------------
     def authenticate_totp(
-        self, ctx: AuthContext, code: object, *, device_id: str | None, mint: MintRequest
+        self, caller: Caller, code: object, *, device_id: str | None, mint: MintRequest
     ) -> AuthResult:
         """``POST /users/mfa/auth/totp``: a verified device, or completes a pending one's enrolment
         while the user has no verified method yet (the first method needs no proof). Once another
         method is verified a pending device is answered as unknown (404 ``mfa_device_not_found``):
-        adding it is ``POST /users/mfa/register/totp`` with ``credential:link`` proof."""
-        check_mint(mint)
+        adding it is ``POST /users/mfa/register/totp`` with ``credential:link`` proof.
 
-        def check(uow: MfaUnit, now: datetime) -> AuthResult | Refused | None:
+        ``caller``: the session, or a verified JWT whose session is read in this authentication's
+        own transaction (issue 15)."""
+
+        def check(uow: MfaUnit, ctx: AuthContext, now: datetime) -> AuthResult | Refused | None:
             devices = [d for d in uow.mfa.devices(ctx.user.id) if d.type is MFADeviceType.TOTP]
             device = next((d for d in devices if d.verified and device_id in (None, d.id)), None)
             if device is None and not has_any_method(uow, ctx.user.id):
@@ -195,7 +198,7 @@ class Totp:
                 uow, ctx, mint, via="totp", device_id=device.id, now=now, user_changed=not device.verified
             )
 
-        return self.attempts.attempt(ctx, CodeRoute.TOTP, check)
+        return self.attempts.attempt(caller, CodeRoute.TOTP, check, validate=lambda: check_mint(mint))
 
     # -- helpers -------------------------------------------------------------------------------
     def _pending_totp(self, uow: MfaUnit, ctx: AuthContext, device_id: str | None) -> DeviceRow:

@@ -13,12 +13,12 @@ from typing import Any
 
 from actionmfa.clock import Clock
 from actionmfa.crypto import b64u
-from actionmfa.domain.models import AuthContext
 from actionmfa.errors import ActionMFAError, PasskeyInvalidError, PasskeyNotFoundError
 from actionmfa.factors import passkey as pk
 from actionmfa.services.core import audit
 from actionmfa.services.core.audit import AuditEvent
 from actionmfa.services.core.ports import Transactions
+from actionmfa.services.core.sessions import Caller, SessionService
 from actionmfa.services.mfa.completion import AuthResult, Completion, MintRequest
 from actionmfa.services.passkeys.ceremonies import PasskeyCeremonies, relying_party, user_handle
 from actionmfa.services.passkeys.ports import PasskeyUnit
@@ -26,16 +26,29 @@ from actionmfa.services.passkeys.ports import PasskeyUnit
 
 class PasskeyAuthentication:
     def __init__(
-        self, db: Transactions[PasskeyUnit], clock: Clock, ceremonies: PasskeyCeremonies, completion: Completion
+        self,
+        db: Transactions[PasskeyUnit],
+        clock: Clock,
+        ceremonies: PasskeyCeremonies,
+        completion: Completion,
+        sessions: SessionService,
     ) -> None:
         self.db = db
         self.clock = clock
         self.ceremonies = ceremonies
         self.completion = completion
+        self.sessions = sessions
 
-    def authenticate(self, ctx: AuthContext, credential: Mapping[str, Any], mint: MintRequest) -> AuthResult:
-        """Verify an assertion of one of the caller's passkeys and complete MFA."""
-        cred = self.ceremonies.accept(ctx, credential, mint, pk.Ceremony.AUTHENTICATE)
+    def authenticate(self, caller: Caller, credential: Mapping[str, Any], mint: MintRequest) -> AuthResult:
+        """Verify an assertion of one of the caller's passkeys and complete MFA.
+
+        ``caller``: the session, or a verified JWT whose session is read in the challenge's
+        transaction (issue 15: no read transaction of its own)."""
+        kind = pk.Ceremony.AUTHENTICATE
+        with self.db.write() as uow:  # commits: the challenge is spent whatever comes next
+            ctx = self.sessions.context(uow, caller)
+            cred, spent = self.ceremonies.accept_in(uow, ctx, credential, mint, kind)
+        cred = self.ceremonies.challenge_checked(ctx, cred, spent, kind)
         credential_id = b64u(pk.credential_id_of(cred))
         failure: ActionMFAError | None = None
         result: AuthResult | None = None

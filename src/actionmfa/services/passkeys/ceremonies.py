@@ -160,31 +160,45 @@ class PasskeyCeremonies:
     ) -> Mapping[str, Any]:
         """What both POSTs do first: passkeys enabled, the credential in WebAuthn JSON form, the
         request's mint options well formed (refused before anything is spent), the challenge spent."""
+        with self.db.write() as uow:
+            cred, spent = self.accept_in(uow, ctx, credential, mint, kind)
+        return self.challenge_checked(ctx, cred, spent, kind)
+
+    def accept_in(
+        self, uow: PasskeyUnit, ctx: AuthContext, credential: Mapping[str, Any], mint: MintRequest, kind: pk.Ceremony
+    ) -> tuple[Mapping[str, Any], ChallengeRow | None]:
+        """:meth:`accept` in the caller's write transaction, which must commit (the challenge is
+        spent whatever comes next); then :meth:`challenge_checked`, after the commit."""
         require_enabled(ctx)
         cred = pk.normalise_credential(credential)
         check_mint(mint)
-        self.spend(ctx, cred, kind)
+        return cred, self._spend_in(uow, ctx, cred, kind)
+
+    def challenge_checked(
+        self, ctx: AuthContext, cred: Mapping[str, Any], spent: ChallengeRow | None, kind: pk.Ceremony
+    ) -> Mapping[str, Any]:
+        """The credential, if its challenge was spent now and had not expired; else audited, refused."""
+        if spent is None or spent.expires_at <= self.clock.now():
+            self.audit_failure(ctx, AuditEvent.MFA_AUTH_FAILED, PasskeyChallengeInvalidError(), kind=kind.value)
+            raise PasskeyChallengeInvalidError()
         return cred
 
-    def spend(self, ctx: AuthContext, cred: Mapping[str, Any], kind: pk.Ceremony) -> ChallengeRow:
-        """Spend the challenge the client signed over; commits on its own (success or failure)."""
+    def _spend_in(
+        self, uow: PasskeyUnit, ctx: AuthContext, cred: Mapping[str, Any], kind: pk.Ceremony
+    ) -> ChallengeRow | None:
         challenge = pk.client_data_challenge(cred)
         digest = self._hash(challenge)
         now = self.clock.now()
-        with self.db.write() as uow:
-            row = uow.passkeys.spend_challenge(
-                challenge_hash=digest,
-                environment_id=ctx.environment.id,
-                user_id=ctx.user.id,
-                session_id=ctx.session.id,
-                kind=kind.value,
-                now=now,
-            )
-            if row is None:
-                uow.passkeys.burn_challenge(digest, now)  # presented out of its binding: spent all the same
-        if row is None or row.expires_at <= now:
-            self.audit_failure(ctx, AuditEvent.MFA_AUTH_FAILED, PasskeyChallengeInvalidError(), kind=kind.value)
-            raise PasskeyChallengeInvalidError()
+        row = uow.passkeys.spend_challenge(
+            challenge_hash=digest,
+            environment_id=ctx.environment.id,
+            user_id=ctx.user.id,
+            session_id=ctx.session.id,
+            kind=kind.value,
+            now=now,
+        )
+        if row is None:
+            uow.passkeys.burn_challenge(digest, now)  # presented out of its binding: spent all the same
         return row
 
     def audit_failure(self, ctx: AuthContext, event: AuditEvent, exc: ActionMFAError, **extra: Any) -> None:
