@@ -9,6 +9,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 import jwt
 
@@ -49,11 +50,19 @@ class IssuedSession:
     expires_at: int  # unix seconds
 
 
+# Session JWTs whose signature this process verified, per environment: a client presents the same
+# JWT on every request until it is re-issued, and the ES256 verify is most of the check's CPU.
+# Only verified tokens enter, compared as whole strings; the claims are checked again on every use
+# (environment, expiry) and the session row is read as before. Cleared when full.
+VERIFIED_CACHE_SIZE = 4096
+
+
 class SessionService:
     def __init__(self, keys: SigningKeys, clock: Clock, environments: EnvironmentCache | None = None) -> None:
         self.keys = keys
         self.clock = clock
         self.environments = environments or EnvironmentCache()
+        self._verified: dict[tuple[str, str], dict[str, Any]] = {}  # (environment id, token) → claims
 
     def start(
         self,
@@ -120,6 +129,19 @@ class SessionService:
         """Check a bearer JWT's signature and claims for this environment (no session row yet:
         :meth:`load`); 401 otherwise. ``uow`` None: only from the keys this process has cached
         (:meth:`needs_key` says whether that suffices); no transaction is opened for it."""
+        claims = self._verified.get((environment_id, token))
+        if claims is None:
+            claims = self._signed_claims(uow, environment_id, token)
+            if len(self._verified) >= VERIFIED_CACHE_SIZE:
+                self._verified.clear()
+            self._verified[(environment_id, token)] = claims
+        now = self.clock.now()
+        if claims.get("environment_id") != environment_id or int(claims["exp"]) <= to_epoch(now):
+            raise UnauthorizedError("Session expired or not for this environment")
+        return PresentedSession(environment_id, str(claims["sid"]), claims["sub"], meta or RequestMeta())
+
+    def _signed_claims(self, uow: CoreUnit | None, environment_id: str, token: str) -> dict[str, Any]:
+        """The claims of a session JWT signed by this environment's session key; 401 otherwise."""
         jws = jwt_parts(token)
         if jws is None:
             raise UnauthorizedError("Invalid session token")
@@ -144,13 +166,12 @@ class SessionService:
             or not isinstance(claims["sub"], str)
         ):
             raise UnauthorizedError("Invalid session token")
-        now = self.clock.now()
-        if claims.get("environment_id") != environment_id or int(claims["exp"]) <= to_epoch(now):
-            raise UnauthorizedError("Session expired or not for this environment")
-        return PresentedSession(environment_id, str(claims["sid"]), claims["sub"], meta or RequestMeta())
+        return claims
 
     def needs_key(self, environment_id: str, token: str) -> bool:
         """True if verifying ``token`` needs a key this process has not cached (a transaction)."""
+        if (environment_id, token) in self._verified:
+            return False
         jws = jwt_parts(token)
         kid = jws.header.get("kid") if jws is not None else None
         return isinstance(kid, str) and not self.keys.has_verification_key(kid)
