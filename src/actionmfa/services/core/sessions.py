@@ -12,6 +12,7 @@ from datetime import timedelta
 from typing import Any
 
 import jwt
+from cryptography.hazmat.primitives.asymmetric import ec
 
 from actionmfa.clock import Clock, to_epoch
 from actionmfa.domain.actions import SessionScope
@@ -48,6 +49,28 @@ class IssuedSession:
     user: User
     jwt: str
     expires_at: int  # unix seconds
+
+
+class SessionToSign:
+    """A session JWT's claims and key, signed on first :meth:`issued` (then kept)."""
+
+    __slots__ = ("_claims", "_issued", "_key", "_kid", "session", "user")
+
+    def __init__(
+        self, session: Session, user: User, kid: str, key: ec.EllipticCurvePrivateKey, claims: dict[str, Any]
+    ) -> None:
+        self.session = session
+        self.user = user
+        self._kid = kid
+        self._key = key
+        self._claims = claims
+        self._issued: IssuedSession | None = None
+
+    def issued(self) -> IssuedSession:
+        if self._issued is None:
+            token = jwt.encode(self._claims, self._key, algorithm="ES256", headers={"kid": self._kid})
+            self._issued = IssuedSession(self.session, self.user, token, to_epoch(self.session.expires_at))
+        return self._issued
 
 
 # Session JWTs whose signature this process verified, per environment: a client presents the same
@@ -93,6 +116,14 @@ class SessionService:
 
         ``env_checked``: ``env`` is this request's, its version read by :meth:`authenticate` (an
         ``AuthContext``'s), so the active key may come from the cache checked against that version."""
+        return self.to_sign(uow, env, session, user, env_checked=env_checked).issued()
+
+    def to_sign(
+        self, uow: CoreUnit, env: Environment, session: Session, user: User, *, env_checked: bool = False
+    ) -> SessionToSign:
+        """:meth:`issue` with the signing left for later (:meth:`SessionToSign.issued`): the key is
+        looked up in this transaction, the ES256 signature made once it has committed — CPU the
+        SQLite writer lock need not be held for (issue 15)."""
         now = self.clock.now()
         version = env.version if env_checked else None
         kid, key = self.keys.signing_key(uow, env.id, KeyPurpose.SESSION, now, version=version)
@@ -105,8 +136,7 @@ class SessionService:
             "iat": to_epoch(now),
             "exp": to_epoch(session.expires_at),
         }
-        token = jwt.encode(claims, key, algorithm="ES256", headers={"kid": kid})
-        return IssuedSession(session=session, user=user, jwt=token, expires_at=to_epoch(session.expires_at))
+        return SessionToSign(session, user, kid, key, claims)
 
     def refresh(self, uow: CoreUnit, ctx: AuthContext) -> IssuedSession:
         """Extend the session by one lifetime from now and issue a new JWT."""
