@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
+import os
 import subprocess
 import sys
 import time
@@ -162,7 +163,10 @@ def _main() -> None:
     job = json.loads(sys.stdin.read())
     requests = [base64.b64decode(r) for r in job["requests"]]
     result = run(job["host"], job["port"], requests, job["connections"], job["seconds"])
-    print(json.dumps(result.__dict__))
+    # The answer is one line of often more than a pipe's 64 KiB; stdout can be left non-blocking by
+    # then, and a partial write lost the rest of the line (seen under load: JSONDecodeError at 65537).
+    os.set_blocking(sys.stdout.fileno(), True)
+    print(json.dumps(result.__dict__), flush=True)
 
 
 if __name__ == "__main__":
