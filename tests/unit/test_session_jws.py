@@ -106,6 +106,9 @@ def test_refuses_headers_and_payloads_that_are_not_objects() -> None:
     assert split(f"{_b64(b'[1]')}.{payload}.{sig}") is None
     assert split(f"{_b64(b'not json')}.{payload}.{sig}") is None
     assert split(f"{_b64(bytes([0xff, 0xfe]))}.{payload}.{sig}") is None
+    deep = _b64(b'{"a":' + b"[" * 1500 + b"]" * 1500 + b"}")
+    nested = split(f"{deep}.{payload}.{sig}")  # past the parser's depth in a server thread: no RecursionError
+    assert nested is None or verify_es256(nested, PUBLIC) is None
     # A correctly signed array is no claims set either.
     signing_input = f"{head}.{_b64(b'[1,2]')}".encode()
     r, s = decode_dss_signature(KEY.sign(signing_input, ec.ECDSA(hashes.SHA256())))

@@ -159,15 +159,14 @@ class SessionService:
         """Check a bearer JWT's signature and claims for this environment (no session row yet:
         :meth:`load`); 401 otherwise. ``uow`` None: only from the keys this process has cached
         (:meth:`needs_key` says whether that suffices); no transaction is opened for it."""
-        claims = self._verified.get((environment_id, token))
-        if claims is None:
-            claims = self._signed_claims(uow, environment_id, token)
+        cached = self._verified.get((environment_id, token))
+        claims = cached if cached is not None else self._signed_claims(uow, environment_id, token)
+        if claims.get("environment_id") != environment_id or int(claims["exp"]) <= to_epoch(self.clock.now()):
+            raise UnauthorizedError("Session expired or not for this environment")
+        if cached is None:  # only JWTs that passed every check are kept
             if len(self._verified) >= VERIFIED_CACHE_SIZE:
                 self._verified.clear()
             self._verified[(environment_id, token)] = claims
-        now = self.clock.now()
-        if claims.get("environment_id") != environment_id or int(claims["exp"]) <= to_epoch(now):
-            raise UnauthorizedError("Session expired or not for this environment")
         return PresentedSession(environment_id, str(claims["sid"]), claims["sub"], meta or RequestMeta())
 
     def _signed_claims(self, uow: CoreUnit | None, environment_id: str, token: str) -> dict[str, Any]:
