@@ -29,10 +29,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from actionmfa.clock import SystemClock
-from actionmfa.config import ServerConfig, load_keyring
 from actionmfa.services.runtime import Runtime
-from actionmfa.store.db import Database
 from benchmarks import throughput as tp
 from benchmarks.harness import database
 
@@ -128,11 +125,7 @@ def profile(
     data_dir = Path(tempfile.mkdtemp(prefix="amfa-profile-"))
     try:
         with database(kind) as url:
-            config = ServerConfig(data_dir=data_dir, database_url=url)
-            runtime = Runtime.build(
-                config, clock=SystemClock(), keyring=load_keyring(config), db=Database(config.effective_database_url)
-            )
-            runtime.db.migrate()
+            runtime = tp.migrated_runtime(data_dir, url)
             prep = _prepare(runtime, path, n)
             spare = tp.calls_for(path, prep, n, n + 2) if n else [tp.HEALTH] * 2
             statements = tp.statements_per_request(runtime, {path: spare})[path]

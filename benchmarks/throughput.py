@@ -123,6 +123,16 @@ def _passkey_users(runtime: Runtime, env: Environment, n: int) -> list[tuple[str
     return out
 
 
+def migrated_runtime(data_dir: Path, url: str | None) -> Runtime:
+    """The benchmark's own runtime on the server's data directory and database, migrated."""
+    config = ServerConfig(data_dir=data_dir, database_url=url)
+    runtime = Runtime.build(
+        config, clock=SystemClock(), keyring=load_keyring(config), db=Database(config.effective_database_url)
+    )
+    runtime.db.migrate()
+    return runtime
+
+
 def prepare(runtime: Runtime, n_totp: int, n_recovery: int, n_gated: int, n_passkey: int = 0) -> Prepared:
     with runtime.db.write() as uow:
         gated = runtime.environments.create(uow, name="bench-gated", settings=GATED).environment
@@ -368,11 +378,7 @@ def run_config(
 
     try:
         with database(kind) as url:
-            config = ServerConfig(data_dir=data_dir, database_url=url)
-            runtime = Runtime.build(
-                config, clock=SystemClock(), keyring=load_keyring(config), db=Database(config.effective_database_url)
-            )
-            runtime.db.migrate()
+            runtime = migrated_runtime(data_dir, url)
             # two more of each for the statement count, sent in-process before the server starts
             last = {"totp": n * rounds, "recovery": n * rounds, "gated": c1 * rounds, "passkey": n_passkey * rounds}
             prep = prepare(runtime, last["totp"] + 2, last["recovery"] + 2, last["gated"] + 2,
