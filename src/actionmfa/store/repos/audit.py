@@ -6,7 +6,8 @@ Appends are buffered in the unit of work and sealed by :meth:`AuditRepo.flush`, 
 them with the rest). Per chain, the flush costs three statements however many rows the transaction
 wrote: one upsert that locks and advances the chain's head row (``INSERT … ON CONFLICT DO UPDATE …
 RETURNING``: the row lock serialises writers of one environment on PostgreSQL; SQLite's ``BEGIN
-IMMEDIATE`` already serialises every writer), one multi-row insert, one update of the head's hash.
+IMMEDIATE`` already serialises every writer), one multi-row insert, one update of the head's hash
+— on PostgreSQL those two are one statement (a data-modifying ``WITH``, up to 8 rows).
 The head row is locked only from the flush to the commit, not for the whole transaction.
 """
 
