@@ -15,13 +15,19 @@ load generator (:mod:`benchmarks.loadgen`, its own process, raw per-request late
 
 Printed per path: accepted/s, p50/p99 (ms, raw), server CPU ms per request (``/proc`` of the server's
 process tree), the ratio of accepted/s to ``/health``'s, medians over the rounds; the machine's load
-average at the start and end of each configuration; the statements per request (from
-``tests/api/test_statement_counts.py``'s table). ``--profile totp`` writes a cProfile top table of the
-TOTP auth route (in-process, below HTTP) to ``--profile-out``.
+average at the start and end of each configuration; the SQL statements of one request of each path,
+counted on the same database before the server starts (one spare request of each sent through the
+ASGI app in-process with :func:`actionmfa.store.statements.counting`, as
+``tests/api/test_statement_counts.py`` counts and asserts them).
+
+``--profile PATH`` (totp, recovery, passkey, health, gated) profiles one path of a 1-worker server
+under its load instead: a py-spy flame graph (``--profile-out x.svg``) or top table, or a cProfile
+table of the app in-process when py-spy cannot attach (:mod:`benchmarks.profiling`).
 
     .venv/bin/python -m benchmarks.throughput                                  # all four configurations
     .venv/bin/python -m benchmarks.throughput --db sqlite --workers 2 --rounds 3
-    .venv/bin/python -m benchmarks.throughput --profile totp --profile-out /tmp/totp-profile.txt
+    .venv/bin/python -m benchmarks.throughput --profile totp --profile-out /tmp/totp.svg
+    .venv/bin/python -m benchmarks.throughput --profile gated --db postgres --profile-out /tmp/gated.txt
 """
 
 from __future__ import annotations
@@ -62,6 +68,7 @@ from actionmfa.store.uow import UnitOfWork
 from benchmarks.harness import database, free_port
 from benchmarks.loadgen import LoadResult, build, run_in_subprocess
 
+PATHS = ("totp", "recovery", "passkey", "health", "gated")  # --profile's choices (benchmarks/profiling.py)
 PASSKEY_ORIGIN = "http://localhost:8080"  # the default environment settings' allowed origin
 GATED: dict[str, object] = {"security": {"mfa": {"actions": [{"action": "user.update", "required": True}]}}}
 
@@ -116,6 +123,16 @@ def _passkey_users(runtime: Runtime, env: Environment, n: int) -> list[tuple[str
     return out
 
 
+def migrated_runtime(data_dir: Path, url: str | None) -> Runtime:
+    """The benchmark's own runtime on the server's data directory and database, migrated."""
+    config = ServerConfig(data_dir=data_dir, database_url=url)
+    runtime = Runtime.build(
+        config, clock=SystemClock(), keyring=load_keyring(config), db=Database(config.effective_database_url)
+    )
+    runtime.db.migrate()
+    return runtime
+
+
 def prepare(runtime: Runtime, n_totp: int, n_recovery: int, n_gated: int, n_passkey: int = 0) -> Prepared:
     with runtime.db.write() as uow:
         gated = runtime.environments.create(uow, name="bench-gated", settings=GATED).environment
@@ -127,7 +144,7 @@ def prepare(runtime: Runtime, n_totp: int, n_recovery: int, n_gated: int, n_pass
             for _ in range(min(chunk, n_totp - start)):
                 ctx, jwt = _user(runtime, uow, gated)
                 prepared.totp.append((jwt, _totp_device(runtime, uow, ctx.user.id)))
-    users = max(1, n_recovery // 10)
+    users = max(1, -(-n_recovery // 10))  # ten codes a user
     with runtime.db.write() as uow:
         per_user = []
         for _ in range(users):
@@ -224,27 +241,102 @@ def measure(server: Server, requests: list[bytes], connections: int, seconds: fl
     return Sample(result, 1000 * cpu / max(1, result.requests))
 
 
-def _totp_requests(env_id: str, users: list[tuple[str, str]]) -> list[bytes]:
+@dataclass(frozen=True)
+class Call:
+    """One request: sent as bytes by the load generator (:meth:`raw`), or through the ASGI app
+    in-process (the statement count, the cProfile fallback of ``--profile``)."""
+
+    method: str
+    path: str
+    headers: dict[str, str]
+    body: object = None
+
+    def raw(self) -> bytes:
+        return build(self.method, self.path, self.headers, self.body)
+
+
+def raw(calls: list[Call]) -> list[bytes]:
+    return [c.raw() for c in calls]
+
+
+HEALTH = Call("GET", "/health", {})
+
+
+def _totp_calls(env_id: str, users: list[tuple[str, str]]) -> list[Call]:
     now = datetime.now(UTC)
     path = f"/api/v0/sdk/{env_id}/users/mfa/auth/totp"
     return [
-        build("POST", path, {"Authorization": f"Bearer {jwt}"},
-              {"code": totp.code_at(secret, now), "createMfaToken": {"singleUse": True}})
+        Call("POST", path, {"Authorization": f"Bearer {jwt}"},
+             {"code": totp.code_at(secret, now), "createMfaToken": {"singleUse": True}})
         for jwt, secret in users
     ]
 
 
-def _recovery_requests(env_id: str, codes: list[tuple[str, str]]) -> list[bytes]:
+def _recovery_calls(env_id: str, codes: list[tuple[str, str]]) -> list[Call]:
     path = f"/api/v0/sdk/{env_id}/users/mfa/auth/recovery"
     return [
-        build("POST", path, {"Authorization": f"Bearer {jwt}"}, {"code": code, "createMfaToken": {"singleUse": True}})
+        Call("POST", path, {"Authorization": f"Bearer {jwt}"}, {"code": code, "createMfaToken": {"singleUse": True}})
         for jwt, code in codes
     ]
 
 
-def _passkey_requests(env_id: str, users: list[tuple[str, dict[str, object]]]) -> list[bytes]:
+def _passkey_calls(env_id: str, users: list[tuple[str, dict[str, object]]]) -> list[Call]:
     path = f"/api/v0/sdk/{env_id}/users/mfa/auth/passkey"
-    return [build("POST", path, {"Authorization": f"Bearer {jwt}"}, body) for jwt, body in users]
+    return [Call("POST", path, {"Authorization": f"Bearer {jwt}"}, body) for jwt, body in users]
+
+
+def _gated_calls(env_id: str, tokens: list[tuple[str, str]]) -> list[Call]:
+    path = f"/api/v0/sdk/{env_id}/users"
+    return [
+        Call("PUT", path, {"Authorization": f"Bearer {jwt}", "x-mfa-auth-token": token}, {"alias": "a"})
+        for jwt, token in tokens
+    ]
+
+
+def _get_users_call(prep: Prepared) -> Call:
+    return Call("GET", f"/api/v0/sdk/{prep.env_gated}/users", {"Authorization": f"Bearer {prep.gated[0][0]}"})
+
+
+def _open_put_call(prep: Prepared) -> Call:
+    return Call("PUT", f"/api/v0/sdk/{prep.env_open}/users", {"Authorization": f"Bearer {prep.open_jwt}"},
+                {"alias": "a"})
+
+
+def calls_for(path: str, prep: Prepared, start: int, stop: int) -> list[Call]:
+    """Requests ``start:stop`` of one path (``health``: one request, cycled for a time)."""
+    if path == "totp":
+        return _totp_calls(prep.env_gated, prep.totp[start:stop])
+    if path == "recovery":
+        return _recovery_calls(prep.env_gated, prep.recovery[start:stop])
+    if path == "passkey":
+        return _passkey_calls(prep.env_gated, prep.passkey[start:stop])
+    if path == "gated":
+        return _gated_calls(prep.env_gated, prep.gated[start:stop])
+    if path == "health":
+        return [HEALTH]
+    raise ValueError(f"unknown path {path!r}")
+
+
+def statements_per_request(runtime: Runtime, calls: dict[str, list[Call]]) -> dict[str, int]:
+    """Each path's calls sent through the ASGI app in-process, on the benchmark's own database, and
+    the SQL statements of the last one counted (:func:`actionmfa.store.statements.counting`, as
+    ``tests/api/test_statement_counts.py`` counts them: the earlier ones fill this process's caches
+    — environment, signing keys — as a running server's are); -1 when an answer was not a 2xx."""
+    from fastapi.testclient import TestClient
+
+    from actionmfa.api.app import create_app
+    from actionmfa.store.statements import counting
+
+    counts: dict[str, int] = {}
+    with TestClient(create_app(runtime, migrate=False), raise_server_exceptions=False) as client:
+        for key, sequence in calls.items():
+            ok = True
+            for call in sequence:
+                with counting(runtime.db.engine) as log:
+                    answer = client.request(call.method, call.path, headers=call.headers, json=call.body)
+                ok = ok and answer.is_success
+            counts[key] = log.count if ok else -1
+    return counts
 
 
 @dataclass
@@ -253,6 +345,7 @@ class Row:
     connections: int
     samples: list[Sample] = field(default_factory=list)
     health: list[float] = field(default_factory=list)  # /health accepted/s of the same round
+    statements: int | None = None  # SQL statements per request (counted in-process, same database)
 
     def median(self, f: object) -> float:
         assert callable(f)
@@ -274,61 +367,48 @@ def run_config(
     pgbouncer: str | None = None,
 ) -> list[Row]:
     data_dir = Path(tempfile.mkdtemp(prefix="amfa-tp-"))
-    rows: dict[str, Row] = {}
+    labels = {
+        "health": ("GET /health", 16), "totp": ("TOTP auth + createMfaToken", 16),
+        "recovery": ("recovery-code auth + createMfaToken", 16), "passkey": ("passkey auth + createMfaToken", 16),
+        "get": ("GET /users (c=1)", 1), "open": ("PUT /users ungated (c=1)", 1),
+        "gated": ("PUT /users gated, single-use token (c=1)", 1),
+    }
+
+    rows = {key: Row(*label) for key, label in labels.items()}  # the table's order
+
     try:
         with database(kind) as url:
-            config = ServerConfig(data_dir=data_dir, database_url=url)
-            runtime = Runtime.build(
-                config, clock=SystemClock(), keyring=load_keyring(config), db=Database(config.effective_database_url)
-            )
-            runtime.db.migrate()
-            prep = prepare(runtime, n * rounds, n * rounds, c1 * rounds, n_passkey * rounds)
+            runtime = migrated_runtime(data_dir, url)
+            # two more of each for the statement count, sent in-process before the server starts
+            last = {"totp": n * rounds, "recovery": n * rounds, "gated": c1 * rounds, "passkey": n_passkey * rounds}
+            prep = prepare(runtime, last["totp"] + 2, last["recovery"] + 2, last["gated"] + 2,
+                           last["passkey"] + 2 if n_passkey else 0)
+            counted = {key: calls_for(key, prep, i, i + 2) for key, i in last.items() if key != "passkey" or n_passkey}
+            counted |= {"health": [HEALTH] * 2, "get": [_get_users_call(prep)] * 2, "open": [_open_put_call(prep)] * 2}
+            for key, count in statements_per_request(runtime, counted).items():
+                rows[key].statements = count
             runtime.db.dispose()
             server_url = through_pgbouncer(url, pgbouncer) if url and pgbouncer else url
             with serve(data_dir, server_url, workers) as server:
-                health = [build("GET", "/health", {})]
+                health = raw([HEALTH])
                 measure(server, health, 16, 1.0)  # warm-up
                 for r in range(rounds):
                     h = measure(server, health, 16, health_seconds)
-                    rows.setdefault("GET /health", Row("GET /health", 16)).samples.append(h)
-                    t = measure(server, _totp_requests(prep.env_gated, prep.totp[r * n : (r + 1) * n]), 16)
-                    rows.setdefault("TOTP auth", Row("TOTP auth + createMfaToken", 16)).samples.append(t)
-                    rc = measure(server, _recovery_requests(prep.env_gated, prep.recovery[r * n : (r + 1) * n]), 16)
-                    rows.setdefault("recovery", Row("recovery-code auth + createMfaToken", 16)).samples.append(rc)
-                    if n_passkey:
-                        pk = measure(server, _passkey_requests(
-                            prep.env_gated, prep.passkey[r * n_passkey : (r + 1) * n_passkey]), 16)
-                        rows.setdefault("passkey", Row("passkey auth + createMfaToken", 16)).samples.append(pk)
-                    for key in ("TOTP auth", "recovery", "passkey"):
-                        if key not in rows:
-                            continue
-                        rows[key].health.append(h.result.accepted_per_second)
-                    rows["GET /health"].health.append(h.result.accepted_per_second)
-                    gated_jwt = prep.gated[0][0]
-                    users_path = f"/api/v0/sdk/{prep.env_gated}/users"
-                    get_users = [build("GET", users_path, {"Authorization": f"Bearer {gated_jwt}"})] * c1
-                    g = measure(server, get_users, 1)
-                    open_put = [
-                        build("PUT", f"/api/v0/sdk/{prep.env_open}/users",
-                              {"Authorization": f"Bearer {prep.open_jwt}"}, {"alias": "a"})
-                    ] * c1
-                    o = measure(server, open_put, 1)
-                    gated_put = [
-                        build("PUT", users_path, {"Authorization": f"Bearer {jwt}", "x-mfa-auth-token": token},
-                              {"alias": "a"})
-                        for jwt, token in prep.gated[r * c1 : (r + 1) * c1]
-                    ]
-                    p = measure(server, gated_put, 1)
-                    for key, label, sample in (
-                        ("get", "GET /users (c=1)", g), ("open", "PUT /users ungated (c=1)", o),
-                        ("gated", "PUT /users gated, single-use token (c=1)", p),
-                    ):
-                        row = rows.setdefault(key, Row(label, 1))
-                        row.samples.append(sample)
-                        row.health.append(h.result.accepted_per_second)
+                    rows["health"].samples.append(h)
+                    for key, count in (("totp", n), ("recovery", n), ("passkey", n_passkey)):
+                        if count:
+                            calls = calls_for(key, prep, r * count, (r + 1) * count)
+                            rows[key].samples.append(measure(server, raw(calls), 16))
+                    c1_runs = (("get", [_get_users_call(prep).raw()] * c1), ("open", [_open_put_call(prep).raw()] * c1),
+                               ("gated", raw(calls_for("gated", prep, r * c1, (r + 1) * c1))))
+                    for key, requests in c1_runs:
+                        rows[key].samples.append(measure(server, requests, 1))
+                    for each in rows.values():
+                        if len(each.health) < len(each.samples):
+                            each.health.append(h.result.accepted_per_second)
     finally:
         shutil.rmtree(data_dir, ignore_errors=True)
-    return list(rows.values())
+    return [r for r in rows.values() if r.samples]
 
 
 def _mean(s: Sample) -> float:
@@ -338,8 +418,9 @@ def _mean(s: Sample) -> float:
 def report(kind: str, workers: int, rows: list[Row], load: tuple[str, str]) -> None:
     plural = "s" if workers > 1 else ""
     print(f"\n### {kind}, {workers} worker{plural} — load average at start {load[0]}, end {load[1]}")
-    print("\n| path | c | accepted/s | ratio to /health | p50 ms | p99 ms | mean ms | server CPU ms/request | errors |")
-    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+    print("\n| path | c | accepted/s | ratio to /health | p50 ms | p99 ms | mean ms | server CPU ms/request "
+          "| statements | errors |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for row in rows:
         ratio = statistics.median(
             s.result.accepted_per_second / h for s, h in zip(row.samples, row.health, strict=True) if h
@@ -349,7 +430,8 @@ def report(kind: str, workers: int, rows: list[Row], load: tuple[str, str]) -> N
             f"| {row.path} | {row.connections} | {row.median(lambda s: s.result.accepted_per_second):,.0f} | "
             f"{ratio:.1%} | {row.median(lambda s: s.result.percentile(0.5)):.2f} | "
             f"{row.median(lambda s: s.result.percentile(0.99)):.2f} | {row.median(_mean):.2f} | "
-            f"{row.median(lambda s: s.cpu_ms_per_request):.2f} | {errors} |",
+            f"{row.median(lambda s: s.cpu_ms_per_request):.2f} | "
+            f"{'' if row.statements is None else row.statements} | {errors} |",
             flush=True,
         )
     by = {r.path: r for r in rows}
@@ -365,48 +447,6 @@ def _load() -> str:
     return "/".join(f"{x:.1f}" for x in os.getloadavg())
 
 
-def profile_totp(out: Path, iterations: int) -> None:
-    """cProfile of what ``POST /users/mfa/auth/totp`` runs below the HTTP layer, in-process on SQLite:
-    the session check, the TOTP use case (with ``createMfaToken``) and the answer's view."""
-    import cProfile
-    import pstats
-
-    from actionmfa.api.views import mfa_verify_response
-
-    data_dir = Path(tempfile.mkdtemp(prefix="amfa-prof-"))
-    try:
-        config = ServerConfig(data_dir=data_dir)
-        runtime = Runtime.build(
-            config, clock=SystemClock(), keyring=load_keyring(config), db=Database(config.effective_database_url)
-        )
-        runtime.db.migrate()
-        prep = prepare(runtime, iterations, 0, 0)
-        core, mfa = runtime.services.core, runtime.services.mfa
-        now = datetime.now(UTC)
-        calls = [(jwt, totp.code_at(secret, now)) for jwt, secret in prep.totp]
-        mint = MintRequest(create_mfa_token=True)
-        prof = cProfile.Profile()
-        started = time.perf_counter()
-        prof.enable()
-        for jwt, code in calls:
-            ctx = core.access.session(prep.env_gated, jwt, RequestMeta(client_address="127.0.0.1"))
-            mfa_verify_response(core, mfa.totp.authenticate_totp(ctx, code, device_id=None, mint=mint))
-        prof.disable()
-        wall = time.perf_counter() - started
-        runtime.db.dispose()
-        with out.open("w") as fh:
-            fh.write(
-                f"# cProfile: {iterations} × TOTP auth + createMfaToken below HTTP (session check, use case, view),"
-                f" in-process, SQLite: {1000 * wall / iterations:.2f} ms per auth under the profiler\n"
-            )
-            stats = pstats.Stats(prof, stream=fh)
-            stats.sort_stats("tottime").print_stats(30)
-            stats.sort_stats("cumulative").print_stats(40)
-        print(f"profile written to {out} ({1000 * wall / iterations:.2f} ms per auth under the profiler)")
-    finally:
-        shutil.rmtree(data_dir, ignore_errors=True)
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--db", choices=["sqlite", "postgres"], action="append")
@@ -417,12 +457,20 @@ def main() -> int:
     parser.add_argument("--pgbouncer", metavar="HOST:PORT", help="PostgreSQL: the server connects through it")
     parser.add_argument("--health-seconds", type=float, default=2.0)
     parser.add_argument("--c1-requests", type=int, default=300, help="requests per c=1 point")
-    parser.add_argument("--profile", choices=["totp"])
-    parser.add_argument("--profile-out", type=Path, default=Path("totp-profile.txt"))
-    parser.add_argument("--profile-iterations", type=int, default=1000)
+    parser.add_argument("--profile", metavar="PATH", choices=PATHS,
+                        help=f"profile one path ({', '.join(PATHS)}) of a 1-worker server instead"
+                        " (benchmarks/profiling.py; --db: its first)")
+    parser.add_argument("--profile-out", type=Path,
+                        help="a .svg flame graph, else a top table (default PATH-profile.txt)")
+    parser.add_argument("--profile-requests", type=int, default=2000, help="requests under the profiler")
+    parser.add_argument("--profile-seconds", type=float, default=5.0, help="health: seconds under the profiler")
+    parser.add_argument("--cprofile", action="store_true", help="--profile with cProfile in-process instead of py-spy")
     args = parser.parse_args()
     if args.profile:
-        profile_totp(args.profile_out, args.profile_iterations)
+        from benchmarks.profiling import profile
+
+        profile(args.profile, args.profile_out or Path(f"{args.profile}-profile.txt"), (args.db or ["sqlite"])[0],
+                args.profile_requests, args.profile_seconds, use_cprofile=args.cprofile)
         return 0
     print(
         f"# MFA hot paths — {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, Python {platform.python_version()}, "
@@ -437,7 +485,8 @@ def main() -> int:
             )
             report(kind + (f" via pgbouncer {args.pgbouncer}" if args.pgbouncer and kind == "postgres" else ""),
                    workers, rows, (start, _load()))
-    print("\nstatements per request: tests/api/test_statement_counts.py (EXPECTED)")
+    print("\nstatements: SQL statements of one request of the path, counted in-process on the same database"
+          " (tests/api/test_statement_counts.py asserts them)")
     print(json.dumps({"load_average_end": _load()}))
     return 0
 

@@ -57,6 +57,14 @@ def test_rows_are_sealed_in_order_and_the_head_follows(runtime_any: Runtime) -> 
     assert all(r.intact for r in chain.verify_all())
 
 
+def test_many_rows_of_one_transaction_are_sealed_in_order(runtime_any: Runtime) -> None:
+    # PostgreSQL seals up to 8 rows in one statement with the head update, more in two (store/repos/audit.py)
+    for n in (8, 12, 1):
+        _write(runtime_any, n)
+    report = runtime_any.services.operator.audit_chain.verify(ENV)
+    assert report.intact and report.rows == 21 and report.head_seq == 21
+
+
 def test_a_rolled_back_event_leaves_no_row_and_no_gap(runtime_any: Runtime) -> None:
     _write(runtime_any, 2)
     with pytest.raises(RuntimeError), runtime_any.db.write() as uow:
