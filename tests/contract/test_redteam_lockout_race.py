@@ -30,13 +30,9 @@ def _failures(runtime: Runtime, user_id: str) -> int:
         return len(rows)
 
 
-def test_a_success_that_waited_for_a_failure_still_resets_the_counter(runtime_any: Runtime) -> None:
-    runtime = runtime_any
-    clock = runtime.clock
-    assert isinstance(clock, FrozenClock)
-    env = make_environment(runtime)
-    user = sign_in(runtime, env)
-    mfa = runtime.services.mfa
+def test_a_success_that_waited_for_a_failure_still_resets_the_counter(runtime_any: Runtime, clock: FrozenClock) -> None:
+    runtime, mfa = runtime_any, runtime_any.services.mfa
+    user = sign_in(runtime, env := make_environment(runtime))
     with runtime.db.read() as uow:
         ctx = runtime.sessions.authenticate(uow, env.id, user.jwt)
     reg = mfa.totp.register_totp(ctx)
