@@ -12,7 +12,12 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 
+from actionmfa.clock import FrozenClock
+from actionmfa.crypto import Keyring
+from actionmfa.errors import UnauthorizedError
 from actionmfa.services.core.jws import split, verify_es256
+from actionmfa.services.core.keys import KeyPurpose, SigningKeys
+from actionmfa.services.core.sessions import SessionService
 
 KEY = ec.generate_private_key(ec.SECP256R1())
 OTHER = ec.generate_private_key(ec.SECP256R1())
@@ -101,8 +106,46 @@ def test_refuses_headers_and_payloads_that_are_not_objects() -> None:
     assert split(f"{_b64(b'[1]')}.{payload}.{sig}") is None
     assert split(f"{_b64(b'not json')}.{payload}.{sig}") is None
     assert split(f"{_b64(bytes([0xff, 0xfe]))}.{payload}.{sig}") is None
+    deep = _b64(b'{"a":' + b"[" * 1500 + b"]" * 1500 + b"}")
+    nested = split(f"{deep}.{payload}.{sig}")  # past the parser's depth in a server thread: no RecursionError
+    assert nested is None or verify_es256(nested, PUBLIC) is None
     # A correctly signed array is no claims set either.
     signing_input = f"{head}.{_b64(b'[1,2]')}".encode()
     r, s = decode_dss_signature(KEY.sign(signing_input, ec.ECDSA(hashes.SHA256())))
     signed = f"{head}.{_b64(b'[1,2]')}.{_b64(r.to_bytes(32, 'big') + s.to_bytes(32, 'big'))}"
     assert _verify(signed) is None
+
+
+
+class _Keys(SigningKeys):
+    """The environment "e"'s session key, as if read from the database once."""
+
+    def __init__(self) -> None:
+        super().__init__(Keyring.generate())
+
+    def has_verification_key(self, kid: str) -> bool:
+        return kid == "ses-1"
+
+    def cached_verification_key(
+        self, kid: str, environment_id: str, purpose: KeyPurpose
+    ) -> ec.EllipticCurvePublicKey | None:
+        return PUBLIC if (kid, environment_id, purpose) == ("ses-1", "e", KeyPurpose.SESSION) else None
+
+
+def test_verified_tokens_cached_but_claims_checked_on_every_use() -> None:
+    """SessionService keeps the claims of a JWT it verified; a hit skips only the signature check."""
+    clock = FrozenClock()
+    service = SessionService(_Keys(), clock)
+    token = jwt.encode({**CLAIMS, "exp": int(clock.now().timestamp()) + 60}, KEY, algorithm="ES256",
+                       headers={"kid": "ses-1"})
+    assert service.verify(None, "e", token).session_id == "s"
+    assert not service.needs_key("e", token)
+    assert service.verify(None, "e", token).user_id == "u"  # from the cache
+    with pytest.raises(UnauthorizedError):
+        service.verify(None, "other", token)  # another environment: verified afresh, refused
+    clock.advance(120)
+    with pytest.raises(UnauthorizedError):
+        service.verify(None, "e", token)  # expired: the cached claims are checked again
+    head, payload, _sig = token.split(".")
+    with pytest.raises(UnauthorizedError):
+        service.verify(None, "e", f"{head}.{payload}.{_token(OTHER).split('.')[2]}")

@@ -146,7 +146,7 @@ class Statement:
 
 
 def _args(plan: _Plan, params: Mapping[str, Any]) -> Any:
-    values = {**plan.literals, **params} if plan.literals else dict(params)
+    values = {**params, **plan.literals} if plan.literals else dict(params)  # the statement's own values win
     for name, process in plan.processors:
         values[name] = process(values[name])
     if plan.positional:

@@ -58,7 +58,7 @@ def _decode(segment: str) -> bytes | None:
 def _json_object(raw: bytes) -> dict[str, Any] | None:
     try:
         value = json.loads(raw)
-    except ValueError:  # not JSON, or not UTF-8
+    except (ValueError, RecursionError):  # not JSON, not UTF-8, or nested past the parser's depth
         return None
     return value if isinstance(value, dict) else None
 

@@ -9,8 +9,10 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 import jwt
+from cryptography.hazmat.primitives.asymmetric import ec
 
 from actionmfa.clock import Clock, to_epoch
 from actionmfa.domain.actions import SessionScope
@@ -49,11 +51,41 @@ class IssuedSession:
     expires_at: int  # unix seconds
 
 
+class SessionToSign:
+    """A session JWT's claims and key, signed on first :meth:`issued` (then kept)."""
+
+    __slots__ = ("_claims", "_issued", "_key", "_kid", "session", "user")
+
+    def __init__(
+        self, session: Session, user: User, kid: str, key: ec.EllipticCurvePrivateKey, claims: dict[str, Any]
+    ) -> None:
+        self.session = session
+        self.user = user
+        self._kid = kid
+        self._key = key
+        self._claims = claims
+        self._issued: IssuedSession | None = None
+
+    def issued(self) -> IssuedSession:
+        if self._issued is None:
+            token = jwt.encode(self._claims, self._key, algorithm="ES256", headers={"kid": self._kid})
+            self._issued = IssuedSession(self.session, self.user, token, to_epoch(self.session.expires_at))
+        return self._issued
+
+
+# Session JWTs whose signature this process verified, per environment: a client presents the same
+# JWT on every request until it is re-issued, and the ES256 verify is most of the check's CPU.
+# Only verified tokens enter, compared as whole strings; the claims are checked again on every use
+# (environment, expiry) and the session row is read as before. Cleared when full.
+VERIFIED_CACHE_SIZE = 4096
+
+
 class SessionService:
     def __init__(self, keys: SigningKeys, clock: Clock, environments: EnvironmentCache | None = None) -> None:
         self.keys = keys
         self.clock = clock
         self.environments = environments or EnvironmentCache()
+        self._verified: dict[tuple[str, str], dict[str, Any]] = {}  # (environment id, token) → claims
 
     def start(
         self,
@@ -84,6 +116,14 @@ class SessionService:
 
         ``env_checked``: ``env`` is this request's, its version read by :meth:`authenticate` (an
         ``AuthContext``'s), so the active key may come from the cache checked against that version."""
+        return self.to_sign(uow, env, session, user, env_checked=env_checked).issued()
+
+    def to_sign(
+        self, uow: CoreUnit, env: Environment, session: Session, user: User, *, env_checked: bool = False
+    ) -> SessionToSign:
+        """:meth:`issue` with the signing left for later (:meth:`SessionToSign.issued`): the key is
+        looked up in this transaction, the ES256 signature made once it has committed — CPU the
+        SQLite writer lock need not be held for (issue 15)."""
         now = self.clock.now()
         version = env.version if env_checked else None
         kid, key = self.keys.signing_key(uow, env.id, KeyPurpose.SESSION, now, version=version)
@@ -96,8 +136,7 @@ class SessionService:
             "iat": to_epoch(now),
             "exp": to_epoch(session.expires_at),
         }
-        token = jwt.encode(claims, key, algorithm="ES256", headers={"kid": kid})
-        return IssuedSession(session=session, user=user, jwt=token, expires_at=to_epoch(session.expires_at))
+        return SessionToSign(session, user, kid, key, claims)
 
     def refresh(self, uow: CoreUnit, ctx: AuthContext) -> IssuedSession:
         """Extend the session by one lifetime from now and issue a new JWT."""
@@ -120,6 +159,18 @@ class SessionService:
         """Check a bearer JWT's signature and claims for this environment (no session row yet:
         :meth:`load`); 401 otherwise. ``uow`` None: only from the keys this process has cached
         (:meth:`needs_key` says whether that suffices); no transaction is opened for it."""
+        cached = self._verified.get((environment_id, token))
+        claims = cached if cached is not None else self._signed_claims(uow, environment_id, token)
+        if claims.get("environment_id") != environment_id or int(claims["exp"]) <= to_epoch(self.clock.now()):
+            raise UnauthorizedError("Session expired or not for this environment")
+        if cached is None:  # only JWTs that passed every check are kept
+            if len(self._verified) >= VERIFIED_CACHE_SIZE:
+                self._verified.clear()
+            self._verified[(environment_id, token)] = claims
+        return PresentedSession(environment_id, str(claims["sid"]), claims["sub"], meta or RequestMeta())
+
+    def _signed_claims(self, uow: CoreUnit | None, environment_id: str, token: str) -> dict[str, Any]:
+        """The claims of a session JWT signed by this environment's session key; 401 otherwise."""
         jws = jwt_parts(token)
         if jws is None:
             raise UnauthorizedError("Invalid session token")
@@ -144,13 +195,12 @@ class SessionService:
             or not isinstance(claims["sub"], str)
         ):
             raise UnauthorizedError("Invalid session token")
-        now = self.clock.now()
-        if claims.get("environment_id") != environment_id or int(claims["exp"]) <= to_epoch(now):
-            raise UnauthorizedError("Session expired or not for this environment")
-        return PresentedSession(environment_id, str(claims["sid"]), claims["sub"], meta or RequestMeta())
+        return claims
 
     def needs_key(self, environment_id: str, token: str) -> bool:
         """True if verifying ``token`` needs a key this process has not cached (a transaction)."""
+        if (environment_id, token) in self._verified:
+            return False
         jws = jwt_parts(token)
         kid = jws.header.get("kid") if jws is not None else None
         return isinstance(kid, str) and not self.keys.has_verification_key(kid)

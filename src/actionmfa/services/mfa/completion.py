@@ -21,7 +21,7 @@ from actionmfa.errors import InvalidRequestError
 from actionmfa.services.core import audit
 from actionmfa.services.core.audit import AuditEvent
 from actionmfa.services.core.credentials import Credentials
-from actionmfa.services.core.sessions import IssuedSession, SessionService
+from actionmfa.services.core.sessions import IssuedSession, SessionService, SessionToSign
 from actionmfa.services.core.tokens import TokenService
 from actionmfa.services.mfa.codeset import new_recovery_codes
 from actionmfa.services.mfa.ports import MfaUnit
@@ -39,12 +39,17 @@ class MintRequest:
 
 @dataclass(frozen=True, slots=True)
 class AuthResult:
-    issued: IssuedSession
+    session_jwt: SessionToSign  # signed when the answer reads it, after the commit
     mfa_token: str | None
     elevated_token: str | None
     device_id: str | None
     # The user's verified credentials as this transaction leaves them, for the answer's ``user``.
     credentials: list[VerifiedCredential] | None = None
+
+    @property
+    def issued(self) -> IssuedSession:
+        """The re-issued session JWT (signed on first read)."""
+        return self.session_jwt.issued()
 
 
 def check_mint(mint: MintRequest) -> None:
@@ -99,9 +104,9 @@ class Completion:
             elevated = self.tokens.mint_elevated(
                 uow, ctx, mint.requested_scopes, approval_digest=mint.approval_digest, via=via
             )
-        issued = self.sessions.issue(uow, ctx.environment, session, user, env_checked=True)
+        session_jwt = self.sessions.to_sign(uow, ctx.environment, session, user, env_checked=True)
         return AuthResult(
-            issued=issued, mfa_token=mfa_token, elevated_token=elevated, device_id=device_id,
+            session_jwt=session_jwt, mfa_token=mfa_token, elevated_token=elevated, device_id=device_id,
             credentials=Credentials.in_unit(uow, user),
         )
 
