@@ -8,8 +8,11 @@ PyJWT checks each base64url segment character by character in Python, twice per 
 It accepts only what this server issues, so there is nothing to negotiate: the algorithm is ES256
 whatever the header says (a header naming another one is refused, RFC 8725 §3.1), the key is the
 P-256 key the caller looked up by ``kid``, the signature is exactly 64 bytes (``r || s``), and
-each segment must be canonical base64url without padding — one token, one spelling
-(GHSA-hxm8-2xgr-2p9m: PyJWT refuses non-alphabet junk; so does this).
+each segment must be canonical base64url without padding — no second base64 spelling of a token
+(GHSA-hxm8-2xgr-2p9m: PyJWT refuses non-alphabet junk; so does this). ECDSA's own twin,
+``(r, n − s)``, still verifies, as it does with PyJWT (the signer does not normalise ``s``): nothing
+may key on a JWT's spelling for more than speed — the sessions' verified-JWT cache holds a twin as a
+second entry, and the session row decides (``tests/api/test_redteam_session_jwt.py``).
 """
 
 from __future__ import annotations

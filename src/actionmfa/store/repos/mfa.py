@@ -51,13 +51,18 @@ def _state(row: Any) -> MfaUserState:
 
 def _build_lock_state(dialect: str) -> Any:
     st, f = m.mfa_user_state, m.mfa_failures
+    ins: Any = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(st).values(user_id=bindparam("uid"))
+    upsert = ins.on_conflict_do_update(index_elements=[st.c.user_id], set_={"user_id": ins.excluded.user_id})
+    if dialect == "postgresql":
+        # No "are there failures?" here: a statement that waited for another transaction's lock on
+        # the row returns the row's latest version but runs its sub-queries in the snapshot taken
+        # before the wait (READ COMMITTED), so a failure that transaction just committed would be
+        # missed and survive the success. Without the column, the success always clears (_state).
+        return upsert.returning(st.c.user_id, st.c.pending_codes_enc, st.c.locked_until)
     has_failures = (
         select(f.c.user_id).where(f.c.user_id == bindparam("uid")).exists().label("has_failures")
     )
-    ins: Any = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(st).values(user_id=bindparam("uid"))
-    return ins.on_conflict_do_update(index_elements=[st.c.user_id], set_={"user_id": ins.excluded.user_id}).returning(
-        st.c.user_id, st.c.pending_codes_enc, st.c.locked_until, has_failures
-    )
+    return upsert.returning(st.c.user_id, st.c.pending_codes_enc, st.c.locked_until, has_failures)
 
 
 # The hot path's statements, compiled once per dialect and run on the driver's cursor (issue 15:
@@ -193,8 +198,10 @@ class MfaRepo:
         ``INSERT … ON CONFLICT DO UPDATE … RETURNING``: on PostgreSQL the conflicting row is locked
         exactly as ``SELECT … FOR UPDATE`` would lock it, and SQLite serialises writers anyway, so
         every code check of one user runs behind this lock and the failure counter and the lockout
-        are exact under concurrent attempts from several workers. The same statement says whether
-        counted failures exist, so a success clears only what is there (issue 15: round trips).
+        are exact under concurrent attempts from several workers. On SQLite, where nothing runs
+        between the lock and this statement's reads, the same statement says whether counted
+        failures exist, so a success clears only what is there (issue 15: round trips); on
+        PostgreSQL it cannot say (see ``_build_lock_state``) and ``has_failures`` is true.
         """
         row = _LOCK_STATE[self.conn.dialect.name].first(self.conn, {"uid": user_id})
         assert row is not None  # noqa: S101 - an upsert returns its row
