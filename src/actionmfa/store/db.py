@@ -103,6 +103,9 @@ def _sqlite_engine(url: str) -> Engine:
 SQLITE_REQUEST_THREADS = 4
 
 
+PGBOUNCER_PORT = 6432  # its default listen_port
+
+
 def create_db_engine(url: str, *, pool_size: int = REQUEST_THREADS) -> Engine:
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
@@ -117,6 +120,15 @@ def create_db_engine(url: str, *, pool_size: int = REQUEST_THREADS) -> Engine:
         value = str(parsed.query["prepare_threshold"])
         connect_args["prepare_threshold"] = None if value.lower() in ("", "none", "off") else int(value)
         parsed = parsed.difference_update_query(["prepare_threshold"])
+    elif parsed.port == PGBOUNCER_PORT:
+        # Kept on by default: without them PostgreSQL's CPU per TOTP auth doubled (0.9–1.3 → 2.3–2.6 ms,
+        # issue 15.3). But behind pgbouncer < 1.21 in transaction mode a request's ``EXECUTE _pg3_0``
+        # can run the statement another client prepared under that name: answers from another query.
+        log.warning(
+            "the database URL's port is %d, pgbouncer's default: behind pgbouncer < 1.21 in transaction "
+            "mode add ?prepare_threshold=none (server-side prepared statements would be shared between "
+            "clients; docs/operations.md, Scaling out)", PGBOUNCER_PORT,
+        )
     # No pre-ping: it is one more round trip at every checkout, i.e. per transaction. A connection
     # the server dropped fails its statement once and SQLAlchemy then invalidates the whole pool;
     # pool_recycle retires connections before any idle timeout in between (pgbouncer's included).
