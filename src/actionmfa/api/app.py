@@ -127,7 +127,7 @@ def create_app(runtime: Runtime, *, migrate: bool = True) -> FastAPI:
         telemetry=fastapi_telemetry(os.environ),
     )
     app.state.runtime = runtime
-    threads = app.state.threads = RequestThreads(REQUEST_THREADS)  # the hot routes' hops (api/threads.py)
+    threads = app.state.threads = RequestThreads(runtime.db.request_threads)  # the hot routes' hops (api/threads.py)
     install_error_handlers(app)
     methods = MethodTable()
     templates: dict[int, str] = {}  # id(route) -> its full path template, for metrics and logs

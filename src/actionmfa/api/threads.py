@@ -8,8 +8,10 @@ answer. The hot routes and the session dependencies are therefore ``async def`` 
 blocking part to :func:`in_thread`: one cheap hop each, the answer validated on the loop.
 
 The pool is the app's (``create_app`` makes it, the lifespan shuts it down) and has
-``config.REQUEST_THREADS`` threads, as anyio's limiter for the remaining plain routes has: each
-thread holds at most one database connection at a time (``store/db.py`` sizes the pools for both).
+``Database.request_threads`` threads: ``config.REQUEST_THREADS`` on PostgreSQL, as anyio's limiter
+for the remaining plain routes has, and a few on SQLite, whose one writer they queue for (more only
+took the GIL from the writer; the pool's queue is first come, first served). Each thread holds at
+most one database connection at a time (``store/db.py`` sizes the pools for both).
 """
 
 from __future__ import annotations

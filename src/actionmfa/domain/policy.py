@@ -7,6 +7,8 @@ passkeys are enabled — :func:`method_counts`). Nothing else in the code base d
 
 from __future__ import annotations
 
+from enum import Enum
+
 from actionmfa.domain.actions import MFAAction, MFADeviceType, MfaEnrollment, SessionScope
 from actionmfa.domain.settings import MfaSettings
 
@@ -31,19 +33,33 @@ def has_any_method(*, verified_devices: int, passkeys: int) -> bool:
     return verified_devices > 0 or passkeys > 0
 
 
-def is_required_for_action(settings: MfaSettings, action: MFAAction, *, has_verified_method: bool) -> bool:
+class Requirement(Enum):
+    """What the settings alone say about an action's need for MFA (the user's methods aside)."""
+
+    NO = "no"
+    YES = "yes"
+    IF_ENROLLED = "if_enrolled"  # only if the user has a verified method that counts
+
+
+def requirement_for_action(settings: MfaSettings, action: MFAAction) -> Requirement:
     """DESIGN §4, exactly.
 
-    * false if the action is not ``required`` in settings;
-    * else true if ``mfa.required`` (enrollment signup/action): a user with no method must enrol first;
-    * else true only if the user has at least one verified MFA method
+    * no if the action is not ``required`` in settings;
+    * else yes if ``mfa.required`` (enrollment signup/action): a user with no method must enrol first;
+    * else only if the user has at least one verified MFA method
       ("we only require action-based MFA once the user already has a MFA method registered").
     """
     if not settings.action(action).required:
-        return False
+        return Requirement.NO
     if settings.required:
-        return True
-    return has_verified_method
+        return Requirement.YES
+    return Requirement.IF_ENROLLED
+
+
+def is_required_for_action(settings: MfaSettings, action: MFAAction, *, has_verified_method: bool) -> bool:
+    """:func:`requirement_for_action` answered for a user who has (or has not) a verified method."""
+    requirement = requirement_for_action(settings, action)
+    return requirement is Requirement.YES or (requirement is Requirement.IF_ENROLLED and has_verified_method)
 
 
 def requires_mfa_when_enrolled(*, has_verified_method: bool) -> bool:

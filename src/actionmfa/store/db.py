@@ -31,6 +31,7 @@ from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.pool import QueuePool, StaticPool
 
+from actionmfa.config import REQUEST_THREADS
 from actionmfa.store.uow import UnitOfWork
 
 log = logging.getLogger("actionmfa.store")
@@ -87,12 +88,19 @@ def _sqlite_engine(url: str) -> Engine:
     return engine
 
 
-# The request threads of one worker: config.REQUEST_THREADS in the app's own pool (api/threads.py:
-# the session dependencies and the hot routes) and as many in anyio's limiter (the remaining plain
-# routes; api/app.py sets it). Each of those threads holds at most one connection at a time, so a
-# PostgreSQL pool of this size, overflowing to twice it, never opens and closes connections per
-# request (issue 15: a pool of 10 under a pool of 40 threads churned 82–118 connections per 10 s).
-REQUEST_THREADS = 40
+# The request threads of one worker: ``Database.request_threads`` in the app's own pool
+# (api/threads.py: the session dependencies and the hot routes) and config.REQUEST_THREADS in
+# anyio's limiter (the remaining plain routes; api/app.py sets it). Each of those threads holds at
+# most one connection at a time, so a PostgreSQL pool of REQUEST_THREADS, overflowing to twice it,
+# never opens and closes connections per request (issue 15: a pool of 10 under a pool of 40
+# threads churned 82–118 connections per 10 s).
+#
+# On SQLite the hot routes get few threads: one of them writes at a time (the writer locks below),
+# and every further runnable thread is one more taker of the GIL each time the writer gives it up
+# for a statement — with 40 threads the writer, holding the lock, waited behind them, and the rest
+# queued on the lock in no particular order (issue 15: the lock wait was the p99 of TOTP auth).
+# Requests beyond these threads wait in the pool's queue, which is first come, first served.
+SQLITE_REQUEST_THREADS = 4
 
 
 PGBOUNCER_PORT = 6432  # its default listen_port
@@ -182,6 +190,11 @@ class Database:
         path = _sqlite_file(url) if self.dialect == "sqlite" else None
         self._process_writer = _ProcessWriterLock(f"{path}-writer.lock") if path and fcntl is not None else None
 
+    @property
+    def request_threads(self) -> int:
+        """Threads for one worker's hot routes on this database (see SQLITE_REQUEST_THREADS)."""
+        return SQLITE_REQUEST_THREADS if self.dialect == "sqlite" else REQUEST_THREADS
+
     @contextmanager
     def write(self) -> Iterator[UnitOfWork]:
         if self.dialect == "sqlite":
@@ -189,10 +202,11 @@ class Database:
             # file lock (:class:`_ProcessWriterLock`), instead of on SQLite's busy handler, whose
             # back-off sleeps (up to 100 ms each) made the latency tail: TOTP auth at 16
             # connections, p95 543/442 ms without, 100/110 ms with the in-process lock
-            # (benchmarks/mfa_bench.py, 800 requests, same throughput ±8 %).
-            with self._sqlite_writer, self._held(), self.engine.connect() as conn:
+            # (benchmarks/mfa_bench.py, 800 requests, same throughput ±8 %). The pool's check-out
+            # and check-in need not be serialised, and stay outside the locks.
+            with self.engine.connect() as conn:
                 conn.execution_options(sqlite_begin="IMMEDIATE")
-                with conn.begin():
+                with self._sqlite_writer, self._held(), conn.begin():
                     uow = UnitOfWork(conn, audit_key=self.audit_key)
                     yield uow
                     sealed = uow.before_commit()

@@ -16,10 +16,13 @@ and the transaction rolls back, the token is not spent; if N workers present it 
 one gets through. Call it before the action's own writes.
 
 Order: a valid elevated token whose scope covers the action → allow (spend if single-use); else, if
-MFA is required for the action (:func:`domain.policy.is_required_for_action` for actions; "the user
+MFA is required for the action (:func:`domain.policy.requirement_for_action` for actions; "the user
 has a verified method" for MFA's own scopes ``credential:*``), a valid MFA token of this session must
 be presented (spent if single-use) — an unknown, expired, spent, foreign or wrong-scope token gives
-``mfa_token_invalid``, no token at all ``mfa_required``; else allow and ignore the MFA token.
+``mfa_token_invalid``, no token at all ``mfa_required``; else allow and ignore the MFA token. The
+common case is one ``UPDATE … RETURNING`` that checks the token, its session and — when the rule
+depends on them — the user's methods, and spends it; the methods are not counted at all when the
+settings alone decide.
 Every decision is audited (allow rows in the caller's transaction, denials by
 :func:`denials_recorded` once the transaction has rolled back).
 """
@@ -34,12 +37,12 @@ from typing import Any, TypeVar
 
 from actionmfa.domain.actions import MFAAction
 from actionmfa.domain.models import AuthContext
-from actionmfa.domain.policy import is_required_for_action, requires_mfa_when_enrolled
+from actionmfa.domain.policy import Requirement, requirement_for_action
 from actionmfa.domain.tokens import GateVia, Proof, TokenKind, TokenRefusal, scope_of
 from actionmfa.errors import ActionMFAError, MfaRequiredError, MfaTokenInvalidError
 from actionmfa.services.core import audit
 from actionmfa.services.core.audit import AuditEvent
-from actionmfa.services.core.methods import has_verified_method
+from actionmfa.services.core.methods import counted_methods, has_verified_method
 from actionmfa.services.core.ports import AuditUnit, CoreUnit, Transactions
 from actionmfa.services.core.tokens import CheckedToken, TokenService
 
@@ -63,10 +66,14 @@ class Gate:
         self.clock = tokens.clock
 
     def is_required(self, uow: CoreUnit, ctx: AuthContext, target: MFAAction | str) -> bool:
-        has_method = has_verified_method(uow, ctx.user.id, ctx.settings.security.mfa)
-        if isinstance(target, MFAAction):
-            return is_required_for_action(ctx.settings.security.mfa, target, has_verified_method=has_method)
-        return requires_mfa_when_enrolled(has_verified_method=has_method)
+        return self._required(uow, ctx, _requirement(ctx, target))
+
+    @staticmethod
+    def _required(uow: CoreUnit, ctx: AuthContext, requirement: Requirement) -> bool:
+        """The requirement answered for this user (their methods are counted only if it matters)."""
+        if requirement is not Requirement.IF_ENROLLED:
+            return requirement is Requirement.YES
+        return has_verified_method(uow, ctx.user.id, ctx.settings.security.mfa)
 
     def enforce(self, uow: CoreUnit, ctx: AuthContext, target: MFAAction | str, proof: Proof) -> GateDecision:
         scope = scope_of(target)
@@ -82,8 +89,22 @@ class Gate:
                 elevated_reason = refusal.reason
             else:
                 return self._allow(uow, ctx, action, scope, True, GateVia.ELEVATED_TOKEN, checked)
-        required = self.is_required(uow, ctx, target)
-        if not required:
+        requirement = _requirement(ctx, target)
+        if mfa_token is not None and requirement is not Requirement.NO:
+            # The common case in one statement: a live token of this session spent (if single-use)
+            # while the requirement holds — the user's methods counted inside the statement when
+            # the requirement depends on them. A miss writes nothing and takes the full path below,
+            # which tells not required from refused, and why.
+            devices, passkeys = (
+                counted_methods(ctx.settings.security.mfa) if requirement is Requirement.IF_ENROLLED else (False, False)
+            )
+            if requirement is Requirement.YES or devices or passkeys:
+                accepted = self.tokens.accept_mfa_token(
+                    uow, ctx, mfa_token, proof.approval_digest, while_devices=devices, while_passkeys=passkeys
+                )
+                if accepted is not None:
+                    return self._allow(uow, ctx, action, scope, True, GateVia.MFA_TOKEN, accepted)
+        if not self._required(uow, ctx, requirement):
             return self._allow(uow, ctx, action, scope, False, GateVia.NOT_REQUIRED, None)
         if mfa_token is not None:
             try:
@@ -160,6 +181,14 @@ class Gate:
         pending.append(row)
         err.audit_rows = pending  # type: ignore[attr-defined]
         raise err
+
+
+def _requirement(ctx: AuthContext, target: MFAAction | str) -> Requirement:
+    """An action's requirement from the settings; MFA's own scopes (``credential:*``) need proof
+    whenever the user has a verified method (:func:`domain.policy.requires_mfa_when_enrolled`)."""
+    if isinstance(target, MFAAction):
+        return requirement_for_action(ctx.settings.security.mfa, target)
+    return Requirement.IF_ENROLLED
 
 
 def write_pending_audit(db: Transactions[AuditUnit], err: BaseException) -> None:

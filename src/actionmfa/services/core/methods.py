@@ -14,9 +14,16 @@ from actionmfa.domain.settings import MfaSettings
 from actionmfa.services.core.ports import CoreUnit
 
 
+def counted_methods(settings: MfaSettings) -> tuple[bool, bool]:
+    """(verified TOTP devices count, passkeys count) under the environment's MFA ``settings`` — a
+    passkey flagged as possibly cloned counts too: flagging must not lift the requirement. For a
+    statement that asks the question itself (the gate's one-statement spend, store/repos/tokens.py)."""
+    return method_counts(settings, MFADeviceType.TOTP), method_counts(settings, MFADeviceType.PASSKEY)
+
+
 def has_verified_method(uow: CoreUnit, user_id: str, settings: MfaSettings) -> bool:
     """A verified method that counts under the environment's MFA ``settings``."""
-    if method_counts(settings, MFADeviceType.TOTP) and uow.mfa.count_verified_devices(user_id) > 0:
+    devices, passkeys = counted_methods(settings)
+    if devices and uow.mfa.count_verified_devices(user_id) > 0:
         return True
-    # A passkey flagged as possibly cloned still counts: flagging must not lift the requirement.
-    return method_counts(settings, MFADeviceType.PASSKEY) and uow.passkeys.count_for_user(user_id) > 0
+    return passkeys and uow.passkeys.count_for_user(user_id) > 0

@@ -161,6 +161,18 @@ class TokenStore(Protocol):
 
     def spend_mfa_token(self, token_id: str, now: datetime) -> bool: ...
 
+    def spend_mfa_token_of_session(
+        self,
+        token_hash: str,
+        *,
+        user_id: str,
+        session_id: str,
+        approval_digest: str | None,
+        now: datetime,
+        while_devices: bool = False,
+        while_passkeys: bool = False,
+    ) -> tuple[str, bool] | None: ...
+
     def touch_mfa_token(self, token_id: str, now: datetime) -> None: ...
 
     def add_elevated(

@@ -106,6 +106,37 @@ class TokenService:
         assert row is not None  # noqa: S101 - check_mfa_token refuses None
         return CheckedToken(kind=TokenKind.MFA_TOKEN, id=row.id, single_use=row.single_use)
 
+    def accept_mfa_token(
+        self,
+        uow: CoreUnit,
+        ctx: AuthContext,
+        token: str,
+        approval_digest: str | None,
+        *,
+        while_devices: bool = False,
+        while_passkeys: bool = False,
+    ) -> CheckedToken | None:
+        """:meth:`check_mfa_token` and :meth:`spend` in one conditional ``UPDATE … RETURNING`` (the
+        gate's common case, issue 15): the token if it is a live MFA token of this session that
+        :func:`~actionmfa.domain.tokens.check_mfa_token` would pass — spent now if single-use — and,
+        with ``while_devices``/``while_passkeys``, only while the user has such a verified method.
+        None otherwise, and then nothing was written: :meth:`check_mfa_token` tells why."""
+        if not token or len(token) > 200:
+            return None
+        accepted = uow.tokens.spend_mfa_token_of_session(
+            self.keyring.keyed_hash(token, purpose=MFA_TOKEN_PURPOSE),
+            user_id=ctx.user.id,
+            session_id=ctx.session.id,
+            approval_digest=approval_digest,
+            now=self.clock.now(),
+            while_devices=while_devices,
+            while_passkeys=while_passkeys,
+        )
+        if accepted is None:
+            return None
+        token_id, single_use = accepted
+        return CheckedToken(kind=TokenKind.MFA_TOKEN, id=token_id, single_use=single_use)
+
     def spend(self, uow: CoreUnit, checked: CheckedToken) -> None:
         """Consume a single-use token: exactly one concurrent caller wins; the others are refused."""
         repo = uow.tokens

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Connection, bindparam, delete, insert, select, update
+from sqlalchemy import Connection, bindparam, delete, exists, func, insert, or_, select, update
 
 from actionmfa.domain.records import ElevatedTokenRow, MfaTokenRow
 from actionmfa.store import mfa_tables as m
 from actionmfa.store import tables as t
 from actionmfa.store.compiled import Statement
+from actionmfa.store.passkey_tables import passkeys as pk
 
 # The hot path's statements, compiled once per dialect (issue 15: store/compiled.py).
 _ADD_MFA_TOKEN = Statement(
@@ -32,6 +33,42 @@ _SPEND_MFA_TOKEN = Statement(
     .where(m.mfa_tokens.c.id == bindparam("tid"), m.mfa_tokens.c.used_at.is_(None))
     .values(used_at=bindparam("now", type_=m.mfa_tokens.c.used_at.type))
 )
+
+
+
+def _spend_of_session(devices: bool, passkeys: bool) -> Statement:
+    """``UPDATE mfa_tokens … RETURNING``: the token with this hash, of this user and session, whose
+    session is live, bound to no digest or to this one, single-use and unspent or persistent — and,
+    if ``devices``/``passkeys``, only while the user has a verified TOTP device / a passkey (either
+    counts). Single-use: ``used_at`` set (the spend); persistent: its first use recorded."""
+    tok, s = m.mfa_tokens.c, t.sessions.c
+    now = bindparam("now", type_=tok.used_at.type)
+    conditions = [
+        tok.token_hash == bindparam("h"),
+        tok.user_id == bindparam("uid"),
+        tok.session_id == bindparam("sid"),
+        or_(tok.used_at.is_(None), tok.single_use.is_(False)),
+        or_(tok.approval_digest.is_(None), tok.approval_digest == bindparam("digest")),
+        exists().where(s.id == tok.session_id, s.revoked_at.is_(None), s.expires_at > now),
+    ]
+    methods = []
+    if devices:
+        d = m.mfa_devices.c
+        methods.append(exists().where(d.user_id == tok.user_id, d.verified.is_(True)))
+    if passkeys:
+        methods.append(exists().where(pk.c.user_id == tok.user_id))
+    if methods:
+        conditions.append(or_(*methods))
+    return Statement(
+        update(m.mfa_tokens)
+        .where(*conditions)
+        .values(used_at=func.coalesce(tok.used_at, now))
+        .returning(tok.id, tok.single_use)
+    )
+
+
+# (devices, passkeys) → the statement (see _spend_of_session); (False, False): no method condition.
+_SPEND_OF_SESSION = {(d, p): _spend_of_session(d, p) for d in (False, True) for p in (False, True)}
 
 
 class TokenRepo:
@@ -81,6 +118,27 @@ class TokenRepo:
 
     def spend_mfa_token(self, token_id: str, now: datetime) -> bool:
         return _SPEND_MFA_TOKEN.rowcount(self.conn, {"tid": token_id, "now": now}) == 1
+
+    def spend_mfa_token_of_session(
+        self,
+        token_hash: str,
+        *,
+        user_id: str,
+        session_id: str,
+        approval_digest: str | None,
+        now: datetime,
+        while_devices: bool = False,
+        while_passkeys: bool = False,
+    ) -> tuple[str, bool] | None:
+        """Accept a presented MFA token in one statement (see :func:`_spend_of_session`): its
+        ``(id, single_use)`` if it was accepted (a single-use one is spent by this call: exactly one
+        concurrent caller gets it), None if not — and then nothing was written; why is for
+        :meth:`mfa_token` to tell."""
+        row = _SPEND_OF_SESSION[while_devices, while_passkeys].first(
+            self.conn,
+            {"h": token_hash, "uid": user_id, "sid": session_id, "digest": approval_digest, "now": now},
+        )
+        return None if row is None else (str(row.id), bool(row.single_use))
 
     def touch_mfa_token(self, token_id: str, now: datetime) -> None:
         """Persistent tokens record their first use (informational; they stay valid)."""
