@@ -222,3 +222,16 @@ def test_failed_external_sign_ins_count_per_client(client: TestClient, env: EnvF
     assert external(VICTIM_IP) == "unauthorized"
     clock.advance(throttle.WINDOW.total_seconds() + 1)
     assert external(ATTACKER_IP) == "unauthorized"
+
+
+@pytest.mark.parametrize("forwarded", ["x" * 300, "198.51.100.7, " + "9" * 200, "not an address", "  "])
+def test_a_forwarded_address_that_is_not_an_ip_address_is_not_trusted(
+    client: TestClient, env: EnvFixture, outbox: Outbox, runtime_any: Runtime, forwarded: str
+) -> None:
+    """Behind a proxy that does not append its own entry, X-Forwarded-For is the client's to write:
+    a value that is not an IP address must neither answer 500 (the audit column is 64 characters;
+    PostgreSQL refused the row) nor become the client address the sign-in limits count by."""
+    email_sign_in(client, env, outbox, VICTIM, forwarded, runtime_any)
+    with runtime_any.db.read() as uow:
+        rows = uow.audit.page(env.id, before_id=None, limit=5)
+    assert rows and all(row.client_address == "testclient" for row in rows)

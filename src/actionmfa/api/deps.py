@@ -13,6 +13,7 @@ anyio's, issue 15).
 
 from __future__ import annotations
 
+import ipaddress
 from typing import Annotated
 
 from fastapi import Depends, Header, Request
@@ -112,14 +113,26 @@ async def request_meta(request: Request) -> RequestMeta:
     return _request_meta(request)
 
 
+def _ip_address(text: str) -> str | None:
+    """``text`` as a normalised IPv4/IPv6 address, or None if it is not one."""
+    try:
+        return str(ipaddress.ip_address(text.strip()))
+    except ValueError:
+        return None
+
+
 def _request_meta(request: Request) -> RequestMeta:
-    address = request.client.host if request.client else None
+    # uvicorn's proxy-header handling may have put a forwarded value here: at most a column's width.
+    address = request.client.host[:64] if request.client and request.client.host else None
     if request.app.state.runtime.config.trust_proxy_headers:
         # The last entry is the one the (single, trusted) proxy appended: the peer it saw. Entries
         # before it are whatever the client sent, and the sign-in limits count per client address.
+        # An entry that is not an IP address (a proxy that does not append, a client writing the
+        # header itself) is not trusted: it would be stored in 64-character audit columns and
+        # become the key the sign-in limits count by.
         forwarded = request.headers.get("x-forwarded-for")
         if forwarded:
-            address = forwarded.split(",")[-1].strip() or address
+            address = _ip_address(forwarded.rsplit(",", 1)[-1]) or address
     return RequestMeta(
         client_address=address,
         request_id=request.headers.get("x-dyn-request-id") or request.headers.get("x-request-id"),
