@@ -83,11 +83,12 @@ def matched_step(secret: str, code: object, *, at: datetime, window: int = WINDO
     if normalized is None:
         return None
     now_step = time_step(at)
+    otp = pyotp.TOTP(secret, digits=DIGITS, digest=hashlib.sha1, interval=PERIOD)  # one per check, not per step
     matched: int | None = None
     for step in range(now_step - window, now_step + window + 1):
         if step < 0:
             continue
-        if constant_time_equal(code_at_step(secret, step), normalized) and matched is None:
+        if constant_time_equal(otp.generate_otp(step), normalized) and matched is None:
             matched = step
     return matched
 
