@@ -98,20 +98,15 @@ class SigningKeys:
         self, uow: CoreUnit, kid: str, environment_id: str, purpose: KeyPurpose
     ) -> ec.EllipticCurvePublicKey | None:
         """The public key for ``kid`` if it belongs to this environment and purpose."""
-        cached = self._public.get(kid)
-        if cached is None:
+        if kid not in self._public:
             row = uow.signing_keys.get(kid)
             if row is None:
                 return None
             key = ECAlgorithm.from_jwk(json.dumps(row.public_jwk))
             assert isinstance(key, ec.EllipticCurvePublicKey)  # noqa: S101
-            cached = (row.environment_id, row.purpose, key)
             with self._lock:
-                self._public[kid] = cached
-        env_id, key_purpose, public = cached
-        if env_id != environment_id or key_purpose != purpose.value:
-            return None
-        return public
+                self._public[kid] = (row.environment_id, row.purpose, key)
+        return self.cached_verification_key(kid, environment_id, purpose)
 
     def has_verification_key(self, kid: str) -> bool:
         """Whether :meth:`verification_key` can answer for ``kid`` without the database."""

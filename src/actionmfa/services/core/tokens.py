@@ -39,6 +39,7 @@ from actionmfa.services.core.ports import CoreUnit
 from actionmfa.services.core.sessions import ISSUER
 
 MFA_TOKEN_PURPOSE = "mfa-token"  # noqa: S105 - a hash domain label
+MAX_PRESENTED_TOKEN = 200  # characters; minted tokens are 43 (random_token(32)), longer is refused unhashed
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,9 +88,10 @@ class TokenService:
         self, uow: CoreUnit, ctx: AuthContext, token: str, approval_digest: str | None
     ) -> CheckedToken:
         """Raise :class:`TokenRefusal` unless ``token`` is a live MFA token of this session."""
-        if not token or len(token) > 200:
+        token_hash = self._presented_hash(token)
+        if token_hash is None:
             raise TokenRefusal("unknown")
-        row = uow.tokens.mfa_token(self.keyring.keyed_hash(token, purpose=MFA_TOKEN_PURPOSE))
+        row = uow.tokens.mfa_token(token_hash)
         record = None
         if row is not None:
             now = self.clock.now()
@@ -121,10 +123,11 @@ class TokenService:
         :func:`~actionmfa.domain.tokens.check_mfa_token` would pass — spent now if single-use — and,
         with ``while_devices``/``while_passkeys``, only while the user has such a verified method.
         None otherwise, and then nothing was written: :meth:`check_mfa_token` tells why."""
-        if not token or len(token) > 200:
+        token_hash = self._presented_hash(token)
+        if token_hash is None:
             return None
         accepted = uow.tokens.spend_mfa_token_of_session(
-            self.keyring.keyed_hash(token, purpose=MFA_TOKEN_PURPOSE),
+            token_hash,
             user_id=ctx.user.id,
             session_id=ctx.session.id,
             approval_digest=approval_digest,
@@ -136,6 +139,13 @@ class TokenService:
             return None
         token_id, single_use = accepted
         return CheckedToken(kind=TokenKind.MFA_TOKEN, id=token_id, single_use=single_use)
+
+    def _presented_hash(self, token: str) -> str | None:
+        """The stored hash a presented MFA token would have; None if it cannot be one (empty, or
+        longer than any token this server mints)."""
+        if not token or len(token) > MAX_PRESENTED_TOKEN:
+            return None
+        return self.keyring.keyed_hash(token, purpose=MFA_TOKEN_PURPOSE)
 
     def spend(self, uow: CoreUnit, checked: CheckedToken) -> None:
         """Consume a single-use token: exactly one concurrent caller wins; the others are refused."""
