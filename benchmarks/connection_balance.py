@@ -24,19 +24,20 @@ import httpx
 
 from benchmarks.harness import free_port
 
-ESTABLISHED = "01"
+LISTEN, ESTABLISHED = "0A", "01"
 
 
 def children(pid: int) -> list[int]:
+    """The child processes of ``pid``."""
     out: list[int] = []
     for task in Path(f"/proc/{pid}/task").iterdir():
-        text = (task / "children").read_text().split()
-        out += [int(c) for c in text]
+        out += [int(c) for c in (task / "children").read_text().split()]
     return out
 
 
-def established_inodes(port: int) -> set[str]:
-    inodes: set[str] = set()
+def sockets_on(port: int, state: str) -> set[str]:
+    """Inodes of the TCP sockets whose local port is ``port``, in ``state`` (``/proc/net/tcp*``)."""
+    found: set[str] = set()
     for table in ("/proc/net/tcp", "/proc/net/tcp6"):
         try:
             lines = Path(table).read_text().splitlines()[1:]
@@ -44,15 +45,19 @@ def established_inodes(port: int) -> set[str]:
             continue
         for line in lines:
             fields = line.split()
-            local_port = int(fields[1].rsplit(":", 1)[1], 16)
-            if local_port == port and fields[3] == ESTABLISHED:
-                inodes.add(fields[9])
-    return inodes
+            if int(fields[1].rsplit(":", 1)[1], 16) == port and fields[3] == state:
+                found.add(fields[9])
+    return found
 
 
 def socket_inodes(pid: int) -> set[str]:
+    """Inodes of the sockets ``pid`` holds (none if it is gone)."""
     found: set[str] = set()
-    for fd in Path(f"/proc/{pid}/fd").iterdir():
+    try:
+        fds = list(Path(f"/proc/{pid}/fd").iterdir())
+    except FileNotFoundError:
+        return found
+    for fd in fds:
         try:
             target = os.readlink(fd)
         except OSError:
@@ -76,7 +81,7 @@ async def open_connections(port: int, n: int) -> list[asyncio.StreamWriter]:
 async def one_round(port: int, n: int, workers: list[int]) -> list[int]:
     writers = await open_connections(port, n)
     try:
-        inodes = established_inodes(port)
+        inodes = sockets_on(port, ESTABLISHED)
         return sorted((len(socket_inodes(w) & inodes) for w in workers), reverse=True)
     finally:
         for w in writers:

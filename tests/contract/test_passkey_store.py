@@ -31,8 +31,7 @@ def _ctx(runtime: Runtime, env_id: str, jwt: str) -> AuthContext:
         return runtime.sessions.authenticate(uow, env_id, jwt)
 
 
-def test_one_assertion_is_accepted_once_under_concurrency(runtime_any: Runtime) -> None:
-    runtime = runtime_any
+def _registered(runtime: Runtime) -> tuple[AuthContext, SoftAuthenticator, str]:
     env = make_environment(runtime)
     who = sign_in(runtime, env)
     ctx = _ctx(runtime, env.id, who.jwt)
@@ -40,33 +39,33 @@ def test_one_assertion_is_accepted_once_under_concurrency(runtime_any: Runtime) 
     auth = SoftAuthenticator()
     options = passkeys.ceremonies.registration_options(ctx)
     passkeys.registration.register(ctx, auth.create(options, origin=ORIGIN), MintRequest(), Proof())
-    ctx = _ctx(runtime, env.id, who.jwt)
+    return _ctx(runtime, env.id, who.jwt), auth, who.user.id
+
+
+def test_one_assertion_is_accepted_once_under_concurrency(runtime_any: Runtime) -> None:
+    runtime = runtime_any
+    ctx, auth, user_id = _registered(runtime)
+    passkeys = runtime.services.passkeys
     options = passkeys.ceremonies.authentication_options(ctx)
     assertion = auth.get(options, origin=ORIGIN)
     outcome = race(N, lambda: passkeys.authentication.authenticate(ctx, assertion, MintRequest(create_mfa_token=True)))
     assert outcome == Counter({"ok": 1, "passkey_challenge_invalid": N - 1})
     with runtime.db.read() as uow:
-        [stored] = PasskeyRepo(uow.conn).for_user(who.user.id)
+        [stored] = PasskeyRepo(uow.conn).for_user(user_id)
     assert stored.sign_count == 1
 
 
 def test_distinct_assertions_each_advance_the_counter_once(runtime_any: Runtime) -> None:
     runtime = runtime_any
-    env = make_environment(runtime)
-    who = sign_in(runtime, env)
-    ctx = _ctx(runtime, env.id, who.jwt)
+    ctx, auth, user_id = _registered(runtime)
     passkeys = runtime.services.passkeys
-    auth = SoftAuthenticator()
-    options = passkeys.ceremonies.registration_options(ctx)
-    passkeys.registration.register(ctx, auth.create(options, origin=ORIGIN), MintRequest(), Proof())
-    ctx = _ctx(runtime, env.id, who.jwt)
     assertions = []
     for _ in range(4):
         assertions.append(auth.get(passkeys.ceremonies.authentication_options(ctx), origin=ORIGIN))
     for assertion in assertions:  # in counter order: every one grows the stored counter
         passkeys.authentication.authenticate(ctx, assertion, MintRequest())
     with runtime.db.read() as uow:
-        [stored] = PasskeyRepo(uow.conn).for_user(who.user.id)
+        [stored] = PasskeyRepo(uow.conn).for_user(user_id)
     assert stored.sign_count == 4 and stored.possibly_cloned_at is None
 
 
@@ -95,17 +94,6 @@ class _Between:
             yield uow
 
 
-def _registered(runtime: Runtime) -> tuple[AuthContext, SoftAuthenticator, str]:
-    env = make_environment(runtime)
-    who = sign_in(runtime, env)
-    ctx = _ctx(runtime, env.id, who.jwt)
-    passkeys = runtime.services.passkeys
-    auth = SoftAuthenticator()
-    options = passkeys.ceremonies.registration_options(ctx)
-    passkeys.registration.register(ctx, auth.create(options, origin=ORIGIN), MintRequest(), Proof())
-    return _ctx(runtime, env.id, who.jwt), auth, who.user.id
-
-
 def _interleaved(runtime: Runtime, between: Callable[[], object]) -> PasskeyAuthentication:
     real = runtime.services.passkeys.authentication
     return PasskeyAuthentication(_Between(runtime.db, between), real.clock, real.ceremonies, real.completion,
@@ -130,8 +118,7 @@ def test_a_higher_counter_committed_meanwhile_marks_the_clone(runtime_any: Runti
     runtime = runtime_any
     ctx, auth, user_id = _registered(runtime)
     passkeys = runtime.services.passkeys
-    first = auth.get(passkeys.ceremonies.authentication_options(ctx), origin=ORIGIN)
-    second = auth.get(passkeys.ceremonies.authentication_options(ctx), origin=ORIGIN)
+    first, second = (auth.get(passkeys.ceremonies.authentication_options(ctx), origin=ORIGIN) for _ in range(2))
     late = _interleaved(runtime, lambda: passkeys.authentication.authenticate(ctx, second, MintRequest()))
     assert _refusal(lambda: late.authenticate(ctx, first, MintRequest())) == ("passkey_invalid", "counter")
     stored = _stored(runtime, user_id)
@@ -149,8 +136,7 @@ def test_a_lower_counter_committed_meanwhile_does_not_refuse(runtime_any: Runtim
     runtime = runtime_any
     ctx, auth, user_id = _registered(runtime)
     passkeys = runtime.services.passkeys
-    first = auth.get(passkeys.ceremonies.authentication_options(ctx), origin=ORIGIN)
-    second = auth.get(passkeys.ceremonies.authentication_options(ctx), origin=ORIGIN)
+    first, second = (auth.get(passkeys.ceremonies.authentication_options(ctx), origin=ORIGIN) for _ in range(2))
     late = _interleaved(runtime, lambda: passkeys.authentication.authenticate(ctx, first, MintRequest()))
     late.authenticate(ctx, second, MintRequest(create_mfa_token=True))
     stored = _stored(runtime, user_id)

@@ -18,12 +18,12 @@ from pathlib import Path
 
 import httpx
 import pytest
+from benchmarks.connection_balance import ESTABLISHED, LISTEN, children, socket_inodes, sockets_on
 
 from tests.ops.served import Served, start_server, stop
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="SO_REUSEPORT balancing, /proc")
 
-LISTEN, ESTABLISHED = "0A", "01"
 BOUND = 120.0
 
 
@@ -31,47 +31,10 @@ def _port(served: Served) -> int:
     return int(served.url.rsplit(":", 1)[1])
 
 
-def _sockets(port: int, state: str) -> set[str]:
-    """Inodes of the TCP sockets whose local port is ``port``, in ``state``."""
-    found: set[str] = set()
-    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
-        try:
-            lines = Path(table).read_text().splitlines()[1:]
-        except FileNotFoundError:
-            continue
-        for line in lines:
-            fields = line.split()
-            if int(fields[1].rsplit(":", 1)[1], 16) == port and fields[3] == state:
-                found.add(fields[9])
-    return found
-
-
-def _held(pid: int) -> set[str]:
-    inodes: set[str] = set()
-    try:
-        for fd in Path(f"/proc/{pid}/fd").iterdir():
-            try:
-                target = os.readlink(fd)
-            except OSError:
-                continue
-            if target.startswith("socket:["):
-                inodes.add(target[8:-1])
-    except FileNotFoundError:
-        pass
-    return inodes
-
-
-def _children(pid: int) -> list[int]:
-    out: list[int] = []
-    for task in Path(f"/proc/{pid}/task").iterdir():
-        out += [int(c) for c in (task / "children").read_text().split()]
-    return out
-
-
 def _listeners(served: Served) -> dict[int, set[str]]:
     """Each child of the supervisor that listens on the port, with its listening sockets."""
-    listening = _sockets(_port(served), LISTEN)
-    held = {pid: _held(pid) & listening for pid in _children(served.proc.pid)}
+    listening = sockets_on(_port(served), LISTEN)
+    held = {pid: socket_inodes(pid) & listening for pid in children(served.proc.pid)}
     return {pid: inodes for pid, inodes in held.items() if inodes}
 
 
@@ -94,8 +57,8 @@ def _connections_per_worker(served: Served, workers: list[int], n: int = 16) -> 
             conn.sendall(b"GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: keep-alive\r\n\r\n")
         for conn in conns:
             assert conn.recv(4096).startswith(b"HTTP/1.1 200")
-        established = _sockets(port, ESTABLISHED)
-        return [len(_held(pid) & established) for pid in workers]
+        established = sockets_on(port, ESTABLISHED)
+        return [len(socket_inodes(pid) & established) for pid in workers]
     finally:
         for conn in conns:
             conn.close()
@@ -107,7 +70,7 @@ def test_each_worker_listens_on_a_socket_of_its_own_and_gets_connections(tmp_pat
         listeners = _two_workers_listening(served)
         [first, second] = listeners.values()
         assert len(first) == len(second) == 1 and first != second  # not one shared socket
-        assert not _held(served.proc.pid) & _sockets(_port(served), LISTEN)  # the supervisor listens on none
+        assert not socket_inodes(served.proc.pid) & sockets_on(_port(served), LISTEN)  # the supervisor listens on none
         workers = list(listeners)
         totals = [0, 0]
         for _ in range(5):
