@@ -15,9 +15,9 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
-import os
 import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -138,7 +138,16 @@ def run(host: str, port: int, requests: list[bytes], connections: int, seconds: 
 def run_in_subprocess(
     host: str, port: int, requests: list[bytes], connections: int, seconds: float | None = None
 ) -> LoadResult:
+    with tempfile.TemporaryDirectory(prefix="loadgen-") as tmp:
+        out = Path(tmp) / "result.json"
+        return _run_child(host, port, requests, connections, seconds, out)
+
+
+def _run_child(
+    host: str, port: int, requests: list[bytes], connections: int, seconds: float | None, out: Path
+) -> LoadResult:
     job = {
+        "out": str(out),
         "host": host,
         "port": port,
         "connections": connections,
@@ -155,7 +164,7 @@ def run_in_subprocess(
     )
     if proc.returncode != 0:
         raise RuntimeError(f"load generator failed:\n{proc.stderr[-2000:]}")
-    doc = json.loads(proc.stdout)
+    doc = json.loads(out.read_text())
     return LoadResult(doc["requests"], doc["ok"], doc["elapsed"], doc["latencies_ms"])
 
 
@@ -163,10 +172,10 @@ def _main() -> None:
     job = json.loads(sys.stdin.read())
     requests = [base64.b64decode(r) for r in job["requests"]]
     result = run(job["host"], job["port"], requests, job["connections"], job["seconds"])
-    # The answer is one line of often more than a pipe's 64 KiB; stdout can be left non-blocking by
-    # then, and a partial write lost the rest of the line (seen under load: JSONDecodeError at 65537).
-    os.set_blocking(sys.stdout.fileno(), True)
-    print(json.dumps(result.__dict__), flush=True)
+    # The answer (often more than a pipe's 64 KiB) goes to a file the parent named, not to stdout:
+    # under load a partial write to the pipe lost the rest of the line even with stdout set blocking
+    # again (seen twice: JSONDecodeError at 65537).
+    Path(job["out"]).write_text(json.dumps(result.__dict__))
 
 
 if __name__ == "__main__":

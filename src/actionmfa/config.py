@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from actionmfa.crypto import Keyring
+from actionmfa.domain.audit_chain import MAX_SHARDS, check_shards
 
 
 def _bool(value: str) -> bool:
@@ -66,6 +67,12 @@ class ServerConfig:
     metrics_token: str | None = None  # bearer token for GET /metrics; unset: loopback clients only
     log_format: str = "json"  # "json" (one object per line) or "text"
     ready_min_keys: int | None = None  # /health/ready wants this many pooled keys (default 1 if warmed)
+    # The audit chain's shards per environment (domain/audit_chain.py); None: 16 on PostgreSQL, 1 on SQLite.
+    audit_chain_shards: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.audit_chain_shards is not None:
+            check_shards(self.audit_chain_shards)
 
     @property
     def effective_ready_min_keys(self) -> int:
@@ -116,8 +123,20 @@ class ServerConfig:
             metrics_token=e.get("ACTIONMFA_METRICS_TOKEN") or None,
             log_format="text" if e.get("ACTIONMFA_LOG_FORMAT", "json").strip().lower() == "text" else "json",
             ready_min_keys=int(e["ACTIONMFA_READY_MIN_KEYS"]) if e.get("ACTIONMFA_READY_MIN_KEYS") else None,
+            audit_chain_shards=_shards(e.get("ACTIONMFA_AUDIT_CHAIN_SHARDS", "")),
         )
         return replace(cfg, **{k: v for k, v in overrides.items() if v is not None})
+
+
+def _shards(value: str) -> int | None:
+    if not value.strip():
+        return None
+    try:
+        return check_shards(int(value.strip()))
+    except ValueError:
+        raise ValueError(
+            f"ACTIONMFA_AUDIT_CHAIN_SHARDS must be a whole number from 1 to {MAX_SHARDS} (got {value!r})"
+        ) from None
 
 
 def _parse_keys(spec: str) -> tuple[dict[str, bytes], str]:

@@ -46,6 +46,8 @@ class Runtime:
             db = Database(config.effective_database_url)
         if db.audit_key is None:
             db.audit_key = keyring.subkey(KEY_PURPOSE)
+        if config.audit_chain_shards is not None:
+            db.audit_shards = config.audit_chain_shards
         services = build_services(db=db, keyring=keyring, clock=clock, mailer=mailer or mailer_for(config))
         services.operator.health.min_keys = config.effective_ready_min_keys
         return cls(config=config, db=db, keyring=keyring, clock=clock, services=services)

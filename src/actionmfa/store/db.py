@@ -186,10 +186,16 @@ def _sqlite_file(url: str) -> str | None:
 
 class Database:
     def __init__(
-        self, url: str, *, pool_size: int = REQUEST_THREADS + PG_REQUEST_THREADS, audit_key: bytes | None = None,
+        self,
+        url: str,
+        *,
+        pool_size: int = REQUEST_THREADS + PG_REQUEST_THREADS,
+        audit_key: bytes | None = None,
+        audit_shards: int | None = None,
     ) -> None:
         self.url = url
         self.audit_key = audit_key
+        self.audit_shards = audit_shards  # the audit chain's shards per environment (None: the dialect's default)
         # Called with the audit rows of each transaction once it has committed (the metrics).
         self.audit_observers: list[Callable[[Sequence[Mapping[str, Any]]], None]] = []
         self._head_revision: str | None = None
@@ -216,13 +222,13 @@ class Database:
             with self.engine.connect() as conn:
                 conn.execution_options(sqlite_begin="IMMEDIATE")
                 with self._sqlite_writer, self._held(), conn.begin():
-                    uow = UnitOfWork(conn, audit_key=self.audit_key)
+                    uow = UnitOfWork(conn, audit_key=self.audit_key, audit_shards=self.audit_shards)
                     yield uow
                     sealed = uow.before_commit()
             self._committed(sealed)
             return
         with self.engine.connect() as conn, conn.begin():
-            uow = UnitOfWork(conn, audit_key=self.audit_key)
+            uow = UnitOfWork(conn, audit_key=self.audit_key, audit_shards=self.audit_shards)
             yield uow
             sealed = uow.before_commit()
         self._committed(sealed)
@@ -233,7 +239,7 @@ class Database:
     @contextmanager
     def read(self) -> Iterator[UnitOfWork]:
         with self.engine.connect() as conn, conn.begin():
-            uow = UnitOfWork(conn, audit_key=self.audit_key)
+            uow = UnitOfWork(conn, audit_key=self.audit_key, audit_shards=self.audit_shards)
             yield uow
             sealed = uow.before_commit()
         self._committed(sealed)
@@ -286,7 +292,7 @@ class Database:
                     conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_MIGRATION_LOCK})
                 cfg.attributes["connection"] = conn
                 command.upgrade(cfg, "head")  # alembic joins the open transaction
-                uow = UnitOfWork(conn, audit_key=self.audit_key)
+                uow = UnitOfWork(conn, audit_key=self.audit_key, audit_shards=self.audit_shards)
                 yield uow
                 sealed = uow.before_commit()
         self._committed(sealed)

@@ -118,20 +118,24 @@ audit_log = sa.Table(
     sa.Column("client_address", sa.String(64), nullable=True),
     sa.Column("created_at", _TS, nullable=False),
     # The keyed hash chain (migration 0008, domain/audit_chain.py): NULL on rows older than it.
+    # chain_shard (migration 0016): which of the environment's chains the row is sealed in, stored
+    # so that verify never re-derives it (the number of shards may change); 0 for older rows.
+    sa.Column("chain_shard", sa.SmallInteger, nullable=False, server_default="0"),
     sa.Column("chain_seq", sa.BigInteger, nullable=True),
     sa.Column("chain_prev", sa.String(64), nullable=True),
     sa.Column("chain_hash", sa.String(64), nullable=True),
     sa.Index("ix_audit_log_env_id", "environment_id", "id"),
     # Two writers that read the same head would write the same position: refused, never forked.
-    sa.Index("ux_audit_log_env_seq", "environment_id", "chain_seq", unique=True),
+    sa.Index("ux_audit_log_env_seq", "environment_id", "chain_shard", "chain_seq", unique=True),
 )
 
-# One row per chain (environment id; "" for rows without one): the last position and its hash,
-# locked and advanced in the transaction that appends (store/repos/audit.py).
+# One row per chain (environment id, "" for rows without one; and shard): the last position and
+# its hash, locked and advanced in the transaction that appends (store/repos/audit.py).
 audit_chain_heads = sa.Table(
     "audit_chain_heads",
     metadata,
     sa.Column("chain", _ID, primary_key=True),
+    sa.Column("shard", sa.SmallInteger, primary_key=True, server_default="0"),
     sa.Column("seq", sa.BigInteger, nullable=False),
     sa.Column("last_hash", sa.String(64), nullable=False),
 )

@@ -57,9 +57,10 @@ class _repository(Generic[R]):
 
 
 class UnitOfWork:
-    def __init__(self, conn: Connection, *, audit_key: bytes | None = None) -> None:
+    def __init__(self, conn: Connection, *, audit_key: bytes | None = None, audit_shards: int | None = None) -> None:
         self.conn = conn
         self.audit_key = audit_key
+        self.audit_shards = audit_shards  # None: the dialect's default (store/repos/audit.py)
 
     def before_commit(self) -> list[dict[str, Any]]:
         """Called by :class:`Database` as the transaction is about to commit: seal the audit rows
@@ -127,7 +128,7 @@ class UnitOfWork:
     def audit(self) -> AuditRepo:
         from actionmfa.store.repos.audit import AuditRepo
 
-        return AuditRepo(self.conn, self.audit_key)
+        return AuditRepo(self.conn, self.audit_key, self.audit_shards)
 
     @_repository
     def tokens(self) -> TokenRepo:

@@ -39,11 +39,11 @@ class OperatorUnit(WalletUnit, Protocol):
 
 @runtime_checkable
 class AuditChainReads(Protocol):
-    """The audit log's hash chain as ``audit verify`` reads it (``""``: rows without an environment)."""
+    """The audit log's hash chains as ``audit verify`` reads them (``""``: rows without an environment)."""
 
     def chains(self) -> list[str]: ...
 
-    def head(self, chain: str) -> tuple[int, str] | None: ...
+    def heads(self, chain: str) -> dict[int, tuple[int, str]]: ...
 
     def chained_rows(self, chain: str) -> Iterator[ChainedRow]: ...
 
