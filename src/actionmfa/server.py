@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import logging
 import multiprocessing
 import os
 import socket
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import uvicorn
 from fastapi import FastAPI
+from uvicorn.config import STARTUP_FAILURE
+from uvicorn.supervisors import Multiprocess
 
 from actionmfa.api.app import create_app, warm_routes
 from actionmfa.config import ServerConfig, write_private_file
@@ -19,6 +23,7 @@ from actionmfa.lifecycle import die_with_parent
 from actionmfa.services.runtime import Runtime
 
 BOOTSTRAP_FILE = "bootstrap.json"
+logger = logging.getLogger("uvicorn.error")
 
 
 @dataclass(frozen=True)
@@ -118,10 +123,98 @@ def uvicorn_config(app: Any, config: ServerConfig, **options: Any) -> uvicorn.Co
     return attach(ucfg, connection_limits(config))
 
 
-def run_workers(config: uvicorn.Config) -> None:
-    """What ``uvicorn --workers N`` does, with the listening socket fixed by :func:`with_tcp_proto`."""
-    from uvicorn.supervisors import Multiprocess
+def reuse_port_balances() -> bool:
+    """Whether the kernel spreads connections over the listening sockets of a ``SO_REUSEPORT``
+    group (Linux ≥ 3.9). BSD and macOS accept the option but hand connections to one socket."""
+    return sys.platform.startswith("linux") and hasattr(socket, "SO_REUSEPORT")
 
+
+def reuse_port_socket(host: str, port: int) -> socket.socket:
+    """A TCP socket bound to ``(host, port)`` in a ``SO_REUSEPORT`` group, not yet listening."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+        sock.bind((host, port))
+    except BaseException:
+        sock.close()
+        raise
+    sock.set_inheritable(True)
+    return sock
+
+
+class BalancedWorkers(Multiprocess):
+    """uvicorn's supervisor, every worker listening on a socket of its own.
+
+    With one shared listening socket the worker that wakes first accepts the whole burst: 16
+    keep-alive connections often split 13/3, and one worker queues while the other idles (issue
+    15.1: the p99). Here each worker gets its own listening socket in one ``SO_REUSEPORT`` group,
+    and the kernel spreads new connections over the group by a hash of their addresses.
+
+    The supervisor holds the port with an *anchor*, bound but never listening (it takes no
+    connections), and keeps no copy of a worker's socket once the worker has it: when a worker
+    dies its socket leaves the group at once, and no connection waits on a socket nobody accepts
+    from (the kernel resets the few a dying worker had not yet accepted, as it drops those it had).
+    Every worker uvicorn starts — at start-up, in place of a dead one, on SIGHUP or SIGTTIN — gets
+    a new socket: uvicorn reads :attr:`sockets` each time it makes a worker.
+    """
+
+    def __init__(self, config: uvicorn.Config) -> None:
+        self.anchor = reuse_port_socket(config.host, config.port)
+        self.address: tuple[str, int] = (config.host, self.anchor.getsockname()[1])
+        self.handed_out: list[socket.socket] = []
+        super().__init__(config, sockets=[])
+
+    @property  # type: ignore[override]
+    def sockets(self) -> list[socket.socket]:
+        sock = reuse_port_socket(*self.address)
+        self.handed_out.append(sock)
+        return [sock]
+
+    @sockets.setter
+    def sockets(self, value: list[socket.socket]) -> None:
+        """uvicorn's ``__init__`` stores the (empty) list; every read makes a new socket."""
+
+    def release(self) -> None:
+        """Close the supervisor's copies of the sockets handed to workers since the last call: a
+        spawned worker has its descriptor once it has started (``pass_fds``)."""
+        while self.handed_out:
+            self.handed_out.pop().close()
+
+    def init_processes(self) -> None:
+        super().init_processes()
+        self.release()
+
+    def handle_signals(self) -> None:  # SIGHUP (restart all), SIGTTIN (one more worker)
+        super().handle_signals()
+        self.release()
+
+    def keep_subprocess_alive(self) -> None:  # a dead worker's replacement
+        super().keep_subprocess_alive()
+        self.release()
+
+    def run(self) -> None:
+        logger.info("Listening on %s:%d, one socket per worker (SO_REUSEPORT)", *self.address)
+        try:
+            super().run()
+        finally:
+            self.release()
+            self.anchor.close()
+
+
+def run_workers(config: uvicorn.Config) -> None:
+    """What ``uvicorn --workers N`` does, each worker on a listening socket of its own where the
+    kernel balances them (:class:`BalancedWorkers`, Linux); elsewhere one shared socket, fixed by
+    :func:`with_tcp_proto`."""
     os.environ[SUPERVISOR_PID_VARIABLE] = str(os.getpid())  # inherited by the workers (app_from_env)
+    if reuse_port_balances() and config.uds is None and config.fd is None:
+        try:
+            supervisor = BalancedWorkers(config)
+        except OSError as exc:  # as uvicorn's bind_socket: the address is taken or not ours
+            logger.error(exc)
+            sys.exit(STARTUP_FAILURE)
+        supervisor.run()
+        return
     sock = with_tcp_proto(config.bind_socket())
     Multiprocess(config, sockets=[sock]).run()

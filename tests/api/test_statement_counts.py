@@ -37,6 +37,9 @@ from tests.mfa_support import enrol_totp, fresh_code, require_actions
 # Since the gate accepts a presented MFA token in one UPDATE … RETURNING that checks the token, its
 # session and, when the rule depends on them, the user's methods (services/core/gate.py): gated
 # PUT 10 → 8 on SQLite, 8 → 6 on PostgreSQL (no SELECT of the token, no count of the devices).
+# Passkey auth (issue 15.1): its first transaction is a read now (session, passkey) and the
+# assertion is verified outside any transaction; the challenge is spent in the one write
+# transaction with the counter: the same statements, one write transaction fewer.
 EXPECTED: dict[str, tuple[int, int]] = {
     "GET /users": (3, 2),
     "TOTP auth + createMfaToken": (10, 9),

@@ -11,7 +11,10 @@ Pure functions; the caller stores nothing here and persists what the frozen resu
   user presence and verification), so that the service can answer ``passkey_invalid`` with a reason
   that does not depend on the library's English messages. py_webauthn then re-checks everything and
   verifies the attestation and signature.
-* :func:`sign_count_ok` is the cloned-authenticator rule of §6.1.1 / §7.2 step 21.
+  :func:`verify_assertion` is §7.2 without the counter (what depends only on the assertion and
+  the public key), for a caller that judges the counter against the row as it is at commit.
+* :func:`sign_count_ok` / :func:`check_sign_count` are the cloned-authenticator rule of §6.1.1 /
+  §7.2 step 21.
 """
 
 from __future__ import annotations
@@ -50,11 +53,13 @@ __all__ = [
     "authentication_options",
     "b64u",
     "b64u_decode",
+    "check_sign_count",
     "client_data_challenge",
     "credential_id_of",
     "normalise_credential",
     "registration_options",
     "sign_count_ok",
+    "verify_assertion",
     "verify_authentication",
     "verify_registration",
 ]
@@ -364,11 +369,41 @@ def verify_authentication(
     stored_sign_count: int,
     expected_user_handle: bytes | None = None,
 ) -> VerifiedAssertion:
-    """Verify an assertion (WebAuthn L3 §7.2); ``passkey_invalid`` on any failure.
+    """Verify an assertion (WebAuthn L3 §7.2) and its counter; ``passkey_invalid`` on any failure.
 
     The counter is checked *after* the signature, so that only a correctly signed assertion — one
     made with the real private key — can mark a credential as cloned (reason ``counter``).
     """
+    verified = verify_assertion(
+        credential=credential,
+        expected_challenge=expected_challenge,
+        expected_rp_id=expected_rp_id,
+        expected_origins=expected_origins,
+        credential_public_key=credential_public_key,
+        expected_user_handle=expected_user_handle,
+    )
+    check_sign_count(stored=stored_sign_count, verified=verified)
+    return verified
+
+
+def check_sign_count(*, stored: int, verified: VerifiedAssertion) -> None:
+    """:func:`sign_count_ok` for a verified assertion; ``passkey_invalid`` (reason ``counter``) if not."""
+    if not sign_count_ok(stored=stored, presented=verified.new_sign_count):
+        raise _invalid(PasskeyFailure.COUNTER, "Passkey sign count did not grow (possibly cloned)")
+
+
+def verify_assertion(
+    *,
+    credential: Mapping[str, Any],
+    expected_challenge: bytes,
+    expected_rp_id: str,
+    expected_origins: Sequence[str],
+    credential_public_key: bytes,
+    expected_user_handle: bytes | None = None,
+) -> VerifiedAssertion:
+    """Everything of :func:`verify_authentication` but the counter: what depends only on the
+    assertion and the credential's public key — so that a caller can verify it outside a
+    transaction and judge the counter (:func:`check_sign_count`) on the row as it is at commit."""
     cred = normalise_credential(credential)
     credential_id_of(cred)
     try:
@@ -398,7 +433,7 @@ def verify_authentication(
             expected_rp_id=expected_rp_id,
             expected_origin=list(expected_origins),
             credential_public_key=credential_public_key,
-            # 0 turns py_webauthn's own counter check off: ours runs after the signature (above).
+            # 0 turns py_webauthn's own counter check off: ours runs after the signature.
             credential_current_sign_count=0,
             require_user_verification=True,
         )
@@ -406,8 +441,6 @@ def verify_authentication(
         raise _invalid(PasskeyFailure.SIGNATURE) from exc
     except (KeyError, ValueError, TypeError, IndexError) as exc:  # malformed encodings inside the library
         raise _invalid(PasskeyFailure.SIGNATURE) from exc
-    if not sign_count_ok(stored=stored_sign_count, presented=verified.new_sign_count):
-        raise _invalid(PasskeyFailure.COUNTER, "Passkey sign count did not grow (possibly cloned)")
     return VerifiedAssertion(
         credential_id=verified.credential_id,
         new_sign_count=verified.new_sign_count,

@@ -2,9 +2,11 @@
 
 Every ceremony is two requests. The GET hands out options whose challenge (32 random bytes) is
 stored as a keyed hash, bound to user, session and ceremony kind, valid five minutes. The POST
-first *spends* the challenge in a transaction of its own that commits whatever happens next — so
-a challenge is used by the first POST that presents it, success or failure — and then verifies
-in a second transaction (:mod:`.registration`, :mod:`.authentication`).
+*spends* the challenge in a write transaction that commits whatever happens next — so a challenge
+is used by the first POST that presents it, success or failure: registration spends it in a
+transaction of its own before it verifies (:mod:`.registration`); authentication verifies the
+assertion first, outside any transaction, and spends the challenge in the one write transaction
+that also moves the counter and completes MFA (:mod:`.authentication`).
 
 Passkey failures never touch the code lockout (``mfa_failures``), and the lockout is not consulted
 here: a user locked out of codes can still prove themselves with a passkey.
@@ -158,34 +160,34 @@ class PasskeyCeremonies:
     def accept(
         self, ctx: AuthContext, credential: Mapping[str, Any], mint: MintRequest, kind: pk.Ceremony
     ) -> Mapping[str, Any]:
-        """What both POSTs do first: passkeys enabled, the credential in WebAuthn JSON form, the
-        request's mint options well formed (refused before anything is spent), the challenge spent."""
+        """What registration does first: :meth:`admit`, then the challenge spent in a transaction of
+        its own (committed whatever comes next)."""
+        cred = self.admit(ctx, credential, mint)
         with self.db.write() as uow:
-            cred, spent = self.accept_in(uow, ctx, credential, mint, kind)
-        return self.challenge_checked(ctx, cred, spent, kind)
-
-    def accept_in(
-        self, uow: PasskeyUnit, ctx: AuthContext, credential: Mapping[str, Any], mint: MintRequest, kind: pk.Ceremony
-    ) -> tuple[Mapping[str, Any], ChallengeRow | None]:
-        """:meth:`accept` in the caller's write transaction, which must commit (the challenge is
-        spent whatever comes next); then :meth:`challenge_checked`, after the commit."""
-        require_enabled(ctx)
-        cred = pk.normalise_credential(credential)
-        check_mint(mint)
-        return cred, self._spend_in(uow, ctx, cred, kind)
-
-    def challenge_checked(
-        self, ctx: AuthContext, cred: Mapping[str, Any], spent: ChallengeRow | None, kind: pk.Ceremony
-    ) -> Mapping[str, Any]:
-        """The credential, if its challenge was spent now and had not expired; else audited, refused."""
-        if spent is None or spent.expires_at <= self.clock.now():
-            self.audit_failure(ctx, AuditEvent.MFA_AUTH_FAILED, PasskeyChallengeInvalidError(), kind=kind.value)
-            raise PasskeyChallengeInvalidError()
+            refusal = self.spend_in(uow, ctx, cred, kind)
+            if refusal is not None:
+                self.audit_failure_in(uow, ctx, AuditEvent.MFA_AUTH_FAILED, refusal, kind=kind.value)
+        if refusal is not None:
+            raise refusal
         return cred
 
-    def _spend_in(
+    @staticmethod
+    def admit(ctx: AuthContext, credential: Mapping[str, Any], mint: MintRequest) -> Mapping[str, Any]:
+        """Passkeys enabled, the credential in WebAuthn JSON form with a readable challenge, the
+        request's mint options well formed: refused before anything is spent."""
+        require_enabled(ctx)
+        cred = pk.normalise_credential(credential)
+        pk.client_data_challenge(cred)
+        check_mint(mint)
+        return cred
+
+    def spend_in(
         self, uow: PasskeyUnit, ctx: AuthContext, cred: Mapping[str, Any], kind: pk.Ceremony
-    ) -> ChallengeRow | None:
+    ) -> PasskeyChallengeInvalidError | None:
+        """Spend the challenge ``cred`` answers — one conditional UPDATE, in the caller's write
+        transaction, which must commit (the challenge is spent whatever comes next). None if this
+        call spent it and it had not expired; else the refusal (a challenge presented out of its
+        binding is burnt all the same)."""
         challenge = pk.client_data_challenge(cred)
         digest = self._hash(challenge)
         now = self.clock.now()
@@ -199,15 +201,21 @@ class PasskeyCeremonies:
         )
         if row is None:
             uow.passkeys.burn_challenge(digest, now)  # presented out of its binding: spent all the same
-        return row
+        if row is None or row.expires_at <= now:
+            return PasskeyChallengeInvalidError()
+        return None
 
     def audit_failure(self, ctx: AuthContext, event: AuditEvent, exc: ActionMFAError, **extra: Any) -> None:
         """Audit a refused ceremony in a transaction of its own (the refusal itself rolls back nothing)."""
-        reason = (exc.payload or {}).get("reason", exc.code)
         with self.db.write() as uow:
-            audit.record(
-                uow, ctx, event, now=self.clock.now(), outcome="refused", method="passkey", reason=reason, **extra
-            )
+            self.audit_failure_in(uow, ctx, event, exc, **extra)
+
+    def audit_failure_in(
+        self, uow: PasskeyUnit, ctx: AuthContext, event: AuditEvent, exc: ActionMFAError, **extra: Any
+    ) -> None:
+        """:meth:`audit_failure` in the caller's write transaction (which must commit)."""
+        reason = (exc.payload or {}).get("reason", exc.code)
+        audit.record(uow, ctx, event, now=self.clock.now(), outcome="refused", method="passkey", reason=reason, **extra)
 
     def _hash(self, challenge: bytes) -> str:
         return self.keyring.keyed_hash(challenge, purpose=CHALLENGE_PURPOSE)
