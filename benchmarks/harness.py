@@ -39,6 +39,52 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def process_cpu() -> dict[int, tuple[int, float]]:
+    """Every process on this machine: its parent's pid and its user + system CPU seconds (``/proc``)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    out: dict[int, tuple[int, float]] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            fields = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        out[int(entry)] = (int(fields[1]), (int(fields[11]) + int(fields[12])) / tick)
+    return out
+
+
+def tree_cpu_seconds(root: int) -> float:
+    """User + system CPU seconds of ``root`` and all its descendants."""
+    stats = process_cpu()
+    children: dict[int, list[int]] = {}
+    for pid, (ppid, _) in stats.items():
+        children.setdefault(ppid, []).append(pid)
+    total, todo = 0.0, [root]
+    while todo:
+        pid = todo.pop()
+        total += stats[pid][1] if pid in stats else 0.0
+        todo += children.get(pid, [])
+    return total
+
+
+def backend_cpu_seconds(database: str) -> float:
+    """User + system CPU seconds of the PostgreSQL processes serving ``database`` on this machine:
+    its backends and autovacuum workers, whose process titles name it (``postgres: 15/main: user
+    database 127.0.0.1(port) idle``). The server-wide ones (WAL writer, checkpointer) are left out:
+    other databases share them. A backend that exited in between takes its CPU with it."""
+    total = 0.0
+    stats = process_cpu()
+    for pid, (_, cpu) in stats.items():
+        try:
+            title = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")[0].decode(errors="replace")
+        except OSError:
+            continue
+        if title.startswith("postgres:") and database in title.split():
+            total += cpu
+    return total
+
+
 @dataclass(frozen=True)
 class Result:
     connections: int

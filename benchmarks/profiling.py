@@ -112,6 +112,11 @@ def _cprofile(runtime: Runtime, calls: list[tp.Call], out: Path, title: str) -> 
     print(f"cProfile table written to {text}")
 
 
+def _database(sample: tp.Sample) -> str:
+    cpu = sample.db_cpu_ms_per_request
+    return "" if cpu is None else f", database CPU {cpu:.2f} ms/request"
+
+
 def profile(
     path: str, out: Path, kind: str = "sqlite", requests: int = 2000, seconds: float = 5.0, *,
     use_cprofile: bool = False,
@@ -155,7 +160,8 @@ def profile(
         r = sample.result
         print(f"{title}: {r.accepted_per_second:,.0f} accepted/s ({r.ok}/{r.requests} ok), "
               f"p50 {r.percentile(0.5):.1f} ms, p99 {r.percentile(0.99):.1f} ms, "
-              f"server CPU {sample.cpu_ms_per_request:.2f} ms/request, statements per request {statements}, "
+              f"server CPU {sample.cpu_ms_per_request:.2f} ms/request{_database(sample)}, "
+              f"statements per request {statements}, "
               f"load average {'/'.join(f'{x:.1f}' for x in os.getloadavg())}")
         print(f"{'flame graph' if svg else 'top table'} written to {out}")
     finally:

@@ -14,10 +14,13 @@ load generator (:mod:`benchmarks.loadgen`, its own process, raw per-request late
   ``user.update``) and gated (a fresh single-use ``x-mfa-auth-token`` each time).
 
 Printed per path: accepted/s, p50/p99 (ms, raw), server CPU ms per request (``/proc`` of the server's
-process tree), the ratio of accepted/s to ``/health``'s, medians over the rounds; the machine's load
-average at the start and end of each configuration; the SQL statements of one request of each path,
-counted on the same database before the server starts (one spare request of each sent through the
-ASGI app in-process with :func:`actionmfa.store.statements.counting`, as
+process tree), on PostgreSQL the CPU ms per request of the database's own backends (``/proc`` of the
+``postgres`` processes whose title names the run's database: server, database and load generator
+share the machine's cores, so this says what 2 workers can scale into), the ratio of accepted/s to
+``/health``'s, medians over the rounds; the machine's load average at the start and end of each
+configuration; the SQL statements of one request of each path, counted on the same database before
+the server starts (one spare request of each sent through the ASGI app in-process with
+:func:`actionmfa.store.statements.counting`, as
 ``tests/api/test_statement_counts.py`` counts and asserts them).
 
 ``--profile PATH`` (totp, recovery, passkey, health, gated) profiles one path of a 1-worker server
@@ -50,6 +53,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
+from sqlalchemy.engine import make_url
 
 from actionmfa.api.routers.passkeys import PasskeyRegisterRequest
 from actionmfa.clock import SystemClock
@@ -65,7 +69,7 @@ from actionmfa.services.mfa.totp import totp_aad
 from actionmfa.services.runtime import Runtime
 from actionmfa.store.db import Database
 from actionmfa.store.uow import UnitOfWork
-from benchmarks.harness import database, free_port
+from benchmarks.harness import backend_cpu_seconds, database, free_port, tree_cpu_seconds
 from benchmarks.loadgen import LoadResult, build, run_in_subprocess
 
 PATHS = ("totp", "recovery", "passkey", "health", "gated")  # --profile's choices (benchmarks/profiling.py)
@@ -165,33 +169,20 @@ def prepare(runtime: Runtime, n_totp: int, n_recovery: int, n_gated: int, n_pass
     return prepared
 
 
-# --- the server --------------------------------------------------------------------------------
+# --- the server ---------------------------------------------------------------------------------
 @dataclass
 class Server:
     port: int
     proc: subprocess.Popen[bytes]
+    database: str | None = None  # PostgreSQL: the database's name (its backends' CPU is measured too)
 
     def cpu_seconds(self) -> float:
         """User + system CPU of the server process and all its descendants (``/proc``)."""
-        tick = os.sysconf("SC_CLK_TCK")
-        children: dict[int, list[int]] = {}
-        stats: dict[int, float] = {}
-        for entry in os.listdir("/proc"):
-            if not entry.isdigit():
-                continue
-            try:
-                fields = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()
-            except OSError:
-                continue
-            pid, ppid = int(entry), int(fields[1])
-            children.setdefault(ppid, []).append(pid)
-            stats[pid] = (int(fields[11]) + int(fields[12])) / tick
-        total, todo = 0.0, [self.proc.pid]
-        while todo:
-            pid = todo.pop()
-            total += stats.get(pid, 0.0)
-            todo += children.get(pid, [])
-        return total
+        return tree_cpu_seconds(self.proc.pid)
+
+    def database_cpu_seconds(self) -> float | None:
+        """PostgreSQL: user + system CPU of the database's backends (None: SQLite, in-process)."""
+        return backend_cpu_seconds(self.database) if self.database else None
 
 
 @contextmanager
@@ -218,7 +209,7 @@ def serve(data_dir: Path, url: str | None, workers: int) -> Iterator[Server]:
                 raise TimeoutError("server did not start")
             time.sleep(0.2)
         time.sleep(1.0 if workers > 1 else 0.2)  # let every worker come up
-        yield Server(port, proc)
+        yield Server(port, proc, make_url(url).database if url else None)
     finally:
         proc.terminate()
         try:
@@ -232,13 +223,16 @@ def serve(data_dir: Path, url: str | None, workers: int) -> Iterator[Server]:
 class Sample:
     result: LoadResult
     cpu_ms_per_request: float
+    db_cpu_ms_per_request: float | None = None  # PostgreSQL's backends (None: SQLite, in the server)
 
 
 def measure(server: Server, requests: list[bytes], connections: int, seconds: float | None = None) -> Sample:
-    cpu0 = server.cpu_seconds()
+    cpu0, db0 = server.cpu_seconds(), server.database_cpu_seconds()
     result = run_in_subprocess("127.0.0.1", server.port, requests, connections, seconds)
-    cpu = server.cpu_seconds() - cpu0
-    return Sample(result, 1000 * cpu / max(1, result.requests))
+    cpu, db1 = server.cpu_seconds() - cpu0, server.database_cpu_seconds()
+    n = max(1, result.requests)
+    db = None if db0 is None or db1 is None else 1000 * (db1 - db0) / n
+    return Sample(result, 1000 * cpu / n, db)
 
 
 @dataclass(frozen=True)
@@ -355,8 +349,6 @@ class Row:
 def through_pgbouncer(url: str, address: str) -> str:
     """The same database reached through a pgbouncer (transaction mode) at ``host:port``, with
     psycopg's server-side prepared statements off (pgbouncer 1.18 does not carry them)."""
-    from sqlalchemy.engine import make_url
-
     host, _, port = address.rpartition(":")
     via = make_url(url).set(host=host or "127.0.0.1", port=int(port))
     return via.update_query_dict({"prepare_threshold": "none"}).render_as_string(hide_password=False)
@@ -415,12 +407,17 @@ def _mean(s: Sample) -> float:
     return statistics.fmean(s.result.latencies_ms)
 
 
+def _database_cpu(row: Row) -> str:
+    values = [s.db_cpu_ms_per_request for s in row.samples if s.db_cpu_ms_per_request is not None]
+    return f"{statistics.median(values):.2f}" if values else "in-process"
+
+
 def report(kind: str, workers: int, rows: list[Row], load: tuple[str, str]) -> None:
     plural = "s" if workers > 1 else ""
     print(f"\n### {kind}, {workers} worker{plural} — load average at start {load[0]}, end {load[1]}")
     print("\n| path | c | accepted/s | ratio to /health | p50 ms | p99 ms | mean ms | server CPU ms/request "
-          "| statements | errors |")
-    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+          "| database CPU ms/request | statements | errors |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for row in rows:
         ratio = statistics.median(
             s.result.accepted_per_second / h for s, h in zip(row.samples, row.health, strict=True) if h
@@ -430,7 +427,7 @@ def report(kind: str, workers: int, rows: list[Row], load: tuple[str, str]) -> N
             f"| {row.path} | {row.connections} | {row.median(lambda s: s.result.accepted_per_second):,.0f} | "
             f"{ratio:.1%} | {row.median(lambda s: s.result.percentile(0.5)):.2f} | "
             f"{row.median(lambda s: s.result.percentile(0.99)):.2f} | {row.median(_mean):.2f} | "
-            f"{row.median(lambda s: s.cpu_ms_per_request):.2f} | "
+            f"{row.median(lambda s: s.cpu_ms_per_request):.2f} | {_database_cpu(row)} | "
             f"{'' if row.statements is None else row.statements} | {errors} |",
             flush=True,
         )

@@ -23,10 +23,10 @@ def _bool(value: str) -> bool:
     return value.strip().lower() in ("1", "true", "yes", "on")
 
 
-# Threads that run one worker's sync routes (anyio's default limiter, set by api/app.py) and, on
-# PostgreSQL, its hot routes (api/threads.py; SQLite gets fewer: store/db.py's
-# SQLITE_REQUEST_THREADS); the PostgreSQL connection pool has as many connections (store/db.py), so
-# none is opened per request.
+# Threads that run one worker's sync routes (anyio's default limiter, set by api/app.py). The hot
+# routes and the session dependencies have their own, smaller pool (api/threads.py): store/db.py's
+# PG_REQUEST_THREADS / SQLITE_REQUEST_THREADS. The PostgreSQL connection pool holds a connection for
+# every thread of both (store/db.py), so none is opened per request.
 REQUEST_THREADS = 40
 
 

@@ -8,10 +8,12 @@ answer. The hot routes and the session dependencies are therefore ``async def`` 
 blocking part to :func:`in_thread`: one cheap hop each, the answer validated on the loop.
 
 The pool is the app's (``create_app`` makes it, the lifespan shuts it down) and has
-``Database.request_threads`` threads: ``config.REQUEST_THREADS`` on PostgreSQL, as anyio's limiter
-for the remaining plain routes has, and a few on SQLite, whose one writer they queue for (more only
-took the GIL from the writer; the pool's queue is first come, first served). Each thread holds at
-most one database connection at a time (``store/db.py`` sizes the pools for both).
+``Database.request_threads`` threads, few on both databases (``store/db.py``): on SQLite they
+queue for its one writer, on PostgreSQL each statement's round trip gives the GIL up and takes it
+back, and every further runnable thread only took it from the others (anyio's limiter keeps
+``config.REQUEST_THREADS`` for the remaining plain routes; the pool's queue is first come, first
+served). Each thread holds at most one database connection at a time (``store/db.py`` sizes the
+PostgreSQL pool for both).
 """
 
 from __future__ import annotations

@@ -91,22 +91,29 @@ def _sqlite_engine(url: str) -> Engine:
 # The request threads of one worker: ``Database.request_threads`` in the app's own pool
 # (api/threads.py: the session dependencies and the hot routes) and config.REQUEST_THREADS in
 # anyio's limiter (the remaining plain routes; api/app.py sets it). Each of those threads holds at
-# most one connection at a time, so a PostgreSQL pool of REQUEST_THREADS, overflowing to twice it,
-# never opens and closes connections per request (issue 15: a pool of 10 under a pool of 40
-# threads churned 82–118 connections per 10 s).
+# most one connection at a time, so a PostgreSQL pool of both together (REQUEST_THREADS +
+# PG_REQUEST_THREADS), overflowing to twice it, never opens and closes connections per request
+# (issue 15: a pool of 10 under a pool of 40 threads churned 82–118 connections per 10 s).
 #
-# On SQLite the hot routes get few threads: one of them writes at a time (the writer locks below),
-# and every further runnable thread is one more taker of the GIL each time the writer gives it up
-# for a statement — with 40 threads the writer, holding the lock, waited behind them, and the rest
-# queued on the lock in no particular order (issue 15: the lock wait was the p99 of TOTP auth).
-# Requests beyond these threads wait in the pool's queue, which is first come, first served.
+# The hot routes get few threads on both databases: every runnable thread is one more taker of the
+# GIL. On SQLite one of them writes at a time (the writer locks below), and every further thread
+# took the GIL from the writer each time it gave it up for a statement — with 40 threads the writer,
+# holding the lock, waited behind them, and the rest queued on the lock in no particular order
+# (issue 15: the lock wait was the p99 of TOTP auth). On PostgreSQL each statement is a round trip
+# that gives the GIL up and takes it back, and with 40 threads each return queued behind more takers:
+# ~32–35 voluntary context switches per TOTP auth against ~24 with 8 (perf put a quarter of the
+# worker's CPU in the kernel's task switching on this VM). With 8: TOTP p99 252–320 ms against
+# 350–856, the thread pool's own GIL time 0.14 → 0.06 ms per auth (py-spy, 1 worker, c=16, paired
+# runs at load 9); 2 threads no longer cover the round trips (−30 % accepted/s). Requests beyond
+# these threads wait in the pool's queue, which is first come, first served.
 SQLITE_REQUEST_THREADS = 4
+PG_REQUEST_THREADS = 8
 
 
 PGBOUNCER_PORT = 6432  # its default listen_port
 
 
-def create_db_engine(url: str, *, pool_size: int = REQUEST_THREADS) -> Engine:
+def create_db_engine(url: str, *, pool_size: int = REQUEST_THREADS + PG_REQUEST_THREADS) -> Engine:
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         return _sqlite_engine(url)
@@ -182,7 +189,7 @@ class Database:
         self,
         url: str,
         *,
-        pool_size: int = REQUEST_THREADS,
+        pool_size: int = REQUEST_THREADS + PG_REQUEST_THREADS,
         audit_key: bytes | None = None,
         audit_shards: int | None = None,
     ) -> None:
@@ -200,8 +207,8 @@ class Database:
 
     @property
     def request_threads(self) -> int:
-        """Threads for one worker's hot routes on this database (see SQLITE_REQUEST_THREADS)."""
-        return SQLITE_REQUEST_THREADS if self.dialect == "sqlite" else REQUEST_THREADS
+        """Threads for one worker's hot routes on this database (see PG_REQUEST_THREADS)."""
+        return SQLITE_REQUEST_THREADS if self.dialect == "sqlite" else PG_REQUEST_THREADS
 
     @contextmanager
     def write(self) -> Iterator[UnitOfWork]:

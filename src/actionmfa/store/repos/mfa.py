@@ -89,6 +89,9 @@ _SPEND_RECOVERY = Statement(
     )
     .values(used_at=bindparam("now", type_=m.recovery_codes.c.used_at.type))
 )
+# A code success clears the failure counter: on PostgreSQL on every TOTP / recovery-code auth
+# (lockout.succeed: the lock statement cannot tell whether there are failures).
+_CLEAR_FAILURES = Statement(delete(m.mfa_failures).where(m.mfa_failures.c.user_id == bindparam("uid")))
 # The gate's question on every gated call ("has the user a verified method?").
 _COUNT_VERIFIED = Statement(
     select(func.count().label("n"))
@@ -242,7 +245,7 @@ class MfaRepo:
         return int(self.conn.execute(q).scalar_one())
 
     def clear_failures(self, user_id: str) -> None:
-        self.conn.execute(delete(m.mfa_failures).where(m.mfa_failures.c.user_id == user_id))
+        _CLEAR_FAILURES.run(self.conn, {"uid": user_id})
 
     # -- key rotation --------------------------------------------------------------------------
     def pending_copies(self) -> list[tuple[str, str]]:
