@@ -27,8 +27,8 @@ def context_of(runtime: Runtime, env_id: str, jwt: str) -> AuthContext:
         return runtime.sessions.authenticate(uow, env_id, jwt)
 
 
-def registered(runtime: Runtime) -> tuple[AuthContext, SoftAuthenticator, str]:
-    """A signed-in user of a new environment with one passkey: (context, authenticator, user id)."""
+def with_passkey(runtime: Runtime) -> tuple[AuthContext, SoftAuthenticator, str]:
+    """A signed-in user of a new environment with one passkey: (context, authenticator, session JWT)."""
     env = make_environment(runtime)
     who = sign_in(runtime, env)
     ctx = context_of(runtime, env.id, who.jwt)
@@ -36,7 +36,13 @@ def registered(runtime: Runtime) -> tuple[AuthContext, SoftAuthenticator, str]:
     auth = SoftAuthenticator()
     options = passkeys.ceremonies.registration_options(ctx)
     passkeys.registration.register(ctx, auth.create(options, origin=ORIGIN), MintRequest(), Proof())
-    return context_of(runtime, env.id, who.jwt), auth, who.user.id
+    return context_of(runtime, env.id, who.jwt), auth, who.jwt
+
+
+def registered(runtime: Runtime) -> tuple[AuthContext, SoftAuthenticator, str]:
+    """:func:`with_passkey`: (context, authenticator, user id)."""
+    ctx, auth, _ = with_passkey(runtime)
+    return ctx, auth, ctx.user.id
 
 
 class Between:
