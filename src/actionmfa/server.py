@@ -137,6 +137,10 @@ def reuse_port_socket(host: str, port: int) -> socket.socket:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
         sock.bind((host, port))
+        # SO_REUSEADDR for the bind only (over a previous run's TIME_WAIT connections): left on a
+        # socket that does not listen (the anchor; a worker's until it starts), it lets a process of
+        # any user bind the address with SO_REUSEADDR and listen first — the port is then its.
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 0)
     except BaseException:
         sock.close()
         raise
@@ -217,4 +221,7 @@ def run_workers(config: uvicorn.Config) -> None:
         supervisor.run()
         return
     sock = with_tcp_proto(config.bind_socket())
+    # Listening at once: uvicorn's bound SO_REUSEADDR socket, not listening until a worker starts,
+    # let a process of any user bind the port and listen first (tests/ops/test_redteam_port_hijack.py).
+    sock.listen(config.backlog)
     Multiprocess(config, sockets=[sock]).run()

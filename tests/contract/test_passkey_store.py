@@ -3,43 +3,21 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager, contextmanager
 from typing import Any
 
-import pytest
 from sqlalchemy import select
 
-from actionmfa.domain.models import AuthContext
-from actionmfa.domain.tokens import Proof
-from actionmfa.errors import ActionMFAError
-from actionmfa.factors.soft_authenticator import SoftAuthenticator
 from actionmfa.services.mfa.completion import MintRequest
-from actionmfa.services.passkeys.authentication import PasskeyAuthentication
 from actionmfa.services.runtime import Runtime
 from actionmfa.store.mfa_tables import audit_log
 from actionmfa.store.repos.passkeys import PasskeyRepo
 from tests.concurrency import race
-from tests.conftest import make_environment, sign_in
+from tests.contract.passkey_window import ORIGIN
+from tests.contract.passkey_window import interleaved as _interleaved
+from tests.contract.passkey_window import refusal as _refusal
+from tests.contract.passkey_window import registered as _registered
 
-ORIGIN = "http://localhost:8080"
 N = 12
-
-
-def _ctx(runtime: Runtime, env_id: str, jwt: str) -> AuthContext:
-    with runtime.db.read() as uow:
-        return runtime.sessions.authenticate(uow, env_id, jwt)
-
-
-def _registered(runtime: Runtime) -> tuple[AuthContext, SoftAuthenticator, str]:
-    env = make_environment(runtime)
-    who = sign_in(runtime, env)
-    ctx = _ctx(runtime, env.id, who.jwt)
-    passkeys = runtime.services.passkeys
-    auth = SoftAuthenticator()
-    options = passkeys.ceremonies.registration_options(ctx)
-    passkeys.registration.register(ctx, auth.create(options, origin=ORIGIN), MintRequest(), Proof())
-    return _ctx(runtime, env.id, who.jwt), auth, who.user.id
 
 
 def test_one_assertion_is_accepted_once_under_concurrency(runtime_any: Runtime) -> None:
@@ -75,41 +53,10 @@ def test_distinct_assertions_each_advance_the_counter_once(runtime_any: Runtime)
 # the answer a serial order gives.
 
 
-class _Between:
-    """The authentication's database, running ``between`` once just before its write transaction."""
-
-    def __init__(self, db: Any, between: Callable[[], object]) -> None:
-        self.db = db
-        self.between: Callable[[], object] | None = between
-
-    def read(self) -> AbstractContextManager[Any]:
-        return self.db.read()
-
-    @contextmanager
-    def write(self) -> Iterator[Any]:
-        if self.between is not None:
-            run, self.between = self.between, None
-            run()
-        with self.db.write() as uow:
-            yield uow
-
-
-def _interleaved(runtime: Runtime, between: Callable[[], object]) -> PasskeyAuthentication:
-    real = runtime.services.passkeys.authentication
-    return PasskeyAuthentication(_Between(runtime.db, between), real.clock, real.ceremonies, real.completion,
-                                 real.sessions)
-
-
 def _stored(runtime: Runtime, user_id: str) -> Any:
     with runtime.db.read() as uow:
         [stored] = PasskeyRepo(uow.conn).for_user(user_id)
     return stored
-
-
-def _refusal(fn: Callable[[], object]) -> tuple[str, object]:
-    with pytest.raises(ActionMFAError) as caught:
-        fn()
-    return caught.value.code, (caught.value.payload or {}).get("reason")
 
 
 def test_a_higher_counter_committed_meanwhile_marks_the_clone(runtime_any: Runtime) -> None:

@@ -138,8 +138,8 @@ def test_a_row_moved_between_shards_fails_where_it_lands_and_leaves_a_gap() -> N
 
 
 def test_unsealed_rows_are_legacy_only_before_the_environments_first_sealed_row() -> None:
-    rows = _sharded({3: 2})
-    unsealed = ChainedRow(id=0, seq=None, prev=None, hash=None, content=b"{}", shard=0)
+    rows = [dataclasses.replace(r, id=r.id + 1) for r in _sharded({3: 2})]
+    unsealed = ChainedRow(id=1, seq=None, prev=None, hash=None, content=b"{}", shard=0)  # ids start at 1
     later = dataclasses.replace(unsealed, id=99)
     report = verify_environment(KEY, "e", [unsealed, *rows, later], _heads(rows))
     assert report.legacy_rows == 1

@@ -203,9 +203,12 @@ class AuditRepo:
         names its shard: one pass checks them all)."""
         env = None if chain == audit_chain.NO_ENVIRONMENT else chain
         cond = audit_log.c.environment_id.is_(None) if env is None else audit_log.c.environment_id == env
-        after = -1
+        after: int | None = None  # no lower bound on the first page: a row with an id below 1 is read too
         while True:
-            q = select(audit_log).where(cond, audit_log.c.id > after).order_by(audit_log.c.id).limit(_CHAIN_PAGE)
+            q = select(audit_log).where(cond)
+            if after is not None:
+                q = q.where(audit_log.c.id > after)
+            q = q.order_by(audit_log.c.id).limit(_CHAIN_PAGE)
             batch = self.conn.execute(q).mappings().all()
             for r in batch:
                 yield ChainedRow(
